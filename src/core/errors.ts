@@ -1,0 +1,48 @@
+/**
+ * The one error type a user can meet. Every code lives in this catalogue so messages stay
+ * consistent and callers (CLI, later the HTTP API) can map them without string matching.
+ */
+export const errorCodes = {
+  E_ARGS: 'bad command-line arguments',
+  E_SCOPE_FILE: 'scope file is invalid',
+  E_SCOPE_DENIED: 'target is outside the authorised scope',
+  E_ISP_FILE: 'prefix-to-ISP table is invalid',
+  E_PLAN_FILE: 'survey plan is invalid',
+  E_IMPORT_FILE: 'scanner output cannot be imported',
+  E_STORE: 'store error',
+  E_LAB: 'lab error',
+  E_NOT_FOUND: 'not found',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface ErrorWhere {
+  /** File the bad input came from. */
+  readonly file?: string;
+  /** 1-based line in that file. */
+  readonly line?: number;
+  /** What the user can do about it. */
+  readonly hint?: string;
+}
+
+export class IotcleanError extends Error {
+  override readonly name = 'IotcleanError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly where: ErrorWhere = {},
+  ) {
+    super(message);
+  }
+
+  /** "file:line: message (hint)" — the one-line form the CLI prints. */
+  format(): string {
+    const loc = this.where.file ? `${this.where.file}${this.where.line ? `:${this.where.line}` : ''}: ` : '';
+    const hint = this.where.hint ? `\n  hint: ${this.where.hint}` : '';
+    return `${this.code} ${loc}${this.message}${hint}`;
+  }
+}
+
+export function isIotcleanError(e: unknown): e is IotcleanError {
+  return e instanceof IotcleanError;
+}

@@ -1,0 +1,89 @@
+/**
+ * Lab records. The lab is an emulated ISP network on loopback: simulated ISPs own 127.x prefixes
+ * and emulated IoT devices live at addresses inside them. Everything here is lab-side; detection
+ * code never imports the ground truth.
+ */
+import type { Socket } from 'node:net';
+
+/** One ID/password pair a device accepts. */
+export interface LabCredential {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** How a service authenticates. */
+export type LabAuth =
+  | 'none'
+  | 'telnet-login' // BusyBox-style "login:" / "Password:" after option negotiation
+  | 'ssh' // password and keyboard-interactive
+  | 'http-basic'
+  | 'http-digest' // RFC 7616 (MD5 and SHA-256)
+  | 'http-form' // POST form, session cookie on success
+  | 'rtsp-digest';
+
+/** Protocol a service speaks; picks the connection handler. */
+export type LabProtocol = 'telnet' | 'ssh' | 'http' | 'rtsp' | 'tarpit' | 'garbage' | 'endless';
+
+/** A service template inside a device profile (data file). */
+export interface ServiceProfile {
+  /** The device's real port (23, 80, ...); the lab may publish it on a mapped high port. */
+  readonly port: number;
+  readonly protocol: LabProtocol;
+  readonly auth: LabAuth;
+  /** Protocol-specific presentation: banners, headers, titles, realm, prompts ... */
+  readonly banner?: Readonly<Record<string, string>>;
+}
+
+/** Special behaviour of awkward devices. */
+export type LabBehaviour =
+  | 'normal'
+  | 'honeypot' // accepts every password
+  | 'lockout'; // refuses everything after N failures (per device, for a while)
+
+/** A device profile, loaded from src/lab/profiles/*.json. */
+export interface DeviceProfile {
+  readonly id: string;
+  readonly type: 'router' | 'camera' | 'dvr' | 'nas' | 'iot' | 'other';
+  readonly vendor: string;
+  readonly model: string;
+  readonly firmware: string;
+  readonly services: readonly ServiceProfile[];
+  /** Credential pools to draw from: 'weak' devices take one of `weak`, others get a unique one. */
+  readonly weakCredentials: readonly LabCredential[];
+  readonly behaviour?: LabBehaviour;
+  /** Failures before lockout, for behaviour 'lockout'. */
+  readonly lockoutAfter?: number;
+}
+
+/** A device placed in the lab. */
+export interface LabDevice {
+  readonly id: string;
+  readonly ip: string;
+  readonly ispId: string;
+  readonly profile: DeviceProfile;
+  /** Whether its credentials come from the weak pool. */
+  readonly weak: boolean;
+  /** Credentials it accepts (a honeypot accepts any). */
+  readonly credentials: readonly LabCredential[];
+}
+
+/** Mutable per-device state shared by its services (failure counters for lockout). */
+export interface DeviceState {
+  failures: number;
+  lockedUntil: number;
+}
+
+/** Context handed to a connection handler. */
+export interface ServiceContext {
+  readonly device: LabDevice;
+  readonly service: ServiceProfile;
+  readonly state: DeviceState;
+  /** Check a login attempt; applies honeypot and lockout behaviour and counts failures. */
+  checkLogin(username: string, password: string): boolean;
+}
+
+/**
+ * One connection handler per protocol. The lab owns the listening sockets (one per device port)
+ * and hands each accepted socket to the handler of the service's protocol.
+ */
+export type ConnectionHandler = (socket: Socket, ctx: ServiceContext) => void;

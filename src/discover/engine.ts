@@ -1,0 +1,209 @@
+/**
+ * The connect-scan engine: splits the (address × port) permutation between worker threads, each a
+ * disjoint arithmetic slice of the positions, and gathers open endpoints in batches with a resume
+ * checkpoint (one watermark per worker). Sharding across machines uses the same arithmetic:
+ * shard i of n takes positions ≡ i (mod n), as ZMap does.
+ */
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Ipv4Range } from '../core/ip.js';
+import { countAddresses } from '../scope/range-set.js';
+import { stepsFor, type WorkerReport, type WorkerTask } from './worker.js';
+
+export interface Shard {
+  /** 0-based shard index. */
+  readonly index: number;
+  readonly count: number;
+}
+
+export interface DiscoveryOptions {
+  /** Authorised scope (allowed ranges); every probe is checked against it by the guard. */
+  readonly scopeRanges: readonly Ipv4Range[];
+  /** Addresses to probe; must lie inside the scope. */
+  readonly targetRanges: readonly Ipv4Range[];
+  readonly ports: readonly number[];
+  readonly seed: number;
+  readonly shard: Shard;
+  /** Total probes/s across workers; 0 = as fast as the machine goes. */
+  readonly rate: number;
+  /** Total connections in flight across workers. */
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly workers: number;
+  readonly engine?: 'auto' | 'raw' | 'net';
+  /** Per-worker steps already done (from a checkpoint); length must equal `workers`. */
+  readonly resumeFrom?: readonly number[];
+  /** Called with each batch of results; awaited, in order. */
+  readonly onBatch: (batch: DiscoveryBatch) => void | Promise<void>;
+  readonly onProgress?: (p: DiscoveryProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface DiscoveryBatch {
+  /** Open (ip, port) pairs, ip as an unsigned 32-bit number. */
+  readonly opens: readonly (readonly [number, number])[];
+  /** Per-worker watermarks: everything before them is done and its results delivered. */
+  readonly checkpoint: readonly number[];
+}
+
+export interface DiscoveryProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly open: number;
+  readonly elapsedMs: number;
+}
+
+export interface DiscoveryStats {
+  /** Targets (address × port) this run completed. */
+  readonly completed: number;
+  /** Connection attempts sent, retries included. */
+  readonly sent: number;
+  readonly open: number;
+  readonly timeouts: number;
+  readonly denied: number;
+  readonly elapsedMs: number;
+  /** Achieved probes/s (attempts sent over wall time). */
+  readonly rate: number;
+  readonly engine: 'raw' | 'net';
+  readonly interrupted: boolean;
+  readonly checkpoint: readonly number[];
+}
+
+/** Size of the index space for targets × ports. */
+export function indexSpace(targetRanges: readonly Ipv4Range[], portCount: number): number {
+  return countAddresses(targetRanges) * portCount;
+}
+
+/** Default worker count: both cores of a small machine, at most 8. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+let sourceWorker: Promise<string> | undefined;
+
+/**
+ * The worker's entry file. Built code uses the compiled worker.js beside this module. Run from
+ * source (vitest, tsx) we bundle worker.ts with esbuild (a dev dependency) once per process,
+ * since Node 20 cannot load TypeScript in a worker thread by itself.
+ */
+async function workerEntry(): Promise<string | URL> {
+  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  sourceWorker ??= (async () => {
+    const esbuild = await import('esbuild');
+    const out = join(tmpdir(), `iotclean-worker-${process.pid}.mjs`);
+    await esbuild.build({
+      entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: out,
+      logLevel: 'error',
+    });
+    return out;
+  })();
+  return sourceWorker;
+}
+
+/** Run a discovery over the options' slice of the permutation. Resolves when done or aborted. */
+export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats> {
+  const total = indexSpace(o.targetRanges, o.ports.length);
+  const W = Math.max(1, o.workers);
+  if (o.resumeFrom && o.resumeFrom.length !== W) {
+    throw new Error(`checkpoint has ${o.resumeFrom.length} workers, run has ${W}`);
+  }
+  const stride = o.shard.count * W;
+  const offsets = Array.from({ length: W }, (_, w) => o.shard.index + o.shard.count * w);
+  const ends = offsets.map((off) => stepsFor(total, off, stride));
+  const checkpoint = offsets.map((_, w) => Math.min(o.resumeFrom?.[w] ?? 0, ends[w]!));
+  const toDo = ends.reduce((s, e, w) => s + e - checkpoint[w]!, 0);
+
+  const t0 = performance.now();
+  let done = 0;
+  let sent = 0;
+  let open = 0;
+  let timeouts = 0;
+  let denied = 0;
+  let engine: 'raw' | 'net' = 'net';
+  let interrupted = false;
+  // Batches are delivered strictly in order so a checkpoint never overtakes its endpoints.
+  let chain: Promise<void> = Promise.resolve();
+  let failure: unknown;
+
+  const entry = await workerEntry();
+  const workers: Worker[] = [];
+  const finished = offsets.map((off, w) => {
+    if (ends[w]! <= checkpoint[w]!) return Promise.resolve();
+    const task: WorkerTask = {
+      scopeRanges: o.scopeRanges,
+      targetRanges: o.targetRanges,
+      ports: o.ports,
+      seed: o.seed,
+      total,
+      offset: off,
+      stride,
+      startStep: checkpoint[w]!,
+      rate: o.rate > 0 ? o.rate / W : 0,
+      concurrency: Math.max(1, Math.ceil(o.concurrency / W)),
+      timeoutMs: o.timeoutMs,
+      retries: o.retries,
+      engine: o.engine ?? 'auto',
+      reportMs: 200,
+    };
+    const worker = new Worker(entry, { workerData: task });
+    workers.push(worker);
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (r: WorkerReport) => {
+        engine = r.engine;
+        done += r.completed;
+        sent += r.sent;
+        timeouts += r.timeouts;
+        denied += r.denied;
+        open += r.opens.length / 2;
+        checkpoint[w] = r.low;
+        const pairs: (readonly [number, number])[] = [];
+        for (let i = 0; i < r.opens.length; i += 2) pairs.push([r.opens[i]!, r.opens[i + 1]!]);
+        const snapshot = [...checkpoint];
+        chain = chain.then(() => o.onBatch({ opens: pairs, checkpoint: snapshot })).catch((e: unknown) => {
+          failure ??= e;
+          stopAll();
+        });
+        o.onProgress?.({ done, total: toDo, open, elapsedMs: performance.now() - t0 });
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => (code === 0 || interrupted || failure ? resolve() : reject(new Error(`discovery worker exited with code ${code}`))));
+    });
+  });
+
+  function stopAll(): void {
+    interrupted = true;
+    for (const w of workers) w.postMessage({ type: 'stop' });
+  }
+  const onAbort = () => stopAll();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  if (o.signal?.aborted) stopAll();
+
+  try {
+    await Promise.all(finished);
+    await chain;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (failure) throw failure;
+  const elapsedMs = performance.now() - t0;
+  return {
+    completed: done,
+    sent,
+    open,
+    timeouts,
+    denied,
+    elapsedMs,
+    rate: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0,
+    engine,
+    interrupted,
+    checkpoint: [...checkpoint],
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * A discovery worker thread: walks its slice of the target permutation and connect-probes each
+ * (address, port). Per-probe work is kept minimal (one permutation step, one binary search, one
+ * raw TCP handle); results go to the parent in batches with a completion watermark for resume.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Ipv4Range } from '../core/ip.js';
+import { createProber, ProbeOutcome } from '../scope/guard.js';
+import { compileScope } from '../scope/scope.js';
+import { createPermutation } from './permutation.js';
+
+/** What the parent hands a worker. */
+export interface WorkerTask {
+  /** The authorised scope (allowed ranges) the guard checks every probe against. */
+  readonly scopeRanges: readonly Ipv4Range[];
+  /** Addresses to probe (within the scope). */
+  readonly targetRanges: readonly Ipv4Range[];
+  readonly ports: readonly number[];
+  readonly seed: number;
+  /** Size of the address × port index space. */
+  readonly total: number;
+  /** This worker visits positions offset, offset + stride, ... of the permutation. */
+  readonly offset: number;
+  readonly stride: number;
+  /** Resume from this step (all steps before it are done). */
+  readonly startStep: number;
+  /** Probes per second for this worker; 0 = unlimited. */
+  readonly rate: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly engine: 'auto' | 'raw' | 'net';
+  readonly reportMs: number;
+}
+
+/** Worker → parent. `opens` is flattened (ip, port) pairs; `low` is the resume watermark. */
+export interface WorkerReport {
+  readonly type: 'report' | 'done';
+  readonly opens: number[];
+  readonly low: number;
+  /** Targets completed since the last report. */
+  readonly completed: number;
+  /** Connection attempts sent since the last report (retries included). */
+  readonly sent: number;
+  readonly timeouts: number;
+  readonly denied: number;
+  readonly engine: 'raw' | 'net';
+}
+
+/** Number of steps a worker with this offset/stride takes over `total` positions. */
+export function stepsFor(total: number, offset: number, stride: number): number {
+  return offset < total ? Math.ceil((total - offset) / stride) : 0;
+}
+
+function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
+  const perm = createPermutation(task.total, task.seed);
+  const targets = compileScope({ includes: task.targetRanges, excludes: [], source: 'targets' });
+  const scope = compileScope({ includes: task.scopeRanges, excludes: [], source: 'scope' });
+  const ports = task.ports;
+  const portCount = ports.length;
+  const endStep = stepsFor(task.total, task.offset, task.stride);
+
+  const C = Math.max(1, task.concurrency);
+  let ringSize = 1;
+  while (ringSize < C * 4) ringSize <<= 1;
+  const ringMask = ringSize - 1;
+  const doneRing = new Uint8Array(ringSize);
+
+  const slotStep = new Float64Array(C).fill(-1);
+  const slotIp = new Uint32Array(C);
+  const slotPort = new Uint16Array(C);
+  const slotT0 = new Float64Array(C);
+  const slotTries = new Uint8Array(C);
+  const freeSlots: number[] = [];
+  for (let i = C - 1; i >= 0; i--) freeSlots.push(i);
+  const retryQueue: number[] = [];
+
+  let next = task.startStep;
+  let low = task.startStep;
+  let opens: number[] = [];
+  let completed = 0;
+  let sent = 0;
+  let timeouts = 0;
+  let denied = 0;
+  let stopping = false;
+  let finished = false;
+
+  const rate = task.rate;
+  const burst = Math.max(1, rate / 50);
+  let tokens = rate > 0 ? 1 : Infinity;
+  let lastRefill = performance.now();
+  let wakeTimer: NodeJS.Timeout | undefined;
+
+  const prober = createProber(scope, onResult, task.engine);
+
+  function complete(slot: number): void {
+    const step = slotStep[slot]!;
+    slotStep[slot] = -1;
+    freeSlots.push(slot);
+    completed++;
+    doneRing[step & ringMask] = 1;
+    while (low < next && doneRing[low & ringMask] === 1) {
+      doneRing[low & ringMask] = 0;
+      low++;
+    }
+  }
+
+  function onResult(slot: number, outcome: ProbeOutcome): void {
+    if (outcome === ProbeOutcome.LocalError) {
+      // Out of local resources: try the same target again shortly rather than call it closed.
+      retryQueue.push(slot);
+      schedule(5);
+      return;
+    }
+    if (outcome === ProbeOutcome.Open) opens.push(slotIp[slot]!, slotPort[slot]!);
+    complete(slot);
+    pump();
+  }
+
+  function send(slot: number): void {
+    slotT0[slot] = performance.now();
+    sent++;
+    if (!prober.probe(slot, slotIp[slot]!, slotPort[slot]!)) {
+      denied++;
+      complete(slot);
+    }
+  }
+
+  function takeToken(): boolean {
+    if (rate <= 0) return true;
+    if (tokens < 1) {
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + ((now - lastRefill) * rate) / 1000);
+      lastRefill = now;
+      if (tokens < 1) {
+        schedule(Math.max(1, ((1 - tokens) * 1000) / rate));
+        return false;
+      }
+    }
+    tokens--;
+    return true;
+  }
+
+  function schedule(ms: number): void {
+    if (wakeTimer || finished) return;
+    wakeTimer = setTimeout(() => {
+      wakeTimer = undefined;
+      pump();
+    }, ms);
+  }
+
+  function pump(): void {
+    if (finished) return;
+    while (retryQueue.length > 0 && !stopping) {
+      if (!takeToken()) return;
+      send(retryQueue.pop()!);
+    }
+    while (!stopping && freeSlots.length > 0 && next < endStep && next - low < ringSize) {
+      if (!takeToken()) return;
+      const slot = freeSlots.pop()!;
+      const v = perm.at(task.offset + next * task.stride);
+      const addrIndex = Math.floor(v / portCount);
+      slotStep[slot] = next++;
+      slotIp[slot] = targets.addressAt(addrIndex);
+      slotPort[slot] = ports[v - addrIndex * portCount]!;
+      slotTries[slot] = 0;
+      send(slot);
+    }
+    if (freeSlots.length === C && (next >= endStep || stopping)) finish();
+  }
+
+  function sweep(): void {
+    const now = performance.now();
+    for (let slot = 0; slot < C; slot++) {
+      if (slotStep[slot]! < 0 || now - slotT0[slot]! < task.timeoutMs) continue;
+      prober.cancel(slot);
+      if (slotTries[slot]! < task.retries && !stopping) {
+        slotTries[slot]!++;
+        retryQueue.push(slot);
+      } else {
+        timeouts++;
+        complete(slot);
+      }
+    }
+    pump();
+  }
+
+  function report(type: 'report' | 'done'): void {
+    const msg: WorkerReport = { type, opens, low, completed, sent, timeouts, denied, engine: prober.engine };
+    port.postMessage(msg);
+    opens = [];
+    completed = sent = timeouts = denied = 0;
+  }
+
+  function finish(): void {
+    if (finished) return;
+    finished = true;
+    clearInterval(sweepTimer);
+    clearInterval(reportTimer);
+    if (wakeTimer) clearTimeout(wakeTimer);
+    report('done');
+    port.close();
+  }
+
+  port.on('message', (msg: { type: string }) => {
+    if (msg.type !== 'stop') return;
+    // Graceful stop: abandon what is in flight; the watermark stays below it, so resume redoes it.
+    stopping = true;
+    for (let slot = 0; slot < C; slot++) if (slotStep[slot]! >= 0) prober.cancel(slot);
+    finish();
+  });
+
+  const sweepTimer = setInterval(sweep, Math.max(10, Math.min(100, task.timeoutMs / 4)));
+  const reportTimer = setInterval(() => report('report'), task.reportMs);
+  pump();
+}
+
+if (parentPort && workerData) run(workerData as WorkerTask, parentPort);

@@ -52,3 +52,24 @@ export function prefixMask(len: number): number {
 export function isLoopback(ip: number): boolean {
   return ip >>> 24 === 127;
 }
+
+/** The range covered by a prefix; the base is masked, so callers check host bits themselves. */
+export function cidrRange(base: number, len: number): Ipv4Range {
+  const start = (base & prefixMask(len)) >>> 0;
+  return { start, end: (start + 2 ** (32 - len) - 1) >>> 0 };
+}
+
+/** Prefix length when the range is exactly one CIDR block, else undefined. */
+export function rangePrefixLength(r: Ipv4Range): number | undefined {
+  const size = rangeSize(r);
+  const len = 32 - Math.log2(size);
+  if (!Number.isInteger(len)) return undefined;
+  return r.start % size === 0 ? len : undefined;
+}
+
+/** Shortest canonical text for a range: "a.b.c.d", "a.b.c.d/n" or "a.b.c.d-e.f.g.h". */
+export function formatRange(r: Ipv4Range): string {
+  if (r.start === r.end) return formatIpv4(r.start);
+  const len = rangePrefixLength(r);
+  return len === undefined ? `${formatIpv4(r.start)}-${formatIpv4(r.end)}` : `${formatIpv4(r.start)}/${len}`;
+}

@@ -3,7 +3,7 @@
  * (discovery probes now, banner grabs and logins later) goes through here, so the check against
  * the authorised scope cannot be forgotten by a caller. A test greps the tree to keep it so.
  */
-import net from 'node:net';
+import * as net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, parseIpv4 } from '../core/ip.js';

@@ -1,0 +1,233 @@
+/**
+ * The authorised scope: which addresses a survey may send anything to.
+ *
+ * Scope file, one directive a line, `#` starts a comment:
+ *
+ *     include 127.0.0.0/8          # CIDR, no host bits set
+ *     exclude 127.0.0.1            # one address
+ *     include 127.1.0.10-127.1.0.20  # inclusive range
+ *     127.2.0.0/16                 # a bare target means include
+ *
+ * Exclusions always win, whatever the order of lines. The compiled form answers `allows(ip)` by
+ * binary search over typed arrays held in a closure, so no caller can widen the set it checks.
+ */
+import { readFile } from 'node:fs/promises';
+import { IotcleanError } from '../core/errors.js';
+import { formatIpv4, type Ipv4Range } from '../core/ip.js';
+import { countAddresses, firstUncovered, intersectRanges, normaliseRanges, subtractRanges } from './range-set.js';
+import { parseTarget } from './target.js';
+
+/** A scope as written: what to include, what to exclude, and where it came from. */
+export interface Scope {
+  readonly includes: readonly Ipv4Range[];
+  readonly excludes: readonly Ipv4Range[];
+  /** File name, or a description such as "default". */
+  readonly source: string;
+}
+
+/** The effective allowed set (includes minus excludes), ready for per-probe checks. */
+export interface CompiledScope {
+  readonly source: string;
+  /** Allowed addresses as sorted, disjoint, merged ranges. */
+  readonly ranges: readonly Ipv4Range[];
+  /** Merged includes before exclusions; tells "outside the scope" from "excluded". */
+  readonly included: readonly Ipv4Range[];
+  /** Number of allowed addresses. */
+  readonly size: number;
+  /** True when the address (an unsigned 32-bit integer) may be probed. Allocation-free. */
+  allows(ip: number): boolean;
+  /** The index-th allowed address in ascending order (0 ≤ index < size), for target permutations. */
+  addressAt(index: number): number;
+}
+
+const DEFAULT_SOURCE = 'default scope (loopback 127.0.0.0/8 only)';
+
+/** The scope used when no scope file is given: 127.0.0.0/8 and nothing else. */
+export function defaultScope(): Scope {
+  return { includes: [{ start: 0x7f000000, end: 0x7fffffff }], excludes: [], source: DEFAULT_SOURCE };
+}
+
+/** Parse scope-file text; every error names the file and line. */
+export function parseScope(text: string, fileName: string): Scope {
+  const includes: Ipv4Range[] = [];
+  const excludes: Ipv4Range[] = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    const hash = raw.indexOf('#');
+    const body = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (body === '') return;
+    const words = body.split(/\s+/);
+    let keyword = 'include';
+    let target: string;
+    if (words.length === 1) {
+      target = words[0] ?? '';
+      if (target === 'include' || target === 'exclude') {
+        throw scopeFileError(`"${target}" needs a target`, fileName, line, `write ${target} 127.0.0.0/8`);
+      }
+    } else if (words.length === 2 && (words[0] === 'include' || words[0] === 'exclude')) {
+      keyword = words[0];
+      target = words[1] ?? '';
+    } else {
+      throw scopeFileError(
+        `cannot read "${body}"`,
+        fileName,
+        line,
+        'each line is "include <target>", "exclude <target>" or a bare target; a target is a.b.c.d, a.b.c.d/n or a.b.c.d-e.f.g.h',
+      );
+    }
+    const parsed = parseTarget(target);
+    if (!parsed.ok) throw scopeFileError(parsed.message, fileName, line, parsed.hint);
+    (keyword === 'include' ? includes : excludes).push(parsed.range);
+  });
+  if (includes.length === 0) {
+    throw scopeFileError('scope file includes no addresses', fileName, undefined, 'add a line such as "include 127.0.0.0/8"');
+  }
+  const scope: Scope = { includes, excludes, source: fileName };
+  if (compileScope(scope).size === 0) {
+    throw scopeFileError('the exclusions remove every included address', fileName, undefined, 'check the exclude lines');
+  }
+  return scope;
+}
+
+/** Read and parse a scope file; a read failure is an E_SCOPE_FILE naming the file. */
+export async function loadScope(path: string): Promise<Scope> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new IotcleanError('E_SCOPE_FILE', `cannot read scope file: ${why}`, {
+      file: path,
+      hint: 'give the path of a readable scope file',
+    });
+  }
+  return parseScope(text, path);
+}
+
+/** Compute the allowed set (includes minus excludes, exclusions win) and build the fast check. */
+export function compileScope(scope: Scope): CompiledScope {
+  for (const r of [...scope.includes, ...scope.excludes]) checkRange(r, scope.source);
+  const included = normaliseRanges(scope.includes);
+  const allowed = subtractRanges(included, normaliseRanges(scope.excludes));
+  return buildCompiled(scope.source, allowed, included);
+}
+
+/**
+ * Narrow a compiled scope to the targets named on the command line (same target syntax as scope
+ * lines). A target must lie inside the scope's includes, else E_SCOPE_DENIED naming it; excluded
+ * addresses inside a target are dropped (exclusions win), and a target that is wholly excluded is
+ * refused too. Malformed targets are E_ARGS.
+ */
+export function restrictScope(compiled: CompiledScope, targets: readonly string[]): CompiledScope {
+  if (targets.length === 0) throw new IotcleanError('E_ARGS', 'no targets given', { hint: 'name at least one target' });
+  const wanted: Ipv4Range[] = [];
+  for (const t of targets) {
+    const parsed = parseTarget(t);
+    if (!parsed.ok) throw new IotcleanError('E_ARGS', `target ${parsed.message}`, { hint: parsed.hint });
+    const outside = firstUncovered(compiled.included, parsed.range);
+    if (outside !== undefined) {
+      throw new IotcleanError(
+        'E_SCOPE_DENIED',
+        `target ${t} is outside the authorised scope (${formatIpv4(outside)} is not included by ${compiled.source})`,
+        { hint: 'name targets inside the scope file, or survey with a scope file that authorises them' },
+      );
+    }
+    if (intersectRanges(compiled.ranges, [parsed.range]).length === 0) {
+      throw new IotcleanError('E_SCOPE_DENIED', `target ${t} is excluded by ${compiled.source}`, {
+        hint: 'exclusions in the scope always win',
+      });
+    }
+    wanted.push(parsed.range);
+  }
+  const union = normaliseRanges(wanted);
+  const source = `${compiled.source} restricted to ${targets.join(', ')}`;
+  return buildCompiled(source, intersectRanges(compiled.ranges, union), union);
+}
+
+/**
+ * The guard's check for a textual host: returns the address as a number when it is a strict dotted
+ * quad inside the scope, otherwise throws E_SCOPE_DENIED saying why (hostname, other spelling of an
+ * address, IPv6 or IPv4-mapped IPv6, outside the scope, excluded).
+ */
+export function checkHost(compiled: CompiledScope, host: string): number {
+  const parsed = parseTarget(host);
+  if (!parsed.ok) throw new IotcleanError('E_SCOPE_DENIED', `host ${parsed.message}`, { hint: parsed.hint });
+  if (parsed.form !== 'address') {
+    throw new IotcleanError('E_SCOPE_DENIED', `host "${host}" is a ${parsed.form === 'cidr' ? 'CIDR block' : 'range'}, not one address`, {
+      hint: 'give a single dotted-quad address',
+    });
+  }
+  const ip = parsed.range.start;
+  if (compiled.allows(ip)) return ip;
+  const isIncluded = firstUncovered(compiled.included, parsed.range) === undefined;
+  throw new IotcleanError(
+    'E_SCOPE_DENIED',
+    isIncluded ? `${host} is excluded by ${compiled.source}` : `${host} is outside the authorised scope (${compiled.source})`,
+    { hint: 'only addresses the scope authorises are ever contacted' },
+  );
+}
+
+function buildCompiled(source: string, allowed: readonly Ipv4Range[], included: readonly Ipv4Range[]): CompiledScope {
+  const n = allowed.length;
+  const starts = new Uint32Array(n);
+  const ends = new Uint32Array(n);
+  // offsets[i] = number of allowed addresses before range i; Float64 because the total can be 2^32.
+  const offsets = new Float64Array(n + 1);
+  allowed.forEach((r, i) => {
+    starts[i] = r.start;
+    ends[i] = r.end;
+    offsets[i + 1] = (offsets[i] ?? 0) + (r.end - r.start + 1);
+  });
+  const size = countAddresses(allowed);
+
+  const allows = (ip: number): boolean => {
+    // Rejects NaN, fractions, negatives, numbers ≥ 2^32 and non-numbers from untyped callers.
+    if (ip >>> 0 !== ip) return false;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ip < (starts[mid] as number)) hi = mid - 1;
+      else if (ip > (ends[mid] as number)) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
+
+  const addressAt = (index: number): number => {
+    if (!Number.isInteger(index) || index < 0 || index >= size) {
+      throw new RangeError(`address index ${index} outside 0..${size - 1}`);
+    }
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((offsets[mid] as number) <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return (starts[lo] as number) + (index - (offsets[lo] as number));
+  };
+
+  return {
+    source,
+    ranges: Object.freeze(allowed.map((r) => Object.freeze({ start: r.start, end: r.end }))),
+    included: Object.freeze(included.map((r) => Object.freeze({ start: r.start, end: r.end }))),
+    size,
+    allows,
+    addressAt,
+  };
+}
+
+function checkRange(r: Ipv4Range, source: string): void {
+  const ok = r.start >>> 0 === r.start && r.end >>> 0 === r.end && r.start <= r.end;
+  if (!ok) {
+    throw new IotcleanError('E_SCOPE_FILE', `invalid range ${JSON.stringify(r)} in ${source}`, {
+      hint: 'start and end are unsigned 32-bit integers with start ≤ end',
+    });
+  }
+}
+
+function scopeFileError(message: string, file: string, line: number | undefined, hint: string | undefined): IotcleanError {
+  return new IotcleanError('E_SCOPE_FILE', message, { file, line, hint });
+}

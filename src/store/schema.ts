@@ -1,0 +1,57 @@
+/**
+ * The one schema, as Kysely table types. Both back ends (SQLite now, PostgreSQL next) use it;
+ * JSON columns are text so the same queries run on both.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+/** A column with a database default: optional on insert. */
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+
+export interface PlanVersionTable {
+  /** sha256 of the canonical plan JSON: the plan version that results cite. */
+  digest: string;
+  version: string;
+  name: string;
+  body: string;
+  created_at: string;
+}
+
+export type SurveyStatus = 'running' | 'done' | 'interrupted' | 'failed';
+
+export interface SurveyTable {
+  id: Generated<number>;
+  plan_digest: string;
+  /** JSON: { source, ranges } of the authorised scope used. */
+  scope: string;
+  /** JSON: target ranges actually probed. */
+  targets: string;
+  /** JSON: port numbers probed (after any lab port map). */
+  ports: string;
+  seed: number;
+  shard_index: number;
+  shard_count: number;
+  workers: number;
+  status: SurveyStatus;
+  /** JSON: per-worker watermarks; a resumed run starts there. */
+  checkpoint: string;
+  started_at: string;
+  finished_at: string | null;
+  probes_sent: Defaulted<number>;
+  elapsed_ms: Defaulted<number>;
+}
+
+export interface EndpointTable {
+  survey_id: number;
+  ip: string;
+  /** The address as an unsigned 32-bit number, for range queries and attribution. */
+  ip_num: number;
+  port: number;
+  seen_at: string;
+  source: string;
+}
+
+export interface Database {
+  plan_versions: PlanVersionTable;
+  surveys: SurveyTable;
+  endpoints: EndpointTable;
+}

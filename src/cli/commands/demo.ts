@@ -1,0 +1,2 @@
+import { defineCommand } from '../command.js';
+export const demoCommand = defineCommand({ name: 'demo', description: 'pending', async run() { return 1; } });

@@ -1,0 +1,2 @@
+import { defineCommand } from '../command.js';
+export const labCommand = defineCommand({ name: 'lab', description: 'pending', async run() { return 1; } });

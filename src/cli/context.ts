@@ -1,0 +1,60 @@
+/** Shared option definitions and loaders for CLI commands (scope, plan, store). */
+import { IotcleanError } from '../core/errors.js';
+import { loadDefaultPlan, loadPlan, wellKnownPorts, type SurveyPlan } from '../discover/plan.js';
+import { compileScope, defaultScope, loadScope, restrictScope, type CompiledScope } from '../scope/scope.js';
+import { DEFAULT_DB, openStore, type Store } from '../store/store.js';
+import type { OptionSpec } from './command.js';
+
+export const storeOption = {
+  db: { type: 'string', value: 'PATH', description: 'SQLite database file', default: DEFAULT_DB },
+} as const satisfies Record<string, OptionSpec>;
+
+export const scopeOptions = {
+  scope: { type: 'string', value: 'FILE', description: 'authorised scope file (default: loopback 127.0.0.0/8 only)' },
+  targets: { type: 'string', value: 'LIST', description: 'comma-separated CIDRs/ranges/addresses to survey, inside the scope' },
+} as const satisfies Record<string, OptionSpec>;
+
+export async function resolveScope(o: { scope?: string | undefined; targets?: string | undefined }): Promise<{ scope: CompiledScope; targets: CompiledScope }> {
+  const scope = compileScope(o.scope ? await loadScope(o.scope) : defaultScope());
+  const list = o.targets?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const targets = list && list.length > 0 ? restrictScope(scope, list) : scope;
+  return { scope, targets };
+}
+
+export async function resolvePlan(o: { plan?: string | undefined; ports?: string | undefined }): Promise<SurveyPlan> {
+  const plan = o.plan ? await loadPlan(o.plan) : await loadDefaultPlan();
+  if (!o.ports) return plan;
+  const wanted = o.ports.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const ports = wanted.map((p) => {
+    const n = /^\d+$/.test(p) ? Number(p) : wellKnownPorts[p.toLowerCase()];
+    if (n === undefined || n < 1 || n > 65535) {
+      throw new IotcleanError('E_ARGS', `--ports: "${p}" is not a port number or a known port name`, {
+        hint: `use numbers 1-65535 or names such as ${Object.keys(wellKnownPorts).slice(0, 6).join(', ')}`,
+      });
+    }
+    return plan.ports.find((x) => x.port === n) ?? { port: n, service: p, reason: 'given on the command line' };
+  });
+  return { ...plan, ports: [...new Map(ports.map((p) => [p.port, p])).values()] };
+}
+
+/** Run fn with an open store and always close it. */
+export async function withStore<T>(path: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(path);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Parse "i/n" (1-based i, as masscan's --shards) into a 0-based shard. */
+export function parseShard(text: string | undefined): { index: number; count: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const i = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || n < 1 || i < 1 || i > n) {
+    throw new IotcleanError('E_ARGS', `--shard must be i/n with 1 ≤ i ≤ n, got "${text}"`, { hint: 'e.g. --shard 2/4 runs the second of four shards' });
+  }
+  return { index: i - 1, count: n };
+}

@@ -1,0 +1,127 @@
+/**
+ * Discovery against real loopback listeners: recall, sharding (disjoint and complete), and the
+ * SIGKILL/resume property, through the CLI and the store as a user would meet them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatIpv4 } from '../src/core/ip.js';
+import { runDiscovery } from '../src/discover/engine.js';
+import { listenSpread, runCli, startCli, type Listeners } from './helpers.js';
+
+const PORTS = [23, 80, 2323, 8080, 37777];
+const BASE = '127.90.0.0';
+let lab: Listeners;
+let dir: string;
+
+beforeAll(async () => {
+  lab = await listenSpread(BASE, PORTS, 120, 11);
+  dir = mkdtempSync(join(tmpdir(), 'iotclean-discover-'));
+});
+afterAll(async () => {
+  await lab.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const target = { start: 0x7f5a0000, end: 0x7f5a0fff }; // 127.90.0.0/20
+const scope = [{ start: 0x7f000000, end: 0x7fffffff }];
+
+async function scan(shard = { index: 0, count: 1 }, workers = 2) {
+  const found: string[] = [];
+  const stats = await runDiscovery({
+    scopeRanges: scope,
+    targetRanges: [target],
+    ports: PORTS,
+    seed: 99,
+    shard,
+    rate: 0,
+    concurrency: 512,
+    timeoutMs: 2000,
+    retries: 1,
+    workers,
+    onBatch: (b) => void found.push(...b.opens.map(([ip, port]) => `${formatIpv4(ip)}:${port}`)),
+  });
+  return { found, stats };
+}
+
+function rowsOf(db: string, survey: number): string[] {
+  const d = new SQLite(db, { readonly: true });
+  try {
+    return (d.prepare('select ip, port from endpoints where survey_id = ?').all(survey) as { ip: string; port: number }[]).map((r) => `${r.ip}:${r.port}`);
+  } finally {
+    d.close();
+  }
+}
+
+describe('connect discovery', () => {
+  it('finds exactly the listening endpoints and nothing else', async () => {
+    const { found, stats } = await scan();
+    expect(new Set(found)).toEqual(lab.truth);
+    expect(found.length).toBe(lab.truth.size);
+    expect(stats.completed).toBe(4096 * PORTS.length);
+  });
+
+  it('shards are disjoint and together complete', async () => {
+    const parts = await Promise.all([0, 1, 2].map((index) => scan({ index, count: 3 }, 1)));
+    const all = parts.flatMap((p) => p.found);
+    expect(all.length).toBe(new Set(all).size); // disjoint: nothing found twice
+    expect(new Set(all)).toEqual(lab.truth); // complete
+    expect(parts.reduce((n, p) => n + p.stats.completed, 0)).toBe(4096 * PORTS.length); // every probe once
+    for (const p of parts) expect(p.stats.completed).toBeGreaterThan(0);
+  });
+
+  it('refuses to probe outside the scope even when asked to', async () => {
+    const found: string[] = [];
+    const stats = await runDiscovery({
+      scopeRanges: [{ start: 0x7f5a0000, end: 0x7f5a00ff }], // only 127.90.0.0/24 authorised
+      targetRanges: [target],
+      ports: PORTS,
+      seed: 1,
+      shard: { index: 0, count: 1 },
+      rate: 0,
+      concurrency: 256,
+      timeoutMs: 2000,
+      retries: 0,
+      workers: 1,
+      onBatch: (b) => void found.push(...b.opens.map(([ip, port]) => `${formatIpv4(ip)}:${port}`)),
+    });
+    expect(stats.denied).toBe((4096 - 256) * PORTS.length);
+    for (const ep of found) expect(ep.startsWith('127.90.0.')).toBe(true);
+  });
+
+  it('survives SIGKILL at any moment: resumed runs end with exactly the uninterrupted endpoints, no duplicates', async () => {
+    const common = ['discover', '--targets', '127.90.0.0/20', '--ports', PORTS.join(','), '--seed', '5', '--workers', '2', '--json'];
+    const full = join(dir, 'full.db');
+    const ref = await runCli([...common, '--db', full]);
+    expect(ref.code, ref.stderr).toBe(0);
+    const refRows = rowsOf(full, 1);
+    expect(new Set(refRows)).toEqual(lab.truth);
+
+    const db = join(dir, 'killed.db');
+    // Slow enough (about 3 s) to be killed part-way, several times, at different moments.
+    const slow = [...common, '--rate', '6000', '--db', db];
+    let resume: string[] = [];
+    for (const delayMs of [700, 400, 1100]) {
+      const child = startCli([...slow, ...resume]);
+      await new Promise((r) => setTimeout(r, delayMs));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('close', r));
+      resume = ['--resume', '1'];
+      // The kill really landed mid-survey: the row is still running with a partial checkpoint.
+      const d = new SQLite(db, { readonly: true });
+      const row = d.prepare('select status, checkpoint from surveys where id = 1').get() as { status: string; checkpoint: string };
+      d.close();
+      expect(row.status).toBe('running');
+      const done = (JSON.parse(row.checkpoint) as number[]).reduce((a, b) => a + b, 0);
+      expect(done).toBeLessThan(4096 * PORTS.length);
+    }
+    const last = await runCli([...slow, '--resume', '1']);
+    expect(last.code, last.stderr).toBe(0);
+    const rows = rowsOf(db, 1);
+    expect(rows.length).toBe(new Set(rows).size);
+    expect(new Set(rows)).toEqual(new Set(refRows));
+    expect(JSON.parse(last.stdout)).toMatchObject({ surveyId: 1, status: 'done', resumed: true });
+  });
+});

@@ -55,6 +55,26 @@ function rowsOf(db: string, survey: number): string[] {
   }
 }
 
+function progressOf(db: string): number {
+  try {
+    const d = new SQLite(db, { readonly: true, fileMustExist: true });
+    try {
+      const row = d.prepare('select checkpoint from surveys where id = 1').get() as { checkpoint: string } | undefined;
+      return row ? (JSON.parse(row.checkpoint) as number[]).reduce((a, b) => a + b, 0) : 0;
+    } finally {
+      d.close();
+    }
+  } catch {
+    return 0; // not created yet
+  }
+}
+
+/** Wait until the survey has stored a checkpoint beyond the previous one (bounded: 20 s). */
+async function waitForProgress(db: string): Promise<void> {
+  const before = progressOf(db);
+  for (let i = 0; i < 400 && progressOf(db) <= before; i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 describe('connect discovery', () => {
   it('finds exactly the listening endpoints and nothing else', async () => {
     const { found, stats } = await scan();
@@ -103,8 +123,9 @@ describe('connect discovery', () => {
     // Slow enough (about 3 s) to be killed part-way, several times, at different moments.
     const slow = [...common, '--rate', '6000', '--db', db];
     let resume: string[] = [];
-    for (const delayMs of [700, 400, 1100]) {
+    for (const delayMs of [0, 300, 900]) {
       const child = startCli([...slow, ...resume]);
+      await waitForProgress(db);
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('close', r));

@@ -1,0 +1,340 @@
+/**
+ * Survey plans: which TCP ports to survey, why, and at what pace. A plan is a versioned YAML file
+ * (plans/default.yaml is the default); every result records the plan version and digest it ran
+ * under, so a finding can always be traced back to the exact plan.
+ *
+ * Parsing is strict on purpose: unknown keys, duplicate ports and bad values are refused with the
+ * file and line of the offending node, because a plan typo that silently drops a port would make a
+ * survey miss devices without anyone noticing.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, isAlias, isMap, parseDocument, visit } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
+import * as z from 'zod';
+import { IotcleanError } from '../core/errors.js';
+import type { PlanPort } from '../core/records.js';
+
+/**
+ * Well-known service names a plan may use instead of a port number (`port: telnet`). Names follow
+ * IANA / nmap where one exists; the list is short on purpose so a name always means one port.
+ */
+export const wellKnownPorts: Readonly<Record<string, number>> = Object.freeze({
+  ftp: 21,
+  ssh: 22,
+  telnet: 23,
+  http: 80,
+  https: 443,
+  rtsp: 554,
+  'telnet-alt': 2323,
+  'ssh-alt': 2222,
+  adb: 5555,
+  cwmp: 7547,
+  'http-alt': 8080,
+  winbox: 8291,
+  'https-alt': 8443,
+  'xm-dvr': 34567,
+  'dahua-dvr': 37777,
+  upnp: 49152,
+});
+
+/** Stages a plan can ask for; the pipeline runs them in this order. */
+export const planModules = ['discover', 'grab', 'identify', 'access'] as const;
+export type PlanModule = (typeof planModules)[number];
+
+const portNumber = z
+  .number()
+  .int({ error: 'must be a whole number' })
+  .min(1, { error: 'must be in 1..65535' })
+  .max(65535, { error: 'must be in 1..65535' });
+
+/** `port: 23` or `port: telnet`; names are resolved once the whole entry is known. */
+const portSpec = z.union([z.number(), z.string()], { error: 'must be a port number or a service name' });
+
+const oneLine = z
+  .string({ error: 'must be text' })
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .refine((s) => !/[\r\n]/.test(s), { error: 'must be one line' });
+
+const planPortShape = {
+  port: portSpec,
+  // Optional only when the port is given by name: the name is then the service.
+  service: oneLine.optional(),
+  reason: oneLine,
+};
+
+const planPort = z.strictObject(planPortShape, { error: 'must be a mapping {port, service, reason}' }).transform((p, ctx): PlanPort => {
+  if (typeof p.port === 'number') {
+    // Checked here rather than in the union, whose error would hide which rule the number broke.
+    const n = portNumber.safeParse(p.port);
+    if (!n.success) {
+      ctx.addIssue({ code: 'custom', message: `${n.error.issues[0]?.message ?? 'is not a port'} (got ${p.port})`, path: ['port'] });
+      return z.NEVER;
+    }
+    if (p.service !== undefined) return { port: n.data, service: p.service, reason: p.reason };
+    ctx.addIssue({ code: 'custom', message: 'is required when port is a number', path: ['service'] });
+    return z.NEVER;
+  }
+  const name = p.port;
+  const port = Object.hasOwn(wellKnownPorts, name) ? wellKnownPorts[name] : undefined;
+  if (port === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown port name "${name}"`,
+      path: ['port'],
+      params: { hint: `use a number, or one of: ${Object.keys(wellKnownPorts).join(', ')}` },
+    });
+    return z.NEVER;
+  }
+  return { port, service: p.service ?? name, reason: p.reason };
+});
+
+const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).positive({ error: 'must be > 0' });
+
+const planShape = {
+  version: z
+    .string({ error: 'must be text; quote it, e.g. version: "2026.11-1"' })
+    .regex(/^[0-9A-Za-z][0-9A-Za-z._-]*$/, { error: 'may hold only letters, digits, ".", "_" and "-"' }),
+  name: oneLine,
+  description: z.string({ error: 'must be text' }).default(''),
+  rate: z.number({ error: 'must be a number (probes per second)' }).positive({ error: 'must be > 0 probes per second' }).default(20000),
+  concurrency: positiveInt.default(1024),
+  timeoutMs: positiveInt.default(3000),
+  retries: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must be >= 0' })
+    .max(10, { error: 'must be <= 10' })
+    .default(1),
+  modules: z
+    .array(z.enum(planModules, { error: `must be one of: ${planModules.join(', ')}` }), { error: 'must be a list' })
+    .min(1, { error: 'must not be empty' })
+    .default(['discover'])
+    .superRefine((mods, ctx) => {
+      mods.forEach((m, i) => {
+        if (mods.indexOf(m) !== i) ctx.addIssue({ code: 'custom', message: `module "${m}" is listed twice`, path: [i] });
+      });
+    })
+    .readonly(),
+  ports: z
+    .array(planPort, { error: 'must be a list of {port, service, reason}' })
+    .min(1, { error: 'must not be empty: a plan with no ports surveys nothing' })
+    .superRefine((ports, ctx) => {
+      const first = new Map<number, number>();
+      ports.forEach((p, i) => {
+        const prev = first.get(p.port);
+        if (prev === undefined) first.set(p.port, i);
+        else ctx.addIssue({ code: 'custom', message: `duplicate port ${p.port} (also ports[${prev}])`, path: [i, 'port'] });
+      });
+    })
+    .readonly(),
+};
+
+/** The plan file schema. Unknown keys are refused at every level. */
+export const surveyPlanSchema = z.strictObject(planShape).readonly();
+
+/** A validated survey plan. */
+export type SurveyPlan = z.output<typeof surveyPlanSchema>;
+
+/** Parse and validate plan text; `fileName` is only used in error messages. */
+export function parsePlan(text: string, fileName: string): SurveyPlan {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+  const fail = (message: string, line: number, hint?: string): never => {
+    throw new IotcleanError('E_PLAN_FILE', message, { file: fileName, line, ...(hint ? { hint } : {}) });
+  };
+
+  const syntax = doc.errors[0];
+  if (syntax) fail(`YAML syntax: ${syntax.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`, lineAt(syntax.pos[0]));
+  if (doc.contents === null) fail('plan file is empty', 1, 'start from plans/default.yaml');
+  if (!isMap(doc.contents)) fail('a plan must be a mapping of keys (version, name, ports, ...)', nodeLine(doc.contents, lineAt) ?? 1);
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // Unresolvable aliases and alias bombs surface only here.
+    fail(`YAML: ${(e as Error).message}`, firstAliasLine(doc, lineAt) ?? 1);
+  }
+
+  const result = surveyPlanSchema.safeParse(raw);
+  if (result.success) return result.data;
+
+  // Report the problem nearest the top of the file: that is the one the user meets first.
+  const located = result.error.issues.map((issue) => ({ issue, ...locateIssue(doc, issue, lineAt) }));
+  located.sort((a, b) => a.line - b.line);
+  const worst = located[0];
+  if (!worst) return fail('plan is invalid', 1);
+  const more = located.length > 1 ? `${located.length - 1} more problem(s) after this one` : undefined;
+  const ownHint = (worst.issue as { params?: { hint?: string } }).params?.hint;
+  return fail(worst.message, worst.line, [ownHint, more].filter(Boolean).join('; ') || undefined);
+}
+
+/** Read and parse a plan file. */
+export async function loadPlan(path: string): Promise<SurveyPlan> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new IotcleanError('E_PLAN_FILE', `cannot read plan file (${err.code ?? err.message})`, {
+      file: path,
+      hint: 'check the path; the default plan is plans/default.yaml in the iotclean package',
+    });
+  }
+  return parsePlan(text, path);
+}
+
+let packageRootCache: string | undefined;
+
+/**
+ * plans/default.yaml inside the iotclean package. Found by walking up from this module to the
+ * folder holding package.json, so it works from src/ (tsx, vitest) and from dist/src/ (tsc).
+ */
+export function defaultPlanPath(): string {
+  if (packageRootCache === undefined) {
+    let dir = dirname(fileURLToPath(import.meta.url));
+    for (;;) {
+      if (existsSync(join(dir, 'package.json'))) break;
+      const parent = dirname(dir);
+      if (parent === dir) throw new IotcleanError('E_PLAN_FILE', 'cannot find the iotclean package root (no package.json above this module)');
+      dir = parent;
+    }
+    packageRootCache = dir;
+  }
+  return join(packageRootCache, 'plans', 'default.yaml');
+}
+
+/** Load plans/default.yaml. */
+export function loadDefaultPlan(): Promise<SurveyPlan> {
+  return loadPlan(defaultPlanPath());
+}
+
+/**
+ * A copy of the plan with ports renumbered through `map` (ports not in the map stay). The lab uses
+ * this to run device ports on high ports without root; services and reasons are kept, so later
+ * stages still know port 10023 speaks telnet.
+ */
+export function withPortMap(plan: SurveyPlan, map: ReadonlyMap<number, number>): SurveyPlan {
+  const seen = new Map<number, number>();
+  const ports = plan.ports.map((p): PlanPort => {
+    const to = map.get(p.port) ?? p.port;
+    if (!Number.isInteger(to) || to < 1 || to > 65535) {
+      throw new IotcleanError('E_PLAN_FILE', `port map sends ${p.port} to ${to}, outside 1..65535`);
+    }
+    const clash = seen.get(to);
+    if (clash !== undefined) {
+      throw new IotcleanError('E_PLAN_FILE', `port map sends both ${clash} and ${p.port} to ${to}`, {
+        hint: 'map each plan port to a different port',
+      });
+    }
+    seen.set(to, p.port);
+    return Object.freeze({ port: to, service: p.service, reason: p.reason });
+  });
+  return Object.freeze({ ...plan, ports: Object.freeze(ports) });
+}
+
+/**
+ * sha256 (hex) of the plan's canonical JSON: keys sorted, no whitespace. Two plans with the same
+ * content have the same digest however their YAML was written (order of keys, names vs numbers).
+ */
+export function planDigest(plan: SurveyPlan): string {
+  return createHash('sha256').update(canonicalJson(plan)).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+// --- locating zod issues in the YAML source ----------------------------------------------------
+
+type LineAt = (offset: number) => number;
+
+function nodeLine(node: unknown, lineAt: LineAt): number | undefined {
+  const range = (node as { range?: readonly number[] } | null | undefined)?.range;
+  return range?.[0] === undefined ? undefined : lineAt(range[0]);
+}
+
+/** The deepest node on `path` that exists, with how much of the path it covers. */
+function deepestNode(doc: Document, path: readonly PropertyKey[]): { node: unknown; depth: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as (string | number)[], true);
+    if (node !== undefined && node !== null) return { node, depth };
+  }
+  return { node: doc.contents, depth: 0 };
+}
+
+function keyNode(map: unknown, key: string): YamlNode | undefined {
+  if (!isMap(map)) return undefined;
+  for (const pair of map.items) {
+    const k = pair.key as { value?: unknown } | null;
+    if (k && String(k.value) === key) return pair.key as YamlNode;
+  }
+  return undefined;
+}
+
+function describePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out;
+}
+
+function locateIssue(doc: Document, issue: z.core.$ZodIssue, lineAt: LineAt): { line: number; message: string } {
+  const path = issue.path;
+  const where = describePath(path);
+  if (issue.code === 'unrecognized_keys') {
+    const parent = deepestNode(doc, path).node;
+    const key = issue.keys[0] ?? '';
+    const line = nodeLine(keyNode(parent, key), lineAt) ?? nodeLine(parent, lineAt) ?? 1;
+    const known = allowedKeys(path);
+    const names = issue.keys.map((k) => `"${k}"`).join(', ');
+    return {
+      line,
+      message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${names}${where ? ` in ${where}` : ''}${known ? ` (allowed: ${known})` : ''}`,
+    };
+  }
+  const { node, depth } = deepestNode(doc, path);
+  if (depth < path.length) {
+    // The value is missing: point at the mapping that should have held it.
+    return { line: nodeLine(node, lineAt) ?? 1, message: `${where}: ${issue.code === 'invalid_type' ? 'is required' : issue.message}` };
+  }
+  // Custom messages already name the value they refuse.
+  const got = issue.code === 'custom' ? '' : shownValue(node);
+  return { line: nodeLine(node, lineAt) ?? 1, message: `${where}: ${issue.message}${got}` };
+}
+
+/** " (got 0)" for a scalar, so the user sees the value that was refused. */
+function shownValue(node: unknown): string {
+  const v = (node as { value?: unknown } | null)?.value;
+  if (v === undefined || (typeof v === 'object' && v !== null)) return '';
+  const s = JSON.stringify(v);
+  return s.length > 40 ? '' : ` (got ${s})`;
+}
+
+function allowedKeys(path: readonly PropertyKey[]): string | undefined {
+  if (path.length === 0) return Object.keys(planShape).join(', ');
+  if (path[0] === 'ports' && path.length === 2) return Object.keys(planPortShape).join(', ');
+  return undefined;
+}
+
+function firstAliasLine(doc: Document, lineAt: LineAt): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && line === undefined) line = nodeLine(node, lineAt);
+    },
+  });
+  return line;
+}

@@ -53,6 +53,8 @@ export interface DeviceProfile {
   readonly behaviour?: LabBehaviour;
   /** Failures before lockout, for behaviour 'lockout'. */
   readonly lockoutAfter?: number;
+  /** How long a lockout lasts, for behaviour 'lockout' (default 300 s). */
+  readonly lockoutSeconds?: number;
 }
 
 /** A device placed in the lab. */

@@ -1,2 +1,95 @@
+import { withPortMap, loadDefaultPlan } from '../../discover/plan.js';
+import { labDown, labStatus, labUp } from '../../lab/runtime.js';
+import { labPortMap } from '../../lab/state.js';
+import { runSurvey } from '../../pipeline/survey.js';
+import { summariseByIsp, type IspSummary } from '../../pipeline/summary.js';
+import { loadIspTable } from '../../scope/isp.js';
+import { compileScope, defaultScope, restrictScope } from '../../scope/scope.js';
 import { defineCommand } from '../command.js';
-export const demoCommand = defineCommand({ name: 'demo', description: 'pending', async run() { return 1; } });
+import { storeOption, withStore } from '../context.js';
+import { progressBar } from '../progress.js';
+
+function table(rows: readonly IspSummary[], seconds: number): string {
+  const lines = [`time taken: ${seconds.toFixed(1)} s (all ISPs are surveyed together, in one permutation)`, ''];
+  for (const r of rows) {
+    const role = [r.participating ? 'participating' : 'not participating', r.parent ? `reseller of ${r.parent}` : ''].filter(Boolean).join(', ');
+    lines.push(`${r.name} [${r.ispId}] (${role})`);
+    lines.push(`  addresses surveyed ${r.addressesSurveyed.toLocaleString('en')}, hosts with open ports ${r.hostsWithOpenPorts}, open endpoints ${r.openEndpoints}`);
+    const ports = Object.entries(r.byPort).map(([p, n]) => `${p}:${n}`);
+    for (let i = 0; i < ports.length; i += 8) lines.push(`    ${ports.slice(i, i + 8).join('  ')}`);
+  }
+  return lines.join('\n');
+}
+
+export const demoCommand = defineCommand({
+  name: 'demo',
+  description: 'The main job on the embedded default: start the lab, survey it with the default plan, summarise per ISP.',
+  options: {
+    dir: { type: 'string', value: 'DIR', description: 'lab folder', default: '.lab' },
+    devices: { type: 'number', value: 'N', description: 'lab devices (when the demo starts the lab)', default: 1000 },
+    rate: { type: 'number', value: 'N', description: 'probes/s; 0 = as fast as loopback allows (the lab is local)', default: 0 },
+    seed: { type: 'number', value: 'N', description: 'permutation seed', default: 1 },
+    'keep-lab': { type: 'boolean', description: 'leave the lab running afterwards', default: false },
+    ...storeOption,
+  },
+  async run(o, _args, out) {
+    const t0 = performance.now();
+    const already = labStatus(o.dir);
+    const state = already.running && already.state ? already.state : await (async () => {
+      out.info(`starting the lab (${o.devices} devices) ...`);
+      return labUp({ dir: o.dir, devices: o.devices });
+    })();
+    const startedLab = !already.running;
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      out.info(`lab: ${state.devices} devices in ${state.network}; surveying with the default plan ...`);
+      const portMap = labPortMap(state);
+      const plan = withPortMap(await loadDefaultPlan(), portMap);
+      const scope = compileScope(defaultScope());
+      const targets = restrictScope(scope, [state.network]);
+      const isps = await loadIspTable(state.ispTablePath);
+      const bar = progressBar('survey', !out.json && process.stderr.isTTY === true);
+      const result = await withStore(o.db, async (store) => {
+        const outcome = await runSurvey({
+          store,
+          scope,
+          targets,
+          plan,
+          rate: o.rate,
+          seed: o.seed,
+          signal: controller.signal,
+          onProgress: (p) => bar.update(p.done, p.total, `open ${p.open}`),
+        });
+        bar.end();
+        return { outcome, endpoints: await store.endpoints(outcome.surveyId) };
+      });
+      const back = new Map([...portMap].map(([device, bound]) => [bound, device]));
+      const rows = summariseByIsp(result.endpoints, isps, targets.ranges, (p) => back.get(p) ?? p);
+      const s = result.outcome.stats;
+      const header = [
+        `survey ${result.outcome.surveyId} ${result.outcome.status}: ${targets.size.toLocaleString('en')} addresses × ${plan.ports.length} ports = ${s.sent.toLocaleString('en')} probes at ${Math.round(s.rate).toLocaleString('en')}/s, ${result.endpoints.length} open endpoints`,
+        portMap.size ? `(device ports moved by the lab: ${[...portMap].map(([d, b]) => `${d}→${b}`).join(' ')}; shown as device ports)` : '',
+        `stored in ${o.db}`,
+      ].filter(Boolean);
+      const seconds = (performance.now() - t0) / 1000;
+      out.result(`${header.join('\n')}\n\n${table(rows, seconds)}`, {
+        surveyId: result.outcome.surveyId,
+        status: result.outcome.status,
+        probes: s.sent,
+        rate: Math.round(s.rate),
+        open: result.endpoints.length,
+        seconds,
+        portMap: Object.fromEntries(portMap),
+        isps: rows,
+      });
+      return result.outcome.status === 'done' ? 0 : 130;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (startedLab && !o['keep-lab']) await labDown(o.dir);
+    }
+  },
+});

@@ -1,0 +1,59 @@
+/**
+ * Entry of one lab shard process, started detached by `labUp`. It receives its devices over the
+ * IPC channel, binds their services, answers "ready" (or "error") and then serves until SIGTERM.
+ * The parent disconnects after "ready"; the listening sockets keep this process alive.
+ */
+import { IotcleanError } from '../core/errors.js';
+import { listenDevices, type ShardReply, type ShardRequest } from './runtime.js';
+import type { DeviceProfile, LabDevice } from './types.js';
+
+function reply(msg: ShardReply): void {
+  if (process.send && process.connected) process.send(msg);
+}
+
+function log(text: string): void {
+  process.stdout.write(`${new Date().toISOString()} shard ${process.pid}: ${text}\n`);
+}
+
+async function start(req: ShardRequest): Promise<void> {
+  const profiles = new Map<string, DeviceProfile>(req.profiles.map((p) => [p.id, p]));
+  const devices: LabDevice[] = req.devices.map((d) => {
+    const profile = profiles.get(d.profile);
+    if (!profile) throw new IotcleanError('E_LAB', `shard got device ${d.id} with unknown profile ${d.profile}`);
+    return { id: d.id, ip: d.ip, ispId: d.ispId, profile, weak: d.weak, credentials: d.credentials };
+  });
+  const running = await listenDevices(devices, req.portMap);
+  log(`${devices.length} devices, ${running.listeners} listeners (${devices[0]?.ip} .. ${devices[devices.length - 1]?.ip})`);
+  const stop = (signal: string): void => {
+    log(`${signal}: stopping`);
+    void running.close().finally(() => process.exit(0));
+    // Closing waits for nothing long, but never let a stuck socket keep the shard alive.
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  reply({ type: 'ready', listeners: running.listeners });
+}
+
+// A handler bug must not take the other devices down; log it and keep serving.
+process.on('uncaughtException', (e) => log(`uncaught: ${e.stack ?? String(e)}`));
+process.on('unhandledRejection', (e) => log(`unhandled rejection: ${String(e)}`));
+// The parent leaves after "ready"; that is normal, not a reason to stop.
+process.on('disconnect', () => undefined);
+
+if (!process.send) {
+  log('started without an IPC channel; run through `iotclean lab up`');
+  process.exit(2);
+}
+process.once('message', (msg: ShardRequest) => {
+  if (msg?.type !== 'start') {
+    reply({ type: 'error', message: 'expected a start message' });
+    process.exit(2);
+  }
+  start(msg).catch((e: unknown) => {
+    const message = e instanceof IotcleanError ? e.format() : String(e);
+    log(message);
+    reply({ type: 'error', message });
+    setTimeout(() => process.exit(1), 100);
+  });
+});

@@ -1,0 +1,498 @@
+import * as net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConnectionHandler, LabCredential, ServiceContext } from '../types.js';
+import { createTelnetHandler, TelnetDecoder, telnetHandler } from './telnet.js';
+import type { TelnetEvent } from './telnet.js';
+
+const IAC = 255;
+const DONT = 254;
+const DO = 253;
+const WONT = 252;
+const WILL = 251;
+const SB = 250;
+const SE = 240;
+const ECHO = 1;
+const SGA = 3;
+const TTYPE = 24;
+const NAWS = 31;
+
+const ADMIN: LabCredential = { username: 'admin', password: 'admin' };
+
+interface Fake {
+  readonly ctx: ServiceContext;
+  readonly attempts: [string, string][];
+}
+
+/** A hand-built context: one device, fixed credentials, every attempt recorded. */
+function fakeContext(banner: Record<string, string> = {}, credentials = [ADMIN]): Fake {
+  const attempts: [string, string][] = [];
+  const service = { port: 23, protocol: 'telnet', auth: 'telnet-login', banner } as const;
+  const ctx: ServiceContext = {
+    device: {
+      id: 'dev-1',
+      ip: '127.1.0.10',
+      ispId: 'isp-a',
+      weak: true,
+      credentials,
+      profile: {
+        id: 'test-router',
+        type: 'router',
+        vendor: 'Test',
+        model: 'R1',
+        firmware: '1.0',
+        services: [service],
+        weakCredentials: credentials,
+      },
+    },
+    service,
+    state: { failures: 0, lockedUntil: 0 },
+    checkLogin(username, password) {
+      attempts.push([username, password]);
+      return credentials.some((c) => c.username === username && c.password === password);
+    },
+  };
+  return { ctx, attempts };
+}
+
+const servers: net.Server[] = [];
+const sockets: net.Socket[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+/** Listen on 127.0.0.1:0 and hand every connection to the handler, as the lab runtime does. */
+async function serve(handler: ConnectionHandler, ctx: ServiceContext): Promise<number> {
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    handler(socket, ctx);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A small telnet client written independently of the server's decoder. It refuses every option
+ * (WONT/DONT) unless told to agree to server echo, strips commands from the text it collects and
+ * records every negotiation it receives.
+ */
+class TestClient {
+  readonly socket: net.Socket;
+  readonly raw: number[] = [];
+  readonly negotiations: [number, number][] = [];
+  readonly subnegotiations: number[][] = [];
+  text = '';
+  private cursor = 0;
+  private state: 'data' | 'iac' | 'verb' | 'sb' | 'sb-iac' = 'data';
+  private verb = 0;
+  private sb: number[] = [];
+  private listeners: (() => void)[] = [];
+  ended = false;
+  readonly closed: Promise<void>;
+
+  constructor(port: number, private readonly agreeEcho = false) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setNoDelay(true);
+    sockets.push(this.socket);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) =>
+      this.socket.on('close', () => {
+        this.ended = true;
+        this.notify();
+        resolve();
+      }),
+    );
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const b of chunk) {
+      this.raw.push(b);
+      switch (this.state) {
+        case 'data':
+          if (b === IAC) this.state = 'iac';
+          else this.text += String.fromCharCode(b);
+          break;
+        case 'iac':
+          if (b === IAC) {
+            this.text += '\xff';
+            this.state = 'data';
+          } else if (b >= WILL && b <= DONT) {
+            this.verb = b;
+            this.state = 'verb';
+          } else if (b === SB) {
+            this.sb = [];
+            this.state = 'sb';
+          } else this.state = 'data';
+          break;
+        case 'verb':
+          this.negotiations.push([this.verb, b]);
+          this.answer(this.verb, b);
+          this.state = 'data';
+          break;
+        case 'sb':
+          if (b === IAC) this.state = 'sb-iac';
+          else this.sb.push(b);
+          break;
+        case 'sb-iac':
+          if (b === SE) {
+            this.subnegotiations.push(this.sb);
+            this.state = 'data';
+          } else {
+            this.sb.push(b);
+            this.state = 'sb';
+          }
+          break;
+      }
+    }
+    this.notify();
+  }
+
+  private answer(verb: number, option: number): void {
+    if (verb === DO) this.send([IAC, WONT, option]);
+    else if (verb === WILL) this.send([IAC, this.agreeEcho && option === ECHO ? DO : DONT, option]);
+  }
+
+  private notify(): void {
+    for (const l of this.listeners.slice()) l();
+  }
+
+  send(data: string | number[] | Buffer): void {
+    if (this.socket.destroyed) return;
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data));
+  }
+
+  /** Wait until the text after the cursor contains `needle`; return it and move past it. */
+  expect(needle: string, timeoutMs = 5_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const at = this.text.indexOf(needle, this.cursor);
+        if (at >= 0) {
+          const seen = this.text.slice(this.cursor, at + needle.length);
+          this.cursor = at + needle.length;
+          resolve(seen);
+          return true;
+        }
+        if (this.ended) {
+          reject(new Error(`closed before ${JSON.stringify(needle)}; got ${JSON.stringify(this.text.slice(this.cursor))}`));
+          return true;
+        }
+        return false;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+        reject(new Error(`timeout waiting for ${JSON.stringify(needle)}; got ${JSON.stringify(this.text.slice(this.cursor))}`));
+      }, timeoutMs);
+      const listener = (): void => {
+        if (check()) {
+          clearTimeout(timer);
+          this.listeners = this.listeners.filter((l) => l !== listener);
+        }
+      };
+      this.listeners.push(listener);
+    });
+  }
+
+  /** Resolve when the server closes; fail after the timeout. */
+  async expectClosed(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('connection still open')), timeoutMs);
+    });
+    try {
+      await Promise.race([this.closed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random bytes biased towards telnet command bytes, so every decoder state is reached. */
+function telnetNoise(rand: () => number, length: number): Buffer {
+  const special = [IAC, IAC, IAC, SB, SE, WILL, WONT, DO, DONT, 0, 13, 10, 8, 127, 241, 244, 246, 247, 248];
+  const out = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) {
+    out[i] = rand() < 0.3 ? (special[Math.floor(rand() * special.length)] ?? 0) : Math.floor(rand() * 256);
+  }
+  return out;
+}
+
+describe('TelnetDecoder', () => {
+  const decodeAll = (chunks: Uint8Array[]): TelnetEvent[] => {
+    const d = new TelnetDecoder();
+    const merged: TelnetEvent[] = [];
+    for (const c of chunks) {
+      for (const e of d.push(c)) {
+        const last = merged[merged.length - 1];
+        if (e.kind === 'data' && last?.kind === 'data') {
+          merged[merged.length - 1] = { kind: 'data', bytes: Buffer.concat([last.bytes, e.bytes]) };
+        } else merged.push(e);
+      }
+    }
+    return merged;
+  };
+
+  it('decodes negotiation, subnegotiation, IAC IAC and commands', () => {
+    const events = decodeAll([
+      Buffer.from([0x61, IAC, IAC, 0x62, IAC, WILL, NAWS, IAC, SB, NAWS, 0, 80, IAC, IAC, 24, IAC, SE, IAC, 241, 0x63]),
+    ]);
+    expect(events).toEqual([
+      { kind: 'data', bytes: Buffer.from([0x61, 0xff, 0x62]) },
+      { kind: 'negotiate', verb: 'will', option: NAWS },
+      { kind: 'subnegotiation', option: NAWS, data: Buffer.from([0, 80, 0xff, 24]) },
+      { kind: 'command', command: 241 },
+      { kind: 'data', bytes: Buffer.from([0x63]) },
+    ]);
+  });
+
+  it('caps a subnegotiation payload and recovers from IAC <cmd> inside SB', () => {
+    const long = Buffer.alloc(10_000, 0x41);
+    const events = decodeAll([Buffer.from([IAC, SB, TTYPE]), long, Buffer.from([IAC, SE, 0x7a])]);
+    expect(events[0]).toMatchObject({ kind: 'subnegotiation', option: TTYPE });
+    expect((events[0] as { data: Buffer }).data.length).toBe(64);
+    expect(events[1]).toEqual({ kind: 'data', bytes: Buffer.from('z') });
+    // A lost SE: IAC WILL inside SB ends the SB and is read as a negotiation.
+    expect(decodeAll([Buffer.from([IAC, SB, NAWS, 1, 2, IAC, WILL, SGA, 0x78])])).toEqual([
+      { kind: 'negotiate', verb: 'will', option: SGA },
+      { kind: 'data', bytes: Buffer.from('x') },
+    ]);
+  });
+
+  it('gives the same events however the stream is split (seeded fuzz)', () => {
+    const rand = prng(0x1023);
+    for (let round = 0; round < 300; round++) {
+      const stream = telnetNoise(rand, 1 + Math.floor(rand() * 400));
+      const whole = decodeAll([stream]);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < stream.length; ) {
+        const size = 1 + Math.floor(rand() * 8);
+        chunks.push(stream.subarray(at, at + size));
+        at += size;
+      }
+      expect(decodeAll(chunks)).toEqual(whole);
+    }
+  });
+});
+
+describe('telnetHandler', () => {
+  it('opens with the busybox telnetd negotiation, then banner and login prompt', async () => {
+    const { ctx } = fakeContext({ preLogin: '\r\nBusyBox v1.19.4 (2014-03-12) built-in shell\r\n' });
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    const seen = await client.expect('login: ');
+    expect(client.raw.slice(0, 12)).toEqual([IAC, DO, ECHO, IAC, DO, NAWS, IAC, WILL, ECHO, IAC, WILL, SGA]);
+    expect(seen).toBe('\r\nBusyBox v1.19.4 (2014-03-12) built-in shell\r\nlogin: ');
+  });
+
+  it('logs in with the right credentials, answers commands with "not found" and exits', async () => {
+    const { ctx, attempts } = fakeContext({ shellPrompt: '$ ', motd: 'Welcome\r\n' });
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    await client.expect('login: ');
+    client.send('admin\r\n');
+    await client.expect('Password: ');
+    client.send('admin\r\n');
+    await client.expect('Welcome\r\n$ ');
+    client.send('cat /proc/cpuinfo\r\n');
+    await client.expect('sh: cat: not found\r\n$ ');
+    client.send('\r\n');
+    await client.expect('$ ');
+    client.send('exit\r\n');
+    await client.expectClosed();
+    expect(attempts).toEqual([['admin', 'admin']]);
+  });
+
+  it('says "Login incorrect", prompts again and closes after three failures', async () => {
+    const { ctx, attempts } = fakeContext();
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    for (let i = 0; i < 3; i++) {
+      await client.expect('login: ');
+      client.send(`root\r\n`);
+      await client.expect('Password: ');
+      client.send(`wrong${i}\r\n`);
+      await client.expect('Login incorrect\r\n');
+    }
+    await client.expectClosed();
+    expect(attempts).toEqual([
+      ['root', 'wrong0'],
+      ['root', 'wrong1'],
+      ['root', 'wrong2'],
+    ]);
+    expect(client.text.endsWith('Login incorrect\r\n')).toBe(true);
+  });
+
+  it('succeeds after a failure on the same connection', async () => {
+    const { ctx } = fakeContext();
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    await client.expect('login: ');
+    client.send('admin\r\nnope\r\n'); // typed ahead: both lines are queued
+    await client.expect('Login incorrect\r\nlogin: ');
+    client.send('admin\r\n');
+    await client.expect('Password: ');
+    client.send('admin\r\n');
+    await client.expect('# ');
+  });
+
+  it('waits failDelayMs (from the banner) before "Login incorrect"', async () => {
+    const { ctx } = fakeContext({ failDelayMs: '300' });
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    await client.expect('login: ');
+    client.send('admin\r\n');
+    await client.expect('Password: ');
+    const started = Date.now();
+    client.send('bad\r\n');
+    await client.expect('Login incorrect');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it.each([
+    ['CR NUL', '\r\0'],
+    ['bare LF', '\n'],
+    ['bare CR', '\r'],
+  ])('accepts %s line endings', async (_name, eol) => {
+    const { ctx, attempts } = fakeContext();
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    await client.expect('login: ');
+    client.send(`admin${eol}`);
+    await client.expect('Password: ');
+    client.send(`admin${eol}`);
+    await client.expect('# ');
+    expect(attempts).toEqual([['admin', 'admin']]);
+  });
+
+  it('parses IAC sequences split across TCP segments', async () => {
+    const { ctx, attempts } = fakeContext({ negotiation: 'ttype' });
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    await client.expect('login: ');
+    expect(client.negotiations).toContainEqual([DO, TTYPE]);
+    const pieces: number[][] = [
+      [IAC],
+      [WILL],
+      [TTYPE], // answers DO TTYPE; server should now ask SB TTYPE SEND
+      [IAC, SB],
+      [NAWS, 0],
+      [80, 0, 24, IAC],
+      [SE, 0x61],
+      [0x64, IAC],
+      [241], // IAC NOP inside the username
+      [0x6d, 0x69, 0x6e, 13],
+      [10],
+    ];
+    for (const piece of pieces) {
+      client.send(piece);
+      await sleep(5);
+    }
+    await client.expect('Password: ');
+    client.send([IAC, SB, TTYPE, 0, ...Buffer.from('VT100'), IAC]);
+    await sleep(5);
+    client.send([SE, ...Buffer.from('admin\r\n')]);
+    await client.expect('# ');
+    expect(attempts).toEqual([['admin', 'admin']]);
+    expect(client.subnegotiations).toContainEqual([TTYPE, 1]); // RFC 1091 SEND
+  });
+
+  it('reads IAC IAC as a data byte 255', async () => {
+    const { ctx, attempts } = fakeContext({}, [{ username: 'admin', password: 'pa\u00ffss' }]);
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    await client.expect('login: ');
+    client.send('admin\r\n');
+    await client.expect('Password: ');
+    client.send([0x70, 0x61, IAC]);
+    await sleep(5);
+    client.send([IAC, 0x73, 0x73, 13, 10]);
+    await client.expect('# ');
+    expect(attempts).toEqual([['admin', 'pa\u00ffss']]);
+  });
+
+  it('echoes the user name but not the password when the client accepts server echo', async () => {
+    const { ctx } = fakeContext();
+    const client = new TestClient(await serve(telnetHandler, ctx), true);
+    await client.expect('login: ');
+    for (const ch of 'admin\r\n') {
+      client.send(ch);
+      await sleep(2);
+    }
+    expect(await client.expect('Password: ')).toBe('admin\r\nPassword: ');
+    for (const ch of 's3cret\r\n') {
+      client.send(ch);
+      await sleep(2);
+    }
+    const after = await client.expect('Login incorrect');
+    expect(after).not.toContain('s3cret');
+  });
+
+  it('without opening negotiation, turns echo off just for the password (WILL/WONT ECHO)', async () => {
+    const { ctx } = fakeContext({ negotiation: 'none' });
+    const client = new TestClient(await serve(telnetHandler, ctx), true);
+    await client.expect('login: ');
+    expect(client.raw.slice(0, 7)).toEqual([...Buffer.from('login: ')]);
+    client.send('admin\r\n');
+    await client.expect('Password: ');
+    expect(client.negotiations).toEqual([[WILL, ECHO]]);
+    client.send('admin\r\n');
+    await client.expect('# ');
+    expect(client.negotiations).toEqual([
+      [WILL, ECHO],
+      [WONT, ECHO],
+    ]);
+  });
+
+  it('caps line length', async () => {
+    const { ctx, attempts } = fakeContext();
+    const client = new TestClient(await serve(telnetHandler, ctx));
+    await client.expect('login: ');
+    client.send(`${'a'.repeat(5000)}\r\n`);
+    await client.expect('Password: ');
+    client.send('x\r\n');
+    await client.expect('Login incorrect');
+    expect(attempts[0]?.[0]).toBe('a'.repeat(1024));
+  });
+
+  it('closes an idle connection', async () => {
+    const { ctx } = fakeContext();
+    const client = new TestClient(await serve(createTelnetHandler({ idleTimeoutMs: 200 }), ctx));
+    await client.expect('login: ');
+    await client.expect('Login timed out');
+    await client.expectClosed();
+  });
+
+  it('survives seeded random garbage and still serves logins', async () => {
+    const { ctx } = fakeContext();
+    const port = await serve(createTelnetHandler({ failDelayMs: 0 }), ctx);
+    const rand = prng(0xbad5eed);
+    for (let round = 0; round < 40; round++) {
+      const client = new TestClient(port);
+      const noise = telnetNoise(rand, 1 + Math.floor(rand() * 4096));
+      for (let at = 0; at < noise.length; ) {
+        const size = 1 + Math.floor(rand() * 512);
+        client.send(noise.subarray(at, at + size));
+        at += size;
+      }
+      await sleep(5);
+      client.socket.destroy();
+    }
+    const client = new TestClient(port);
+    await client.expect('login: ');
+    client.send('admin\r\n');
+    await client.expect('Password: ');
+    client.send('admin\r\n');
+    await client.expect('# ');
+  });
+});

@@ -404,10 +404,14 @@ function shardCommand(): { readonly entry: string; readonly args: readonly strin
   return { entry, args: [entry] };
 }
 
+/** Split devices into the fewest shards under `maxListeners`, balanced by listener count. */
 function splitShards(devices: readonly LabDevice[], maxListeners: number): LabDevice[][] {
+  const total = devices.reduce((n, d) => n + d.profile.services.length, 0);
+  const count = Math.max(1, Math.ceil(total / maxListeners));
   const shards: LabDevice[][] = [];
   let current: LabDevice[] = [];
   let listeners = 0;
+  let seen = 0;
   for (const d of devices) {
     const n = d.profile.services.length;
     if (current.length > 0 && listeners + n > maxListeners) {
@@ -417,6 +421,13 @@ function splitShards(devices: readonly LabDevice[], maxListeners: number): LabDe
     }
     current.push(d);
     listeners += n;
+    seen += n;
+    // Cut at the even split points, so shards come out about the same size.
+    if (shards.length < count - 1 && seen >= ((shards.length + 1) * total) / count) {
+      shards.push(current);
+      current = [];
+      listeners = 0;
+    }
   }
   if (current.length > 0) shards.push(current);
   return shards;

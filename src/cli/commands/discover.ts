@@ -35,6 +35,7 @@ function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[]): 
     open: endpoints.length,
     timeouts: s.timeouts,
     byPort,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   });
 }
 

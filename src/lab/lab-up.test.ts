@@ -1,0 +1,59 @@
+import { connect } from 'node:net';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { labDown, labStatus, labUp, type GroundTruth, type LabState } from './runtime.js';
+import { isIotcleanError } from '../core/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'iotclean-lab-'));
+
+function tryConnect(ip: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, ip);
+    s.setTimeout(3000, () => (s.destroy(), resolve('timeout')));
+    s.once('connect', () => (s.destroy(), resolve('open')));
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
+
+afterAll(async () => {
+  if (labStatus(dir).running) await labDown(dir);
+});
+
+describe('lab up / status / down', () => {
+  it('starts detached shards, writes its files, refuses a second start and stops cleanly', async () => {
+    const state = await labUp({ dir, seed: 'up', devices: 40, network: '127.82.0.0/16', maxListenersPerShard: 40 });
+    expect(state.shards.length).toBeGreaterThanOrEqual(2);
+    for (const s of state.shards) expect(s.listeners).toBeLessThanOrEqual(40);
+    expect(state.listeners).toBe(state.shards.reduce((n, s) => n + s.listeners, 0));
+    expect(state.devices).toBe(40);
+
+    const onDisk = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LabState;
+    expect(onDisk.pids).toEqual(state.pids);
+    expect(readFileSync(state.ispTablePath, 'utf8').split('\n')[0]).toBe('prefix,isp_id,name,participating,parent');
+    const truth = JSON.parse(readFileSync(state.groundTruthPath, 'utf8')) as GroundTruth;
+    expect(truth.devices).toHaveLength(40);
+    expect(truth.devices.reduce((n, d) => n + d.services.length, 0)).toBe(state.listeners);
+
+    const status = labStatus(dir);
+    expect(status.running).toBe(true);
+    expect(status.alive).toBe(state.pids.length);
+
+    // Every shard serves its devices: try one service of the first and the last device.
+    for (const d of [truth.devices[0], truth.devices[truth.devices.length - 1]]) {
+      const s = d?.services[0];
+      expect(await tryConnect(d?.ip ?? '', s?.boundPort ?? 0)).toBe('open');
+    }
+
+    const again = await labUp({ dir, seed: 'up', devices: 40, network: '127.82.0.0/16' }).catch((e: unknown) => e);
+    expect(isIotcleanError(again) && again.code).toBe('E_LAB');
+
+    const down = await labDown(dir);
+    expect([...down.stopped].sort()).toEqual([...state.pids].sort());
+    expect(existsSync(join(dir, 'state.json'))).toBe(false);
+    expect(labStatus(dir).running).toBe(false);
+    const d0 = truth.devices[0];
+    expect(await tryConnect(d0?.ip ?? '', d0?.services[0]?.boundPort ?? 0)).toBe('ECONNREFUSED');
+  });
+});

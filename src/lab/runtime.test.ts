@@ -1,0 +1,118 @@
+import { connect, createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLab } from './population.js';
+import { groundTruth, labPorts, startLabInProcess, type LabHandle } from './runtime.js';
+import { isIotcleanError } from '../core/errors.js';
+
+const network = '127.78.0.0/16';
+
+/** Resolve 'open' when the port accepts, or the error code when it refuses. */
+function tryConnect(ip: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, ip);
+    s.setTimeout(3000, () => {
+      s.destroy();
+      resolve('timeout');
+    });
+    s.once('connect', () => {
+      s.destroy();
+      resolve('open');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
+
+describe('lab runtime, 30 devices in process', () => {
+  let lab: LabHandle;
+  beforeAll(async () => {
+    const mix = Object.fromEntries(
+      ['zte-zxhn-h108n', 'huawei-hg8245h', 'hikvision-ds-2cd2032', 'xiongmai-nbd8004', 'sercomm-ad1018', 'synology-ds216j', 'busybox-nas-dropbear', 'honeypot-cowrie', 'tarpit', 'garbage-sender', 'endless-banner', 'dahua-ipc-hfw1320s'].map((id) => [id, 1]),
+    );
+    lab = await startLabInProcess({ seed: 'runtime', devices: 30, network, mix });
+  });
+  afterAll(async () => lab?.close());
+
+  it('accepts a connection on every ground-truth port', async () => {
+    const truth = groundTruth(lab.plan, lab.portMap);
+    const targets = truth.devices.flatMap((d) => d.services.map((s) => ({ ip: d.ip, port: s.boundPort })));
+    expect(targets.length).toBe(lab.listeners);
+    const results = await Promise.all(targets.map((t) => tryConnect(t.ip, t.port)));
+    expect(results.every((r) => r === 'open')).toBe(true);
+  });
+
+  it('refuses ports a device does not list, and addresses without a device', async () => {
+    const d = lab.plan.devices[0];
+    expect(d).toBeDefined();
+    const listed = new Set(d?.profile.services.map((s) => lab.portMap[String(s.port)]));
+    const unlisted = [2323, 8443, 21, 443].find((p) => !listed.has(p)) ?? 2323;
+    expect(await tryConnect(d?.ip ?? '', unlisted)).toBe('ECONNREFUSED');
+    const used = new Set(lab.plan.devices.map((x) => x.ip));
+    const empty = ['127.78.250.7', '127.78.250.8'].find((ip) => !used.has(ip)) ?? '127.78.250.9';
+    expect(await tryConnect(empty, lab.portMap['80'] ?? 80)).toBe('ECONNREFUSED');
+  });
+
+  it('writes a ground truth with real and bound ports, credentials and behaviour', () => {
+    const truth = groundTruth(lab.plan, lab.portMap);
+    expect(truth.devices).toHaveLength(30);
+    const d = truth.devices[0];
+    expect(Object.keys(d ?? {}).sort()).toEqual(['behaviour', 'credentials', 'id', 'ip', 'ispId', 'model', 'profile', 'services', 'type', 'vendor', 'weak'].sort());
+    for (const dev of truth.devices) for (const s of dev.services) expect(s.boundPort).toBe(lab.portMap[String(s.port)]);
+    expect(JSON.parse(JSON.stringify(truth))).toEqual(truth);
+  });
+});
+
+describe('port map', () => {
+  it('moves a port to a high port for the whole lab when asked to', async () => {
+    const lab = await startLabInProcess({ seed: 'remap', devices: 8, network: '127.78.0.0/16', mix: { 'huawei-hg8245h': 1 }, remap: [80], portBase: 47_100 });
+    try {
+      expect(lab.portMap['80']).toBeGreaterThanOrEqual(47_100);
+      expect(lab.portMap['23']).toBe(23);
+      for (const d of lab.plan.devices) {
+        expect(await tryConnect(d.ip, lab.portMap['80'] ?? 0)).toBe('open');
+        expect(await tryConnect(d.ip, 80)).toBe('ECONNREFUSED');
+      }
+    } finally {
+      await lab.close();
+    }
+  });
+
+  it('maps a port that something else already holds on the first lab address', async () => {
+    const plan = buildLab({ seed: 'taken', devices: 6, network: '127.78.0.0/16', mix: { 'sercomm-ad1018': 1 } });
+    const first = plan.devices[0]?.ip ?? '';
+    expect(labPorts(plan.devices)).toEqual([8080]);
+    const squatter: Server = createServer((s) => s.destroy());
+    await new Promise<void>((r) => squatter.listen(8080, first, r));
+    try {
+      const lab = await startLabInProcess({ plan, portBase: 47_200 });
+      try {
+        const mapped = lab.portMap['8080'] ?? 0;
+        expect(mapped).toBeGreaterThanOrEqual(47_200);
+        expect(groundTruth(plan, lab.portMap).devices.every((d) => d.services[0]?.boundPort === mapped)).toBe(true);
+        for (const d of plan.devices) expect(await tryConnect(d.ip, mapped)).toBe('open');
+      } finally {
+        await lab.close();
+      }
+    } finally {
+      await new Promise<void>((r) => squatter.close(() => r()));
+    }
+  });
+
+  it('fails with E_LAB naming the address when a later bind collides', async () => {
+    const plan = buildLab({ seed: 'collide', devices: 6, network: '127.78.0.0/16', mix: { 'sercomm-ad1018': 1 } });
+    const last = plan.devices[plan.devices.length - 1]?.ip ?? '';
+    const squatter: Server = createServer((s) => s.destroy());
+    await new Promise<void>((r) => squatter.listen(8080, last, r));
+    try {
+      const err = await startLabInProcess({ plan }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isIotcleanError(err) && err.code).toBe('E_LAB');
+      expect(String((err as Error).message)).toContain(`${last}:8080`);
+      // Nothing of the failed lab is left listening.
+      expect(await tryConnect(plan.devices[0]?.ip ?? '', 8080)).toBe('ECONNREFUSED');
+    } finally {
+      await new Promise<void>((r) => squatter.close(() => r()));
+    }
+  });
+});

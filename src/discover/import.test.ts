@@ -91,8 +91,8 @@ const zmapCsv = `saddr,daddr,sport,dport,seqnum,acknum,window,classification,suc
 127.0.6.3,127.0.0.1,2323,51000,99,2310912,29200,synack,1,0,1,2023-11-15T07:13:23.500+0900,1700000003,500000
 `;
 
-// zmap 2 CSV: ", " between fields, only a time string.
-const zmapCsvOld = `saddr, sport, classification, success, timestamp_str
+// zmap 1.x CSV: ", " between fields, "-" in field names, only a time string.
+const zmapCsvOld = `saddr, sport, classification, success, timestamp-str
 127.0.7.1, 80, synack, 1, 2016-11-28T10:00:00.000+0000
 127.0.7.2, 80, rst, 0, 2016-11-28T10:00:01.000+0000
 `;
@@ -210,6 +210,30 @@ describe('zmap CSV', () => {
   it('reads the old ", " layout and timestamp_str with a +hhmm offset', async () => {
     const { endpoints } = await importAll(await fixture('old.csv', zmapCsvOld));
     expect(endpoints).toEqual([ep('127.0.7.1', 80, '2016-11-28T10:00:00.000Z', 'zmap')]);
+  });
+
+  it('reads real zmap 2.1.1 -O csv output: "-" in time field names, RST rows present', async () => {
+    // Recorded from zmap 2.1.1 on loopback (-O csv -f saddr,timestamp-ts,timestamp-us,timestamp-str,success,sport).
+    const text = `saddr,timestamp-ts,timestamp-us,timestamp-str,success,sport
+127.66.0.251,1795390302,154168,2026-11-22T23:31:42.154+0000,0,80
+127.66.0.29,1795390302,154291,2026-11-22T23:31:42.154+0000,1,80
+`;
+    const { endpoints, summary } = await importAll(await fixture('zmap211.csv', text), { seenAt: '2000-01-01T00:00:00.000Z' });
+    expect(endpoints).toEqual([ep('127.66.0.29', 80, '2026-11-22T23:31:42.154Z', 'zmap')]);
+    expect(summary).toMatchObject({ endpoints: 1, skipped: 1, errors: 0 });
+  });
+
+  it('refuses a header without success or classification: zmap -O/-f output carries RST rows too', async () => {
+    // Real zmap 2.1.1 `-O csv -f saddr,sport`: the RST from a closed port is a row like any other.
+    const path = await fixture('nosuccess.csv', 'saddr,sport\n127.66.0.190,80\n127.66.0.199,80\n');
+    for (const mode of ['strict', 'lenient'] as const) {
+      const e = await importError(path, { mode });
+      expect(e).toMatchObject({ code: 'E_IMPORT_FILE', where: { file: path, line: 1 } });
+      expect(e.message).toMatch(/no "success" or "classification" column/);
+      expect(e.where.hint).toMatch(/-f saddr,sport,success/);
+    }
+    const withClass = await fixture('classonly.csv', 'saddr,sport,classification\n127.66.0.190,80,rst\n127.66.0.199,80,synack\n');
+    expect((await importAll(withClass)).endpoints.map((e) => e.ip)).toEqual(['127.66.0.199']);
   });
 
   it('reads zmap default output (addresses only) with the port the caller scanned', async () => {
@@ -377,7 +401,7 @@ open tcp 23 127.0.10.3 1700000000
       ['blank', '\n\n  \n'],
       ['list-empty', '#masscan\n# end\n'],
       ['json-empty', '[\n]\n'],
-      ['zmap-header-only', 'saddr,sport\n'],
+      ['zmap-header-only', 'saddr,sport,success\n'],
     ] as const) {
       const { endpoints, summary } = await importAll(await fixture(name, text));
       expect(endpoints, name).toEqual([]);

@@ -16,7 +16,13 @@
  *    values in that order, strings with a comma in double quotes. zmap's default is the single
  *    field saddr with no header: one address per line, the port is whatever the caller scanned.
  *    For TCP probes the device's port is `sport` (the reply's source port); `dport` is the
- *    scanner's own port and is never the device's.
+ *    scanner's own port and is never the device's. zmap 1.x and 2.x name the time fields
+ *    `timestamp-ts`, `timestamp-us`, `timestamp-str`; 3.x and later use "_"; both are read.
+ *    Only zmap's default mode drops failed replies: with -O (2.x) or -O/-f (3.x and later) and no
+ *    --output-filter, every RST comes out as a row too (checked against real zmap 2.1.1), so a
+ *    header without `success` or `classification` is refused: such a file cannot tell open ports
+ *    from closed ones. A headerless address list is taken as default-mode output (successes only);
+ *    zmap 2.x `-O csv` without -f writes the same layout unfiltered, which no reader can detect.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -466,7 +472,8 @@ function zmapCsvParser(port: number | undefined, fallbackSeenAt: string): LinePa
       if (t === '') return 'blank';
       if (first) {
         first = false;
-        const fields = splitCsv(t);
+        // zmap 1.x/2.x spell multi-word fields with "-" (timestamp-ts), 3.x and later with "_".
+        const fields = splitCsv(t)?.map((f) => f.replace(/-/g, '_'));
         if (fields?.includes('saddr')) {
           const at = (name: string) => (fields.indexOf(name) === -1 ? undefined : fields.indexOf(name));
           columns = {
@@ -480,9 +487,17 @@ function zmapCsvParser(port: number | undefined, fallbackSeenAt: string): LinePa
             us: at('timestamp_us'),
             str: at('timestamp_str'),
           };
-          return columns.sport === undefined && port === undefined
-            ? { problem: 'no "sport" column and no port given', hint: 'pass the port zmap scanned (zmap -p)', fatal: true }
-            : 'blank';
+          if (columns.sport === undefined && port === undefined) {
+            return { problem: 'no "sport" column and no port given', hint: 'pass the port zmap scanned (zmap -p)', fatal: true };
+          }
+          if (columns.success === undefined && columns.classification === undefined) {
+            return {
+              problem: 'no "success" or "classification" column: zmap writes failed replies (RST) too when -O or -f is given, so open ports cannot be told from closed ones',
+              hint: 'rerun zmap with success among the output fields, e.g. -f saddr,sport,success',
+              fatal: true,
+            };
+          }
+          return 'blank';
         }
       }
       if (!columns) {
@@ -510,7 +525,7 @@ function zmapCsvParser(port: number | undefined, fallbackSeenAt: string): LinePa
       } else if (classification !== undefined) {
         open = classification === 'synack';
       } else {
-        open = true; // zmap's default output filter keeps only successes
+        open = true; // unreachable: a header without success or classification is refused
       }
       const repeat = get(columns.repeat);
       if (repeat === '1' || repeat === 'true') return 'skip'; // zmap already reported this host

@@ -198,6 +198,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
     clearInterval(sweepTimer);
     clearInterval(reportTimer);
     if (wakeTimer) clearTimeout(wakeTimer);
+    prober.close();
     report('done');
     port.close();
   }

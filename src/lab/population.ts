@@ -341,7 +341,7 @@ function csvField(text: string): string {
 export function ispTableCsv(rows: readonly IspPrefixRow[]): string {
   const lines = ['prefix,isp_id,name,participating,parent'];
   for (const r of rows) {
-    lines.push([r.prefix, r.ispId, r.name, r.participating ? 'true' : 'false', r.parent ?? ''].map(csvField).join(','));
+    lines.push([r.prefix, r.ispId, r.name, r.participating ? 'yes' : 'no', r.parent ?? ''].map(csvField).join(','));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,10 @@
 import { connect, createServer, type Server } from 'node:net';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLab } from './population.js';
 import { groundTruth, labPorts, startLabInProcess, type LabHandle } from './runtime.js';
@@ -95,6 +101,32 @@ describe('port map', () => {
     } finally {
       await new Promise<void>((r) => squatter.close(() => r()));
     }
+  });
+
+  // Run as root, drop to nobody in a child: low ports then fail with EACCES, as for any user.
+  it.skipIf(process.getuid?.() !== 0)('maps low ports to high ports when binding them is not allowed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotclean-nonroot-'));
+    chmodSync(dir, 0o755);
+    const runtime = pathToFileURL(fileURLToPath(new URL('./runtime.ts', import.meta.url))).href;
+    const script = join(dir, 'probe.mts');
+    writeFileSync(
+      script,
+      `import { startLabInProcess } from ${JSON.stringify(runtime)};\n` +
+        "const lab = await startLabInProcess({ seed: 'nr', devices: 4, network: '127.78.0.0/16', mix: { 'huawei-hg8245h': 1 }, portBase: 47300 });\n" +
+        'console.log(JSON.stringify(lab.portMap));\nawait lab.close();\n',
+    );
+    chmodSync(script, 0o644);
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', tsx, script], { uid: 65534, gid: 65534, env: { ...process.env, HOME: dir }, timeout: 30_000 }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    const map = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+    expect(map['23']).toBeGreaterThanOrEqual(47_300);
+    expect(map['80']).toBeGreaterThanOrEqual(47_300);
+    expect(map['23']).not.toBe(map['80']);
+    expect(map['7547']).toBe(7547);
   });
 
   it('fails with E_LAB naming the address when a later bind collides', async () => {

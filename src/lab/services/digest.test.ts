@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkNonce, digestChallenges, makeNonce, nonceLifetimeMs, parseDigestAuthorization, verifyDigest } from './digest.js';
 import type { LabCredential } from '../types.js';
+import { createRng } from '../rng.js';
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 const creds: readonly LabCredential[] = [{ username: 'admin', password: 'admin' }];
@@ -40,5 +41,17 @@ describe('digest helpers', () => {
   it('marks a stale challenge', () => {
     const [c] = digestChallenges('r', ['MD5'], { stale: true });
     expect(c).toMatch(/^Digest realm="r", qop="auth", nonce="[^"]+", algorithm=MD5, stale=true$/);
+  });
+
+  it('never throws on random header text (seeded fuzz)', () => {
+    const rng = createRng('digest-fuzz');
+    const alphabet = 'Digest usernamerealmnoncequri=",\\ \t*\'%UTF-8abc0123';
+    for (let i = 0; i < 5000; i++) {
+      let text = i % 2 ? 'Digest ' : '';
+      const len = rng.int(120);
+      for (let k = 0; k < len; k++) text += alphabet[rng.int(alphabet.length)];
+      const parsed = parseDigestAuthorization(text);
+      if (parsed) expect(typeof parsed).toBe('object');
+    }
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfiles } from '../profiles.js';
 import { startLabInProcess, type LabHandle } from '../runtime.js';
 import type { LabDevice } from '../types.js';
+import { createRng } from '../rng.js';
 
 const net = '127.80';
 const profiles = new Map(loadProfiles().map((p) => [p.id, p]));
@@ -98,5 +99,25 @@ describe('RTSP (RFC 2326)', () => {
   it('answers garbage with 400 and closes', async () => {
     const r = await rtsp(hik.ip, port(), ['HELLO THERE']);
     expect(r.status).toBe(400);
+  });
+
+  it('survives seeded random bytes and still answers afterwards', async () => {
+    const rng = createRng('rtsp-fuzz');
+    for (let i = 0; i < 40; i++) {
+      const junk = Buffer.alloc(1 + rng.int(3000));
+      for (let k = 0; k < junk.length; k++) junk[k] = rng.int(256);
+      if (i % 3 === 0) junk.write('DESCRIBE rtsp://x/ RTSP/1.0\r\nContent-Length: 99999999\r\n\r\n', 0, 'latin1');
+      await new Promise<void>((resolve) => {
+        const s = connect(port(), hik.ip);
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        s.on('connect', () => {
+          s.write(junk);
+          setTimeout(() => s.destroy(), 20);
+        });
+      });
+    }
+    const r = await rtsp(hik.ip, port(), [`OPTIONS rtsp://${hik.ip}/ RTSP/1.0`, 'CSeq: 9']);
+    expect(r.status).toBe(200);
   });
 });

@@ -146,3 +146,59 @@ describe('connect discovery', () => {
     expect(JSON.parse(last.stdout)).toMatchObject({ surveyId: 1, status: 'done', resumed: true });
   });
 });
+
+describe('politeness and slow targets', () => {
+  it('never goes faster than --rate', async () => {
+    const t0 = performance.now();
+    const stats = await runDiscovery({
+      scopeRanges: scope,
+      targetRanges: [{ start: 0x7f5a0000, end: 0x7f5a07ff }], // 2,048 addresses
+      ports: [23, 80],
+      seed: 3,
+      shard: { index: 0, count: 1 },
+      rate: 2000,
+      concurrency: 256,
+      timeoutMs: 2000,
+      retries: 0,
+      workers: 2,
+      onBatch: () => {},
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    expect(stats.sent).toBe(4096);
+    // 4,096 probes at 2,000/s cannot take less than ~2 s (a small initial burst is allowed).
+    expect(seconds).toBeGreaterThan(1.8);
+    expect(stats.rate).toBeLessThan(2000 * 1.1);
+  });
+
+  it('times out and retries a target that never answers the handshake', async () => {
+    // A listener with a full accept queue that never accepts: Linux then drops further SYNs, so
+    // a connect to it hangs, like a filtered port. Node always accepts, so python3 holds it.
+    const { spawn } = await import('node:child_process');
+    const net = await import('node:net');
+    const holder = spawn('python3', ['-c', "import socket,time\ns=socket.socket()\ns.bind(('127.90.200.1',9999))\ns.listen(0)\nprint('ready',flush=True)\ntime.sleep(30)"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => holder.stdout!.once('data', r));
+    const fillers = Array.from({ length: 4 }, () => net.connect(9999, '127.90.200.1').on('error', () => {}));
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const stats = await runDiscovery({
+        scopeRanges: scope,
+        targetRanges: [{ start: 0x7f5ac801, end: 0x7f5ac801 }],
+        ports: [9999],
+        seed: 1,
+        shard: { index: 0, count: 1 },
+        rate: 0,
+        concurrency: 4,
+        timeoutMs: 300,
+        retries: 2,
+        workers: 1,
+        onBatch: () => {},
+      });
+      expect(stats.timeouts).toBe(1);
+      expect(stats.sent).toBe(3); // the first attempt and two retries
+      expect(stats.open).toBe(0);
+    } finally {
+      for (const f of fillers) f.destroy();
+      holder.kill();
+    }
+  });
+});

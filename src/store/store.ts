@@ -164,7 +164,7 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
       return rows.map(toSurvey);
     },
     async recordProgress(surveyId, endpoints, checkpoint, probesSent) {
-      await db.transaction().execute(async (tx) => {
+      const write = async (tx: Kysely<Database>) => {
         // Chunked to stay under SQLite's bound-parameter limit.
         for (let i = 0; i < endpoints.length; i += 500) {
           const chunk = endpoints.slice(i, i + 500);
@@ -185,7 +185,9 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
         }
         const update = tx.updateTable('surveys').set({ checkpoint: JSON.stringify(checkpoint) });
         await (probesSent === undefined ? update : update.set({ probes_sent: probesSent })).where('id', '=', surveyId).execute();
-      });
+      };
+      // Inside an import the caller's transaction already holds it together.
+      await (db.isTransaction ? write(db) : db.transaction().execute(write));
     },
     async finishSurvey(id, status, stats) {
       await db

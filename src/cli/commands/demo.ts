@@ -27,6 +27,7 @@ export const demoCommand = defineCommand({
   options: {
     dir: { type: 'string', value: 'DIR', description: 'lab folder', default: '.lab' },
     devices: { type: 'number', value: 'N', description: 'lab devices (when the demo starts the lab)', default: 1000 },
+    network: { type: 'string', value: 'CIDR', description: 'lab network (when the demo starts the lab)', default: '127.77.0.0/16' },
     rate: { type: 'number', value: 'N', description: 'probes/s; 0 = as fast as loopback allows (the lab is local)', default: 0 },
     seed: { type: 'number', value: 'N', description: 'permutation seed', default: 1 },
     'keep-lab': { type: 'boolean', description: 'leave the lab running afterwards', default: false },
@@ -37,7 +38,7 @@ export const demoCommand = defineCommand({
     const already = labStatus(o.dir);
     const state = already.running && already.state ? already.state : await (async () => {
       out.info(`starting the lab (${o.devices} devices) ...`);
-      return labUp({ dir: o.dir, devices: o.devices });
+      return labUp({ dir: o.dir, devices: o.devices, network: o.network });
     })();
     const startedLab = !already.running;
     const controller = new AbortController();

@@ -10,6 +10,7 @@
  */
 import { cidrRange, formatIpv4 } from '../src/core/ip.js';
 import { compileIspTable, compileScope, type IspRow } from '../src/scope/index.js';
+import { createRng } from '../src/core/rng.js';
 
 const SEED = 20240601;
 const PREFIXES = 10_000;
@@ -18,18 +19,8 @@ const NAIVE_SAMPLE = 20_000;
 const TARGET_PER_SECOND = 1_000_000;
 const LOOPBACK = 0x7f000000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const rnd = mulberry32(SEED);
+const rnd = createRng(SEED).next;
 const randomLoopback = (): number => (LOOPBACK | Math.floor(rnd() * 2 ** 24)) >>> 0;
 
 /** 10,000 distinct prefixes in 127/8; lengths skew long so they fit, and short ones make nesting. */

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createRng } from '../src/core/rng.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -13,8 +14,7 @@ export interface Listeners {
 /** Listen on `count` seeded (address, port) pairs inside base/20; returns "ip:port" truth. */
 export async function listenSpread(base: string, ports: readonly number[], count: number, seed = 1): Promise<Listeners> {
   const [a, b, c] = base.split('.').map(Number) as [number, number, number];
-  let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = createRng(seed).next;
   const truth = new Set<string>();
   const servers: net.Server[] = [];
   while (truth.size < count) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildLab, defaultMix, ispTableCsv, parseLabNetwork } from './population.js';
+import { buildLab, defaultMix, parseLabNetwork } from './population.js';
 import { formatIpv4, parseIpv4, prefixMask } from '../core/ip.js';
 import { isIotcleanError } from '../core/errors.js';
-import { parseIspTable } from '../scope/isp.js';
+import { formatIspTable, parseIspTable } from '../scope/isp.js';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -91,7 +91,7 @@ describe('lab population', () => {
       expect(isp.nameJa).toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/);
     }
     for (const row of plan.ispRows) expect(inPrefix(row.prefix.split('/')[0] ?? '', plan.network)).toBeDefined();
-    const csv = ispTableCsv(plan.ispRows).trimEnd().split('\n');
+    const csv = formatIspTable(plan.ispRows).trimEnd().split('\n');
     expect(csv[0]).toBe('prefix,isp_id,name,participating,parent');
     expect(csv).toContain(`${reseller?.prefix},${reseller?.ispId},${reseller?.name},yes,${reseller?.parent}`);
     expect(csv.length).toBe(plan.ispRows.length + 1);
@@ -99,7 +99,7 @@ describe('lab population', () => {
 
   it('writes an ISP table the scope module reads back, with the same longest-prefix answers', () => {
     const plan = buildLab({ seed: 5, devices: 2000 });
-    const table = parseIspTable(ispTableCsv(plan.ispRows), 'isps.csv');
+    const table = parseIspTable(formatIspTable(plan.ispRows), 'isps.csv');
     expect(table.isps.map((i) => i.id).sort()).toEqual(plan.isps.map((i) => i.id).sort());
     for (const d of plan.devices) expect(table.lookupText(d.ip)?.id).toBe(d.ispId);
     expect(table.ispById('minato')?.parent).toBe('sakura');

@@ -7,8 +7,9 @@
 import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, parseIpv4, prefixMask } from '../core/ip.js';
 import { loadProfiles } from './profiles.js';
-import { createRng, type Rng } from './rng.js';
+import { createRng, type Rng } from '../core/rng.js';
 import type { DeviceProfile, LabCredential, LabDevice } from './types.js';
+import type { IspRow } from '../scope/isp.js';
 
 /** What to build. Every field has a default. */
 export interface LabConfig {
@@ -40,14 +41,6 @@ export interface LabIsp {
   readonly prefixes: readonly string[];
 }
 
-/** One row of the operator-facing prefix → ISP table (isps.csv). */
-export interface IspPrefixRow {
-  readonly prefix: string;
-  readonly ispId: string;
-  readonly name: string;
-  readonly participating: boolean;
-  readonly parent?: string;
-}
 
 /** The whole lab, before anything listens. */
 export interface LabPlan {
@@ -55,7 +48,7 @@ export interface LabPlan {
   readonly network: string;
   readonly weakShare: number;
   readonly isps: readonly LabIsp[];
-  readonly ispRows: readonly IspPrefixRow[];
+  readonly ispRows: readonly IspRow[];
   /** Devices sorted by address. */
   readonly devices: readonly LabDevice[];
 }
@@ -246,7 +239,7 @@ export function buildLab(config: LabConfig = {}, profiles?: readonly DeviceProfi
     ...(l.parent ? { parent: l.parent } : {}),
     prefixes: l.blocks.map((b) => formatBlock(blockOf(net, b.extra, b.index))),
   }));
-  const ispRows: IspPrefixRow[] = ispLayout.flatMap((l) =>
+  const ispRows: IspRow[] = ispLayout.flatMap((l) =>
     l.blocks.map((b) => ({
       prefix: formatBlock(blockOf(net, b.extra, b.index)),
       ispId: l.id,
@@ -333,15 +326,3 @@ export function buildLab(config: LabConfig = {}, profiles?: readonly DeviceProfi
   return { seed, network: formatBlock(net), weakShare, isps, ispRows, devices };
 }
 
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** The prefix → ISP table as CSV: `prefix,isp_id,name,participating,parent`. */
-export function ispTableCsv(rows: readonly IspPrefixRow[]): string {
-  const lines = ['prefix,isp_id,name,participating,parent'];
-  for (const r of rows) {
-    lines.push([r.prefix, r.ispId, r.name, r.participating ? 'yes' : 'no', r.parent ?? ''].map(csvField).join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}

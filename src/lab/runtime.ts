@@ -21,9 +21,10 @@ import { join, resolve } from 'node:path';
 import { IotcleanError } from '../core/errors.js';
 import { parseIpv4 } from '../core/ip.js';
 import { createDeviceState, createServiceContext } from './context.js';
-import { buildLab, ispTableCsv, type LabConfig, type LabIsp, type LabPlan } from './population.js';
+import { buildLab, type LabConfig, type LabIsp, type LabPlan } from './population.js';
 import { handlers } from './services/index.js';
 import type { DeviceProfile, LabAuth, LabCredential, LabDevice, LabProtocol } from './types.js';
+import { formatIspTable } from '../scope/isp.js';
 
 /** Device port → port it is bound on, for the whole lab. Keys are port numbers as text (JSON). */
 export type PortMap = Readonly<Record<string, number>>;
@@ -519,7 +520,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   }
   const ispTablePath = join(dir, 'isps.csv');
   const groundTruthPath = join(dir, 'ground-truth.json');
-  writeAtomic(ispTablePath, ispTableCsv(plan.ispRows));
+  writeAtomic(ispTablePath, formatIspTable(plan.ispRows));
   writeAtomic(groundTruthPath, `${JSON.stringify(groundTruth(plan, portMap), null, 1)}\n`);
   const state: LabState = {
     version: 1,

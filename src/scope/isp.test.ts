@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import { cidrRange, formatIpv4, parseIpv4 } from '../core/ip.js';
 import { compileIspTable, formatIspTable, loadIspTable, parseIspRows, parseIspTable, type IspRow } from './isp.js';
+import { createRng } from '../core/rng.js';
 
 const ip = (text: string): number => {
   const n = parseIpv4(text);
@@ -166,7 +167,7 @@ describe('formatIspTable', () => {
 
 describe('compiled lookup against a brute-force reference', () => {
   it('agrees on random nested tables (seeded)', () => {
-    const rnd = mulberry32(7);
+    const rnd = createRng(7).next;
     let checked = 0;
     for (let round = 0; round < 20; round++) {
       const rows: IspRow[] = [];
@@ -211,13 +212,3 @@ describe('compiled lookup against a brute-force reference', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

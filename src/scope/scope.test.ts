@@ -6,6 +6,7 @@ import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, parseIpv4 } from '../core/ip.js';
 import { checkHost, compileScope, defaultScope, loadScope, parseScope, restrictScope, type CompiledScope } from './scope.js';
 import { normaliseRanges, subtractRanges } from './range-set.js';
+import { createRng } from '../core/rng.js';
 
 const ip = (text: string): number => {
   const n = parseIpv4(text);
@@ -250,7 +251,7 @@ describe('compileScope', () => {
   });
 
   it('agrees with a brute-force reference on random scopes (seeded)', () => {
-    const rnd = mulberry32(42);
+    const rnd = createRng(42).next;
     for (let round = 0; round < 50; round++) {
       // A small window so includes and excludes overlap a lot.
       const base = ip('127.3.0.0');
@@ -374,13 +375,3 @@ describe('range-set', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkNonce, digestChallenges, makeNonce, nonceLifetimeMs, parseDigestAuthorization, verifyDigest } from './digest.js';
 import type { LabCredential } from '../types.js';
-import { createRng } from '../rng.js';
+import { createRng } from '../../core/rng.js';
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 const creds: readonly LabCredential[] = [{ username: 'admin', password: 'admin' }];

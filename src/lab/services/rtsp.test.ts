@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfiles } from '../profiles.js';
 import { startLabInProcess, type LabHandle } from '../runtime.js';
 import type { LabDevice } from '../types.js';
-import { createRng } from '../rng.js';
+import { createRng } from '../../core/rng.js';
 
 const net = '127.80';
 const profiles = new Map(loadProfiles().map((p) => [p.id, p]));

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectionHandler, LabCredential, ServiceContext } from '../types.js';
 import { createTelnetHandler, TelnetDecoder, telnetHandler } from './telnet.js';
 import type { TelnetEvent } from './telnet.js';
+import { createRng } from '../../core/rng.js';
 
 const IAC = 255;
 const DONT = 254;
@@ -214,17 +215,6 @@ class TestClient {
   }
 }
 
-/** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random bytes biased towards telnet command bytes, so every decoder state is reached. */
 function telnetNoise(rand: () => number, length: number): Buffer {
@@ -278,7 +268,7 @@ describe('TelnetDecoder', () => {
   });
 
   it('gives the same events however the stream is split (seeded fuzz)', () => {
-    const rand = prng(0x1023);
+    const rand = createRng(0x1023).next;
     for (let round = 0; round < 300; round++) {
       const stream = telnetNoise(rand, 1 + Math.floor(rand() * 400));
       const whole = decodeAll([stream]);
@@ -476,7 +466,7 @@ describe('telnetHandler', () => {
   it('survives seeded random garbage and still serves logins', async () => {
     const { ctx } = fakeContext();
     const port = await serve(createTelnetHandler({ failDelayMs: 0 }), ctx);
-    const rand = prng(0xbad5eed);
+    const rand = createRng(0xbad5eed).next;
     for (let round = 0; round < 40; round++) {
       const client = new TestClient(port);
       const noise = telnetNoise(rand, 1 + Math.floor(rand() * 4096));

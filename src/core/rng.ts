@@ -1,5 +1,5 @@
 /**
- * Seeded pseudo-random numbers for the lab. The population must be reproducible from a seed (the
+ * Seeded pseudo-random numbers. The lab population must be reproducible from a seed (the
  * same seed gives the same addresses, profiles and credentials on every machine), so Math.random
  * is never used for anything that ends up in the ground truth.
  */

@@ -2,73 +2,24 @@ import * as net from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthenticationType, ClientChannel, ConnectConfig, KeyboardInteractiveAuthMethod, Prompt } from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConnectionHandler, LabCredential, ServiceContext } from '../types.js';
+import type { ServiceContext } from '../types.js';
+import { ADMIN, closeServed, fakeContext, serve, track } from './test-support.js';
 import { createSshHandler, identSoftware, sshHandler } from './ssh.js';
 
 const { Client } = ssh2;
 type SshClient = InstanceType<typeof Client>;
 
-const ADMIN: LabCredential = { username: 'admin', password: 'admin' };
-
-interface Fake {
-  readonly ctx: ServiceContext;
-  readonly attempts: [string, string][];
+/** The ssh service of a fake device (see test-support). */
+function fakeSsh(banner: Record<string, string> = {}, profileId = 'test-camera') {
+  return fakeContext({ port: 22, protocol: 'ssh', auth: 'ssh', banner }, [ADMIN], { id: profileId, type: 'camera' });
 }
 
-/** A hand-built context: one device, fixed credentials, every attempt recorded. */
-function fakeContext(banner: Record<string, string> = {}, profileId = 'test-camera'): Fake {
-  const attempts: [string, string][] = [];
-  const credentials = [ADMIN];
-  const service = { port: 22, protocol: 'ssh', auth: 'ssh', banner } as const;
-  const ctx: ServiceContext = {
-    device: {
-      id: 'dev-1',
-      ip: '127.1.0.20',
-      ispId: 'isp-a',
-      weak: true,
-      credentials,
-      profile: {
-        id: profileId,
-        type: 'camera',
-        vendor: 'Test',
-        model: 'C1',
-        firmware: '1.0',
-        services: [service],
-        weakCredentials: credentials,
-      },
-    },
-    service,
-    state: { failures: 0, lockedUntil: 0 },
-    checkLogin(username, password) {
-      attempts.push([username, password]);
-      return credentials.some((c) => c.username === username && c.password === password);
-    },
-  };
-  return { ctx, attempts };
-}
-
-const servers: net.Server[] = [];
-const sockets: net.Socket[] = [];
 const clients: SshClient[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.destroy();
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  await closeServed();
 });
-
-/** Listen on 127.0.0.1:0 and hand every connection to the handler, as the lab runtime does. */
-async function serve(handler: ConnectionHandler, ctx: ServiceContext): Promise<number> {
-  const server = net.createServer((socket) => {
-    sockets.push(socket);
-    handler(socket, ctx);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface Outcome {
   readonly client: SshClient;
@@ -130,10 +81,10 @@ function shell(client: SshClient, pty: boolean): Promise<ClientChannel> {
 
 describe('sshHandler', () => {
   it('sends the profile identification string', async () => {
-    const { ctx } = fakeContext({ serverIdent: 'SSH-2.0-dropbear_2019.78' });
+    const { ctx } = fakeSsh({ serverIdent: 'SSH-2.0-dropbear_2019.78' });
     const port = await serve(sshHandler, ctx);
     const socket = net.connect(port, '127.0.0.1');
-    sockets.push(socket);
+    track(socket);
     const line = await new Promise<string>((resolve, reject) => {
       let text = '';
       socket.on('error', reject);
@@ -147,7 +98,7 @@ describe('sshHandler', () => {
   });
 
   it('accepts the right password and runs a do-nothing shell', async () => {
-    const { ctx, attempts } = fakeContext({ motd: 'Welcome\r\n', shellPrompt: '~ # ' });
+    const { ctx, attempts } = fakeSsh({ motd: 'Welcome\r\n', shellPrompt: '~ # ' });
     const { client, ok } = await connect(await serve(sshHandler, ctx), { username: 'admin', password: 'admin' });
     expect(ok).toBe(true);
     expect(attempts).toEqual([['admin', 'admin']]);
@@ -164,7 +115,7 @@ describe('sshHandler', () => {
   });
 
   it('answers a shell without a pty with plain newlines', async () => {
-    const { ctx } = fakeContext({ motd: 'Hi\r\n' });
+    const { ctx } = fakeSsh({ motd: 'Hi\r\n' });
     const { client, ok } = await connect(await serve(sshHandler, ctx), { username: 'admin', password: 'admin' });
     expect(ok).toBe(true);
     const stream = await shell(client, false);
@@ -179,7 +130,7 @@ describe('sshHandler', () => {
   });
 
   it('sends the preAuth banner before authentication', async () => {
-    const { ctx } = fakeContext({ preAuth: 'Authorized users only\r\n' });
+    const { ctx } = fakeSsh({ preAuth: 'Authorized users only\r\n' });
     const port = await serve(sshHandler, ctx);
     const banners: string[] = [];
     const client = new Client();
@@ -195,7 +146,7 @@ describe('sshHandler', () => {
   });
 
   it('refuses exec', async () => {
-    const { ctx } = fakeContext();
+    const { ctx } = fakeSsh();
     const { client, ok } = await connect(await serve(sshHandler, ctx), { username: 'admin', password: 'admin' });
     expect(ok).toBe(true);
     const err = await new Promise<Error | undefined>((resolve) => client.exec('id', (e) => resolve(e)));
@@ -203,7 +154,7 @@ describe('sshHandler', () => {
   });
 
   it('refuses a wrong password', async () => {
-    const { ctx, attempts } = fakeContext();
+    const { ctx, attempts } = fakeSsh();
     const { ok, error } = await connect(await serve(sshHandler, ctx), { username: 'admin', password: 'guess' });
     expect(ok).toBe(false);
     expect(error?.level).toBe('client-authentication');
@@ -214,7 +165,7 @@ describe('sshHandler', () => {
     ['admin', true],
     ['wrong', false],
   ])('keyboard-interactive with %s', async (answer, expected) => {
-    const { ctx, attempts } = fakeContext();
+    const { ctx, attempts } = fakeSsh();
     const prompts: Prompt[] = [];
     const method: KeyboardInteractiveAuthMethod = {
       type: 'keyboard-interactive',
@@ -231,7 +182,7 @@ describe('sshHandler', () => {
   });
 
   it('answers "none" with the methods it takes', async () => {
-    const { ctx } = fakeContext();
+    const { ctx } = fakeSsh();
     const offered: AuthenticationType[][] = [];
     const { ok } = await connect(await serve(sshHandler, ctx), {
       username: 'admin',
@@ -249,7 +200,7 @@ describe('sshHandler', () => {
   });
 
   it('disconnects after 6 failures', async () => {
-    const { ctx, attempts } = fakeContext();
+    const { ctx, attempts } = fakeSsh();
     let tries = 0;
     const { ok } = await connect(await serve(createSshHandler({ failDelayMs: 0 }), ctx), {
       username: 'admin',
@@ -267,8 +218,8 @@ describe('sshHandler', () => {
   });
 
   it('keeps one host key per profile', async () => {
-    const a = fakeContext({}, 'profile-a');
-    const b = fakeContext({}, 'profile-b');
+    const a = fakeSsh({}, 'profile-a');
+    const b = fakeSsh({}, 'profile-b');
     const portA = await serve(sshHandler, a.ctx);
     const portB = await serve(sshHandler, b.ctx);
     const creds = { username: 'admin', password: 'admin' };
@@ -279,7 +230,7 @@ describe('sshHandler', () => {
   });
 
   it('survives garbage, closes every such connection and still serves logins', async () => {
-    const { ctx } = fakeContext();
+    const { ctx } = fakeSsh();
     const port = await serve(createSshHandler({ idleTimeoutMs: 300 }), ctx);
     let seed = 7;
     const rand = (): number => {
@@ -289,7 +240,7 @@ describe('sshHandler', () => {
     let closedByServer = 0;
     for (let round = 0; round < 20; round++) {
       const socket = net.connect(port, '127.0.0.1');
-      sockets.push(socket);
+      track(socket);
       socket.on('error', () => undefined);
       socket.resume(); // read, so the server's FIN is seen
       const noise = Buffer.alloc(1 + Math.floor(rand() * 2048), 0);

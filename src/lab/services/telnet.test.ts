@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConnectionHandler, LabCredential, ServiceContext } from '../types.js';
+import type { ServiceContext } from '../types.js';
+import { ADMIN, closeServed, fakeContext, serve, track } from './test-support.js';
 import { createTelnetHandler, TelnetDecoder, telnetHandler } from './telnet.js';
 import type { TelnetEvent } from './telnet.js';
 import { createRng } from '../../core/rng.js';
@@ -17,64 +18,12 @@ const SGA = 3;
 const TTYPE = 24;
 const NAWS = 31;
 
-const ADMIN: LabCredential = { username: 'admin', password: 'admin' };
-
-interface Fake {
-  readonly ctx: ServiceContext;
-  readonly attempts: [string, string][];
+/** The telnet service of a fake device (see test-support). */
+function fakeTelnet(banner: Record<string, string> = {}, credentials = [ADMIN]) {
+  return fakeContext({ port: 23, protocol: 'telnet', auth: 'telnet-login', banner }, credentials, { id: 'test-router' });
 }
 
-/** A hand-built context: one device, fixed credentials, every attempt recorded. */
-function fakeContext(banner: Record<string, string> = {}, credentials = [ADMIN]): Fake {
-  const attempts: [string, string][] = [];
-  const service = { port: 23, protocol: 'telnet', auth: 'telnet-login', banner } as const;
-  const ctx: ServiceContext = {
-    device: {
-      id: 'dev-1',
-      ip: '127.1.0.10',
-      ispId: 'isp-a',
-      weak: true,
-      credentials,
-      profile: {
-        id: 'test-router',
-        type: 'router',
-        vendor: 'Test',
-        model: 'R1',
-        firmware: '1.0',
-        services: [service],
-        weakCredentials: credentials,
-      },
-    },
-    service,
-    state: { failures: 0, lockedUntil: 0 },
-    checkLogin(username, password) {
-      attempts.push([username, password]);
-      return credentials.some((c) => c.username === username && c.password === password);
-    },
-  };
-  return { ctx, attempts };
-}
-
-const servers: net.Server[] = [];
-const sockets: net.Socket[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-});
-
-/** Listen on 127.0.0.1:0 and hand every connection to the handler, as the lab runtime does. */
-async function serve(handler: ConnectionHandler, ctx: ServiceContext): Promise<number> {
-  const server = net.createServer((socket) => {
-    sockets.push(socket);
-    handler(socket, ctx);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+afterEach(closeServed);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -100,7 +49,7 @@ class TestClient {
   constructor(port: number, private readonly agreeEcho = false) {
     this.socket = net.connect(port, '127.0.0.1');
     this.socket.setNoDelay(true);
-    sockets.push(this.socket);
+    track(this.socket);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', () => undefined);
     this.closed = new Promise((resolve) =>
@@ -285,7 +234,7 @@ describe('TelnetDecoder', () => {
 
 describe('telnetHandler', () => {
   it('opens with the busybox telnetd negotiation, then banner and login prompt', async () => {
-    const { ctx } = fakeContext({ preLogin: '\r\nBusyBox v1.19.4 (2014-03-12) built-in shell\r\n' });
+    const { ctx } = fakeTelnet({ preLogin: '\r\nBusyBox v1.19.4 (2014-03-12) built-in shell\r\n' });
     const client = new TestClient(await serve(telnetHandler, ctx));
     const seen = await client.expect('login: ');
     expect(client.raw.slice(0, 12)).toEqual([IAC, DO, ECHO, IAC, DO, NAWS, IAC, WILL, ECHO, IAC, WILL, SGA]);
@@ -293,7 +242,7 @@ describe('telnetHandler', () => {
   });
 
   it('logs in with the right credentials, answers commands with "not found" and exits', async () => {
-    const { ctx, attempts } = fakeContext({ shellPrompt: '$ ', motd: 'Welcome\r\n' });
+    const { ctx, attempts } = fakeTelnet({ shellPrompt: '$ ', motd: 'Welcome\r\n' });
     const client = new TestClient(await serve(telnetHandler, ctx));
     await client.expect('login: ');
     client.send('admin\r\n');
@@ -310,7 +259,7 @@ describe('telnetHandler', () => {
   });
 
   it('says "Login incorrect", prompts again and closes after three failures', async () => {
-    const { ctx, attempts } = fakeContext();
+    const { ctx, attempts } = fakeTelnet();
     const client = new TestClient(await serve(telnetHandler, ctx));
     for (let i = 0; i < 3; i++) {
       await client.expect('login: ');
@@ -329,7 +278,7 @@ describe('telnetHandler', () => {
   });
 
   it('succeeds after a failure on the same connection', async () => {
-    const { ctx } = fakeContext();
+    const { ctx } = fakeTelnet();
     const client = new TestClient(await serve(telnetHandler, ctx));
     await client.expect('login: ');
     client.send('admin\r\nnope\r\n'); // typed ahead: both lines are queued
@@ -341,7 +290,7 @@ describe('telnetHandler', () => {
   });
 
   it('waits failDelayMs (from the banner) before "Login incorrect"', async () => {
-    const { ctx } = fakeContext({ failDelayMs: '300' });
+    const { ctx } = fakeTelnet({ failDelayMs: '300' });
     const client = new TestClient(await serve(telnetHandler, ctx));
     await client.expect('login: ');
     client.send('admin\r\n');
@@ -357,7 +306,7 @@ describe('telnetHandler', () => {
     ['bare LF', '\n'],
     ['bare CR', '\r'],
   ])('accepts %s line endings', async (_name, eol) => {
-    const { ctx, attempts } = fakeContext();
+    const { ctx, attempts } = fakeTelnet();
     const client = new TestClient(await serve(telnetHandler, ctx));
     await client.expect('login: ');
     client.send(`admin${eol}`);
@@ -368,7 +317,7 @@ describe('telnetHandler', () => {
   });
 
   it('parses IAC sequences split across TCP segments', async () => {
-    const { ctx, attempts } = fakeContext({ negotiation: 'ttype' });
+    const { ctx, attempts } = fakeTelnet({ negotiation: 'ttype' });
     const client = new TestClient(await serve(telnetHandler, ctx));
     await client.expect('login: ');
     expect(client.negotiations).toContainEqual([DO, TTYPE]);
@@ -399,7 +348,7 @@ describe('telnetHandler', () => {
   });
 
   it('reads IAC IAC as a data byte 255', async () => {
-    const { ctx, attempts } = fakeContext({}, [{ username: 'admin', password: 'pa\u00ffss' }]);
+    const { ctx, attempts } = fakeTelnet({}, [{ username: 'admin', password: 'pa\u00ffss' }]);
     const client = new TestClient(await serve(telnetHandler, ctx));
     await client.expect('login: ');
     client.send('admin\r\n');
@@ -412,7 +361,7 @@ describe('telnetHandler', () => {
   });
 
   it('echoes the user name but not the password when the client accepts server echo', async () => {
-    const { ctx } = fakeContext();
+    const { ctx } = fakeTelnet();
     const client = new TestClient(await serve(telnetHandler, ctx), true);
     await client.expect('login: ');
     for (const ch of 'admin\r\n') {
@@ -429,7 +378,7 @@ describe('telnetHandler', () => {
   });
 
   it('without opening negotiation, turns echo off just for the password (WILL/WONT ECHO)', async () => {
-    const { ctx } = fakeContext({ negotiation: 'none' });
+    const { ctx } = fakeTelnet({ negotiation: 'none' });
     const client = new TestClient(await serve(telnetHandler, ctx), true);
     await client.expect('login: ');
     expect(client.raw.slice(0, 7)).toEqual([...Buffer.from('login: ')]);
@@ -445,7 +394,7 @@ describe('telnetHandler', () => {
   });
 
   it('caps line length', async () => {
-    const { ctx, attempts } = fakeContext();
+    const { ctx, attempts } = fakeTelnet();
     const client = new TestClient(await serve(telnetHandler, ctx));
     await client.expect('login: ');
     client.send(`${'a'.repeat(5000)}\r\n`);
@@ -456,7 +405,7 @@ describe('telnetHandler', () => {
   });
 
   it('closes an idle connection', async () => {
-    const { ctx } = fakeContext();
+    const { ctx } = fakeTelnet();
     const client = new TestClient(await serve(createTelnetHandler({ idleTimeoutMs: 200 }), ctx));
     await client.expect('login: ');
     await client.expect('Login timed out');
@@ -464,7 +413,7 @@ describe('telnetHandler', () => {
   });
 
   it('survives seeded random garbage and still serves logins', async () => {
-    const { ctx } = fakeContext();
+    const { ctx } = fakeTelnet();
     const port = await serve(createTelnetHandler({ failDelayMs: 0 }), ctx);
     const rand = createRng(0xbad5eed).next;
     for (let round = 0; round < 40; round++) {

@@ -96,8 +96,10 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   }
   req.onStart?.(surveyId, resumeFrom !== undefined);
 
-  let sentBefore = 0;
-  if (resumeFrom) sentBefore = (await store.getSurvey(surveyId))?.probesSent ?? 0;
+  // A resumed survey adds to what its earlier runs sent and spent.
+  const before = resumeFrom ? await store.getSurvey(surveyId) : undefined;
+  const sentBefore = before?.probesSent ?? 0;
+  const elapsedBefore = before?.elapsedMs ?? 0;
   let stats: DiscoveryStats;
   try {
     stats = await runDiscovery({
@@ -126,6 +128,6 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     throw e;
   }
   const status = stats.interrupted ? 'interrupted' : 'done';
-  await store.finishSurvey(surveyId, status, { probesSent: sentBefore + stats.sent, elapsedMs: stats.elapsedMs, checkpoint: stats.checkpoint });
+  await store.finishSurvey(surveyId, status, { probesSent: sentBefore + stats.sent, elapsedMs: elapsedBefore + stats.elapsedMs, checkpoint: stats.checkpoint });
   return { surveyId, resumed: resumeFrom !== undefined, stats, status };
 }

@@ -147,6 +147,27 @@ describe('connect discovery', () => {
   });
 });
 
+describe('interrupting a survey', () => {
+  it('stops on SIGINT with a resumable checkpoint, and --resume completes it exactly', async () => {
+    const db = join(dir, 'sigint.db');
+    const args = ['discover', '--targets', '127.90.0.0/20', '--ports', PORTS.join(','), '--seed', '8', '--rate', '6000', '--db', db, '--json'];
+    const child = startCli(args);
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    await waitForProgress(db);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code).toBe(130);
+    expect(JSON.parse(stdout)).toMatchObject({ surveyId: 1, status: 'interrupted' });
+    const resumed = await runCli([...args, '--resume', '1']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(new Set(rowsOf(db, 1))).toEqual(lab.truth);
+    const again = await runCli([...args, '--resume', '1']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already complete');
+  });
+});
+
 describe('politeness and slow targets', () => {
   it('never goes faster than --rate', async () => {
     const t0 = performance.now();

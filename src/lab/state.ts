@@ -15,8 +15,3 @@ export function runningLab(dir: string): LabState {
 export function labPortMap(state: Pick<LabState, 'portMap'>): Map<number, number> {
   return new Map(Object.entries(state.portMap).map(([k, v]) => [Number(k), v] as const).filter(([k, v]) => k !== v));
 }
-
-/** The port map of the lab running in `dir`. */
-export async function readLabPortMap(dir: string): Promise<Map<number, number>> {
-  return labPortMap(runningLab(dir));
-}

@@ -2,24 +2,12 @@ import { withPortMap, loadDefaultPlan } from '../../discover/plan.js';
 import { labDown, labStatus, labUp } from '../../lab/runtime.js';
 import { labPortMap } from '../../lab/state.js';
 import { runSurvey } from '../../pipeline/survey.js';
-import { summariseByIsp, type IspSummary } from '../../pipeline/summary.js';
+import { formatIspSummary, summariseByIsp } from '../../pipeline/summary.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { compileScope, defaultScope, restrictScope } from '../../scope/scope.js';
 import { defineCommand } from '../command.js';
 import { storeOption, withStore } from '../context.js';
 import { progressBar } from '../progress.js';
-
-function table(rows: readonly IspSummary[], seconds: number): string {
-  const lines = [`time taken: ${seconds.toFixed(1)} s (all ISPs are surveyed together, in one permutation)`, ''];
-  for (const r of rows) {
-    const role = [r.participating ? 'participating' : 'not participating', r.parent ? `reseller of ${r.parent}` : ''].filter(Boolean).join(', ');
-    lines.push(`${r.name} [${r.ispId}] (${role})`);
-    lines.push(`  addresses surveyed ${r.addressesSurveyed.toLocaleString('en')}, hosts with open ports ${r.hostsWithOpenPorts}, open endpoints ${r.openEndpoints}`);
-    const ports = Object.entries(r.byPort).map(([p, n]) => `${p}:${n}`);
-    for (let i = 0; i < ports.length; i += 8) lines.push(`    ${ports.slice(i, i + 8).join('  ')}`);
-  }
-  return lines.join('\n');
-}
 
 export const demoCommand = defineCommand({
   name: 'demo',
@@ -76,7 +64,7 @@ export const demoCommand = defineCommand({
         `stored in ${o.db}`,
       ].filter(Boolean);
       const seconds = (performance.now() - t0) / 1000;
-      out.result(`${header.join('\n')}\n\n${table(rows, seconds)}`, {
+      out.result(`${header.join('\n')}\n\ntime taken: ${seconds.toFixed(1)} s (all ISPs are surveyed together, in one permutation)\n\n${formatIspSummary(rows)}`, {
         surveyId: result.outcome.surveyId,
         status: result.outcome.status,
         probes: s.sent,

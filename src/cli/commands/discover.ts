@@ -1,7 +1,9 @@
 import { IotcleanError } from '../../core/errors.js';
 import type { Endpoint } from '../../core/records.js';
 import { withPortMap } from '../../discover/plan.js';
-import { readLabPortMap } from '../../lab/state.js';
+import { labPortMap, runningLab } from '../../lab/state.js';
+import { formatIspSummary, summariseByIsp, type IspSummary } from '../../pipeline/summary.js';
+import { loadIspTable } from '../../scope/isp.js';
 import { runSurvey, type SurveyOutcome } from '../../pipeline/survey.js';
 import { defineCommand, type Output } from '../command.js';
 import { parseShard, resolvePlan, resolveScope, scopeOptions, storeOption, withStore } from '../context.js';
@@ -14,7 +16,7 @@ export function countByPort(endpoints: readonly Endpoint[]): Record<string, numb
   return counts;
 }
 
-function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[]): void {
+function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[], isps?: readonly IspSummary[]): void {
   const s = o.stats;
   const byPort = countByPort(endpoints);
   const lines = [
@@ -23,6 +25,7 @@ function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[]): 
     `  open endpoints ${endpoints.length.toLocaleString('en')}${s.timeouts ? `, timeouts ${s.timeouts}` : ''}${s.denied ? `, refused by scope ${s.denied}` : ''}`,
     ...Object.entries(byPort).map(([port, n]) => `    ${port.padStart(5)}/tcp  ${n}`),
   ];
+  if (isps) lines.push('', formatIspSummary(isps));
   if (o.status === 'interrupted') lines.push(`  interrupted: resume with  iotclean discover --resume ${o.surveyId}`);
   out.result(lines.join('\n'), {
     surveyId: o.surveyId,
@@ -35,6 +38,7 @@ function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[]): 
     open: endpoints.length,
     timeouts: s.timeouts,
     byPort,
+    ...(isps ? { isps } : {}),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   });
 }
@@ -53,6 +57,7 @@ export const discoverCommand = defineCommand({
     engine: { type: 'string', value: 'auto|raw|net', description: 'connect engine', default: 'auto' },
     resume: { type: 'number', value: 'ID', description: 'resume an interrupted survey from its checkpoint' },
     lab: { type: 'string', value: 'DIR', description: 'follow the port map of the lab running in DIR (when it uses high ports)' },
+    isps: { type: 'string', value: 'FILE', description: 'prefix→ISP table: add a per-ISP summary (default with --lab: the lab\'s table)' },
     ...storeOption,
   },
   async run(o, _args, out) {
@@ -61,7 +66,11 @@ export const discoverCommand = defineCommand({
     if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64)) throw new IotcleanError('E_ARGS', '--workers must be 1..64');
     const { scope, targets } = await resolveScope(o);
     let plan = await resolvePlan(o);
-    if (o.lab) plan = withPortMap(plan, await readLabPortMap(o.lab));
+    const lab = o.lab ? runningLab(o.lab) : undefined;
+    const portMap = lab ? labPortMap(lab) : new Map<number, number>();
+    plan = withPortMap(plan, portMap);
+    const ispFile = o.isps ?? lab?.ispTablePath;
+    const isps = ispFile ? await loadIspTable(ispFile) : undefined;
     const shard = parseShard(o.shard);
     const controller = new AbortController();
     const onSigint = () => controller.abort();
@@ -86,7 +95,9 @@ export const discoverCommand = defineCommand({
           onProgress: (p) => bar.update(p.done, p.total, `open ${p.open}`),
         });
         bar.end();
-        report(out, outcome, await store.endpoints(outcome.surveyId));
+        const endpoints = await store.endpoints(outcome.surveyId);
+        const back = new Map([...portMap].map(([device, bound]) => [bound, device]));
+        report(out, outcome, endpoints, isps && summariseByIsp(endpoints, isps, targets.ranges, (p) => back.get(p) ?? p));
         return outcome.status === 'done' ? 0 : 130;
       });
     } finally {

@@ -64,6 +64,8 @@ export interface DiscoveryStats {
   readonly open: number;
   readonly timeouts: number;
   readonly denied: number;
+  /** Targets given up after repeated local failures (out of ports or fds here). */
+  readonly localErrors: number;
   readonly elapsedMs: number;
   /** Achieved probes/s (attempts sent over wall time). */
   readonly rate: number;
@@ -126,6 +128,7 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
   let open = 0;
   let timeouts = 0;
   let denied = 0;
+  let localErrors = 0;
   let engine: 'raw' | 'net' = 'net';
   let interrupted = false;
   // Batches are delivered strictly in order so a checkpoint never overtakes its endpoints.
@@ -161,6 +164,7 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
         sent += r.sent;
         timeouts += r.timeouts;
         denied += r.denied;
+        localErrors += r.localErrors;
         open += r.opens.length / 2;
         checkpoint[w] = r.low;
         const pairs: (readonly [number, number])[] = [];
@@ -200,6 +204,7 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
     open,
     timeouts,
     denied,
+    localErrors,
     elapsedMs,
     rate: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0,
     engine,

@@ -44,6 +44,8 @@ export interface WorkerReport {
   readonly sent: number;
   readonly timeouts: number;
   readonly denied: number;
+  /** Targets given up after repeated local failures (no ports or fds on this machine). */
+  readonly localErrors: number;
   readonly engine: 'raw' | 'net';
 }
 
@@ -71,6 +73,8 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   const slotPort = new Uint16Array(C);
   const slotT0 = new Float64Array(C);
   const slotTries = new Uint8Array(C);
+  const slotLocalErrors = new Uint16Array(C);
+  const maxLocalRetries = 200;
   const freeSlots: number[] = [];
   for (let i = C - 1; i >= 0; i--) freeSlots.push(i);
   const retryQueue: number[] = [];
@@ -82,6 +86,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   let sent = 0;
   let timeouts = 0;
   let denied = 0;
+  let localErrors = 0;
   let stopping = false;
   let finished = false;
 
@@ -107,14 +112,24 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
 
   function onResult(slot: number, outcome: ProbeOutcome): void {
     if (outcome === ProbeOutcome.LocalError) {
-      // Out of local resources: try the same target again shortly rather than call it closed.
-      retryQueue.push(slot);
-      schedule(5);
-      return;
+      // Out of local resources: try the same target again shortly rather than call it closed,
+      // but not forever (a machine that never frees a port must not spin).
+      if (++slotLocalErrors[slot]! <= maxLocalRetries) {
+        queueRetry(slot);
+        schedule(5);
+        return;
+      }
+      localErrors++;
     }
     if (outcome === ProbeOutcome.Open) opens.push(slotIp[slot]!, slotPort[slot]!);
     complete(slot);
     pump();
+  }
+
+  /** Queue a slot to be sent again; the sweep ignores it until it is. */
+  function queueRetry(slot: number): void {
+    slotT0[slot] = Infinity;
+    retryQueue.push(slot);
   }
 
   function send(slot: number): void {
@@ -164,6 +179,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
       slotIp[slot] = targets.addressAt(addrIndex);
       slotPort[slot] = ports[v - addrIndex * portCount]!;
       slotTries[slot] = 0;
+      slotLocalErrors[slot] = 0;
       send(slot);
     }
     if (freeSlots.length === C && (next >= endStep || stopping)) finish();
@@ -176,7 +192,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
       prober.cancel(slot);
       if (slotTries[slot]! < task.retries && !stopping) {
         slotTries[slot]!++;
-        retryQueue.push(slot);
+        queueRetry(slot);
       } else {
         timeouts++;
         complete(slot);
@@ -186,10 +202,10 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   }
 
   function report(type: 'report' | 'done'): void {
-    const msg: WorkerReport = { type, opens, low, completed, sent, timeouts, denied, engine: prober.engine };
+    const msg: WorkerReport = { type, opens, low, completed, sent, timeouts, denied, localErrors, engine: prober.engine };
     port.postMessage(msg);
     opens = [];
-    completed = sent = timeouts = denied = 0;
+    completed = sent = timeouts = denied = localErrors = 0;
   }
 
   function finish(): void {

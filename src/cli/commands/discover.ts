@@ -22,7 +22,7 @@ function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[], i
   const lines = [
     `survey ${o.surveyId} ${o.status}${o.resumed ? ' (resumed)' : ''}`,
     `  probes sent ${s.sent.toLocaleString('en')} in ${(s.elapsedMs / 1000).toFixed(1)} s: ${Math.round(s.rate).toLocaleString('en')} probes/s (${s.engine} engine)`,
-    `  open endpoints ${endpoints.length.toLocaleString('en')}${s.timeouts ? `, timeouts ${s.timeouts}` : ''}${s.denied ? `, refused by scope ${s.denied}` : ''}`,
+    `  open endpoints ${endpoints.length.toLocaleString('en')}${s.timeouts ? `, timeouts ${s.timeouts}` : ''}${s.denied ? `, refused by scope ${s.denied}` : ''}${s.localErrors ? `, given up after local errors ${s.localErrors}` : ''}`,
     ...Object.entries(byPort).map(([port, n]) => `    ${port.padStart(5)}/tcp  ${n}`),
   ];
   if (isps) lines.push('', formatIspSummary(isps));
@@ -37,6 +37,7 @@ function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[], i
     engine: s.engine,
     open: endpoints.length,
     timeouts: s.timeouts,
+    localErrors: s.localErrors,
     byPort,
     ...(isps ? { isps } : {}),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -6,7 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider, type Selectable } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type Selectable } from 'kysely';
+import pg from 'pg';
 import { IotcleanError } from '../core/errors.js';
 import type { Ipv4Range } from '../core/ip.js';
 import type { Endpoint, EndpointSource } from '../core/records.js';
@@ -57,13 +58,20 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Open the store at a location: a SQLite file path (default) or, later, a postgres:// URL. */
+/** True when a --db location names a PostgreSQL server rather than a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+/**
+ * Open the store at a location: a SQLite file path (the embedded default) or a postgres:// URL
+ * (many users and workers). Both get the same schema and the same queries.
+ */
 export async function openStore(location: string = DEFAULT_DB): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(location)) {
-    throw new IotcleanError('E_STORE', 'the PostgreSQL back end is not available yet', {
-      hint: 'use a SQLite file path for --db for now',
-    });
-  }
+  return isPostgresUrl(location) ? openPostgres(location) : openSqlite(location);
+}
+
+async function openSqlite(location: string): Promise<Store> {
   let sqlite: SQLite.Database;
   try {
     if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
@@ -84,9 +92,36 @@ export async function openStore(location: string = DEFAULT_DB): Promise<Store> {
   return createStore(db, 'sqlite');
 }
 
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+async function openPostgres(url: string): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new IotcleanError('E_STORE', `cannot connect to ${redact(url)}: ${(e as Error).message}`, {
+      hint: 'check that the PostgreSQL server runs and the URL, user and database are right',
+    });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db, 'postgres', redact(url));
+  return createStore(db, 'postgres');
+}
+
 async function migrate(db: Kysely<Database>, dialect: Dialect, location: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  const { error } = await new Migrator({ db, provider }).migrateToLatest();
+  // On PostgreSQL the migration log lives in the schema the connection works in (its search_path),
+  // not wherever Kysely's introspection first finds a table of that name.
+  const migrationTableSchema =
+    dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+  const { error } = await new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateToLatest();
   if (error) {
     throw new IotcleanError('E_STORE', `cannot migrate database ${location}: ${(error as Error).message}`, {
       file: location,

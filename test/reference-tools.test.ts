@@ -215,14 +215,21 @@ let blocklist = '';
 
 /** zmap 2.1.1 on lo as RECIPES says; it exits by itself (1 s cooldown keeps it short). */
 async function zmap(port: number, output: readonly string[], file: string): Promise<Finished> {
-  const run = startInNs(
-    [
-      'zmap', '-p', String(port), '-i', 'lo', '-S', '127.0.0.1', '-G', LO_MAC, '--source-mac', LO_PEER_MAC,
-      '-b', blocklist, '-c', '1', '-q', '--disable-syslog', ...output, '-o', file, RANGE,
-    ],
-    { timeoutMs: 20_000 },
-  );
-  return run.done;
+  // zmap 2.1.1 sometimes aborts at start-up on a range this small ("constraint_lookup_index:
+  // Assertion `index < con->root->count' failed", SIGABRT, nothing scanned): run it again then.
+  let last: Finished | undefined;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const run = startInNs(
+      [
+        'zmap', '-p', String(port), '-i', 'lo', '-S', '127.0.0.1', '-G', LO_MAC, '--source-mac', LO_PEER_MAC,
+        '-b', blocklist, '-c', '1', '-q', '--disable-syslog', ...output, '-o', file, RANGE,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    last = await run.done;
+    if (!(last.code === null && last.stderr.includes('constraint_lookup_index'))) return last;
+  }
+  return last!;
 }
 
 // --- reading the files -----------------------------------------------------------------------------

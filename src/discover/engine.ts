@@ -4,6 +4,7 @@
  * checkpoint (one watermark per worker). Sharding across machines uses the same arithmetic:
  * shard i of n takes positions ≡ i (mod n), as ZMap does.
  */
+import { rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +105,7 @@ async function workerEntry(): Promise<string | URL> {
       outfile: out,
       logLevel: 'error',
     });
+    process.once('exit', () => rmSync(out, { force: true }));
     return out;
   })();
   return sourceWorker;

@@ -15,9 +15,9 @@ let lab: Listeners;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'iotclean-cli-'));
   db = join(dir, 'store.db');
-  lab = await listenSpread('127.91.0.0', [23, 80], 20, 3);
+  lab = await listenSpread('127.91.0.0', [2323, 8080], 20, 3); // unprivileged: runs without root
   // One good survey first: everything after must leave it untouched.
-  const first = await runCli(['discover', '--targets', '127.91.0.0/20', '--ports', 'telnet,http', '--db', db, '--seed', '1', '--json']);
+  const first = await runCli(['discover', '--targets', '127.91.0.0/20', '--ports', '2323,8080', '--db', db, '--seed', '1', '--json']);
   expect(first.code, first.stderr).toBe(0);
 });
 afterAll(async () => {

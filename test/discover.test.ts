@@ -11,7 +11,8 @@ import { formatIpv4 } from '../src/core/ip.js';
 import { runDiscovery } from '../src/discover/engine.js';
 import { listenSpread, runCli, startCli, type Listeners } from './helpers.js';
 
-const PORTS = [23, 80, 2323, 8080, 37777];
+// Unprivileged ports, so the tests run without root too.
+const PORTS = [2323, 8080, 8081, 34567, 37777];
 const BASE = '127.90.0.0';
 let lab: Listeners;
 let dir: string;

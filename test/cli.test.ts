@@ -40,7 +40,7 @@ describe('iotclean CLI', () => {
     expect(new Set(eps.stdout.trim().split('\n'))).toEqual(lab.truth);
   });
 
-  const commands = [[], ['lab'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status'], ['discover'], ['import'], ['surveys'], ['endpoints'], ['demo']];
+  const commands = [[], ['lab'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status'], ['discover'], ['import'], ['surveys'], ['endpoints'], ['demo'], ['scope'], ['plan']];
   it.each(commands.map((c) => [`iotclean ${c.join(' ')}`, c] as const))('%s --help prints usage and options', async (_name, path) => {
     const r = await runCli([...path, '--help']);
     expect(r.code).toBe(0);
@@ -101,6 +101,23 @@ describe('iotclean CLI', () => {
     // All or nothing: the refused file left no partial survey behind.
     const ids = (await storedSurveys()).map((s) => s.id);
     expect(ids).toEqual([1, 2]);
+  });
+
+  it('checks a scope file: exclusions win', async () => {
+    const file = join(dir, 'ok.scope');
+    writeFileSync(file, 'include 127.10.0.0/16\nexclude 127.10.5.0/24 # opt-out\n');
+    const r = await runCli(['scope', file, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ addresses: 65536 - 256, excluded: 256, ranges: ['127.10.0.0-127.10.4.255', '127.10.6.0-127.10.255.255'] });
+  });
+
+  it('checks the default plan: 39 ports, each with a reason', async () => {
+    const r = await runCli(['plan', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { ports: { port: number; reason: string }[]; digest: string };
+    expect(plan.ports).toHaveLength(39);
+    expect(plan.ports.every((p) => p.reason.length > 10)).toBe(true);
+    expect(plan.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('refuses targets outside the scope before probing anything', async () => {

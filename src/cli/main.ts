@@ -1,6 +1,7 @@
 /** The `iotclean` command: one tree of commands, one top-level error handler. */
 import { isIotcleanError } from '../core/errors.js';
 import { runCommand, type Command } from './command.js';
+import { planCommand, scopeCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
 import { labCommand } from './commands/lab.js';
@@ -9,7 +10,7 @@ import { endpointsCommand, importCommand, surveysCommand } from './commands/stor
 export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
-  subcommands: [demoCommand, labCommand, discoverCommand, importCommand, surveysCommand, endpointsCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, discoverCommand, importCommand, surveysCommand, endpointsCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,41 @@
+/** Operator checks: validate a scope file or a survey plan before a survey uses it. */
+import { formatRange } from '../../core/ip.js';
+import { planDigest } from '../../discover/plan.js';
+import { countAddresses, normaliseRanges } from '../../scope/range-set.js';
+import { compileScope, defaultScope, loadScope } from '../../scope/scope.js';
+import { defineCommand } from '../command.js';
+import { resolvePlan } from '../context.js';
+
+export const scopeCommand = defineCommand({
+  name: 'scope',
+  description: 'Check a scope file and print the addresses it authorises (default: the loopback-only scope).',
+  positionals: [{ name: 'file', description: 'scope file', optional: true }],
+  async run(_o, [file], out) {
+    const scope = file ? await loadScope(file) : defaultScope();
+    const compiled = compileScope(scope);
+    const excluded = countAddresses(normaliseRanges(scope.includes)) - compiled.size;
+    const ranges = compiled.ranges.map(formatRange);
+    const shown = ranges.length > 20 ? [...ranges.slice(0, 20), `... ${ranges.length - 20} more`] : ranges;
+    out.result(
+      [`${compiled.source}: ${compiled.size.toLocaleString('en')} addresses authorised in ${ranges.length} range(s), ${excluded.toLocaleString('en')} excluded`, ...shown.map((r) => `  ${r}`)].join('\n'),
+      { source: compiled.source, addresses: compiled.size, excluded, ranges },
+    );
+  },
+});
+
+export const planCommand = defineCommand({
+  name: 'plan',
+  description: 'Check a survey plan and print its ports with the reason for each (default: plans/default.yaml).',
+  positionals: [{ name: 'file', description: 'plan file', optional: true }],
+  async run(_o, [file], out) {
+    const plan = await resolvePlan({ plan: file });
+    const digest = planDigest(plan);
+    out.result(
+      [
+        `plan ${plan.name} version ${plan.version} (sha256 ${digest.slice(0, 16)}…): ${plan.ports.length} ports, ${plan.rate.toLocaleString('en')} probes/s, timeout ${plan.timeoutMs} ms, ${plan.retries} retries, modules ${plan.modules.join(', ')}`,
+        ...plan.ports.map((p) => `  ${String(p.port).padStart(5)}/tcp  ${p.service.padEnd(10)} ${p.reason}`),
+      ].join('\n'),
+      { ...plan, digest },
+    );
+  },
+});

@@ -88,6 +88,7 @@ describe('sshHandler', () => {
     const line = await new Promise<string>((resolve, reject) => {
       let text = '';
       socket.on('error', reject);
+      socket.on('close', () => reject(new Error(`closed before an identification line; got ${JSON.stringify(text)}`)));
       socket.on('data', (chunk: Buffer) => {
         text += chunk.toString('latin1');
         const end = text.indexOf('\r\n');

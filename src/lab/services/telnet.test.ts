@@ -46,7 +46,12 @@ class TestClient {
   ended = false;
   readonly closed: Promise<void>;
 
-  constructor(port: number, private readonly agreeEcho = false) {
+  constructor(
+    port: number,
+    private readonly agreeEcho = false,
+    /** Answer no negotiation at all, as a raw socket (or a lazy scanner) does. */
+    private readonly silent = false,
+  ) {
     this.socket = net.connect(port, '127.0.0.1');
     this.socket.setNoDelay(true);
     track(this.socket);
@@ -105,6 +110,7 @@ class TestClient {
   }
 
   private answer(verb: number, option: number): void {
+    if (this.silent) return;
     if (verb === DO) this.send([IAC, WONT, option]);
     else if (verb === WILL) this.send([IAC, this.agreeEcho && option === ECHO ? DO : DONT, option]);
   }
@@ -375,6 +381,20 @@ describe('telnetHandler', () => {
     }
     const after = await client.expect('Login incorrect');
     expect(after).not.toContain('s3cret');
+  });
+
+  it('to a client that never answers negotiation, echoes the name and sends no more options, as busybox telnetd does', async () => {
+    // Real busybox telnetd + login (captured here in a namespace): "root\r\nPassword: ", then
+    // "\r\nLogin incorrect\r\n" with no IAC in between: its pty echoes once WILL ECHO is offered.
+    const { ctx } = fakeTelnet();
+    const client = new TestClient(await serve(telnetHandler, ctx), false, true);
+    await client.expect('login: ');
+    const opening = client.negotiations.length;
+    client.send('root\r\n');
+    expect(await client.expect('Password: ')).toBe('root\r\nPassword: ');
+    client.send('wrong\r\n');
+    expect(await client.expect('login: ')).toBe('\r\nLogin incorrect\r\nlogin: ');
+    expect(client.negotiations.length).toBe(opening);
   });
 
   it('without opening negotiation, turns echo off just for the password (WILL/WONT ECHO)', async () => {

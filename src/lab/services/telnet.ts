@@ -319,7 +319,7 @@ class TelnetSession {
 
   /** Ask for the password with echo off: WILL ECHO makes the client stop echoing (RFC 857). */
   private async readSecret(prompt: string): Promise<string | null> {
-    const echoWasOn = this.isOn(this.local, OPT_ECHO);
+    const echoWasOn = this.serverEchoes();
     if (!echoWasOn) this.requestLocal(OPT_ECHO, true);
     this.mode = 'secret';
     this.sendText(prompt);
@@ -387,7 +387,7 @@ class TelnetSession {
   private onBytes(bytes: Buffer): void {
     const echo: number[] = [];
     for (const b of bytes) {
-      const echoing = this.mode === 'line' && this.waiter !== undefined && this.isOn(this.local, OPT_ECHO);
+      const echoing = this.mode === 'line' && this.waiter !== undefined && this.serverEchoes();
       if (this.afterCr) {
         this.afterCr = false;
         if (b === LF || b === NUL) continue;
@@ -482,6 +482,16 @@ class TelnetSession {
 
   private isOn(table: Map<number, OptionState>, option: number): boolean {
     return table.get(option) === 'yes';
+  }
+
+  /**
+   * Whether we echo the client's typing. Real busybox telnetd echoes through its pty as soon as it
+   * has offered WILL ECHO, whether or not the client answered (a raw socket never does); only a
+   * refusal (DONT ECHO) stops it. Matching that keeps the byte stream what scanners see on devices.
+   */
+  private serverEchoes(): boolean {
+    const state = this.local.get(OPT_ECHO);
+    return state === 'yes' || state === 'wantyes';
   }
 
   private reply(...bytes: number[]): void {

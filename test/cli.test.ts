@@ -105,7 +105,7 @@ describe('iotclean CLI', () => {
 
   it('checks a scope file: exclusions win', async () => {
     const file = join(dir, 'ok.scope');
-    writeFileSync(file, 'include 127.10.0.0/16\nexclude 127.10.5.0/24 # opt-out\n');
+    writeFileSync(file, 'include 127.10.0.0/16\nexclude 127.10.5.0/24 # opt-out\nallow-reserved 127.0.0.0/8\n');
     const r = await runCli(['scope', file, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ addresses: 65536 - 256, excluded: 256, ranges: ['127.10.0.0-127.10.4.255', '127.10.6.0-127.10.255.255'] });

@@ -42,7 +42,7 @@ describe('connectGuarded', () => {
   );
 
   it('refuses an excluded address inside an included range', () => {
-    const scope = compileScope(parseScope('include 127.0.0.0/24\nexclude 127.0.0.1\n', 'test.scope'));
+    const scope = compileScope(parseScope('include 127.0.0.0/24\nexclude 127.0.0.1\nallow-reserved 127.0.0.0/8\n', 'test.scope'));
     expect(() => connectGuarded(scope, '127.0.0.1', port)).toThrow(/outside the authorised scope/);
   });
 });
@@ -54,7 +54,7 @@ describe('createProber', () => {
       let pending = 2;
       const done = new Promise<void>((resolve) => {
         const prober = createProber(
-          compileScope(parseScope('127.0.0.1\n', 'one.scope')),
+          compileScope(parseScope('127.0.0.1\nallow-reserved 127.0.0.0/8\n', 'one.scope')),
           (slot, outcome) => {
             results.set(slot, outcome);
             if (--pending === 0) resolve();

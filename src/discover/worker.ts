@@ -56,8 +56,9 @@ export function stepsFor(total: number, offset: number, stride: number): number 
 
 function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   const perm = createPermutation(task.total, task.seed);
-  const targets = compileScope({ includes: task.targetRanges, excludes: [], source: 'targets' });
-  const scope = compileScope({ includes: task.scopeRanges, excludes: [], source: 'scope' });
+  // The parent computed these sets under the reserved blocklist already; lifting them again keeps them as given.
+  const targets = compileScope({ includes: task.targetRanges, excludes: [], allowReserved: task.targetRanges, source: 'targets' });
+  const scope = compileScope({ includes: task.scopeRanges, excludes: [], allowReserved: task.scopeRanges, source: 'scope' });
   const ports = task.ports;
   const portCount = ports.length;
   const endStep = stepsFor(task.total, task.offset, task.stride);

@@ -7,6 +7,7 @@ import { formatIpv4, parseIpv4 } from '../core/ip.js';
 import { checkHost, compileScope, defaultScope, loadScope, parseScope, restrictScope, type CompiledScope } from './scope.js';
 import { normaliseRanges, subtractRanges } from './range-set.js';
 import { createRng } from '../core/rng.js';
+import { reservedBlocks, reservedRemoved } from './reserved.js';
 
 const ip = (text: string): number => {
   const n = parseIpv4(text);
@@ -25,7 +26,10 @@ function caught(fn: () => unknown): IotcleanError {
   throw new Error('expected an IotcleanError, got none');
 }
 
-const compiled = (text: string): CompiledScope => compileScope(parseScope(text, 'scope.txt'));
+/** Loopback is reserved space: every test scope lifts it, as a lab scope file must. */
+const LIFT = 'allow-reserved 127.0.0.0/8';
+const LOOPBACK = { start: 0x7f000000, end: 0x7fffffff };
+const compiled = (text: string): CompiledScope => compileScope(parseScope(`${text}\n${LIFT}`, 'scope.txt'));
 
 const ESCAPES = [
   '0x7f.1',
@@ -65,7 +69,7 @@ const ESCAPES = [
 describe('parseScope', () => {
   it('reads includes, excludes, bare targets, comments and blank lines', () => {
     const s = parseScope(
-      ['# lab scope', '', 'include 127.0.0.0/8   # all of loopback', 'exclude 127.0.0.1', '127.9.0.0-127.9.0.9', '  exclude   127.5.0.0/16  '].join('\n'),
+      ['# lab scope', '', 'include 127.0.0.0/8   # all of loopback', 'exclude 127.0.0.1', '127.9.0.0-127.9.0.9', '  exclude   127.5.0.0/16  ', 'allow-reserved 127.0.0.0/8'].join('\n'),
       'lab.scope',
     );
     expect(s.source).toBe('lab.scope');
@@ -77,10 +81,11 @@ describe('parseScope', () => {
       { start: ip('127.0.0.1'), end: ip('127.0.0.1') },
       { start: ip('127.5.0.0'), end: ip('127.5.255.255') },
     ]);
+    expect(s.allowReserved).toEqual([LOOPBACK]);
   });
 
   it('accepts CRLF line ends and a byte-order mark', () => {
-    const s = parseScope('\uFEFFinclude 127.0.0.0/24\r\nexclude 127.0.0.7\r\n', 'win.scope');
+    const s = parseScope('\uFEFFinclude 127.0.0.0/24\r\nexclude 127.0.0.7\r\nallow-reserved 127.0.0.0/24\r\n', 'win.scope');
     expect(compileScope(s).size).toBe(255);
   });
 
@@ -141,7 +146,7 @@ describe('loadScope', () => {
     const dir = await mkdtemp(join(tmpdir(), 'iotclean-scope-'));
     try {
       const path = join(dir, 'lab.scope');
-      await writeFile(path, 'include 127.0.0.0/16\n');
+      await writeFile(path, 'include 127.0.0.0/16\nallow-reserved 127.0.0.0/8\n');
       expect(compileScope(await loadScope(path)).size).toBe(65536);
       const missing = join(dir, 'missing.scope');
       const e = await loadScope(missing).then(
@@ -228,16 +233,21 @@ describe('compileScope', () => {
   });
 
   it('covers the whole address space edges without overflow', () => {
-    const s = compileScope({ includes: [{ start: 0, end: 0xffffffff }], excludes: [{ start: 0xffffffff, end: 0xffffffff }], source: 'all' });
-    expect(s.size).toBe(2 ** 32 - 1);
-    expect(s.allows(0)).toBe(true);
-    expect(s.allows(0xfffffffe)).toBe(true);
+    const every = reservedBlocks.filter((e) => e.liftable).map((e) => e.range);
+    const s = compileScope({ includes: [{ start: 0, end: 0xffffffff }], excludes: [{ start: 0xfffffffe, end: 0xfffffffe }], allowReserved: every, source: 'all' });
+    // 0.0.0.0 and 255.255.255.255 can never be lifted; the exclusion wins over a lift.
+    expect(s.size).toBe(2 ** 32 - 3);
+    expect(s.allows(0)).toBe(false);
+    expect(s.allows(1)).toBe(true);
+    expect(s.allows(0xfffffffd)).toBe(true);
+    expect(s.allows(0xfffffffe)).toBe(false);
     expect(s.allows(0xffffffff)).toBe(false);
   });
 
   it('refuses malformed ranges built in code', () => {
     for (const r of [{ start: 5, end: 4 }, { start: -1, end: 4 }, { start: 0, end: 2 ** 32 }, { start: 1.5, end: 4 }]) {
-      expect(caught(() => compileScope({ includes: [r], excludes: [], source: 'code' })).code).toBe('E_SCOPE_FILE');
+      expect(caught(() => compileScope({ includes: [r], excludes: [], allowReserved: [], source: 'code' })).code).toBe('E_SCOPE_FILE');
+      expect(caught(() => compileScope({ includes: [LOOPBACK], excludes: [], allowReserved: [r], source: 'code' })).code).toBe('E_SCOPE_FILE');
     }
   });
 
@@ -263,7 +273,7 @@ describe('compileScope', () => {
       };
       const includes = Array.from({ length: 1 + Math.floor(rnd() * 8) }, pick);
       const excludes = Array.from({ length: Math.floor(rnd() * 8) }, pick);
-      const s = compileScope({ includes, excludes, source: 'random' });
+      const s = compileScope({ includes, excludes, allowReserved: [LOOPBACK], source: 'random' });
       let count = 0;
       for (let a = base - 5; a < base + span + 5; a++) {
         const want = includes.some((r) => a >= r.start && a <= r.end) && !excludes.some((r) => a >= r.start && a <= r.end);
@@ -375,3 +385,92 @@ describe('range-set', () => {
   });
 });
 
+
+describe('reserved address space', () => {
+  const raw = (text: string): CompiledScope => compileScope(parseScope(text, 'world.scope'));
+  const brief = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4', '255.255.255.255/32'];
+
+  it('lists each block with its name and RFC', () => {
+    const cidrs = reservedBlocks.map((e) => e.cidr);
+    for (const c of brief) expect(cidrs).toContain(c);
+    for (const e of reservedBlocks) {
+      expect(e.name.length).toBeGreaterThan(2);
+      expect(e.rfc).toMatch(/^RFC \d+/);
+    }
+  });
+
+  it('include 0.0.0.0/0 yields the whole space minus the blocklist', () => {
+    const s = raw('include 0.0.0.0/0');
+    const blocked = normaliseRanges(reservedBlocks.map((e) => e.range));
+    expect(s.ranges).toEqual(subtractRanges([{ start: 0, end: 0xffffffff }], blocked));
+    expect(s.size).toBeGreaterThan(2 ** 24);
+    for (const a of ['0.0.0.0', '0.1.2.3', '226.1.2.3', '224.0.0.1', '239.255.255.250', '255.255.255.255', '240.0.0.1', '10.0.0.1', '127.0.0.1', '169.254.1.1', '192.168.1.1', '100.64.0.1', '198.18.0.1', '203.0.113.9']) {
+      expect(s.allows(ip(a)), a).toBe(false);
+    }
+    for (const a of ['1.0.0.0', '8.8.8.8', '126.255.255.255', '128.0.0.0', '223.255.255.255']) expect(s.allows(ip(a)), a).toBe(true);
+    expect(caught(() => checkHost(s, '226.1.2.3')).message).toMatch(/reserved \(Multicast, RFC 5771\)/);
+    expect(caught(() => checkHost(s, '0.0.0.0')).message).toMatch(/reserved/);
+  });
+
+  it('allow-reserved lifts exactly the named part of a block, and exclusions still win', () => {
+    const s = raw('include 0.0.0.0/0\nallow-reserved 127.1.0.0/16\nexclude 127.1.9.0/24');
+    expect(s.allows(ip('127.1.0.1'))).toBe(true);
+    expect(s.allows(ip('127.1.255.255'))).toBe(true);
+    expect(s.allows(ip('127.1.9.1'))).toBe(false);
+    expect(s.allows(ip('127.0.255.255'))).toBe(false);
+    expect(s.allows(ip('127.2.0.0'))).toBe(false);
+    expect(s.allows(ip('10.0.0.1'))).toBe(false);
+  });
+
+  it('a lift alone authorises nothing: only included space is reachable', () => {
+    const s = raw('include 127.5.0.0/24\nallow-reserved 127.0.0.0/8');
+    expect(s.size).toBe(256);
+    expect(s.allows(ip('127.6.0.1'))).toBe(false);
+  });
+
+  it('lifting 0.0.0.0/8 or 240.0.0.0/4 never lifts 0.0.0.0 or 255.255.255.255', () => {
+    const s = raw('include 0.0.0.0/8\ninclude 240.0.0.0/4\nallow-reserved 0.0.0.0/8\nallow-reserved 240.0.0.0/4');
+    expect(s.allows(0)).toBe(false);
+    expect(s.allows(1)).toBe(true);
+    expect(s.allows(0xffffffff)).toBe(false);
+    expect(s.allows(0xfffffffe)).toBe(true);
+  });
+
+  const badLifts: [string, RegExp][] = [
+    ['allow-reserved 8.8.8.0/24', /not reserved address space/],
+    ['allow-reserved 224.0.0.0/3', /not inside one reserved block.*224\.0\.0\.0\/4, 240\.0\.0\.0\/4/],
+    ['allow-reserved 9.255.255.0-10.0.0.255', /not inside one reserved block/],
+    ['allow-reserved 255.255.255.255', /can never be lifted/],
+    ['allow-reserved 0.0.0.0', /can never be lifted/],
+    ['allow-reserved', /needs a target/],
+  ];
+  it.each(badLifts)('refuses %j with its line', (line, message) => {
+    const e = caught(() => parseScope(`include 8.8.8.0/24\n${line}`, 'bad.scope'));
+    expect(e.code).toBe('E_SCOPE_FILE');
+    expect(e.where.line).toBe(2);
+    expect(e.message).toMatch(message);
+  });
+
+  it('a scope that is all reserved is refused with the allow-reserved line to add', () => {
+    const e = caught(() => parseScope('include 127.10.0.0/16\nexclude 127.10.5.0/24', 'lab.scope'));
+    expect(e.code).toBe('E_SCOPE_FILE');
+    expect(e.message).toMatch(/blocklist removes every included address/);
+    expect(e.where.hint).toMatch(/allow-reserved 127\.0\.0\.0\/8/);
+  });
+
+  it('restrictScope says a reserved target needs a lift', () => {
+    const e = caught(() => restrictScope(raw('include 0.0.0.0/0'), ['10.1.0.0/16']));
+    expect(e.code).toBe('E_SCOPE_DENIED');
+    expect(e.message).toMatch(/reserved \(10\.0\.0\.0\/8 Private-Use, RFC 1918\)/);
+  });
+
+  it('reports what the blocklist removed, per block, counting nested blocks once', () => {
+    const removed = reservedRemoved([{ start: 0, end: 0xffffffff }], [LOOPBACK]);
+    const total = removed.reduce((n, r) => n + r.addresses, 0);
+    expect(total).toBe(2 ** 32 - raw('include 0.0.0.0/0\nallow-reserved 127.0.0.0/8').size);
+    expect(removed.find((r) => r.entry.cidr === '127.0.0.0/8')).toBeUndefined();
+    expect(removed.find((r) => r.entry.cidr === '224.0.0.0/4')?.addresses).toBe(2 ** 28);
+    expect(removed.find((r) => r.entry.cidr === '255.255.255.255/32')?.addresses).toBe(1);
+    expect(removed.find((r) => r.entry.cidr === '240.0.0.0/4')?.addresses).toBe(2 ** 28 - 1);
+  });
+});

@@ -7,20 +7,27 @@
  *     exclude 127.0.0.1            # one address
  *     include 127.1.0.10-127.1.0.20  # inclusive range
  *     127.2.0.0/16                 # a bare target means include
+ *     allow-reserved 127.0.0.0/8   # lift (part of) one reserved block, see reserved.ts
  *
- * Exclusions always win, whatever the order of lines. The compiled form answers `allows(ip)` by
- * binary search over typed arrays held in a closure, so no caller can widen the set it checks.
+ * Reserved address space (IANA special-purpose ranges, multicast, broadcast; reserved.ts) is
+ * removed from every scope unless an `allow-reserved` line lifts it, so this example needs its
+ * `allow-reserved` line to reach anything at all. Exclusions always win, whatever the order of
+ * lines, lifted ranges included. The compiled form answers `allows(ip)` by binary search over
+ * typed arrays held in a closure, so no caller can widen the set it checks.
  */
 import { readFile } from 'node:fs/promises';
 import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, type Ipv4Range } from '../core/ip.js';
 import { countAddresses, firstUncovered, intersectRanges, normaliseRanges, subtractRanges } from './range-set.js';
+import { blockedRanges, checkLift, reservedEntryOf } from './reserved.js';
 import { parseTarget } from './target.js';
 
 /** A scope as written: what to include, what to exclude, and where it came from. */
 export interface Scope {
   readonly includes: readonly Ipv4Range[];
   readonly excludes: readonly Ipv4Range[];
+  /** Reserved ranges this scope lifts from the default blocklist (`allow-reserved` lines). */
+  readonly allowReserved: readonly Ipv4Range[];
   /** File name, or a description such as "default". */
   readonly source: string;
 }
@@ -42,15 +49,21 @@ export interface CompiledScope {
 
 const DEFAULT_SOURCE = 'default scope (loopback 127.0.0.0/8 only)';
 
-/** The scope used when no scope file is given: 127.0.0.0/8 and nothing else. */
+/** The scope used when no scope file is given: 127.0.0.0/8 (lifted from the blocklist) and nothing else. */
 export function defaultScope(): Scope {
-  return { includes: [{ start: 0x7f000000, end: 0x7fffffff }], excludes: [], source: DEFAULT_SOURCE };
+  const loopback = { start: 0x7f000000, end: 0x7fffffff };
+  return { includes: [loopback], excludes: [], allowReserved: [loopback], source: DEFAULT_SOURCE };
 }
+
+const KEYWORDS = ['include', 'exclude', 'allow-reserved'] as const;
+type Keyword = (typeof KEYWORDS)[number];
+const isKeyword = (w: string | undefined): w is Keyword => (KEYWORDS as readonly string[]).includes(w ?? '');
 
 /** Parse scope-file text; every error names the file and line. */
 export function parseScope(text: string, fileName: string): Scope {
   const includes: Ipv4Range[] = [];
   const excludes: Ipv4Range[] = [];
+  const allowReserved: Ipv4Range[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
@@ -58,14 +71,14 @@ export function parseScope(text: string, fileName: string): Scope {
     const body = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (body === '') return;
     const words = body.split(/\s+/);
-    let keyword = 'include';
+    let keyword: Keyword = 'include';
     let target: string;
     if (words.length === 1) {
       target = words[0] ?? '';
-      if (target === 'include' || target === 'exclude') {
+      if (isKeyword(target)) {
         throw scopeFileError(`"${target}" needs a target`, fileName, line, `write ${target} 127.0.0.0/8`);
       }
-    } else if (words.length === 2 && (words[0] === 'include' || words[0] === 'exclude')) {
+    } else if (words.length === 2 && isKeyword(words[0])) {
       keyword = words[0];
       target = words[1] ?? '';
     } else {
@@ -73,19 +86,35 @@ export function parseScope(text: string, fileName: string): Scope {
         `cannot read "${body}"`,
         fileName,
         line,
-        'each line is "include <target>", "exclude <target>" or a bare target; a target is a.b.c.d, a.b.c.d/n or a.b.c.d-e.f.g.h',
+        'each line is "include <target>", "exclude <target>", "allow-reserved <target>" or a bare target; a target is a.b.c.d, a.b.c.d/n or a.b.c.d-e.f.g.h',
       );
     }
     const parsed = parseTarget(target);
     if (!parsed.ok) throw scopeFileError(parsed.message, fileName, line, parsed.hint);
-    (keyword === 'include' ? includes : excludes).push(parsed.range);
+    if (keyword === 'allow-reserved') {
+      const refused = checkLift(parsed.range);
+      if (refused) throw scopeFileError(`allow-reserved: ${refused.message}`, fileName, line, refused.hint);
+    }
+    ({ include: includes, exclude: excludes, 'allow-reserved': allowReserved })[keyword].push(parsed.range);
   });
   if (includes.length === 0) {
     throw scopeFileError('scope file includes no addresses', fileName, undefined, 'add a line such as "include 127.0.0.0/8"');
   }
-  const scope: Scope = { includes, excludes, source: fileName };
+  const scope: Scope = { includes, excludes, allowReserved, source: fileName };
   if (compileScope(scope).size === 0) {
-    throw scopeFileError('the exclusions remove every included address', fileName, undefined, 'check the exclude lines');
+    const notExcluded = subtractRanges(normaliseRanges(includes), normaliseRanges(excludes));
+    if (notExcluded.length === 0) {
+      throw scopeFileError('the exclusions remove every included address', fileName, undefined, 'check the exclude lines');
+    }
+    const first = reservedEntryOf(notExcluded[0]?.start ?? 0);
+    throw scopeFileError(
+      'the reserved-address blocklist removes every included address',
+      fileName,
+      undefined,
+      first
+        ? `${first.cidr} is reserved (${first.name}, ${first.rfc}); if this survey is meant to reach it, add "allow-reserved ${first.cidr}"`
+        : 'see iotclean scope for the blocklist',
+    );
   }
   return scope;
 }
@@ -105,11 +134,15 @@ export async function loadScope(path: string): Promise<Scope> {
   return parseScope(text, path);
 }
 
-/** Compute the allowed set (includes minus excludes, exclusions win) and build the fast check. */
+/**
+ * Compute the allowed set and build the fast check: includes, minus the reserved blocklist except
+ * what the scope lifts, minus excludes (exclusions win, lifted ranges included).
+ */
 export function compileScope(scope: Scope): CompiledScope {
-  for (const r of [...scope.includes, ...scope.excludes]) checkRange(r, scope.source);
+  for (const r of [...scope.includes, ...scope.excludes, ...scope.allowReserved]) checkRange(r, scope.source);
   const included = normaliseRanges(scope.includes);
-  const allowed = subtractRanges(included, normaliseRanges(scope.excludes));
+  const unreserved = subtractRanges(included, blockedRanges(scope.allowReserved));
+  const allowed = subtractRanges(unreserved, normaliseRanges(scope.excludes));
   return buildCompiled(scope.source, allowed, included);
 }
 
@@ -134,8 +167,10 @@ export function restrictScope(compiled: CompiledScope, targets: readonly string[
       );
     }
     if (intersectRanges(compiled.ranges, [parsed.range]).length === 0) {
-      throw new IotcleanError('E_SCOPE_DENIED', `target ${t} is excluded by ${compiled.source}`, {
-        hint: 'exclusions in the scope always win',
+      const reserved = reservedEntryOf(parsed.range.start);
+      const also = reserved ? ` or reserved (${reserved.cidr} ${reserved.name}, ${reserved.rfc}) and not lifted` : '';
+      throw new IotcleanError('E_SCOPE_DENIED', `target ${t} is excluded by ${compiled.source}${also}`, {
+        hint: reserved ? 'exclusions in the scope always win; reserved space needs an allow-reserved line in the scope file' : 'exclusions in the scope always win',
       });
     }
     wanted.push(parsed.range);
@@ -161,11 +196,13 @@ export function checkHost(compiled: CompiledScope, host: string): number {
   const ip = parsed.range.start;
   if (compiled.allows(ip)) return ip;
   const isIncluded = firstUncovered(compiled.included, parsed.range) === undefined;
-  throw new IotcleanError(
-    'E_SCOPE_DENIED',
-    isIncluded ? `${host} is excluded by ${compiled.source}` : `${host} is outside the authorised scope (${compiled.source})`,
-    { hint: 'only addresses the scope authorises are ever contacted' },
-  );
+  const reserved = reservedEntryOf(ip);
+  const why = !isIncluded
+    ? `${host} is outside the authorised scope (${compiled.source})`
+    : reserved
+      ? `${host} is excluded by ${compiled.source} or reserved (${reserved.name}, ${reserved.rfc}) and not lifted`
+      : `${host} is excluded by ${compiled.source}`;
+  throw new IotcleanError('E_SCOPE_DENIED', why, { hint: 'only addresses the scope authorises are ever contacted' });
 }
 
 function buildCompiled(source: string, allowed: readonly Ipv4Range[], included: readonly Ipv4Range[]): CompiledScope {

@@ -2,6 +2,7 @@
 import { formatRange } from '../../core/ip.js';
 import { planDigest } from '../../discover/plan.js';
 import { countAddresses, normaliseRanges } from '../../scope/range-set.js';
+import { reservedRemoved } from '../../scope/reserved.js';
 import { compileScope, defaultScope, loadScope } from '../../scope/scope.js';
 import { defineCommand } from '../command.js';
 import { resolvePlan } from '../context.js';
@@ -13,12 +14,29 @@ export const scopeCommand = defineCommand({
   async run(_o, [file], out) {
     const scope = file ? await loadScope(file) : defaultScope();
     const compiled = compileScope(scope);
-    const excluded = countAddresses(normaliseRanges(scope.includes)) - compiled.size;
+    // What the reserved-address blocklist took out, apart from what the exclude lines did.
+    const removed = reservedRemoved(scope.includes, scope.allowReserved);
+    const reserved = removed.reduce((n, r) => n + r.addresses, 0);
+    const excluded = countAddresses(normaliseRanges(scope.includes)) - compiled.size - reserved;
     const ranges = compiled.ranges.map(formatRange);
     const shown = ranges.length > 20 ? [...ranges.slice(0, 20), `... ${ranges.length - 20} more`] : ranges;
+    const lifted = scope.allowReserved.map(formatRange);
     out.result(
-      [`${compiled.source}: ${compiled.size.toLocaleString('en')} addresses authorised in ${ranges.length} range(s), ${excluded.toLocaleString('en')} excluded`, ...shown.map((r) => `  ${r}`)].join('\n'),
-      { source: compiled.source, addresses: compiled.size, excluded, ranges },
+      [
+        `${compiled.source}: ${compiled.size.toLocaleString('en')} addresses authorised in ${ranges.length} range(s), ${excluded.toLocaleString('en')} excluded, ${reserved.toLocaleString('en')} reserved removed`,
+        ...shown.map((r) => `  ${r}`),
+        ...(removed.length ? ['reserved address space removed (lift one with "allow-reserved <block>"):'] : []),
+        ...removed.map((r) => `  ${r.entry.cidr.padEnd(18)} ${r.entry.name} (${r.entry.rfc}): ${r.addresses.toLocaleString('en')}`),
+        ...(lifted.length ? [`lifted from the blocklist: ${lifted.join(', ')}`] : []),
+      ].join('\n'),
+      {
+        source: compiled.source,
+        addresses: compiled.size,
+        excluded,
+        ranges,
+        reserved: removed.map((r) => ({ block: r.entry.cidr, name: r.entry.name, rfc: r.entry.rfc, addresses: r.addresses })),
+        lifted,
+      },
     );
   },
 });

@@ -5,6 +5,9 @@ import { compileScope, defaultScope, loadScope, restrictScope, type CompiledScop
 import { DEFAULT_DB, openStore, type Store } from '../store/store.js';
 import type { OptionSpec } from './command.js';
 
+/** A /8's worth of addresses: larger scopes need --confirm-large-scope. */
+export const LARGE_SCOPE = 2 ** 24;
+
 export const storeOption = {
   db: { type: 'string', value: 'PATH', description: 'SQLite database file', default: DEFAULT_DB },
 } as const satisfies Record<string, OptionSpec>;
@@ -12,10 +15,27 @@ export const storeOption = {
 export const scopeOptions = {
   scope: { type: 'string', value: 'FILE', description: 'authorised scope file (default: loopback 127.0.0.0/8 only)' },
   targets: { type: 'string', value: 'LIST', description: 'comma-separated CIDRs/ranges/addresses to survey, inside the scope' },
+  'confirm-large-scope': { type: 'boolean', description: `accept a scope authorising more than a /8 (${LARGE_SCOPE.toLocaleString('en')} addresses)`, default: false },
 } as const satisfies Record<string, OptionSpec>;
 
-export async function resolveScope(o: { scope?: string | undefined; targets?: string | undefined }): Promise<{ scope: CompiledScope; targets: CompiledScope }> {
+/**
+ * Load and compile the scope (and --targets inside it). A scope authorising more than a /8's
+ * worth of addresses is refused unless confirmed, so `include 0.0.0.0/0` is never an accident;
+ * the default loopback scope is exactly a /8 and needs no flag.
+ */
+export async function resolveScope(o: {
+  scope?: string | undefined;
+  targets?: string | undefined;
+  'confirm-large-scope'?: boolean | undefined;
+}): Promise<{ scope: CompiledScope; targets: CompiledScope }> {
   const scope = compileScope(o.scope ? await loadScope(o.scope) : defaultScope());
+  if (scope.size > LARGE_SCOPE && o['confirm-large-scope'] !== true) {
+    throw new IotcleanError(
+      'E_SCOPE_DENIED',
+      `${scope.source} authorises ${scope.size.toLocaleString('en')} addresses, more than a /8 (${LARGE_SCOPE.toLocaleString('en')}); a scope this large needs confirmation`,
+      { ...(o.scope ? { file: o.scope } : {}), hint: 'check it with: iotclean scope FILE; if it is meant, add --confirm-large-scope' },
+    );
+  }
   const list = o.targets?.split(',').map((t) => t.trim()).filter((t) => t !== '');
   const targets = list && list.length > 0 ? restrictScope(scope, list) : scope;
   return { scope, targets };

@@ -3,13 +3,13 @@
  * batches arrive (never only at the end), with a checkpoint in the same transaction so a killed
  * run resumes exactly. Later stages (grab, identify, access) plug in after discovery.
  */
-import { randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, type Ipv4Range } from '../core/ip.js';
 import type { Endpoint } from '../core/records.js';
 import { defaultWorkers, runDiscovery, type DiscoveryProgress, type DiscoveryStats, type Shard } from '../discover/engine.js';
 import { planDigest, surveyPlanSchema, type SurveyPlan } from '../discover/plan.js';
-import { intersectRanges, countAddresses } from '../scope/range-set.js';
+import { firstUncovered } from '../scope/range-set.js';
 import type { CompiledScope } from '../scope/scope.js';
 import type { Store } from '../store/store.js';
 
@@ -20,6 +20,7 @@ export interface SurveyRequest {
   /** What to probe (the scope itself, or targets narrowed inside it). Ignored on resume. */
   readonly targets: CompiledScope;
   readonly plan: SurveyPlan;
+  /** Permutation seed, 0…2^32−1; by default derived from targets and ports (see defaultSeed). */
   readonly seed?: number;
   readonly shard?: Shard;
   /** Overrides the plan's rate (probes/s; 0 = unlimited). */
@@ -41,8 +42,24 @@ export interface SurveyOutcome {
   readonly status: 'done' | 'interrupted';
 }
 
-function inside(scope: CompiledScope, ranges: readonly Ipv4Range[]): boolean {
-  return countAddresses(intersectRanges(scope.ranges, ranges)) === countAddresses(ranges);
+/**
+ * The seed a survey gets without --seed: the first 32 bits of sha256 over its target ranges and
+ * ports, the two things that define the permutation's index space. Shards of one survey started
+ * separately (`--shard 1/2`, `--shard 2/2`, on different machines) thus walk the same permutation
+ * and are disjoint and together complete, with no flag to forget.
+ */
+export function defaultSeed(targets: readonly Ipv4Range[], ports: readonly number[]): number {
+  const text = `iotclean-seed-v1|${targets.map((r) => `${r.start}-${r.end}`).join(',')}|${ports.join(',')}`;
+  return createHash('sha256').update(text).digest().readUInt32BE(0);
+}
+
+/** First address of `ranges` that the scope's includes do not cover (exclusions aside). */
+function firstOutside(scope: CompiledScope, ranges: readonly Ipv4Range[]): number | undefined {
+  for (const r of ranges) {
+    const at = firstUncovered(scope.included, r);
+    if (at !== undefined) return at;
+  }
+  return undefined;
 }
 
 /** Run (or resume) a discovery survey and store what it finds as it finds it. */
@@ -61,10 +78,16 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     const row = await store.getSurvey(req.resume);
     if (!row) throw new IotcleanError('E_NOT_FOUND', `no survey with id ${req.resume}`, { hint: 'list them with: iotclean surveys' });
     if (row.status === 'done') throw new IotcleanError('E_ARGS', `survey ${row.id} is already complete`, { hint: 'start a new survey instead of --resume' });
-    if (!inside(req.scope, row.targets)) {
-      throw new IotcleanError('E_SCOPE_DENIED', `survey ${row.id} covers addresses outside the current scope`, {
-        hint: 'resume it with the scope file it was started with',
-      });
+    // Only widening is refused. Exclusions (opt-outs) and reserved space added since the start
+    // are applied: the permutation keeps the stored targets, so the checkpoint stays valid, and
+    // the guard, given the current scope, refuses the addresses now excluded.
+    const outside = firstOutside(req.scope, row.targets);
+    if (outside !== undefined) {
+      throw new IotcleanError(
+        'E_SCOPE_DENIED',
+        `survey ${row.id} covers ${formatIpv4(outside)}, which the current scope (${req.scope.source}) does not include`,
+        { hint: 'resume with a scope whose include lines cover the survey\'s targets; added exclude lines are fine and are applied' },
+      );
     }
     const stored = surveyPlanSchema.safeParse(await store.getPlan(row.planDigest));
     if (stored.success) plan = stored.data;
@@ -76,11 +99,14 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     workers = row.workers;
     resumeFrom = row.checkpoint;
   } else {
+    if (req.seed !== undefined && !(Number.isInteger(req.seed) && req.seed >= 0 && req.seed <= 0xffffffff)) {
+      throw new IotcleanError('E_ARGS', `seed must be an integer in 0…4294967295, got ${req.seed}`, { hint: 'leave it out to derive one from the targets and ports' });
+    }
     const digest = planDigest(plan);
     await store.savePlan({ digest, version: plan.version, name: plan.name, body: plan });
     targets = req.targets.ranges;
     ports = plan.ports.map((p) => p.port);
-    seed = req.seed ?? randomInt(0, 2 ** 31);
+    seed = req.seed ?? defaultSeed(targets, ports);
     shard = req.shard ?? { index: 0, count: 1 };
     workers = req.workers ?? defaultWorkers();
     surveyId = await store.createSurvey({

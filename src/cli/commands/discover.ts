@@ -52,7 +52,7 @@ export const discoverCommand = defineCommand({
     plan: { type: 'string', value: 'FILE', description: 'survey plan (default: plans/default.yaml)' },
     ports: { type: 'string', value: 'LIST', description: 'comma-separated ports or names, instead of the plan\'s' },
     rate: { type: 'number', value: 'N', description: 'probes per second across workers; 0 = unlimited (default: the plan\'s)' },
-    seed: { type: 'number', value: 'N', description: 'permutation seed (default: random, stored with the survey)' },
+    seed: { type: 'number', value: 'N', description: 'permutation seed, 0-4294967295 (default: derived from targets and ports, so shards agree; stored with the survey)' },
     shard: { type: 'string', value: 'I/N', description: 'run shard I of N (1-based); shards are disjoint and together complete' },
     workers: { type: 'number', value: 'N', description: 'worker threads (default: CPU cores, at most 8)' },
     engine: { type: 'string', value: 'auto|raw|net', description: 'connect engine', default: 'auto' },

@@ -193,3 +193,13 @@ describe('large scopes need confirmation', () => {
     expect((await resolveScope({ scope: file, targets: '127.1.0.0/16', 'confirm-large-scope': true })).targets.size).toBe(65536);
   });
 });
+
+describe('plan modules', () => {
+  it('a plan built in code that asks for a stage not built yet is refused before anything runs', async () => {
+    store = await openStore(join(dir, 'modules.db'));
+    const scope = restrictScope(compileScope(defaultScope()), ['127.215.0.1']);
+    const asking = { ...plan(20000), modules: ['discover', 'grab'] } as unknown as SurveyPlan;
+    await expect(runSurvey({ store, scope, targets: scope, plan: asking })).rejects.toMatchObject({ code: 'E_PLAN_FILE', message: expect.stringMatching(/not available yet: grab/) });
+    expect(await store.listSurveys()).toEqual([]);
+  });
+});

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
+import { isServiceName } from '../pipeline/services.js';
+import { stageNames, stages } from '../pipeline/stages.js';
 import { defaultPlanPath, loadDefaultPlan, loadPlan, parsePlan, planDigest, withPortMap, wellKnownPorts } from './plan.js';
 
 /** Parse and return the error it must throw. */
@@ -75,14 +77,32 @@ describe('parsePlan', () => {
 
   it('resolves port names; the name is the service unless one is given', () => {
     const plan = parsePlan(
-      `${head}ports:\n  - port: telnet\n    reason: a\n  - port: cwmp\n    service: tr-069\n    reason: b\n  - {port: https, reason: c}\n`,
+      `${head}ports:\n  - port: telnet\n    reason: a\n  - port: cwmp\n    service: http\n    reason: b\n  - {port: https, reason: c}\n  - {port: telnet-alt, reason: d}\n`,
       'p.yaml',
     );
     expect(plan.ports).toEqual([
       { port: 23, service: 'telnet', reason: 'a' },
-      { port: 7547, service: 'tr-069', reason: 'b' },
+      { port: 7547, service: 'http', reason: 'b' },
       { port: 443, service: 'https', reason: 'c' },
+      { port: 2323, service: 'telnet', reason: 'd' },
     ]);
+  });
+
+  it('every port name stands for a known service', () => {
+    for (const name of Object.keys(wellKnownPorts)) {
+      const plan = parsePlan(`${head}ports:\n  - {port: ${name}, reason: r}\n`, 'p.yaml');
+      expect(isServiceName(plan.ports[0]!.service), name).toBe(true);
+    }
+  });
+
+  it('takes its stage names from the stage registry', () => {
+    const plan = parsePlan(`${head}modules: [discover]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 'p.yaml');
+    expect(plan.modules).toEqual(['discover']);
+    for (const name of stageNames) {
+      const text = `${head}modules: [${name}]\nports:\n  - {port: 23, service: telnet, reason: r}\n`;
+      if (stages[name].available) expect(parsePlan(text, 'p.yaml').modules).toEqual([name]);
+      else expect(planError(text).message).toMatch(/not available yet/);
+    }
   });
 
   it('knows the common names', () => {
@@ -93,9 +113,9 @@ describe('parsePlan', () => {
   const bad: [string, string, number, RegExp][] = [
     ['unknown top-level key', `${head}colour: blue\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /unknown key "colour".*allowed: version, name/],
     ['unknown key in a port', `${head}ports:\n  - port: 23\n    service: telnet\n    reason: r\n    proto: udp\n`, 7, /unknown key "proto" in ports\[0\].*allowed: port, service, reason/],
-    ['port out of range', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - {port: 65536, service: x, reason: r}\n`, 5, /ports\[1\]\.port: must be in 1\.\.65535 \(got 65536\)/],
-    ['port zero', `${head}ports:\n  - {port: 0, service: x, reason: r}\n`, 4, /must be in 1\.\.65535/],
-    ['fractional port', `${head}ports:\n  - {port: 80.5, service: x, reason: r}\n`, 4, /whole number/],
+    ['port out of range', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - {port: 65536, service: http, reason: r}\n`, 5, /ports\[1\]\.port: must be in 1\.\.65535 \(got 65536\)/],
+    ['port zero', `${head}ports:\n  - {port: 0, service: http, reason: r}\n`, 4, /must be in 1\.\.65535/],
+    ['fractional port', `${head}ports:\n  - {port: 80.5, service: http, reason: r}\n`, 4, /whole number/],
     ['duplicate port', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - {port: 80, service: http, reason: r}\n  - {port: telnet, reason: again}\n`, 6, /duplicate port 23 \(also ports\[0\]\)/],
     ['unknown port name', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - port: telnett\n    reason: r\n`, 5, /unknown port name "telnett"/],
     ['bad type', `${head}concurrency: lots\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /concurrency: must be a number \(got "lots"\)/],
@@ -106,7 +126,11 @@ describe('parsePlan', () => {
     ['missing reason', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - {port: 2323, service: telnet}\n`, 5, /ports\[1\]\.reason: is required/],
     ['number port without service', `${head}ports:\n  - port: 8080\n    reason: r\n`, 4, /ports\[0\]\.service: is required when port is a number/],
     ['unquoted numeric version', `version: 2026.11\nname: x\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 1, /version: must be text; quote it/],
-    ['unknown module', `${head}modules: [discover, pwn]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /modules\[1\]: must be one of/],
+    ['unknown module', `${head}modules: [discover, pwn]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /modules\[1\]: unknown stage "pwn"/],
+    ['module not built yet', `${head}modules:\n  - discover\n  - grab\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 5, /modules\[1\]: stage "grab" .* is not available yet/],
+    ['modules not a list', `${head}modules: discover\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /modules: must be a list of stage names/],
+    ['duplicate module', `${head}modules: [discover, discover]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /module "discover" is listed twice/],
+    ['unknown service', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - port: 8080\n    service: htttp\n    reason: r\n`, 6, /ports\[1\]\.service: unknown service "htttp"/],
     ['multi-line reason', `${head}ports:\n  - port: 23\n    service: telnet\n    reason: |\n      two\n      lines\n`, 6, /reason: must be one line/],
     ['YAML syntax error', `${head}ports:\n  - {port: 23, service: telnet, reason: r\nrate: 5\n`, 5, /YAML syntax/],
     ['duplicate YAML key', `${head}rate: 1\nrate: 2\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 4, /YAML syntax: Map keys must be unique/],

@@ -17,6 +17,8 @@ import type { Document, Node as YamlNode } from 'yaml';
 import * as z from 'zod';
 import { IotcleanError } from '../core/errors.js';
 import type { PlanPort } from '../core/records.js';
+import { isServiceName, serviceNames } from '../pipeline/services.js';
+import { availableStages, isStageName, stageNames, stages, type StageName } from '../pipeline/stages.js';
 
 /**
  * Well-known service names a plan may use instead of a port number (`port: telnet`). Names follow
@@ -41,9 +43,37 @@ export const wellKnownPorts: Readonly<Record<string, number>> = Object.freeze({
   upnp: 49152,
 });
 
-/** Stages a plan can ask for; the pipeline runs them in this order. */
-export const planModules = ['discover', 'grab', 'identify', 'access'] as const;
-export type PlanModule = (typeof planModules)[number];
+/**
+ * A stage name from the stage registry (src/pipeline/stages.ts). Unknown names and stages that
+ * are not built yet are both refused: a plan asking for `grab` must not silently only discover.
+ */
+const stageName = z.string({ error: 'must be a stage name' }).transform((m, ctx): StageName => {
+  if (!isStageName(m)) {
+    ctx.addIssue({ code: 'custom', message: `unknown stage "${m}"`, params: { hint: `stages are: ${stageNames.join(', ')}` } });
+    return z.NEVER;
+  }
+  if (!stages[m].available) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `stage "${m}" (${stages[m].description}) is not available yet in this version of iotclean`,
+      params: { hint: `available now: ${availableStages().join(', ')}; remove "${m}" from modules` },
+    });
+    return z.NEVER;
+  }
+  return m;
+});
+
+/** A service name from the service registry (src/pipeline/services.ts): what the port speaks. */
+const serviceName = z.string({ error: 'must be text' }).superRefine((name, ctx) => {
+  if (!isServiceName(name)) {
+    ctx.addIssue({ code: 'custom', message: `unknown service "${name}"`, params: { hint: `use one of: ${serviceNames.join(', ')} (add new ones in src/pipeline/services.ts)` } });
+  }
+});
+
+/** The service a port named in the plan speaks: the name itself, or its base for the "-alt" names. */
+function serviceOfPortName(name: string): string {
+  return name.replace(/-alt$/, '');
+}
 
 const portNumber = z
   .number()
@@ -63,7 +93,7 @@ const oneLine = z
 const planPortShape = {
   port: portSpec,
   // Optional only when the port is given by name: the name is then the service.
-  service: oneLine.optional(),
+  service: oneLine.pipe(serviceName).optional(),
   reason: oneLine,
 };
 
@@ -90,7 +120,7 @@ const planPort = z.strictObject(planPortShape, { error: 'must be a mapping {port
     });
     return z.NEVER;
   }
-  return { port, service: p.service ?? name, reason: p.reason };
+  return { port, service: p.service ?? serviceOfPortName(name), reason: p.reason };
 });
 
 const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).positive({ error: 'must be > 0' });
@@ -111,7 +141,7 @@ const planShape = {
     .max(10, { error: 'must be <= 10' })
     .default(1),
   modules: z
-    .array(z.enum(planModules, { error: `must be one of: ${planModules.join(', ')}` }), { error: 'must be a list' })
+    .array(stageName, { error: 'must be a list of stage names' })
     .min(1, { error: 'must not be empty' })
     .default(['discover'])
     .superRefine((mods, ctx) => {

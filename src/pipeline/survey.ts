@@ -12,6 +12,7 @@ import { planDigest, surveyPlanSchema, type SurveyPlan } from '../discover/plan.
 import { firstUncovered } from '../scope/range-set.js';
 import type { CompiledScope } from '../scope/scope.js';
 import type { Store } from '../store/store.js';
+import { availableStages, stages } from './stages.js';
 
 export interface SurveyRequest {
   readonly store: Store;
@@ -62,9 +63,25 @@ function firstOutside(scope: CompiledScope, ranges: readonly Ipv4Range[]): numbe
   return undefined;
 }
 
+/** Refuse a plan (built in code, or stored earlier) asking for stages this runner cannot run. */
+function checkModules(plan: SurveyPlan): void {
+  const missing = plan.modules.filter((m) => !stages[m]?.available);
+  if (missing.length > 0) {
+    throw new IotcleanError('E_PLAN_FILE', `plan ${plan.name} ${plan.version} asks for stage(s) not available yet: ${missing.join(', ')}`, {
+      hint: `available now: ${availableStages().join(', ')}`,
+    });
+  }
+  if (!plan.modules.includes('discover')) {
+    throw new IotcleanError('E_PLAN_FILE', `plan ${plan.name} ${plan.version} does not list the discover stage, which this survey runs`, {
+      hint: 'add discover to the plan\'s modules',
+    });
+  }
+}
+
 /** Run (or resume) a discovery survey and store what it finds as it finds it. */
 export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   const { store } = req;
+  checkModules(req.plan);
   let surveyId: number;
   let plan = req.plan;
   let targets: readonly Ipv4Range[];
@@ -91,6 +108,7 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     }
     const stored = surveyPlanSchema.safeParse(await store.getPlan(row.planDigest));
     if (stored.success) plan = stored.data;
+    checkModules(plan);
     surveyId = row.id;
     targets = row.targets;
     ports = row.ports;

@@ -15,7 +15,8 @@ import { parsePlan, type SurveyPlan } from '../src/discover/plan.js';
 import { defaultSeed, runSurvey } from '../src/pipeline/survey.js';
 import { compileScope, defaultScope, parseScope, restrictScope } from '../src/scope/scope.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { listenSpread, type Listeners } from './helpers.js';
+import { existsSync } from 'node:fs';
+import { listenSpread, runCli, type Listeners } from './helpers.js';
 
 // Unprivileged ports and /20s no other test uses, so parallel runs do not collide.
 const PORTS = [2323, 8081, 37777];
@@ -184,6 +185,22 @@ describe('large scopes need confirmation', () => {
     const { scope } = await resolveScope({ scope: file, 'confirm-large-scope': true });
     expect(scope.size).toBe(3_702_257_664);
     for (const ip of [0, 0xe2010203, 0xffffffff, 0x7f000001]) expect(scope.allows(ip)).toBe(false);
+  });
+
+  it('through the CLI: discover refuses before opening a store; iotclean scope shows what the blocklist removed', { timeout: 90_000 }, async () => {
+    const file = await write('world-cli.scope', 'include 0.0.0.0/0\nallow-reserved 127.0.0.0/8\n');
+    const db = join(dir, 'never.db');
+    const refused = await runCli(['discover', '--scope', file, '--db', db]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/E_SCOPE_DENIED .*authorises 3,719,034,880 addresses/);
+    expect(existsSync(db)).toBe(false);
+    const checked = await runCli(['scope', file, '--json']);
+    expect(checked.code, checked.stderr).toBe(0);
+    const report = JSON.parse(checked.stdout) as { addresses: number; reserved: { block: string; addresses: number }[]; lifted: string[] };
+    expect(report.addresses).toBe(3_719_034_880);
+    expect(report.lifted).toEqual(['127.0.0.0/8']);
+    expect(report.reserved.find((r) => r.block === '224.0.0.0/4')?.addresses).toBe(2 ** 28);
+    expect(report.reserved.find((r) => r.block === '127.0.0.0/8')).toBeUndefined();
   });
 
   it('one address more than a /8 is already too large', async () => {

@@ -408,7 +408,7 @@ describe('reserved address space', () => {
       expect(s.allows(ip(a)), a).toBe(false);
     }
     for (const a of ['1.0.0.0', '8.8.8.8', '126.255.255.255', '128.0.0.0', '223.255.255.255']) expect(s.allows(ip(a)), a).toBe(true);
-    expect(caught(() => checkHost(s, '226.1.2.3')).message).toMatch(/reserved \(Multicast, RFC 5771\)/);
+    expect(caught(() => checkHost(s, '226.1.2.3')).message).toMatch(/226\.1\.2\.3 is reserved \(224\.0\.0\.0\/4 Multicast, RFC 5771\) and world\.scope does not lift it/);
     expect(caught(() => checkHost(s, '0.0.0.0')).message).toMatch(/reserved/);
   });
 
@@ -420,6 +420,9 @@ describe('reserved address space', () => {
     expect(s.allows(ip('127.0.255.255'))).toBe(false);
     expect(s.allows(ip('127.2.0.0'))).toBe(false);
     expect(s.allows(ip('10.0.0.1'))).toBe(false);
+    // An excluded lifted address is "excluded", a reserved one not lifted is "reserved".
+    expect(caught(() => checkHost(s, '127.1.9.1')).message).toMatch(/is excluded by world\.scope$/);
+    expect(caught(() => checkHost(s, '127.2.0.1')).message).toMatch(/is reserved \(127\.0\.0\.0\/8 Loopback/);
   });
 
   it('a lift alone authorises nothing: only included space is reachable', () => {
@@ -462,6 +465,7 @@ describe('reserved address space', () => {
     const e = caught(() => restrictScope(raw('include 0.0.0.0/0'), ['10.1.0.0/16']));
     expect(e.code).toBe('E_SCOPE_DENIED');
     expect(e.message).toMatch(/reserved \(10\.0\.0\.0\/8 Private-Use, RFC 1918\)/);
+    expect(e.where.hint).toMatch(/allow-reserved 10\.0\.0\.0\/8/);
   });
 
   it('reports what the blocklist removed, per block, counting nested blocks once', () => {

@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, type Ipv4Range } from '../core/ip.js';
 import { countAddresses, firstUncovered, intersectRanges, normaliseRanges, subtractRanges } from './range-set.js';
-import { blockedRanges, checkLift, reservedEntryOf } from './reserved.js';
+import { blockedRanges, checkLift, reservedEntryOf, type ReservedEntry } from './reserved.js';
 import { parseTarget } from './target.js';
 
 /** A scope as written: what to include, what to exclude, and where it came from. */
@@ -134,6 +134,17 @@ export async function loadScope(path: string): Promise<Scope> {
   return parseScope(text, path);
 }
 
+// What the blocklist still blocks for each compiled scope (after its lifts), so refusals can say
+// "reserved" rather than "excluded". Kept beside the value, not in it, so the type stays as it is.
+const blockedOf = new WeakMap<CompiledScope, readonly Ipv4Range[]>();
+
+/** The reserved entry blocking `ip` in this scope, if the blocklist (not an exclude line) is why. */
+function blockingEntry(compiled: CompiledScope, ip: number): ReservedEntry | undefined {
+  const blocked = blockedOf.get(compiled);
+  if (!blocked?.some((r) => r.start <= ip && ip <= r.end)) return undefined;
+  return reservedEntryOf(ip);
+}
+
 /**
  * Compute the allowed set and build the fast check: includes, minus the reserved blocklist except
  * what the scope lifts, minus excludes (exclusions win, lifted ranges included).
@@ -141,9 +152,12 @@ export async function loadScope(path: string): Promise<Scope> {
 export function compileScope(scope: Scope): CompiledScope {
   for (const r of [...scope.includes, ...scope.excludes, ...scope.allowReserved]) checkRange(r, scope.source);
   const included = normaliseRanges(scope.includes);
-  const unreserved = subtractRanges(included, blockedRanges(scope.allowReserved));
+  const blocked = blockedRanges(scope.allowReserved);
+  const unreserved = subtractRanges(included, blocked);
   const allowed = subtractRanges(unreserved, normaliseRanges(scope.excludes));
-  return buildCompiled(scope.source, allowed, included);
+  const compiled = buildCompiled(scope.source, allowed, included);
+  blockedOf.set(compiled, blocked);
+  return compiled;
 }
 
 /**
@@ -167,17 +181,24 @@ export function restrictScope(compiled: CompiledScope, targets: readonly string[
       );
     }
     if (intersectRanges(compiled.ranges, [parsed.range]).length === 0) {
-      const reserved = reservedEntryOf(parsed.range.start);
-      const also = reserved ? ` or reserved (${reserved.cidr} ${reserved.name}, ${reserved.rfc}) and not lifted` : '';
-      throw new IotcleanError('E_SCOPE_DENIED', `target ${t} is excluded by ${compiled.source}${also}`, {
-        hint: reserved ? 'exclusions in the scope always win; reserved space needs an allow-reserved line in the scope file' : 'exclusions in the scope always win',
+      const reserved = blockingEntry(compiled, parsed.range.start);
+      if (reserved) {
+        throw new IotcleanError('E_SCOPE_DENIED', `target ${t} is reserved (${reserved.cidr} ${reserved.name}, ${reserved.rfc}) and ${compiled.source} does not lift it`, {
+          hint: `if the survey is meant to reach it, add "allow-reserved ${reserved.cidr}" (or the part meant) to the scope file`,
+        });
+      }
+      throw new IotcleanError('E_SCOPE_DENIED', `target ${t} is excluded by ${compiled.source}`, {
+        hint: 'exclusions in the scope always win',
       });
     }
     wanted.push(parsed.range);
   }
   const union = normaliseRanges(wanted);
   const source = `${compiled.source} restricted to ${targets.join(', ')}`;
-  return buildCompiled(source, intersectRanges(compiled.ranges, union), union);
+  const restricted = buildCompiled(source, intersectRanges(compiled.ranges, union), union);
+  const blocked = blockedOf.get(compiled);
+  if (blocked) blockedOf.set(restricted, blocked);
+  return restricted;
 }
 
 /**
@@ -196,11 +217,11 @@ export function checkHost(compiled: CompiledScope, host: string): number {
   const ip = parsed.range.start;
   if (compiled.allows(ip)) return ip;
   const isIncluded = firstUncovered(compiled.included, parsed.range) === undefined;
-  const reserved = reservedEntryOf(ip);
+  const reserved = isIncluded ? blockingEntry(compiled, ip) : undefined;
   const why = !isIncluded
     ? `${host} is outside the authorised scope (${compiled.source})`
     : reserved
-      ? `${host} is excluded by ${compiled.source} or reserved (${reserved.name}, ${reserved.rfc}) and not lifted`
+      ? `${host} is reserved (${reserved.cidr} ${reserved.name}, ${reserved.rfc}) and ${compiled.source} does not lift it`
       : `${host} is excluded by ${compiled.source}`;
   throw new IotcleanError('E_SCOPE_DENIED', why, { hint: 'only addresses the scope authorises are ever contacted' });
 }

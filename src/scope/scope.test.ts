@@ -461,6 +461,12 @@ describe('reserved address space', () => {
     expect(e.where.hint).toMatch(/allow-reserved 127\.0\.0\.0\/8/);
   });
 
+  it('a scope of only 0.0.0.0 is refused without suggesting an impossible lift', () => {
+    const e = caught(() => parseScope('include 0.0.0.0', 'zero.scope'));
+    expect(e.message).toMatch(/blocklist removes every included address/);
+    expect(e.where.hint).toMatch(/never a survey target/);
+  });
+
   it('restrictScope says a reserved target needs a lift', () => {
     const e = caught(() => restrictScope(raw('include 0.0.0.0/0'), ['10.1.0.0/16']));
     expect(e.code).toBe('E_SCOPE_DENIED');

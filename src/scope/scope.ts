@@ -98,7 +98,7 @@ export function parseScope(text: string, fileName: string): Scope {
     ({ include: includes, exclude: excludes, 'allow-reserved': allowReserved })[keyword].push(parsed.range);
   });
   if (includes.length === 0) {
-    throw scopeFileError('scope file includes no addresses', fileName, undefined, 'add a line such as "include 127.0.0.0/8"');
+    throw scopeFileError('scope file includes no addresses', fileName, undefined, 'add a line such as "include 127.0.0.0/8" (loopback also needs "allow-reserved 127.0.0.0/8")');
   }
   const scope: Scope = { includes, excludes, allowReserved, source: fileName };
   if (compileScope(scope).size === 0) {
@@ -111,7 +111,9 @@ export function parseScope(text: string, fileName: string): Scope {
       'the reserved-address blocklist removes every included address',
       fileName,
       undefined,
-      first
+      first && !first.liftable
+        ? `${first.cidr} (${first.name}, ${first.rfc}) is never a survey target`
+        : first
         ? `${first.cidr} is reserved (${first.name}, ${first.rfc}); if this survey is meant to reach it, add "allow-reserved ${first.cidr}"`
         : 'see iotclean scope for the blocklist',
     );

@@ -196,9 +196,10 @@ describe('large scopes need confirmation', () => {
     expect(existsSync(db)).toBe(false);
     const checked = await runCli(['scope', file, '--json']);
     expect(checked.code, checked.stderr).toBe(0);
-    const report = JSON.parse(checked.stdout) as { addresses: number; reserved: { block: string; addresses: number }[]; lifted: string[] };
+    const report = JSON.parse(checked.stdout) as { addresses: number; reserved: { block: string; addresses: number }[]; lifted: string[]; needsConfirmation: boolean };
     expect(report.addresses).toBe(3_719_034_880);
     expect(report.lifted).toEqual(['127.0.0.0/8']);
+    expect(report.needsConfirmation).toBe(true);
     expect(report.reserved.find((r) => r.block === '224.0.0.0/4')?.addresses).toBe(2 ** 28);
     expect(report.reserved.find((r) => r.block === '127.0.0.0/8')).toBeUndefined();
   });

@@ -5,7 +5,7 @@ import { countAddresses, normaliseRanges } from '../../scope/range-set.js';
 import { reservedRemoved } from '../../scope/reserved.js';
 import { compileScope, defaultScope, loadScope } from '../../scope/scope.js';
 import { defineCommand } from '../command.js';
-import { resolvePlan } from '../context.js';
+import { LARGE_SCOPE, resolvePlan } from '../context.js';
 
 export const scopeCommand = defineCommand({
   name: 'scope',
@@ -28,6 +28,7 @@ export const scopeCommand = defineCommand({
         ...(removed.length ? ['reserved address space removed (lift one with "allow-reserved <block>"):'] : []),
         ...removed.map((r) => `  ${r.entry.cidr.padEnd(18)} ${r.entry.name} (${r.entry.rfc}): ${r.addresses.toLocaleString('en')}`),
         ...(lifted.length ? [`lifted from the blocklist: ${lifted.join(', ')}`] : []),
+        ...(compiled.size > LARGE_SCOPE ? [`more than a /8: surveys with this scope need --confirm-large-scope`] : []),
       ].join('\n'),
       {
         source: compiled.source,
@@ -36,6 +37,7 @@ export const scopeCommand = defineCommand({
         ranges,
         reserved: removed.map((r) => ({ block: r.entry.cidr, name: r.entry.name, rfc: r.entry.rfc, addresses: r.addresses })),
         lifted,
+        needsConfirmation: compiled.size > LARGE_SCOPE,
       },
     );
   },

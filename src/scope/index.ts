@@ -4,6 +4,8 @@
  */
 export { checkHost, compileScope, defaultScope, loadScope, parseScope, restrictScope } from './scope.js';
 export type { CompiledScope, Scope } from './scope.js';
+export { reservedBlocks, reservedRemoved } from './reserved.js';
+export type { ReservedEntry } from './reserved.js';
 export { compileIspTable, formatIspTable, ISP_HEADER, loadIspTable, parseIspRows, parseIspTable } from './isp.js';
 export type { Isp, IspRow, IspTable } from './isp.js';
 export { ipv4Mapped, parseTarget } from './target.js';

@@ -7,6 +7,8 @@ import ts from 'typescript';
 /** One import or re-export of a source file. */
 export interface SourceImport {
   readonly specifier: string;
+  /** How it is loaded: `import`, `export ... from`, `import('...')`, or a type position `import('...').T`. */
+  readonly kind: 'import' | 'export' | 'dynamic' | 'type';
   /** `import type` / `export type`: erased when compiled, so it loads nothing at run time. */
   readonly typeOnly: boolean;
 }
@@ -17,16 +19,16 @@ export function sourceImports(fileName: string, text: string): SourceImport[] {
   const out: SourceImport[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-      out.push({ specifier: node.moduleSpecifier.text, typeOnly: node.importClause?.isTypeOnly ?? false });
+      out.push({ specifier: node.moduleSpecifier.text, kind: 'import', typeOnly: node.importClause?.isTypeOnly ?? false });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-      out.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly });
+      out.push({ specifier: node.moduleSpecifier.text, kind: 'export', typeOnly: node.isTypeOnly });
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
-      out.push({ specifier: node.moduleReference.expression.text, typeOnly: node.isTypeOnly });
+      out.push({ specifier: node.moduleReference.expression.text, kind: 'import', typeOnly: node.isTypeOnly });
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [arg] = node.arguments;
-      if (arg && ts.isStringLiteralLike(arg)) out.push({ specifier: arg.text, typeOnly: false });
+      if (arg && ts.isStringLiteralLike(arg)) out.push({ specifier: arg.text, kind: 'dynamic', typeOnly: false });
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
-      out.push({ specifier: node.argument.literal.text, typeOnly: true });
+      out.push({ specifier: node.argument.literal.text, kind: 'type', typeOnly: true });
     }
     ts.forEachChild(node, visit);
   };

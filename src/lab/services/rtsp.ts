@@ -7,7 +7,8 @@
 import type { Socket } from 'node:net';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 import { checkLoginWith, isLockedOut } from '../context.js';
-import { digestChallenges, parseDigestAuthorization, verifyDigest } from './digest.js';
+import { parseDigestCredentials } from '../../protocols/http-auth.js';
+import { digestChallenges, verifyDigest } from './digest.js';
 
 const maxHeaderBytes = 8192;
 const maxBodyBytes = 65_536;
@@ -122,7 +123,7 @@ function authorised(ctx: ServiceContext, req: RtspRequest, realm: string): 'ok' 
     const colon = decoded.indexOf(':');
     return colon >= 0 && ctx.checkLogin(decoded.slice(0, colon), decoded.slice(colon + 1)) ? 'ok' : 'fail';
   }
-  const params = parseDigestAuthorization(header);
+  const params = parseDigestCredentials(header);
   if (!params) return 'fail';
   // Camera clients hash either the absolute request URI or just its path; both name this request.
   const uri = params['uri'] === uriPath(req.uri) ? uriPath(req.uri) : req.uri;

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { loadDefaultPlan, withPortMap } from '../src/discover/plan.js';
-import { labDown, labUp, type GroundTruth } from '../src/lab/runtime.js';
+import { readGroundTruth } from '../src/lab/ground-truth.js';
+import { labDown, labUp } from '../src/lab/runtime.js';
 import { labPortMap } from '../src/lab/state.js';
 
 const { values: args } = parseArgs({
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   const labDir = join(dir, 'lab');
   const state = await labUp({ dir: labDir, devices: Number(args.devices) });
   try {
-    const truth = JSON.parse(readFileSync(state.groundTruthPath, 'utf8')) as GroundTruth;
+    const truth = readGroundTruth(labDir);
     const expected = new Set(truth.devices.flatMap((d) => d.services.map((s) => `${d.ip}:${s.boundPort}`)));
     const plan = withPortMap(await loadDefaultPlan(), labPortMap(state));
     const ports = plan.ports.map((p) => p.port);

@@ -2,12 +2,12 @@
  * The main job end to end (what `npm start` runs): the demo starts a lab, surveys it with the
  * default plan and stores endpoints that must match the lab's ground truth exactly.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { GroundTruth } from '../src/lab/runtime.js';
+import { readGroundTruth } from '../src/lab/ground-truth.js';
 import { runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-demo-'));
@@ -29,7 +29,7 @@ describe('iotclean demo', () => {
     expect(out.status).toBe('done');
     expect(out.probes).toBe(65536 * 39);
 
-    const truth = JSON.parse(readFileSync(join(labDir, 'ground-truth.json'), 'utf8')) as GroundTruth;
+    const truth = readGroundTruth(labDir);
     const expected = new Set(truth.devices.flatMap((d) => d.services.map((s) => `${d.ip}:${s.boundPort}`)));
     const d = new SQLite(db, { readonly: true });
     const rows = (d.prepare('select ip, port from endpoints where survey_id = ?').all(out.surveyId) as { ip: string; port: number }[]).map((x) => `${x.ip}:${x.port}`);
@@ -61,7 +61,7 @@ describe('a 10,000-device lab', () => {
       const state = JSON.parse(up.stdout) as { devices: number; listeners: number; shards: unknown[] };
       expect(state.devices).toBe(10000);
       expect(state.shards.length).toBeGreaterThan(1); // more listeners than one process may hold
-      const truth = JSON.parse(readFileSync(join(labDir, 'ground-truth.json'), 'utf8')) as GroundTruth;
+      const truth = readGroundTruth(labDir);
       const expected = new Set(truth.devices.flatMap((d) => d.services.map((s) => `${d.ip}:${s.boundPort}`)));
       expect(state.listeners).toBe(expected.size);
       const r = await runCli(['discover', '--lab', labDir, '--targets', '127.84.0.0/16', '--rate', '0', '--db', db, '--json']);

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { labDown, labStatus, labUp, type GroundTruth, type LabState } from './runtime.js';
+import { readGroundTruth } from './ground-truth.js';
+import { labDown, labStatus, labUp, type LabState } from './runtime.js';
 import { isIotcleanError } from '../core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-lab-'));
@@ -32,7 +33,7 @@ describe('lab up / status / down', () => {
     const onDisk = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LabState;
     expect(onDisk.pids).toEqual(state.pids);
     expect(readFileSync(state.ispTablePath, 'utf8').split('\n')[0]).toBe('prefix,isp_id,name,participating,parent');
-    const truth = JSON.parse(readFileSync(state.groundTruthPath, 'utf8')) as GroundTruth;
+    const truth = readGroundTruth(dir);
     expect(truth.devices).toHaveLength(40);
     expect(truth.devices.reduce((n, d) => n + d.services.length, 0)).toBe(state.listeners);
 

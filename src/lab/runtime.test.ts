@@ -1,14 +1,15 @@
 import { connect, createServer, type Server } from 'node:net';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildLab } from './population.js';
-import { groundTruth, labPorts, startLabInProcess, type LabHandle } from './runtime.js';
+import { groundTruth } from './ground-truth.js';
+import { labPorts, startLabInProcess, type LabHandle } from './runtime.js';
 import { isIotcleanError } from '../core/errors.js';
+import { copyPortable } from './portable-copy.js';
 
 const network = '127.78.0.0/16';
 
@@ -103,30 +104,56 @@ describe('port map', () => {
     }
   });
 
-  // Run as root, drop to nobody in a child: low ports then fail with EACCES, as for any user.
-  it.skipIf(process.getuid?.() !== 0)('maps low ports to high ports when binding them is not allowed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iotclean-nonroot-'));
-    chmodSync(dir, 0o755);
-    const runtime = pathToFileURL(fileURLToPath(new URL('./runtime.ts', import.meta.url))).href;
-    const script = join(dir, 'probe.mts');
-    writeFileSync(
-      script,
-      `import { startLabInProcess } from ${JSON.stringify(runtime)};\n` +
-        "const lab = await startLabInProcess({ seed: 'nr', devices: 4, network: '127.78.0.0/16', mix: { 'huawei-hg8245h': 1 }, portBase: 47300 });\n" +
-        'console.log(JSON.stringify(lab.portMap));\nawait lab.close();\n',
-    );
-    chmodSync(script, 0o644);
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', tsx, script], { uid: 65534, gid: 65534, env: { ...process.env, HOME: dir }, timeout: 30_000 }, (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
-      ),
-    );
-    const map = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number>;
-    expect(map['23']).toBeGreaterThanOrEqual(47_300);
-    expect(map['80']).toBeGreaterThanOrEqual(47_300);
-    expect(map['23']).not.toBe(map['80']);
-    expect(map['7547']).toBe(7547);
+  // Run as root, drop to nobody in a child: low ports then fail with EACCES, as for any user. The
+  // child runs a compiled copy of port-map.ts in a fresh world-readable folder and a minimal
+  // environment, so it never enters the checkout (which may be 0700) nor resolves a package there.
+  describe.skipIf(process.getuid?.() !== 0)('as an unprivileged user', () => {
+    let dir: string | undefined;
+    afterEach(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    });
+
+    it('maps low ports to high ports when binding them is not allowed', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'iotclean-nonroot-'));
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      const portMap = copyPortable(fileURLToPath(new URL('./port-map.ts', import.meta.url)), root, join(dir, 'copy'));
+      const probe = join(dir, 'probe.mjs');
+      // The child also binds every mapped port, to show the map it chose is usable by that user.
+      writeFileSync(
+        probe,
+        `import { createServer } from 'node:net';\n` +
+          `import { decidePortMap } from ${JSON.stringify(pathToFileURL(portMap).href)};\n` +
+          "const ip = '127.78.0.1';\n" +
+          'const map = await decidePortMap(ip, [23, 80, 7547], { portBase: 47300 });\n' +
+          'const bound = [];\n' +
+          'for (const port of Object.values(map)) {\n' +
+          '  const s = createServer();\n' +
+          "  await new Promise((ok, fail) => { s.once('error', fail); s.listen(port, ip, ok); });\n" +
+          '  bound.push(port);\n' +
+          '  await new Promise((ok) => s.close(ok));\n' +
+          '}\n' +
+          'console.log(JSON.stringify({ map, bound, uid: process.getuid() }));\n',
+      );
+      chmodSync(dir, 0o755);
+      chmodSync(probe, 0o644);
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [probe],
+          { uid: 65534, gid: 65534, cwd: dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir }, timeout: 30_000 },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        ),
+      );
+      const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { map: Record<string, number>; bound: number[]; uid: number };
+      expect(result.uid).toBe(65534);
+      const map = result.map;
+      expect(map['23']).toBeGreaterThanOrEqual(47_300);
+      expect(map['80']).toBeGreaterThanOrEqual(47_300);
+      expect(map['23']).not.toBe(map['80']);
+      expect(map['7547']).toBe(7547);
+      expect(result.bound.sort()).toEqual(Object.values(map).sort());
+    });
   });
 
   it('fails with E_LAB naming the address when a later bind collides', async () => {

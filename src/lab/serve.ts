@@ -4,8 +4,8 @@
  * The parent disconnects after "ready"; the listening sockets keep this process alive.
  */
 import { IotcleanError } from '../core/errors.js';
-import { listenDevices, type ShardReply, type ShardRequest } from './runtime.js';
-import type { DeviceProfile, LabDevice } from './types.js';
+import { listenDevices } from './listen.js';
+import { devicesOfRequest, type ShardReply, type ShardRequest } from './shards.js';
 
 function reply(msg: ShardReply): void {
   if (process.send && process.connected) process.send(msg);
@@ -16,12 +16,7 @@ function log(text: string): void {
 }
 
 async function start(req: ShardRequest): Promise<void> {
-  const profiles = new Map<string, DeviceProfile>(req.profiles.map((p) => [p.id, p]));
-  const devices: LabDevice[] = req.devices.map((d) => {
-    const profile = profiles.get(d.profile);
-    if (!profile) throw new IotcleanError('E_LAB', `shard got device ${d.id} with unknown profile ${d.profile}`);
-    return { id: d.id, ip: d.ip, ispId: d.ispId, profile, weak: d.weak, credentials: d.credentials };
-  });
+  const devices = devicesOfRequest(req);
   const running = await listenDevices(devices, req.portMap);
   log(`${devices.length} devices, ${running.listeners} listeners (${devices[0]?.ip} .. ${devices[devices.length - 1]?.ip})`);
   const stop = (signal: string): void => {

@@ -1,28 +1,26 @@
 /**
- * HTTP Digest access authentication (RFC 7616, which obsoletes RFC 2617), shared by the HTTP and
- * RTSP handlers. Supports MD5 and SHA-256, qop=auth, and the RFC 2069 form without qop that many
- * RTSP clients and old cameras still use.
+ * The lab's side of HTTP Digest access authentication (RFC 7616), shared by the HTTP and RTSP
+ * handlers: issuing challenges and nonces, and checking credentials against a device's login
+ * rules. The protocol itself (header syntax, the digest computation) is src/protocols/http-auth.ts,
+ * which the survey's clients use too. Devices offer MD5 and SHA-256, qop=auth, and the RFC 2069
+ * form without qop that many RTSP clients and old cameras still use.
  *
  * Nonces are stateless (RFC 7616 §3.3 suggests time-stamp + H(time-stamp ":" secret)): the device
  * can tell a nonce it issued that has expired (answer stale=true, so the client retries without
  * asking the user again) from one it never issued.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { digestAlgorithm, digestResponse, quoteString, type DigestAlgorithm } from '../../protocols/http-auth.js';
 import type { LabCredential } from '../types.js';
 
-export type DigestAlgorithm = 'MD5' | 'SHA-256';
+/** The algorithms a lab device may offer (a profile's `algorithms` banner). */
+export type LabDigestAlgorithm = Extract<DigestAlgorithm, 'MD5' | 'SHA-256'>;
 
 /** Per-process secret: nonces are only good on the process (shard) that issued them. */
 const secret = randomBytes(32);
 
 /** How long a nonce stays fresh; an older one is answered with stale=true. */
 export const nonceLifetimeMs = 300_000;
-
-const hashName: Readonly<Record<DigestAlgorithm, string>> = { MD5: 'md5', 'SHA-256': 'sha256' };
-
-function h(alg: DigestAlgorithm, text: string): string {
-  return createHash(hashName[alg]).update(text, 'utf8').digest('hex');
-}
 
 function nonceMac(issued: string, realm: string): string {
   return createHmac('sha256', secret).update(`${issued}:${realm}`).digest('base64url').slice(0, 22);
@@ -51,8 +49,8 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /** Parse the algorithm list of a profile ("SHA-256,MD5"); default MD5, as most devices offer. */
-export function parseAlgorithms(text: string | undefined): readonly DigestAlgorithm[] {
-  const list = (text ?? 'MD5').split(',').filter((a): a is DigestAlgorithm => a === 'MD5' || a === 'SHA-256');
+export function parseAlgorithms(text: string | undefined): readonly LabDigestAlgorithm[] {
+  const list = (text ?? 'MD5').split(',').filter((a): a is LabDigestAlgorithm => a === 'MD5' || a === 'SHA-256');
   return list.length > 0 ? list : ['MD5'];
 }
 
@@ -62,91 +60,17 @@ export function parseAlgorithms(text: string | undefined): readonly DigestAlgori
  */
 export function digestChallenges(
   realm: string,
-  algorithms: readonly DigestAlgorithm[],
+  algorithms: readonly LabDigestAlgorithm[],
   opts: { readonly stale?: boolean; readonly qop?: boolean; readonly now?: number } = {},
 ): string[] {
   const nonce = makeNonce(realm, opts.now);
   return algorithms.map((alg) => {
-    const parts = [`realm="${realm}"`];
+    const parts = [`realm=${quoteString(realm)}`];
     if (opts.qop !== false) parts.push('qop="auth"');
     parts.push(`nonce="${nonce}"`, `algorithm=${alg}`);
     if (opts.stale) parts.push('stale=true');
     return `Digest ${parts.join(', ')}`;
   });
-}
-
-/**
- * Parse the parameters of an `Authorization: Digest ...` header (RFC 7616 §3.4: a comma list of
- * token=token or token=quoted-string). Returns undefined when it is not a Digest header.
- */
-export function parseDigestAuthorization(header: string | undefined): Readonly<Record<string, string>> | undefined {
-  if (!header || header.length > 4096) return undefined;
-  const m = /^\s*Digest\s+/i.exec(header);
-  if (!m) return undefined;
-  const out: Record<string, string> = {};
-  let i = m[0].length;
-  const s = header;
-  // Each round consumes at least one character, so the loop ends.
-  while (i < s.length) {
-    while (i < s.length && (s[i] === ',' || s[i] === ' ' || s[i] === '\t')) i++;
-    const keyStart = i;
-    while (i < s.length && /[A-Za-z0-9_*-]/.test(s[i] ?? '')) i++;
-    const key = s.slice(keyStart, i).toLowerCase();
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-    if (!key || s[i] !== '=') return undefined;
-    i++;
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-    let value = '';
-    if (s[i] === '"') {
-      i++;
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\' && i + 1 < s.length) i++;
-        value += s[i];
-        i++;
-      }
-      if (s[i] !== '"') return undefined;
-      i++;
-    } else {
-      const start = i;
-      while (i < s.length && s[i] !== ',') i++;
-      value = s.slice(start, i).trim();
-    }
-    out[key] = value;
-  }
-  // RFC 7616 §3.4.4: username* carries a non-ASCII name in RFC 5987 encoding.
-  const ext = out['username*'];
-  if (out['username'] === undefined && ext) {
-    const em = /^UTF-8'[^']*'(.*)$/i.exec(ext);
-    if (em?.[1] !== undefined) {
-      try {
-        out['username'] = decodeURIComponent(em[1]);
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return out;
-}
-
-/** The request-digest a client with this password would send (RFC 7616 §3.4.1). */
-export function digestResponse(
-  alg: DigestAlgorithm,
-  p: {
-    readonly username: string;
-    readonly realm: string;
-    readonly password: string;
-    readonly method: string;
-    readonly uri: string;
-    readonly nonce: string;
-    readonly nc?: string;
-    readonly cnonce?: string;
-    readonly qop?: string;
-  },
-): string {
-  const ha1 = h(alg, `${p.username}:${p.realm}:${p.password}`);
-  const ha2 = h(alg, `${p.method}:${p.uri}`);
-  // Without qop this is the RFC 2069 compatibility form.
-  return p.qop ? h(alg, `${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`) : h(alg, `${ha1}:${p.nonce}:${ha2}`);
 }
 
 /** Outcome of checking a Digest Authorization header. */
@@ -166,17 +90,17 @@ export function verifyDigest(
     readonly method: string;
     readonly uri: string;
     readonly realm: string;
-    readonly algorithms: readonly DigestAlgorithm[];
+    readonly algorithms: readonly LabDigestAlgorithm[];
     readonly requireQop: boolean;
   },
   login: (username: string, matches: (c: LabCredential) => boolean) => boolean,
   credentials: readonly LabCredential[],
 ): DigestVerdict {
   const { username, nonce, uri, response } = params;
-  const alg = (params['algorithm'] ?? 'MD5') as DigestAlgorithm;
+  const alg = digestAlgorithm(params['algorithm']);
   const qop = params['qop'];
   if (username === undefined || !nonce || !uri || !response) return { kind: 'fail' };
-  if (!req.algorithms.includes(alg)) return { kind: 'fail', username };
+  if (alg === undefined || !req.algorithms.some((a) => a === alg)) return { kind: 'fail', username };
   if (params['realm'] !== req.realm) return { kind: 'fail', username };
   // RFC 7616 §3.4.6: the uri must name the request target, or a response could be replayed elsewhere.
   if (uri !== req.uri) return { kind: 'fail', username };

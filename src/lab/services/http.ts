@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { ConnectionHandler, DeviceState, ServiceContext } from '../types.js';
 import { checkLoginWith, isLockedOut } from '../context.js';
-import { digestChallenges, parseAlgorithms, parseDigestAuthorization, verifyDigest } from './digest.js';
+import { parseDigestCredentials } from '../../protocols/http-auth.js';
+import { digestChallenges, parseAlgorithms, verifyDigest } from './digest.js';
 
 /** Largest form body accepted; a login form is tiny. */
 const maxBodyBytes = 8192;
@@ -157,7 +158,7 @@ function digestAuth(req: IncomingMessage, res: ServerResponse, ctx: ServiceConte
   req.resume();
   const realm = banner(ctx, 'realm', ctx.device.profile.model);
   const algorithms = parseAlgorithms(ctx.service.banner?.['algorithms']);
-  const params = parseDigestAuthorization(req.headers.authorization);
+  const params = parseDigestCredentials(req.headers.authorization);
   let stale = false;
   if (params) {
     const verdict = verifyDigest(

@@ -7,7 +7,9 @@
 import type { Socket } from 'node:net';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 import { checkLoginWith, isLockedOut } from '../context.js';
-import { digestChallenges, parseDigestAuthorization, verifyDigest } from './digest.js';
+import { parseDigestCredentials } from '../../protocols/http-auth.js';
+import { encodeRtspMessage, nextRtspMessage, parseRtspRequest, rtspHeader, type RtspRequest } from '../../protocols/rtsp.js';
+import { digestChallenges, verifyDigest } from './digest.js';
 
 const maxHeaderBytes = 8192;
 const maxBodyBytes = 65_536;
@@ -15,12 +17,6 @@ const maxRequestsPerConnection = 100;
 const idleMs = 60_000;
 
 const publicMethods = 'OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER';
-
-interface RtspRequest {
-  readonly method: string;
-  readonly uri: string;
-  readonly headers: ReadonlyMap<string, string>;
-}
 
 const reasons: Readonly<Record<number, string>> = {
   200: 'OK',
@@ -43,44 +39,24 @@ export const rtspHandler: ConnectionHandler = (socket, ctx) => {
     buffer = Buffer.concat([buffer, chunk]);
     // Each round either consumes a whole request or waits for more bytes, so it ends.
     for (;;) {
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (buffer.length > maxHeaderBytes) reply(socket, ctx, 400, '0', {}, '', true);
+      const frame = nextRtspMessage(buffer, { maxHeadBytes: maxHeaderBytes, maxBodyBytes });
+      if (frame.kind === 'incomplete') return;
+      if (frame.kind === 'error') {
+        reply(socket, ctx, 400, (frame.head && rtspHeader(frame.head.headers, 'cseq')) ?? '0', {}, '', true);
         return;
       }
-      const head = buffer.subarray(0, end).toString('latin1');
-      const request = parseRequest(head);
+      const request = parseRtspRequest(frame.head);
       if (!request) {
         reply(socket, ctx, 400, '0', {}, '', true);
         return;
       }
-      const length = Number(request.headers.get('content-length') ?? '0');
-      if (!Number.isInteger(length) || length < 0 || length > maxBodyBytes) {
-        reply(socket, ctx, 400, request.headers.get('cseq') ?? '0', {}, '', true);
-        return;
-      }
-      if (buffer.length < end + 4 + length) return;
-      buffer = buffer.subarray(end + 4 + length);
+      buffer = buffer.subarray(frame.size);
       served++;
       answer(socket, ctx, request, served >= maxRequestsPerConnection);
       if (socket.destroyed || served >= maxRequestsPerConnection) return;
     }
   });
 };
-
-function parseRequest(head: string): RtspRequest | undefined {
-  const lines = head.split('\r\n');
-  const m = /^([A-Z_]{1,32}) (\S{1,2048}) RTSP\/(\d\.\d)$/.exec(lines[0] ?? '');
-  if (!m?.[1] || !m[2]) return undefined;
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return undefined;
-    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  if (m[3] !== '1.0') headers.set(':version-unsupported', m[3] ?? '');
-  return { method: m[1], uri: m[2], headers };
-}
 
 function reply(
   socket: Socket,
@@ -92,18 +68,16 @@ function reply(
   close: boolean,
 ): void {
   if (socket.destroyed) return;
-  const lines = [`RTSP/1.0 ${status} ${reasons[status] ?? 'Error'}`, `CSeq: ${cseq}`];
+  const lines: [string, string][] = [['CSeq', cseq]];
   const server = ctx.service.banner?.['server'];
-  if (server) lines.push(`Server: ${server}`);
-  lines.push(`Date: ${new Date().toUTCString()}`);
+  if (server) lines.push(['Server', server]);
+  lines.push(['Date', new Date().toUTCString()]);
   for (const [name, value] of Object.entries(headers)) {
-    for (const v of typeof value === 'string' ? [value] : value) lines.push(`${name}: ${v}`);
+    for (const v of typeof value === 'string' ? [value] : value) lines.push([name, v]);
   }
-  const payload = Buffer.from(body, 'utf8');
-  if (payload.length > 0) lines.push(`Content-Length: ${payload.length}`);
-  const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
-  if (close) socket.end(Buffer.concat([head, payload]));
-  else socket.write(Buffer.concat([head, payload]));
+  const message = encodeRtspMessage(`RTSP/1.0 ${status} ${reasons[status] ?? 'Error'}`, lines, Buffer.from(body, 'utf8'));
+  if (close) socket.end(message);
+  else socket.write(message);
 }
 
 function uriPath(uri: string): string {
@@ -114,7 +88,7 @@ function uriPath(uri: string): string {
 /** Check credentials on a request; honours Basic only when the profile offers it. */
 function authorised(ctx: ServiceContext, req: RtspRequest, realm: string): 'ok' | 'stale' | 'fail' {
   if (ctx.service.auth === 'none') return 'ok';
-  const header = req.headers.get('authorization');
+  const header = rtspHeader(req.headers, 'authorization');
   const basic = /^\s*Basic\s+([A-Za-z0-9+/=]{1,1024})\s*$/i.exec(header ?? '');
   if (basic?.[1]) {
     if (ctx.service.banner?.['basic'] !== 'true') return 'fail';
@@ -122,7 +96,7 @@ function authorised(ctx: ServiceContext, req: RtspRequest, realm: string): 'ok' 
     const colon = decoded.indexOf(':');
     return colon >= 0 && ctx.checkLogin(decoded.slice(0, colon), decoded.slice(colon + 1)) ? 'ok' : 'fail';
   }
-  const params = parseDigestAuthorization(header);
+  const params = parseDigestCredentials(header);
   if (!params) return 'fail';
   // Camera clients hash either the absolute request URI or just its path; both name this request.
   const uri = params['uri'] === uriPath(req.uri) ? uriPath(req.uri) : req.uri;
@@ -154,8 +128,8 @@ function sdp(ctx: ServiceContext, ip: string): string {
 }
 
 function answer(socket: Socket, ctx: ServiceContext, req: RtspRequest, last: boolean): void {
-  const cseq = req.headers.get('cseq') ?? '0';
-  if (req.headers.has(':version-unsupported')) return reply(socket, ctx, 505, cseq, {}, '', true);
+  const cseq = rtspHeader(req.headers, 'cseq') ?? '0';
+  if (req.version !== '1.0') return reply(socket, ctx, 505, cseq, {}, '', true);
   if (req.method === 'OPTIONS') return reply(socket, ctx, 200, cseq, { Public: publicMethods }, '', last);
   const known = ['DESCRIBE', 'SETUP', 'TEARDOWN', 'PLAY', 'PAUSE', 'GET_PARAMETER', 'SET_PARAMETER'];
   if (!known.includes(req.method)) return reply(socket, ctx, 501, cseq, {}, '', last);

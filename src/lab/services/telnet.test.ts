@@ -2,8 +2,7 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServiceContext } from '../types.js';
 import { ADMIN, closeServed, fakeContext, serve, track } from './test-support.js';
-import { createTelnetHandler, TelnetDecoder, telnetHandler } from './telnet.js';
-import type { TelnetEvent } from './telnet.js';
+import { createTelnetHandler, telnetHandler } from './telnet.js';
 import { createRng } from '../../core/rng.js';
 
 const IAC = 255;
@@ -180,63 +179,6 @@ function telnetNoise(rand: () => number, length: number): Buffer {
   }
   return out;
 }
-
-describe('TelnetDecoder', () => {
-  const decodeAll = (chunks: Uint8Array[]): TelnetEvent[] => {
-    const d = new TelnetDecoder();
-    const merged: TelnetEvent[] = [];
-    for (const c of chunks) {
-      for (const e of d.push(c)) {
-        const last = merged[merged.length - 1];
-        if (e.kind === 'data' && last?.kind === 'data') {
-          merged[merged.length - 1] = { kind: 'data', bytes: Buffer.concat([last.bytes, e.bytes]) };
-        } else merged.push(e);
-      }
-    }
-    return merged;
-  };
-
-  it('decodes negotiation, subnegotiation, IAC IAC and commands', () => {
-    const events = decodeAll([
-      Buffer.from([0x61, IAC, IAC, 0x62, IAC, WILL, NAWS, IAC, SB, NAWS, 0, 80, IAC, IAC, 24, IAC, SE, IAC, 241, 0x63]),
-    ]);
-    expect(events).toEqual([
-      { kind: 'data', bytes: Buffer.from([0x61, 0xff, 0x62]) },
-      { kind: 'negotiate', verb: 'will', option: NAWS },
-      { kind: 'subnegotiation', option: NAWS, data: Buffer.from([0, 80, 0xff, 24]) },
-      { kind: 'command', command: 241 },
-      { kind: 'data', bytes: Buffer.from([0x63]) },
-    ]);
-  });
-
-  it('caps a subnegotiation payload and recovers from IAC <cmd> inside SB', () => {
-    const long = Buffer.alloc(10_000, 0x41);
-    const events = decodeAll([Buffer.from([IAC, SB, TTYPE]), long, Buffer.from([IAC, SE, 0x7a])]);
-    expect(events[0]).toMatchObject({ kind: 'subnegotiation', option: TTYPE });
-    expect((events[0] as { data: Buffer }).data.length).toBe(64);
-    expect(events[1]).toEqual({ kind: 'data', bytes: Buffer.from('z') });
-    // A lost SE: IAC WILL inside SB ends the SB and is read as a negotiation.
-    expect(decodeAll([Buffer.from([IAC, SB, NAWS, 1, 2, IAC, WILL, SGA, 0x78])])).toEqual([
-      { kind: 'negotiate', verb: 'will', option: SGA },
-      { kind: 'data', bytes: Buffer.from('x') },
-    ]);
-  });
-
-  it('gives the same events however the stream is split (seeded fuzz)', () => {
-    const rand = createRng(0x1023).next;
-    for (let round = 0; round < 300; round++) {
-      const stream = telnetNoise(rand, 1 + Math.floor(rand() * 400));
-      const whole = decodeAll([stream]);
-      const chunks: Buffer[] = [];
-      for (let at = 0; at < stream.length; ) {
-        const size = 1 + Math.floor(rand() * 8);
-        chunks.push(stream.subarray(at, at + size));
-        at += size;
-      }
-      expect(decodeAll(chunks)).toEqual(whole);
-    }
-  });
-});
 
 describe('telnetHandler', () => {
   it('opens with the busybox telnetd negotiation, then banner and login prompt', async () => {

@@ -11,147 +11,26 @@
  * motd, shellPrompt, negotiation ('busybox' | 'ttype' | 'none'), failDelayMs, idleTimeoutMs.
  */
 import type { Socket } from 'node:net';
+import {
+  OptionNegotiator,
+  TelnetCommand,
+  TelnetDecoder,
+  TelnetOption,
+  TTYPE_SEND,
+  encodeSubnegotiation,
+  escapeIac,
+  type TelnetVerb,
+} from '../../protocols/telnet.js';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 
-// RFC 854 command bytes.
-const IAC = 255;
-const DONT = 254;
-const DO = 253;
-const WONT = 252;
-const WILL = 251;
-const SB = 250;
-const EL = 248; // erase line
-const EC = 247; // erase character
-const SE = 240;
-
-// Option codes.
-const OPT_ECHO = 1; // RFC 857
-const OPT_SGA = 3; // RFC 858
-const OPT_TTYPE = 24; // RFC 1091
-const OPT_NAWS = 31; // RFC 1073
-const TTYPE_SEND = 1; // RFC 1091: IAC SB TERMINAL-TYPE SEND IAC SE
+const { EC, EL } = TelnetCommand;
+const { ECHO: OPT_ECHO, SGA: OPT_SGA, TTYPE: OPT_TTYPE, NAWS: OPT_NAWS } = TelnetOption;
 
 const CR = 0x0d;
 const LF = 0x0a;
 const NUL = 0x00;
 const BS = 0x08;
 const DEL = 0x7f;
-
-/** A telnet verb as received: WILL/WONT/DO/DONT (RFC 854). */
-export type TelnetVerb = 'will' | 'wont' | 'do' | 'dont';
-
-/** What the decoder found in the client's byte stream. */
-export type TelnetEvent =
-  | { readonly kind: 'data'; readonly bytes: Buffer }
-  | { readonly kind: 'command'; readonly command: number }
-  | { readonly kind: 'negotiate'; readonly verb: TelnetVerb; readonly option: number }
-  | { readonly kind: 'subnegotiation'; readonly option: number; readonly data: Buffer };
-
-const VERB_BY_BYTE: Readonly<Record<number, TelnetVerb>> = {
-  [WILL]: 'will',
-  [WONT]: 'wont',
-  [DO]: 'do',
-  [DONT]: 'dont',
-};
-
-type DecoderState = 'data' | 'iac' | 'verb' | 'sb-option' | 'sb-data' | 'sb-iac';
-
-/**
- * Incremental decoder for the client side of a telnet stream (RFC 854 commands, RFC 855
- * subnegotiation, IAC IAC escaping). Keeps its state between chunks, so a sequence split across
- * TCP segments decodes the same as one sent whole. Subnegotiation payloads are capped.
- */
-export class TelnetDecoder {
-  private state: DecoderState = 'data';
-  private verb: TelnetVerb = 'will';
-  private sbOption = 0;
-  private sb: number[] = [];
-  private events: TelnetEvent[] = [];
-  private data: number[] = [];
-
-  /** @param maxSubnegotiation bytes of one SB payload kept; the rest is dropped. */
-  constructor(private readonly maxSubnegotiation = 64) {}
-
-  /** Decode one chunk; returns the events it completes. */
-  push(chunk: Uint8Array): TelnetEvent[] {
-    for (const byte of chunk) this.step(byte);
-    this.flushData();
-    const out = this.events;
-    this.events = [];
-    return out;
-  }
-
-  private step(b: number): void {
-    switch (this.state) {
-      case 'data':
-        if (b === IAC) this.state = 'iac';
-        else this.data.push(b);
-        return;
-      case 'iac':
-        this.afterIac(b);
-        return;
-      case 'verb':
-        this.emit({ kind: 'negotiate', verb: this.verb, option: b });
-        this.state = 'data';
-        return;
-      case 'sb-option':
-        this.sbOption = b;
-        this.sb = [];
-        this.state = 'sb-data';
-        return;
-      case 'sb-data':
-        if (b === IAC) this.state = 'sb-iac';
-        else this.sbPush(b);
-        return;
-      case 'sb-iac':
-        if (b === IAC) {
-          this.sbPush(IAC); // RFC 855: a data 255 inside SB is doubled too
-          this.state = 'sb-data';
-        } else if (b === SE) {
-          this.emit({ kind: 'subnegotiation', option: this.sbOption, data: Buffer.from(this.sb) });
-          this.sb = [];
-          this.state = 'data';
-        } else {
-          // RFC 855 does not define IAC <cmd> inside SB. Like most servers, drop the unfinished
-          // subnegotiation and read the byte as a command, so a lost SE cannot swallow the session.
-          this.sb = [];
-          this.afterIac(b);
-        }
-        return;
-    }
-  }
-
-  private afterIac(b: number): void {
-    const verb = VERB_BY_BYTE[b];
-    if (b === IAC) {
-      this.data.push(IAC); // IAC IAC is one data byte 255
-      this.state = 'data';
-    } else if (verb !== undefined) {
-      this.verb = verb;
-      this.state = 'verb';
-    } else if (b === SB) {
-      this.state = 'sb-option';
-    } else {
-      this.emit({ kind: 'command', command: b });
-      this.state = 'data';
-    }
-  }
-
-  private sbPush(b: number): void {
-    if (this.sb.length < this.maxSubnegotiation) this.sb.push(b);
-  }
-
-  private emit(event: TelnetEvent): void {
-    this.flushData();
-    this.events.push(event);
-  }
-
-  private flushData(): void {
-    if (this.data.length === 0) return;
-    this.events.push({ kind: 'data', bytes: Buffer.from(this.data) });
-    this.data = [];
-  }
-}
 
 /** Tunables of the telnet service; banner keys override the timing ones per profile. */
 export interface TelnetOptions {
@@ -176,20 +55,20 @@ const DEFAULT_OPTIONS: TelnetOptions = {
 };
 
 /** Opening negotiations; 'busybox' is exactly what busybox telnetd.c sends (iacs_to_send). */
-const NEGOTIATIONS: Readonly<Record<string, readonly (readonly [number, number])[]>> = {
+const NEGOTIATIONS: Readonly<Record<string, readonly (readonly ['will' | 'do', number])[]>> = {
   busybox: [
-    [DO, OPT_ECHO],
-    [DO, OPT_NAWS],
-    [WILL, OPT_ECHO],
-    [WILL, OPT_SGA],
+    ['do', OPT_ECHO],
+    ['do', OPT_NAWS],
+    ['will', OPT_ECHO],
+    ['will', OPT_SGA],
   ],
   // Also ask for the terminal type, as inetutils and vendor telnetds do.
   ttype: [
-    [DO, OPT_TTYPE],
-    [DO, OPT_ECHO],
-    [DO, OPT_NAWS],
-    [WILL, OPT_ECHO],
-    [WILL, OPT_SGA],
+    ['do', OPT_TTYPE],
+    ['do', OPT_ECHO],
+    ['do', OPT_NAWS],
+    ['will', OPT_ECHO],
+    ['will', OPT_SGA],
   ],
   none: [],
 };
@@ -199,8 +78,7 @@ const DEFAULT_MOTD =
   "Enter 'help' for a list of built-in commands.\r\n\r\n";
 
 /** Options we agree to perform (DO from client) and to let the client perform (WILL). */
-const LOCAL_OK = new Set([OPT_ECHO, OPT_SGA]);
-const REMOTE_OK = new Set([OPT_SGA, OPT_NAWS, OPT_TTYPE]);
+const POLICY = { local: new Set([OPT_ECHO, OPT_SGA]), remote: new Set([OPT_SGA, OPT_NAWS, OPT_TTYPE]) };
 
 const MAX_NEGOTIATION_REPLIES = 256; // a client toggling options forever gets silence
 const MAX_QUEUED_LINES = 16; // typed-ahead lines kept while we are busy
@@ -208,9 +86,6 @@ const MAX_EMPTY_LOGINS = 10; // busybox re-prompts on an empty name, but not for
 const MAX_BUFFERED_OUTPUT = 64 * 1024; // a client that never reads is dropped
 const MAX_SHOWN_COMMAND = 64;
 const CLOSE_GRACE_MS = 2_000;
-
-/** RFC 1143 option state for one side, without the queue bit. */
-type OptionState = 'no' | 'yes' | 'wantno' | 'wantyes';
 
 type InputMode = 'line' | 'secret';
 
@@ -230,22 +105,10 @@ function decodeLine(bytes: Buffer): string {
   }
 }
 
-/** Double every 255 so output data is not read as a command (RFC 854). */
-function escapeIac(bytes: Buffer): Buffer {
-  if (!bytes.includes(IAC)) return bytes;
-  const out: number[] = [];
-  for (const b of bytes) {
-    out.push(b);
-    if (b === IAC) out.push(IAC);
-  }
-  return Buffer.from(out);
-}
-
 /** One telnet connection: negotiation, line discipline and the login conversation. */
 class TelnetSession {
   private readonly decoder = new TelnetDecoder();
-  private readonly local = new Map<number, OptionState>(); // options we perform
-  private readonly remote = new Map<number, OptionState>(); // options the client performs
+  private readonly options = new OptionNegotiator(POLICY);
   private readonly line: Buffer;
   private lineLength = 0;
   private afterCr = false;
@@ -279,9 +142,8 @@ class TelnetSession {
     const name = this.banner['negotiation'] ?? 'busybox';
     const negotiation = Object.hasOwn(NEGOTIATIONS, name) ? NEGOTIATIONS[name] : NEGOTIATIONS['busybox'];
     for (const [verb, option] of negotiation ?? []) {
-      if (verb === WILL) this.local.set(option, 'wantyes');
-      else this.remote.set(option, 'wantyes');
-      this.sendRaw(Buffer.of(IAC, verb, option));
+      const request = this.options.request(verb === 'will' ? 'local' : 'remote', option, true);
+      if (request) this.sendRaw(request);
     }
 
     this.converse().catch(() => socket.destroy());
@@ -432,56 +294,20 @@ class TelnetSession {
     });
   }
 
-  // ---- option negotiation (RFC 854 rules, RFC 1143 states) ------------------------------
+  // ---- option negotiation (src/protocols/telnet.ts keeps the RFC 1143 states) ----------
 
   private onNegotiate(verb: TelnetVerb, option: number): void {
-    const isLocal = verb === 'do' || verb === 'dont';
-    const table = isLocal ? this.local : this.remote;
-    const enable = verb === 'do' || verb === 'will';
-    const state = table.get(option) ?? 'no';
-    const agree = isLocal ? WILL : DO;
-    const refuse = isLocal ? WONT : DONT;
-    if (enable) {
-      if (state === 'no') {
-        // An unsolicited request: accept what we support, refuse the rest.
-        if ((isLocal ? LOCAL_OK : REMOTE_OK).has(option)) {
-          table.set(option, 'yes');
-          this.reply(agree, option);
-          if (!isLocal) this.onRemoteEnabled(option);
-        } else {
-          this.reply(refuse, option);
-        }
-      } else if (state === 'wantyes') {
-        table.set(option, 'yes'); // the answer to our own request: no reply (avoids loops)
-        if (!isLocal) this.onRemoteEnabled(option);
-      } else if (state === 'wantno') {
-        table.set(option, 'no'); // RFC 1143: DONT/WONT answered by DO/WILL; give up
-      }
-    } else if (state === 'yes') {
-      table.set(option, 'no');
-      this.reply(refuse, option); // RFC 854: acknowledge a switch to disabled
-    } else {
-      table.set(option, 'no');
+    const outcome = this.options.receive(verb, option);
+    if (outcome.reply) this.reply(outcome.reply);
+    // RFC 1091: once the client will send its terminal type, ask for it.
+    if (outcome.side === 'remote' && outcome.option === OPT_TTYPE && outcome.before !== 'yes' && outcome.after === 'yes') {
+      this.reply(encodeSubnegotiation(OPT_TTYPE, Buffer.of(TTYPE_SEND)));
     }
-  }
-
-  private onRemoteEnabled(option: number): void {
-    if (option === OPT_TTYPE) this.reply(SB, OPT_TTYPE, TTYPE_SEND, IAC, SE); // RFC 1091
   }
 
   private requestLocal(option: number, enable: boolean): void {
-    const state = this.local.get(option) ?? 'no';
-    if (enable && (state === 'no' || state === 'wantno')) {
-      this.local.set(option, 'wantyes');
-      this.reply(WILL, option);
-    } else if (!enable && (state === 'yes' || state === 'wantyes')) {
-      this.local.set(option, 'wantno');
-      this.reply(WONT, option);
-    }
-  }
-
-  private isOn(table: Map<number, OptionState>, option: number): boolean {
-    return table.get(option) === 'yes';
+    const request = this.options.request('local', option, enable);
+    if (request) this.reply(request);
   }
 
   /**
@@ -490,13 +316,14 @@ class TelnetSession {
    * refusal (DONT ECHO) stops it. Matching that keeps the byte stream what scanners see on devices.
    */
   private serverEchoes(): boolean {
-    const state = this.local.get(OPT_ECHO);
+    const state = this.options.state('local', OPT_ECHO);
     return state === 'yes' || state === 'wantyes';
   }
 
-  private reply(...bytes: number[]): void {
+  /** Send a negotiation reply; a client toggling options forever gets silence after a while. */
+  private reply(bytes: Buffer): void {
     if (++this.replies > MAX_NEGOTIATION_REPLIES) return;
-    this.sendRaw(Buffer.of(IAC, ...bytes));
+    this.sendRaw(bytes);
   }
 
   // ---- output and lifetime ---------------------------------------------------------------

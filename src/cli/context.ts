@@ -11,7 +11,7 @@ export const storeOption = {
 
 export const scopeOptions = {
   scope: { type: 'string', value: 'FILE', description: 'authorised scope file (default: loopback 127.0.0.0/8 only)' },
-  targets: { type: 'string', value: 'LIST', description: 'comma-separated CIDRs/ranges/addresses to survey, inside the scope' },
+  targets: { type: 'string', value: 'LIST', list: true, description: 'comma-separated CIDRs/ranges/addresses to survey, inside the scope' },
 } as const satisfies Record<string, OptionSpec>;
 
 export async function resolveScope(o: { scope?: string | undefined; targets?: string | undefined }): Promise<{ scope: CompiledScope; targets: CompiledScope }> {
@@ -23,10 +23,13 @@ export async function resolveScope(o: { scope?: string | undefined; targets?: st
 
 export async function resolvePlan(o: { plan?: string | undefined; ports?: string | undefined }): Promise<SurveyPlan> {
   const plan = o.plan ? await loadPlan(o.plan) : await loadDefaultPlan();
-  if (!o.ports) return plan;
+  if (o.ports === undefined) return plan;
   const wanted = o.ports.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  // An empty list is a mistake, never "use the plan's ports".
+  if (wanted.length === 0) throw new IotcleanError('E_ARGS', `--ports lists no port, got "${o.ports}"`, { hint: 'give ports such as --ports 23,80,8080, or leave --ports out to use the plan\'s' });
   const ports = wanted.map((p) => {
-    const n = /^\d+$/.test(p) ? Number(p) : wellKnownPorts[p.toLowerCase()];
+    const name = p.toLowerCase();
+    const n = /^\d+$/.test(p) ? Number(p) : Object.hasOwn(wellKnownPorts, name) ? wellKnownPorts[name] : undefined;
     if (n === undefined || n < 1 || n > 65535) {
       throw new IotcleanError('E_ARGS', `--ports: "${p}" is not a port number or a known port name`, {
         hint: `use numbers 1-65535 or names such as ${Object.keys(wellKnownPorts).slice(0, 6).join(', ')}`,

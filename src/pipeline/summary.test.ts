@@ -40,7 +40,7 @@ describe('summariseByIsp', () => {
   it('shows the "-" row for unattributed addresses even when nothing there is open', () => {
     const only = summariseByIsp([ep('127.10.0.5', 23)], table, targets);
     expect(only.at(-1)).toMatchObject({ ispId: '-', addressesSurveyed: 65536 - 256, openEndpoints: 0 });
-    expect(formatIspSummary(only)).toContain("(in no ISP's prefix) (nobody to notify)");
+    expect(formatIspSummary(only)).toContain("(in no ISP's prefix): nobody to notify");
     const inside = summariseByIsp([], table, [{ start: 0x7f0a0000, end: 0x7f0a00ff }]);
     expect(inside.map((r) => r.ispId)).toEqual(['big', 'small', 'off']);
   });

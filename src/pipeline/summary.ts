@@ -97,7 +97,7 @@ export function formatIspSummary(rows: readonly IspSummary[]): string {
   const lines: string[] = [];
   for (const r of rows) {
     const role = [r.participating ? 'participating' : 'not participating', r.parent ? `reseller of ${r.parent}` : ''].filter(Boolean).join(', ');
-    lines.push(r.ispId === '-' ? `${r.name} (nobody to notify)` : `${r.name} [${r.ispId}] (${role})`);
+    lines.push(r.ispId === '-' ? `${r.name}: nobody to notify` : `${r.name} [${r.ispId}] (${role})`);
     lines.push(`  addresses surveyed ${r.addressesSurveyed.toLocaleString('en')}, hosts with open ports ${r.hostsWithOpenPorts}, open endpoints ${r.openEndpoints}`);
     const ports = Object.entries(r.byPort).map(([p, n]) => `${p}:${n}`);
     for (let i = 0; i < ports.length; i += 8) lines.push(`    ${ports.slice(i, i + 8).join('  ')}`);

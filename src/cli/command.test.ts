@@ -63,6 +63,11 @@ describe('option specs', () => {
     expect(text).toMatch(/-h, --help/);
   });
 
+  it('a group without its command is an error under --json, help otherwise', async () => {
+    const e = await runCommand(root, ['--json']).then(() => undefined, (x: unknown) => x);
+    expect(e).toMatchObject({ code: 'E_ARGS', message: 'iotclean needs a command' });
+  });
+
   it('errors have a JSON form with every field present', () => {
     expect(errorJson(new IotcleanError('E_PLAN_FILE', 'bad port', { file: 'p.yaml', line: 4 }))).toEqual({
       error: { code: 'E_PLAN_FILE', message: 'bad port', file: 'p.yaml', line: 4, hint: null },

@@ -255,11 +255,14 @@ export async function runCommand(root: Command<never>, argv: readonly string[], 
     write(process.stdout, `${helpText(path, root)}\n`);
     return 0;
   }
+  const json = parsed.values.json === true;
   if (root.version !== undefined && parsed.values.version) {
-    write(process.stdout, `${root.version}\n`);
+    write(process.stdout, json ? `${JSON.stringify({ version: root.version })}\n` : `${root.version}\n`);
     return 0;
   }
   if (!root.run) {
+    // A group without its command: help for people; under --json the same mistake as an error.
+    if (json) throw new IotcleanError('E_ARGS', `${path.join(' ')} needs a command`, { hint: `one of: ${(root.subcommands ?? []).map((s) => s.name).join(', ')}` });
     write(process.stdout, `${helpText(path, root)}\n`);
     return 2;
   }
@@ -274,6 +277,6 @@ export async function runCommand(root: Command<never>, argv: readonly string[], 
   if (positionals.length < required || positionals.length > max) {
     throw new IotcleanError('E_ARGS', `${path.join(' ')} takes ${required === max ? max : `${required} to ${max}`} argument(s), got ${positionals.length}`, { hint });
   }
-  const code = await root.run(values as never, positionals, makeOutput(values.json === true));
+  const code = await root.run(values as never, positionals, makeOutput(json));
   return code ?? 0;
 }

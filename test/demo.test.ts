@@ -23,11 +23,11 @@ describe('iotclean demo', () => {
       surveyId: number;
       status: string;
       open: number;
-      probes: number;
+      probesSent: number;
       isps: { ispId: string; participating: boolean; parent?: string; openEndpoints: number; addressesSurveyed: number }[];
     };
     expect(out.status).toBe('done');
-    expect(out.probes).toBe(65536 * 39);
+    expect(out.probesSent).toBe(65536 * 39);
 
     const truth = readGroundTruth(labDir);
     const expected = new Set(truth.devices.flatMap((d) => d.services.map((s) => `${d.ip}:${s.boundPort}`)));

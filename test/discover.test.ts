@@ -123,14 +123,16 @@ describe('connect discovery', () => {
     const db = join(dir, 'killed.db');
     // Slow enough (about 3 s) to be killed part-way, several times, at different moments.
     const slow = [...common, '--rate', '6000', '--db', db];
-    let resume: string[] = [];
+    // --resume takes the stored targets, ports, seed and workers (giving them again is refused).
+    const resumeSlow = ['discover', '--resume', '1', '--rate', '6000', '--db', db, '--json'];
+    let resume = false;
     for (const delayMs of [0, 300, 900]) {
-      const child = startCli([...slow, ...resume]);
+      const child = startCli(resume ? resumeSlow : slow);
       await waitForProgress(db);
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('close', r));
-      resume = ['--resume', '1'];
+      resume = true;
       // The kill really landed mid-survey: the row is still running with a partial checkpoint.
       const d = new SQLite(db, { readonly: true });
       const row = d.prepare('select status, checkpoint from surveys where id = 1').get() as { status: string; checkpoint: string };
@@ -139,7 +141,7 @@ describe('connect discovery', () => {
       const done = (JSON.parse(row.checkpoint) as number[]).reduce((a, b) => a + b, 0);
       expect(done).toBeLessThan(4096 * PORTS.length);
     }
-    const last = await runCli([...slow, '--resume', '1']);
+    const last = await runCli(resumeSlow);
     expect(last.code, last.stderr).toBe(0);
     const rows = rowsOf(db, 1);
     expect(rows.length).toBe(new Set(rows).size);
@@ -160,10 +162,11 @@ describe('interrupting a survey', () => {
     const code = await new Promise((r) => child.once('close', r));
     expect(code).toBe(130);
     expect(JSON.parse(stdout)).toMatchObject({ surveyId: 1, status: 'interrupted' });
-    const resumed = await runCli([...args, '--resume', '1']);
+    const resumeArgs = ['discover', '--resume', '1', '--rate', '6000', '--db', db, '--json'];
+    const resumed = await runCli(resumeArgs);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(new Set(rowsOf(db, 1))).toEqual(lab.truth);
-    const again = await runCli([...args, '--resume', '1']);
+    const again = await runCli(resumeArgs);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already complete');
   });

@@ -1,6 +1,6 @@
 /** Shared option definitions and loaders for CLI commands (scope, plan, store). */
 import { IotcleanError } from '../core/errors.js';
-import { loadDefaultPlan, loadPlan, wellKnownPorts, type SurveyPlan } from '../discover/plan.js';
+import { loadDefaultPlan, loadPlan, serviceOfPort, wellKnownPorts, type SurveyPlan } from '../discover/plan.js';
 import { compileScope, defaultScope, loadScope, restrictScope, type CompiledScope } from '../scope/scope.js';
 import { DEFAULT_DB, openStore, type Store } from '../store/store.js';
 import type { OptionSpec } from './command.js';
@@ -14,7 +14,7 @@ export const storeOption = {
 
 export const scopeOptions = {
   scope: { type: 'string', value: 'FILE', description: 'authorised scope file (default: loopback 127.0.0.0/8 only)' },
-  targets: { type: 'string', value: 'LIST', description: 'comma-separated CIDRs/ranges/addresses to survey, inside the scope' },
+  targets: { type: 'string', value: 'LIST', list: true, description: 'comma-separated CIDRs/ranges/addresses to survey, inside the scope' },
   'confirm-large-scope': { type: 'boolean', description: `accept a scope authorising more than a /8 (${LARGE_SCOPE.toLocaleString('en')} addresses)`, default: false },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -43,16 +43,19 @@ export async function resolveScope(o: {
 
 export async function resolvePlan(o: { plan?: string | undefined; ports?: string | undefined }): Promise<SurveyPlan> {
   const plan = o.plan ? await loadPlan(o.plan) : await loadDefaultPlan();
-  if (!o.ports) return plan;
+  if (o.ports === undefined) return plan;
   const wanted = o.ports.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  // An empty list is a mistake, never "use the plan's ports".
+  if (wanted.length === 0) throw new IotcleanError('E_ARGS', `--ports lists no port, got "${o.ports}"`, { hint: 'give ports such as --ports 23,80,8080, or leave --ports out to use the plan\'s' });
   const ports = wanted.map((p) => {
-    const n = /^\d+$/.test(p) ? Number(p) : wellKnownPorts[p.toLowerCase()];
+    const name = p.toLowerCase();
+    const n = /^\d+$/.test(p) ? Number(p) : Object.hasOwn(wellKnownPorts, name) ? wellKnownPorts[name] : undefined;
     if (n === undefined || n < 1 || n > 65535) {
       throw new IotcleanError('E_ARGS', `--ports: "${p}" is not a port number or a known port name`, {
         hint: `use numbers 1-65535 or names such as ${Object.keys(wellKnownPorts).slice(0, 6).join(', ')}`,
       });
     }
-    return plan.ports.find((x) => x.port === n) ?? { port: n, service: p, reason: 'given on the command line' };
+    return plan.ports.find((x) => x.port === n) ?? { port: n, service: serviceOfPort(n), reason: 'given on the command line' };
   });
   return { ...plan, ports: [...new Map(ports.map((p) => [p.port, p])).values()] };
 }

@@ -1,29 +1,46 @@
 /** The `iotclean` command: one tree of commands, one top-level error handler. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isIotcleanError } from '../core/errors.js';
-import { runCommand, type Command } from './command.js';
+import { printError, quietOnClosedOutput, runCommand, wantsJson, type Command } from './command.js';
 import { planCommand, scopeCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
 import { labCommand } from './commands/lab.js';
 import { endpointsCommand, importCommand, surveysCommand } from './commands/store.js';
 
+/** The version in our package.json, found by walking up (this file runs from src/ or dist/src/). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'iotclean' && pkg.version) return pkg.version;
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+
 export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
+  version: packageVersion(),
   subcommands: [demoCommand, labCommand, discoverCommand, importCommand, surveysCommand, endpointsCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {
+  quietOnClosedOutput();
+  const argv = process.argv.slice(2);
   try {
-    process.exitCode = await runCommand(rootCommand, process.argv.slice(2));
+    process.exitCode = await runCommand(rootCommand, argv);
   } catch (e) {
-    if (isIotcleanError(e)) {
-      process.stderr.write(`iotclean: ${e.format()}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`iotclean: internal error: ${(e as Error).stack ?? String(e)}\n`);
-      process.exitCode = 1;
-    }
+    // Same exit codes with or without --json: 2 for a user's mistake, 1 for a bug.
+    printError(e, wantsJson(argv));
+    process.exitCode = isIotcleanError(e) ? 2 : 1;
   }
 }
 

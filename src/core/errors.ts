@@ -12,6 +12,7 @@ export const errorCodes = {
   E_STORE: 'store error',
   E_LAB: 'lab error',
   E_NOT_FOUND: 'not found',
+  E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

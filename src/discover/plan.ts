@@ -75,6 +75,13 @@ function serviceOfPortName(name: string): string {
   return name.replace(/-alt$/, '');
 }
 
+/** The service a port is expected to speak when only its number is known (e.g. --ports 8080). */
+export function serviceOfPort(port: number): string {
+  const name = Object.keys(wellKnownPorts).find((n) => wellKnownPorts[n] === port);
+  const service = name === undefined ? undefined : serviceOfPortName(name);
+  return service !== undefined && isServiceName(service) ? service : 'unknown';
+}
+
 const portNumber = z
   .number()
   .int({ error: 'must be a whole number' })

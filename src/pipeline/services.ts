@@ -25,6 +25,7 @@ export const services = {
   'xm-dvr': { description: 'XiongMai NetSurveillance / DVRIP' },
   'xm-debug': { description: 'HiSilicon/XiongMai debug port' },
   'dahua-dvr': { description: 'Dahua DVR/NVR service protocol' },
+  unknown: { description: 'not known in advance (a port given by number only): the grab stage finds what it speaks' },
 } as const satisfies Record<string, ServiceInfo>;
 
 export type ServiceName = keyof typeof services;

@@ -31,6 +31,20 @@ describe('summariseByIsp', () => {
     expect(rows.reduce((n, r) => n + r.openEndpoints, 0)).toBe(endpoints.length);
   });
 
+  it('counts surveyed addresses in no ISP\'s prefix in the "-" row', () => {
+    // The targets also hold 127.11.1.0 - 127.11.255.255, in no prefix of the table.
+    expect(rows.at(-1)).toMatchObject({ ispId: '-', addressesSurveyed: 65536 - 256 });
+    expect(rows.reduce((n, r) => n + r.addressesSurveyed, 0)).toBe(2 * 65536);
+  });
+
+  it('shows the "-" row for unattributed addresses even when nothing there is open', () => {
+    const only = summariseByIsp([ep('127.10.0.5', 23)], table, targets);
+    expect(only.at(-1)).toMatchObject({ ispId: '-', addressesSurveyed: 65536 - 256, openEndpoints: 0 });
+    expect(formatIspSummary(only)).toContain("(in no ISP's prefix): nobody to notify");
+    const inside = summariseByIsp([], table, [{ start: 0x7f0a0000, end: 0x7f0a00ff }]);
+    expect(inside.map((r) => r.ispId)).toEqual(['big', 'small', 'off']);
+  });
+
   it('formats one block per ISP', () => {
     const text = formatIspSummary(rows);
     expect(text).toContain('Small Hikari [small] (participating, reseller of big)');

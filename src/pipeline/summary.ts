@@ -25,7 +25,8 @@ function prefixRange(prefix: string): Ipv4Range {
 
 /**
  * Summarise endpoints per ISP. `devicePort` maps a probed port back to the device's port (the
- * inverse of a lab port map); endpoints in no ISP's prefix are grouped under id "-".
+ * inverse of a lab port map); surveyed addresses and endpoints in no ISP's prefix are grouped
+ * under id "-", a row that appears whenever the targets reach outside every prefix.
  */
 export function summariseByIsp(
   endpoints: readonly Endpoint[],
@@ -72,16 +73,20 @@ export function summariseByIsp(
       byPort: sortedPorts,
     };
   });
+  // Surveyed addresses in no ISP's prefix (the lab's spare block, an operator's unassigned space)
+  // get their own row, so every surveyed address and every endpoint is accounted for once.
+  const anyIsp = normaliseRanges(isps.rows.map((row) => prefixRange(row.prefix)));
+  const unattributed = countAddresses(surveyed) - countAddresses(intersectRanges(surveyed, anyIsp));
   const orphan = rows.get('-');
-  if (orphan) {
+  if (orphan || unattributed > 0) {
     out.push({
       ispId: '-',
-      name: '(no ISP in the table)',
+      name: "(in no ISP's prefix)",
       participating: false,
-      addressesSurveyed: 0,
-      hostsWithOpenPorts: orphan.hosts.size,
-      openEndpoints: orphan.open,
-      byPort: orphan.byPort,
+      addressesSurveyed: unattributed,
+      hostsWithOpenPorts: orphan?.hosts.size ?? 0,
+      openEndpoints: orphan?.open ?? 0,
+      byPort: Object.fromEntries(Object.entries(orphan?.byPort ?? {}).sort((a, b) => Number(a[0]) - Number(b[0]))),
     });
   }
   return out;
@@ -92,7 +97,7 @@ export function formatIspSummary(rows: readonly IspSummary[]): string {
   const lines: string[] = [];
   for (const r of rows) {
     const role = [r.participating ? 'participating' : 'not participating', r.parent ? `reseller of ${r.parent}` : ''].filter(Boolean).join(', ');
-    lines.push(`${r.name} [${r.ispId}] (${role})`);
+    lines.push(r.ispId === '-' ? `${r.name}: nobody to notify` : `${r.name} [${r.ispId}] (${role})`);
     lines.push(`  addresses surveyed ${r.addressesSurveyed.toLocaleString('en')}, hosts with open ports ${r.hostsWithOpenPorts}, open endpoints ${r.openEndpoints}`);
     const ports = Object.entries(r.byPort).map(([p, n]) => `${p}:${n}`);
     for (let i = 0; i < ports.length; i += 8) lines.push(`    ${ports.slice(i, i + 8).join('  ')}`);

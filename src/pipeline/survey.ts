@@ -33,7 +33,18 @@ export interface SurveyRequest {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: DiscoveryProgress) => void;
   /** Called once the survey row exists (so callers can print its id before the long part). */
-  readonly onStart?: (surveyId: number, resumed: boolean) => void;
+  readonly onStart?: (surveyId: number, resumed: boolean, start: SurveyStart) => void;
+}
+
+/** What a run covers, as stored: on resume, the survey's own targets and what earlier runs did. */
+export interface SurveyStart {
+  readonly targets: readonly Ipv4Range[];
+  readonly ports: readonly number[];
+  readonly shard: Shard;
+  /** Targets (address × port) earlier runs completed: where the progress continues from. */
+  readonly doneBefore: number;
+  readonly probesBefore: number;
+  readonly elapsedMsBefore: number;
 }
 
 export interface SurveyOutcome {
@@ -138,12 +149,12 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
       startedAt: new Date().toISOString(),
     });
   }
-  req.onStart?.(surveyId, resumeFrom !== undefined);
-
   // A resumed survey adds to what its earlier runs sent and spent.
   const before = resumeFrom ? await store.getSurvey(surveyId) : undefined;
   const sentBefore = before?.probesSent ?? 0;
   const elapsedBefore = before?.elapsedMs ?? 0;
+  const doneBefore = (resumeFrom ?? []).reduce((n, steps) => n + steps, 0);
+  req.onStart?.(surveyId, resumeFrom !== undefined, { targets, ports, shard, doneBefore, probesBefore: sentBefore, elapsedMsBefore: elapsedBefore });
   let stats: DiscoveryStats;
   try {
     stats = await runDiscovery({

@@ -1,23 +1,24 @@
 import { withPortMap, loadDefaultPlan } from '../../discover/plan.js';
 import { labDown, labStatus, labUp } from '../../lab/runtime.js';
 import { labPortMap } from '../../lab/state.js';
-import { runSurvey } from '../../pipeline/survey.js';
+import { runSurvey, type SurveyStart } from '../../pipeline/survey.js';
 import { formatIspSummary, summariseByIsp } from '../../pipeline/summary.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { compileScope, defaultScope, restrictScope } from '../../scope/scope.js';
 import { defineCommand } from '../command.js';
 import { storeOption, withStore } from '../context.js';
-import { progressBar } from '../progress.js';
+import { progressBar, type ProgressBar } from '../progress.js';
+import { devicePorts, formatSurveyReport, surveyReport } from '../report.js';
 
 export const demoCommand = defineCommand({
   name: 'demo',
   description: 'The main job on the embedded default: start the lab, survey it with the default plan, summarise per ISP.',
   options: {
     dir: { type: 'string', value: 'DIR', description: 'lab folder', default: '.lab' },
-    devices: { type: 'number', value: 'N', description: 'lab devices (when the demo starts the lab)', default: 1000 },
+    devices: { type: 'number', value: 'N', integer: true, min: 1, description: 'lab devices (when the demo starts the lab)', default: 1000 },
     network: { type: 'string', value: 'CIDR', description: 'lab network (when the demo starts the lab)', default: '127.77.0.0/16' },
-    rate: { type: 'number', value: 'N', description: 'probes/s; 0 = as fast as loopback allows (the lab is local)', default: 0 },
-    seed: { type: 'number', value: 'N', description: 'permutation seed', default: 1 },
+    rate: { type: 'number', value: 'N', min: 0, description: 'probes/s; 0 = as fast as loopback allows (the lab is local)', default: 0 },
+    seed: { type: 'number', value: 'N', integer: true, min: 0, max: 2 ** 32 - 1, description: 'permutation seed', default: 1 },
     'keep-lab': { type: 'boolean', description: 'leave the lab running afterwards', default: false },
     ...storeOption,
   },
@@ -40,7 +41,8 @@ export const demoCommand = defineCommand({
       const scope = compileScope(defaultScope());
       const targets = restrictScope(scope, [state.network]);
       const isps = await loadIspTable(state.ispTablePath);
-      const bar = progressBar('survey', !out.json && process.stderr.isTTY === true);
+      let bar: ProgressBar | undefined;
+      let started: SurveyStart | undefined;
       const result = await withStore(o.db, async (store) => {
         const outcome = await runSurvey({
           store,
@@ -50,30 +52,29 @@ export const demoCommand = defineCommand({
           rate: o.rate,
           seed: o.seed,
           signal: controller.signal,
-          onProgress: (p) => bar.update(p.done, p.total, `open ${p.open}`),
+          onStart: (_id, _resumed, start) => {
+            started = start;
+            bar = progressBar('survey', { enabled: !out.json && process.stderr.isTTY === true });
+          },
+          onProgress: (p) => bar?.update(p.done, p.total, `open ${p.open}`),
         });
-        bar.end();
+        bar?.end();
         return { outcome, endpoints: await store.endpoints(outcome.surveyId) };
       });
-      const back = new Map([...portMap].map(([device, bound]) => [bound, device]));
-      const rows = summariseByIsp(result.endpoints, isps, targets.ranges, (p) => back.get(p) ?? p);
-      const s = result.outcome.stats;
-      const header = [
-        `survey ${result.outcome.surveyId} ${result.outcome.status}: ${targets.size.toLocaleString('en')} addresses × ${plan.ports.length} ports = ${s.sent.toLocaleString('en')} probes at ${Math.round(s.rate).toLocaleString('en')}/s, ${result.endpoints.length} open endpoints`,
-        portMap.size ? `(device ports moved by the lab: ${[...portMap].map(([d, b]) => `${d}→${b}`).join(' ')}; shown as device ports)` : '',
-        `stored in ${o.db}`,
-      ].filter(Boolean);
-      const seconds = (performance.now() - t0) / 1000;
-      out.result(`${header.join('\n')}\n\ntime taken: ${seconds.toFixed(1)} s (all ISPs are surveyed together, in one permutation)\n\n${formatIspSummary(rows)}`, {
-        surveyId: result.outcome.surveyId,
-        status: result.outcome.status,
-        probes: s.sent,
-        rate: Math.round(s.rate),
-        open: result.endpoints.length,
-        seconds,
-        portMap: Object.fromEntries(portMap),
-        isps: rows,
-      });
+      const rows = summariseByIsp(result.endpoints, isps, targets.ranges, devicePorts(portMap));
+      const report = surveyReport(result.outcome, started!, result.endpoints, portMap, rows);
+      const totalMs = Math.round(performance.now() - t0);
+      out.result(
+        [
+          formatSurveyReport(report),
+          `  stored in ${o.db}`,
+          '',
+          `time taken: ${(totalMs / 1000).toFixed(1)} s, lab start included (all ISPs are surveyed together, in one permutation)`,
+          '',
+          formatIspSummary(rows),
+        ].join('\n'),
+        { ...report, totalMs },
+      );
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {
       process.off('SIGINT', stop);

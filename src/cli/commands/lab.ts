@@ -1,4 +1,3 @@
-import { IotcleanError } from '../../core/errors.js';
 import { labDown, labStatus, labUp } from '../../lab/runtime.js';
 import { defineCommand } from '../command.js';
 
@@ -9,15 +8,13 @@ export const labUpCommand = defineCommand({
   description: 'Start the lab in the background: simulated ISPs and emulated IoT devices on loopback.',
   options: {
     ...dirOption,
-    devices: { type: 'number', value: 'N', description: 'number of devices', default: 1000 },
+    devices: { type: 'number', value: 'N', integer: true, min: 1, description: 'number of devices', default: 1000 },
     seed: { type: 'string', value: 'S', description: 'seed of the population (same seed, same lab)', default: 'iotclean' },
     network: { type: 'string', value: 'CIDR', description: 'loopback network the lab uses', default: '127.77.0.0/16' },
-    'weak-share': { type: 'number', value: 'X', description: 'share of devices with weak credentials (0..1)', default: 0.4 },
-    'port-base': { type: 'number', value: 'N', description: 'first high port for device ports that cannot be bound', default: 40000 },
+    'weak-share': { type: 'number', value: 'X', min: 0, max: 1, description: 'share of devices with weak credentials', default: 0.4 },
+    'port-base': { type: 'number', value: 'N', integer: true, min: 1, max: 65535, description: 'first high port for device ports that cannot be bound', default: 40000 },
   },
   async run(o, _args, out) {
-    if (!Number.isInteger(o.devices) || o.devices < 1) throw new IotcleanError('E_ARGS', `--devices must be a positive whole number, got ${o.devices}`);
-    if (!(o['weak-share'] >= 0 && o['weak-share'] <= 1)) throw new IotcleanError('E_ARGS', `--weak-share must be between 0 and 1, got ${o['weak-share']}`);
     out.info(`starting the lab: ${o.devices} devices in ${o.network} ...`);
     const s = await labUp({ dir: o.dir, devices: o.devices, seed: o.seed, network: o.network, weakShare: o['weak-share'], portBase: o['port-base'] });
     const moved = Object.entries(s.portMap).filter(([k, v]) => Number(k) !== v);

@@ -57,6 +57,10 @@ const survey: NewSurvey = {
 };
 const ep = (ip: string, port: number): Endpoint => ({ kind: 'endpoint', ip, port, seenAt: '2026-11-22T00:00:01.000Z', source: 'connect' });
 
+const lease = (owner: string, ttlMs = 60_000) => ({ owner, ttlMs });
+const ids = (eps: readonly Endpoint[]) => eps.map((e) => e.id);
+const strip = (eps: readonly Endpoint[]) => eps.map(({ id: _id, ...rest }) => rest);
+
 describe.each(backends)('store on %s', (_name, location) => {
   let store: Store;
   let where: string;
@@ -65,57 +69,115 @@ describe.each(backends)('store on %s', (_name, location) => {
     where = await location();
     await (await openStore(where)).close();
     store = await openStore(where);
-    expect(await store.listSurveys()).toEqual([]);
+    expect(await store.surveys.list()).toEqual([]);
   });
 
   it('saves a plan version once and returns its body', async () => {
     const plan = { digest: 'd1', version: '2026.11-1', name: 'default', body: { ports: [23, 80], note: 'テスト' } };
-    await store.savePlan(plan);
-    await store.savePlan(plan);
-    expect(await store.getPlan('d1')).toEqual(plan.body);
-    expect(await store.getPlan('nope')).toBeUndefined();
+    await store.plans.save(plan);
+    await store.plans.save(plan);
+    expect(await store.plans.get('d1')).toEqual(plan.body);
+    expect(await store.plans.get('nope')).toBeUndefined();
   });
 
-  it('round-trips a survey with typed fields', async () => {
-    const id = await store.createSurvey(survey);
-    const row = await store.getSurvey(id);
+  it('round-trips a survey with typed fields, held by its creator', async () => {
+    const id = await store.surveys.create(survey, lease('creator'));
+    const row = await store.surveys.get(id);
     expect(row).toMatchObject({ ...survey, id, status: 'running', checkpoint: [0, 0], finishedAt: null, probesSent: 0, elapsedMs: 0 });
+    expect(row!.lease).toMatchObject({ owner: 'creator' });
+    expect(Date.parse(row!.lease!.expiresAt) - Date.parse(row!.lease!.takenAt)).toBe(60_000);
     expect(typeof row!.seed).toBe('number');
   });
 
-  it('records progress without duplicates and orders endpoints by address', async () => {
-    await store.recordProgress(1, [ep('127.10.0.10', 80), ep('127.10.0.9', 23)], [5, 4]);
-    await store.recordProgress(1, [ep('127.10.0.10', 80), ep('127.10.0.9', 80)], [9, 8], 17);
-    const eps = await store.endpoints(1);
+  it('records progress without duplicates, orders endpoints by address and gives each a stable id', async () => {
+    await store.surveys.recordProgress(1, [ep('127.10.0.10', 80), ep('127.10.0.9', 23)], [5, 4]);
+    const firstIds = new Map((await store.endpoints.all(1)).map((e) => [`${e.ip}:${e.port}`, e.id]));
+    await store.surveys.recordProgress(1, [ep('127.10.0.10', 80), ep('127.10.0.9', 80)], [9, 8], 17);
+    const eps = await store.endpoints.all(1);
     expect(eps.map((e) => `${e.ip}:${e.port}`)).toEqual(['127.10.0.9:23', '127.10.0.9:80', '127.10.0.10:80']);
-    expect(eps[0]).toEqual(ep('127.10.0.9', 23));
-    expect(await store.getSurvey(1)).toMatchObject({ checkpoint: [9, 8], probesSent: 17 });
+    expect(strip(eps)[0]).toEqual(ep('127.10.0.9', 23));
+    // Re-found on a resumed run: the same row, the same id.
+    expect(eps.find((e) => e.ip === '127.10.0.10')!.id).toBe(firstIds.get('127.10.0.10:80'));
+    for (const id of ids(eps)) expect(Number.isInteger(id) && id! > 0).toBe(true);
+    expect(new Set(ids(eps)).size).toBe(3);
+    expect(await store.surveys.get(1)).toMatchObject({ checkpoint: [9, 8], probesSent: 17 });
   });
 
-  it('finishing without stats keeps the checkpoint; with stats records them', async () => {
-    await store.finishSurvey(1, 'interrupted');
-    expect(await store.getSurvey(1)).toMatchObject({ status: 'interrupted', checkpoint: [9, 8] });
-    await store.finishSurvey(1, 'done', { probesSent: 512, elapsedMs: 1234.6, checkpoint: [86, 85] });
-    const row = await store.getSurvey(1);
-    expect(row).toMatchObject({ status: 'done', probesSent: 512, elapsedMs: 1235, checkpoint: [86, 85] });
-    expect(row!.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
-  });
-
-  it('imports all or nothing', async () => {
-    async function* good() {
-      for (let i = 1; i <= 2500; i++) yield ep(`127.20.${i >> 8}.${i & 255}`, 23);
+  it('refuses an endpoint whose address is not IPv4, storing nothing of its batch', async () => {
+    for (const bad of ['999.1.1.1', '', 'fe80::1']) {
+      const err = await store.surveys.recordProgress(1, [ep('127.10.0.50', 23), ep(bad, 23)], [99, 99]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IotcleanError);
+      expect((err as IotcleanError).code).toBe('E_STORE');
     }
-    const ok = await store.importSurvey({ ...survey, workers: 0 }, good());
-    expect(ok).toEqual({ surveyId: 2, count: 2500 });
-    expect(await store.endpoints(2)).toHaveLength(2500);
+    expect(await store.endpoints.count(1)).toBe(3);
+    expect(await store.surveys.get(1)).toMatchObject({ checkpoint: [9, 8] });
+  });
+
+  it('one lease holder at a time: refused while live, renewed by its holder, taken once lapsed', async () => {
+    expect(await store.leases.acquire(1, lease('second'))).toMatchObject({ ok: false, survey: { id: 1, lease: { owner: 'creator' } } });
+    expect(await store.leases.renew(1, lease('second'))).toBe(false);
+    expect(await store.leases.renew(1, lease('creator', 1))).toBe(true);
+    // The creator's lease now lapses within a millisecond; the survey reads interrupted, not running.
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await store.surveys.get(1))!.status).toBe('interrupted');
+    expect(await store.leases.acquire(1, lease('second'))).toEqual({ ok: true });
+    expect(await store.surveys.get(1)).toMatchObject({ status: 'running', lease: { owner: 'second' } });
+    // A runner known dead can be replaced at once, and only that one.
+    expect(await store.leases.acquire(1, lease('third'), { replacing: 'someone-else' })).toMatchObject({ ok: false });
+    expect(await store.leases.acquire(1, lease('third'), { replacing: 'second' })).toEqual({ ok: true });
+    // The runner that lost it cannot finish the survey over the new holder.
+    expect(await store.surveys.finish(1, 'interrupted', undefined, 'second')).toBe(false);
+    expect((await store.surveys.get(1))!.status).toBe('running');
+    await store.leases.release(1, 'third');
+    expect(await store.surveys.get(1)).toMatchObject({ status: 'interrupted', lease: null });
+  });
+
+  it('racing runners: exactly one takes the lease', async () => {
+    const id = await store.surveys.create(survey);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.leases.acquire(id, lease(`racer-${i}`))));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    await store.surveys.finish(id, 'interrupted');
+  });
+
+  it('finishing without stats keeps the checkpoint; with stats records them; a done survey cannot be leased', async () => {
+    expect(await store.surveys.finish(1, 'interrupted')).toBe(true);
+    expect(await store.surveys.get(1)).toMatchObject({ status: 'interrupted', checkpoint: [9, 8] });
+    await store.surveys.finish(1, 'done', { probesSent: 512, elapsedMs: 1234.6, checkpoint: [86, 85] });
+    const row = await store.surveys.get(1);
+    expect(row).toMatchObject({ status: 'done', probesSent: 512, elapsedMs: 1235, checkpoint: [86, 85], lease: null });
+    expect(row!.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await store.leases.acquire(1, lease('late'))).toMatchObject({ ok: false, survey: { status: 'done' } });
+  });
+
+  it('imports all or nothing, recording the ports the rows hold', async () => {
+    async function* good() {
+      for (let i = 1; i <= 2500; i++) yield ep(`127.20.${i >> 8}.${i & 255}`, i % 2 ? 23 : 8080);
+    }
+    const { ports: _ports, ...imported } = survey;
+    const ok = await store.surveys.import({ ...imported, workers: 0 }, good());
+    expect(ok).toEqual({ surveyId: 3, count: 2500, ports: [23, 8080] });
+    expect(await store.surveys.get(3)).toMatchObject({ status: 'done', ports: [23, 8080] });
+    expect(await store.endpoints.all(3)).toHaveLength(2500);
 
     async function* bad() {
       yield ep('127.30.0.1', 23);
       throw new IotcleanError('E_IMPORT_FILE', 'broken line', { file: 'x.json', line: 2 });
     }
-    await expect(store.importSurvey(survey, bad())).rejects.toThrow('broken line');
-    expect((await store.listSurveys()).map((s) => s.id)).toEqual([1, 2]);
-    expect(await store.endpoints(1)).toHaveLength(3);
+    await expect(store.surveys.import(imported, bad())).rejects.toThrow('broken line');
+    expect((await store.surveys.list()).map((s) => s.id)).toEqual([1, 2, 3]);
+    expect(await store.endpoints.all(1)).toHaveLength(3);
+  });
+
+  it('streams endpoints in pages (keyset) in the same order as one read, and counts them per survey', async () => {
+    const all = await store.endpoints.all(3);
+    for (const pageSize of [7, 2500, 4000]) {
+      const paged: Endpoint[] = [];
+      for await (const e of store.endpoints.list(3, { pageSize })) paged.push(e);
+      expect(paged).toEqual(all);
+    }
+    expect(await store.endpoints.count(3)).toBe(2500);
+    expect(await store.endpoints.count(2)).toBe(0);
+    expect(await store.endpoints.countBySurvey()).toEqual(new Map([[1, 3], [3, 2500]]));
   });
 
   it('closes', async () => {

@@ -53,7 +53,7 @@ export const demoCommand = defineCommand({
           onProgress: (p) => bar.update(p.done, p.total, `open ${p.open}`),
         });
         bar.end();
-        return { outcome, endpoints: await store.endpoints(outcome.surveyId) };
+        return { outcome, endpoints: await store.endpoints.all(outcome.surveyId) };
       });
       const back = new Map([...portMap].map(([device, bound]) => [bound, device]));
       const rows = summariseByIsp(result.endpoints, isps, targets.ranges, (p) => back.get(p) ?? p);

@@ -96,7 +96,7 @@ export const discoverCommand = defineCommand({
           onProgress: (p) => bar.update(p.done, p.total, `open ${p.open}`),
         });
         bar.end();
-        const endpoints = await store.endpoints(outcome.surveyId);
+        const endpoints = await store.endpoints.all(outcome.surveyId);
         const back = new Map([...portMap].map(([device, bound]) => [bound, device]));
         report(out, outcome, endpoints, isps && summariseByIsp(endpoints, isps, targets.ranges, (p) => back.get(p) ?? p));
         return outcome.status === 'done' ? 0 : 130;

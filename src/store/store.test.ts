@@ -3,13 +3,16 @@
  * and on PostgreSQL. PostgreSQL runs when IOTCLEAN_TEST_POSTGRES names a server (CI starts one);
  * each run works in a schema of its own and drops it afterwards.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import type { Endpoint } from '../core/records.js';
+import { migrations } from './migrations.js';
 import { openStore, type NewSurvey, type Store } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-store-'));
@@ -17,8 +20,18 @@ const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
 const schema = `iotclean_test_${process.pid}`;
 if (!pgUrl) console.log('store tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
 
-function withSchema(url: string): string {
-  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+function withSchema(url: string, name = schema): string {
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`;
+}
+
+async function pgQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
 }
 
 afterAll(async () => {
@@ -26,23 +39,29 @@ afterAll(async () => {
   if (pgUrl) {
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
-    await client.query(`drop schema if exists ${schema} cascade`);
+    for (const name of [schema, `${schema}_old`, `${schema}_empty`]) await client.query(`drop schema if exists ${name} cascade`);
     await client.end();
   }
 });
 
-const backends: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, 'conformance.db')]];
+/** Each back end makes a fresh, empty database (or schema) per name. */
+const backends: [string, (name: string) => Promise<string>][] = [['sqlite', async (name) => join(dir, `${name}.db`)]];
 if (pgUrl) {
   backends.push([
     'postgres',
-    async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`create schema if not exists ${schema}`);
-      await client.end();
-      return withSchema(pgUrl);
+    async (name) => {
+      const full = name === 'conformance' ? schema : `${schema}_${name}`;
+      await pgQuery(`create schema if not exists ${full}`);
+      return withSchema(pgUrl, full);
     },
   ]);
+}
+
+/** A raw Kysely handle on a location, for building a database as an older iotclean left it. */
+function rawDb(where: string): Kysely<any> {
+  return where.startsWith('postgres')
+    ? new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: where, max: 1 }) }) })
+    : new Kysely<any>({ dialect: new SqliteDialect({ database: new SQLite(where) }) });
 }
 
 const survey: NewSurvey = {
@@ -66,7 +85,7 @@ describe.each(backends)('store on %s', (_name, location) => {
   let where: string;
 
   it('migrates a new database, and opening it again is harmless', async () => {
-    where = await location();
+    where = await location('conformance');
     await (await openStore(where)).close();
     store = await openStore(where);
     expect(await store.surveys.list()).toEqual([]);
@@ -183,9 +202,125 @@ describe.each(backends)('store on %s', (_name, location) => {
   it('closes', async () => {
     await store.close();
   });
+
+  it('a read-only open of an empty database fails and leaves it empty', async () => {
+    const empty = await location('empty');
+    const err = await openStore(empty, { readOnly: true }).catch((e: unknown) => e);
+    expect((err as IotcleanError).code).toBe('E_NOT_FOUND');
+    if (empty.startsWith('postgres')) {
+      const raw = rawDb(empty);
+      const tables = await sql<{ n: string }>`select count(*) as n from information_schema.tables where table_schema = ${`${schema}_empty`}`.execute(raw);
+      await raw.destroy();
+      expect(Number(tables.rows[0]!.n)).toBe(0);
+    } else {
+      expect(existsSync(empty)).toBe(false);
+    }
+  });
+
+  it('upgrades a store made before endpoint ids, keeping its rows and their uniqueness (read-only open included)', async () => {
+    const old = await location('old');
+    const raw = rawDb(old);
+    const dialect = old.startsWith('postgres') ? 'postgres' : 'sqlite';
+    const first = { '0001-survey-foundation': migrations(dialect)['0001-survey-foundation']! };
+    const schemaName = dialect === 'postgres' ? `${schema}_old` : undefined;
+    const { error } = await new Migrator({ db: raw, provider: { getMigrations: async () => first }, ...(schemaName ? { migrationTableSchema: schemaName } : {}) }).migrateToLatest();
+    expect(error).toBeUndefined();
+    await raw.insertInto('plan_versions').values({ digest: 'd0', version: 'v', name: 'n', body: '{}', created_at: 'x' }).execute();
+    await raw
+      .insertInto('surveys')
+      .values({ plan_digest: 'd0', scope: '{}', targets: '[]', ports: '[23]', seed: 1, shard_index: 0, shard_count: 1, workers: 1, status: 'running', checkpoint: '[4]', started_at: 'x' })
+      .execute();
+    const rows = [['127.0.0.2', 0x7f000002, 23], ['127.0.0.1', 0x7f000001, 23]] as const;
+    for (const [ip, ipNum, port] of rows) {
+      await raw.insertInto('endpoints').values({ survey_id: 1, ip, ip_num: ipNum, port, seen_at: 'x', source: 'connect' }).execute();
+    }
+    await raw.destroy();
+
+    const reader = await openStore(old, { readOnly: true });
+    try {
+      const eps = await reader.endpoints.all(1);
+      expect(eps.map((e) => e.ip)).toEqual(['127.0.0.1', '127.0.0.2']);
+      expect(new Set(eps.map((e) => typeof e.id))).toEqual(new Set(['number']));
+      // A running survey from before leases has no runner anyone can vouch for.
+      expect((await reader.surveys.get(1))!.status).toBe('interrupted');
+    } finally {
+      await reader.close();
+    }
+    const writer = await openStore(old);
+    try {
+      await writer.surveys.recordProgress(1, [ep('127.0.0.1', 23), ep('127.0.0.3', 23)], [5]);
+      expect((await writer.endpoints.all(1)).map((e) => e.ip)).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+      const raw2 = rawDb(old);
+      await expect(raw2.insertInto('endpoints').values({ survey_id: 1, ip: '127.0.0.1', ip_num: 0x7f000001, port: 23, seen_at: 'x', source: 'connect' }).execute()).rejects.toThrow();
+      await raw2.destroy();
+    } finally {
+      await writer.close();
+    }
+  });
 });
 
 describe('store errors', () => {
+  const codeOf = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IotcleanError);
+    return err as IotcleanError;
+  };
+
+  it('refuses an empty --db instead of using a throwaway database', async () => {
+    expect((await codeOf(openStore(''))).code).toBe('E_ARGS');
+    expect((await codeOf(openStore('   '))).code).toBe('E_ARGS');
+  });
+
+  it('refuses a mistyped or unknown URL scheme, never creating a file, never showing the password', async () => {
+    const before = readdirSync(process.cwd());
+    for (const location of ['postgress://user:hunter2@127.0.0.1/db', 'mysql://root:hunter2@127.0.0.1/x', 'sqlite://x.db', 'file:x.db']) {
+      const err = await codeOf(openStore(location));
+      expect(err.code).toBe('E_ARGS');
+      expect(err.format()).not.toContain('hunter2');
+      expect(err.format()).toContain(location.split(':')[0]);
+    }
+    expect(readdirSync(process.cwd())).toEqual(before);
+  });
+
+  it('a read-only open of a missing database names it and creates nothing', async () => {
+    const path = join(dir, 'ro', 'missing.db');
+    const err = await codeOf(openStore(path, { readOnly: true }));
+    expect(err.code).toBe('E_NOT_FOUND');
+    expect(err.format()).toContain(path);
+    expect(existsSync(join(dir, 'ro'))).toBe(false);
+    const flat = join(dir, 'missing.db');
+    await codeOf(openStore(flat, { readOnly: true }));
+    expect(existsSync(flat)).toBe(false);
+  });
+
+  it('a read-only store cannot write', async () => {
+    const path = join(dir, 'ro-write.db');
+    await (await openStore(path)).close();
+    const ro = await openStore(path, { readOnly: true });
+    try {
+      await expect(ro.plans.save({ digest: 'x', version: 'v', name: 'n', body: {} })).rejects.toThrow(/readonly/i);
+    } finally {
+      await ro.close();
+    }
+  });
+
+  it('creates no folders for a path other than the default: the parent must exist', async () => {
+    const path = join(dir, 'no', 'such', 'folder', 'x.db');
+    const err = await codeOf(openStore(path));
+    expect(err.code).toBe('E_STORE');
+    expect(err.format()).toContain(join(dir, 'no', 'such', 'folder'));
+    expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+
+  it('fails at once under /proc, where a recursive mkdir never ends', async () => {
+    const err = await codeOf(openStore('/proc/x/y.db'));
+    expect(err.code).toBe('E_STORE');
+    expect(err.format()).toContain('/proc/x');
+  }, 20_000);
+
   it('names an unusable SQLite path', async () => {
     const notADir = join(dir, 'plain-file');
     writeFileSync(notADir, 'x');

@@ -16,7 +16,7 @@ export const surveysCommand = defineCommand({
       const withCounts = rows.map((r) => ({ ...r, endpoints: counts.get(r.id) ?? 0 }));
       const text = withCounts.length
         ? withCounts
-            .map((r) => `${String(r.id).padStart(4)}  ${r.status.padEnd(11)} ${r.startedAt}  shard ${r.shard.index + 1}/${r.shard.count}  ${r.ports.length} ports  ${r.endpoints} open  ${r.probesSent.toLocaleString('en')} probes`)
+            .map((r) => `${String(r.id).padStart(4)}  ${r.status.padEnd(11)} ${r.startedAt}  shard ${r.shard.index + 1}/${r.shard.count}  ${r.ports.length} ports  ${r.endpoints} open  ${r.probesSent.toLocaleString('en')} probes${r.status === 'running' && r.lease ? `  (run by ${r.lease.owner} until ${r.lease.expiresAt})` : ''}`)
             .join('\n')
         : 'no surveys yet';
       out.result(text, withCounts);

@@ -339,7 +339,19 @@ function endpointRow(surveyId: number, e: Endpoint) {
 
 const defaultPageSize = 5000;
 
+/**
+ * The database's clock in epoch ms. Leases are stamped and judged by the one clock every runner
+ * shares, so runners on hosts whose clocks disagree still agree on who holds a survey.
+ */
+function dbNow(dialect: Dialect) {
+  return dialect === 'postgres'
+    ? sql<number>`(extract(epoch from statement_timestamp()) * 1000)::bigint`
+    : sql<number>`cast((julianday('now') - 2440587.5) * 86400000.0 as integer)`;
+}
+
 function createStore(db: Kysely<Database>, dialect: Dialect): Store {
+  const now = dbNow(dialect);
+  const later = (ms: number) => sql<number>`${now} + ${ms}`;
   const plans: PlanRepository = {
     async save(plan) {
       await db
@@ -362,7 +374,6 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
 
   const surveys: SurveyRepository = {
     async create(s, lease) {
-      const now = Date.now();
       const row = await db
         .insertInto('surveys')
         .values({
@@ -378,20 +389,19 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
           checkpoint: JSON.stringify(new Array(s.workers).fill(0)),
           started_at: s.startedAt,
           finished_at: null,
-          ...(lease ? { lease_owner: lease.owner, lease_taken_at: now, lease_expires_at: now + lease.ttlMs } : {}),
+          ...(lease ? { lease_owner: lease.owner, lease_taken_at: now, lease_expires_at: later(lease.ttlMs) } : {}),
         })
         .returning('id')
         .executeTakeFirstOrThrow();
       return Number(row.id);
     },
     async get(id) {
-      const r = await db.selectFrom('surveys').selectAll().where('id', '=', id).executeTakeFirst();
-      return r ? toSurvey(r, Date.now()) : undefined;
+      const r = await db.selectFrom('surveys').selectAll().select(now.as('db_now')).where('id', '=', id).executeTakeFirst();
+      return r ? toSurvey(r, Number(r.db_now)) : undefined;
     },
     async list() {
-      const rows = await db.selectFrom('surveys').selectAll().orderBy('id').execute();
-      const now = Date.now();
-      return rows.map((r) => toSurvey(r, now));
+      const rows = await db.selectFrom('surveys').selectAll().select(now.as('db_now')).orderBy('id').execute();
+      return rows.map((r) => toSurvey(r, Number(r.db_now)));
     },
     async recordProgress(surveyId, endpoints, checkpoint, probesSent) {
       // Checked before the transaction opens, so a bad record costs nothing already stored.
@@ -492,12 +502,11 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
 
   const leases: LeaseRepository = {
     async acquire(surveyId, lease, options = {}) {
-      const now = Date.now();
       // One conditional UPDATE: the database decides between racing runners, and exactly one
       // sees a row changed.
       const result = await db
         .updateTable('surveys')
-        .set({ status: 'running', lease_owner: lease.owner, lease_taken_at: now, lease_expires_at: now + lease.ttlMs })
+        .set({ status: 'running', lease_owner: lease.owner, lease_taken_at: now, lease_expires_at: later(lease.ttlMs) })
         .where('id', '=', surveyId)
         .where('status', '<>', 'done')
         .where((eb) =>
@@ -516,7 +525,7 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     async renew(surveyId, lease) {
       const result = await db
         .updateTable('surveys')
-        .set({ lease_expires_at: Date.now() + lease.ttlMs })
+        .set({ lease_expires_at: later(lease.ttlMs) })
         .where('id', '=', surveyId)
         .where('lease_owner', '=', lease.owner)
         .executeTakeFirst();

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../../test/helpers.js';
 import { DEFAULT_LEASE_MS, leaseMsFromEnv, newLeaseOwner } from './lease.js';
@@ -26,7 +27,38 @@ afterEach(async () => {
     }
   }
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
+const schemas: string[] = [];
+if (!pgUrl) console.log('lease tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
+
+async function pgQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  for (const name of schemas) await pgQuery(`drop schema if exists ${name} cascade`);
+});
+
+/** A fresh database per test: a SQLite file, or a PostgreSQL schema of its own. */
+const backends: [string, (name: string) => Promise<string>][] = [['sqlite', async (name) => join(dir, `${name}.db`)]];
+if (pgUrl) {
+  backends.push([
+    'postgres',
+    async (name) => {
+      const schema = `iotclean_lease_${process.pid}_${name}`;
+      schemas.push(schema);
+      await pgQuery(`create schema ${schema}`);
+      return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    },
+  ]);
+}
 
 async function survey(db: string, id: number): Promise<SurveyRow | undefined> {
   try {
@@ -51,12 +83,12 @@ async function waitFor(db: string, ok: (row: SurveyRow | undefined) => boolean, 
   return row;
 }
 
-describe('one runner per survey', () => {
+describe.each(backends)('one runner per survey on %s', (_name, location) => {
   // 8,192 probes at 100/s: far longer than the test needs the first runner alive.
   const args = (db: string, rate: number) => ['discover', '--targets', '127.94.0.0/20', '--ports', '2324,8082', '--seed', '3', '--workers', '1', '--rate', String(rate), '--db', db, '--json'];
 
   it('refuses a second runner while the first renews its lease; a SIGKILLed runner\'s survey reads interrupted, and --resume completes it', async () => {
-    const db = join(dir, 'two.db');
+    const db = await location('two');
     const first = startCli(args(db, 100), env);
     children.push(first);
     const started = await waitFor(db, (r) => r?.lease !== null && r?.lease !== undefined && r.checkpoint.some((n) => n > 0));
@@ -89,7 +121,7 @@ describe('one runner per survey', () => {
   }, 180_000);
 
   it('a runner that died on this host is replaced at once, without waiting for its lease', async () => {
-    const db = join(dir, 'dead.db');
+    const db = await location('dead');
     const first = startCli(args(db, 100), { IOTCLEAN_LEASE_MS: '3600000' });
     children.push(first);
     await waitFor(db, (r) => r?.checkpoint.some((n) => n > 0) === true);

@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../../test/helpers.js';
+import { IotcleanError } from '../core/errors.js';
+import { loadDefaultPlan } from '../discover/plan.js';
+import { runSurvey } from '../pipeline/survey.js';
+import { compileScope, defaultScope, restrictScope } from '../scope/scope.js';
 import { DEFAULT_LEASE_MS, leaseMsFromEnv, newLeaseOwner } from './lease.js';
 import { openStore, type SurveyRow } from './store.js';
 
@@ -133,6 +137,38 @@ describe.each(backends)('one runner per survey on %s', (_name, location) => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ surveyId: 1, status: 'done', resumed: true });
   }, 180_000);
+});
+
+describe('a runner that loses its lease', () => {
+  it('stops, and leaves the survey to the runner that took it over', async () => {
+    const db = join(dir, 'lost.db');
+    const store = await openStore(db);
+    const stop = new AbortController();
+    let outcome: Promise<unknown> = Promise.resolve();
+    try {
+      const scope = compileScope(defaultScope());
+      const plan = { ...(await loadDefaultPlan()), ports: [{ port: 2326, service: 'test', reason: 'nothing listens here' }] };
+      // 4,096 probes at 100/s: it is still running when the lease is taken from it.
+      const run = runSurvey({ store, scope, targets: restrictScope(scope, ['127.94.16.0/20']), plan, seed: 1, rate: 100, workers: 1, leaseMs: 3000, signal: stop.signal });
+      outcome = run.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const held = await waitFor(db, (r) => r?.lease !== null && r?.lease !== undefined);
+      // Another runner takes over (as if this one had stalled past its lease).
+      expect(await store.leases.acquire(1, { owner: 'successor', ttlMs: 60_000 }, { replacing: held!.lease!.owner })).toEqual({ ok: true });
+      const err = await outcome;
+      expect(err).toBeInstanceOf(IotcleanError);
+      expect((err as IotcleanError).code).toBe('E_BUSY');
+      // The loser wrote no final status over the successor's run.
+      expect(await store.surveys.get(1)).toMatchObject({ status: 'running', lease: { owner: 'successor' }, finishedAt: null });
+    } finally {
+      // Even when an expectation fails, the run ends before its store closes.
+      stop.abort();
+      await outcome;
+      await store.close();
+    }
+  }, 120_000);
 });
 
 describe('lease settings', () => {

@@ -122,7 +122,7 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
       onBatch: async (batch) => {
         const seenAt = new Date().toISOString();
         const endpoints: Endpoint[] = batch.opens.map(([ip, port]) => ({ kind: 'endpoint', ip: formatIpv4(ip), port, seenAt, source: 'connect' }));
-        await store.surveys.recordProgress(surveyId, endpoints, batch.checkpoint);
+        await store.surveys.recordProgress(surveyId, endpoints, batch.checkpoint, { owner: lease.owner });
       },
     });
   } catch (e) {

@@ -111,7 +111,7 @@ describe.each(backends)('store on %s', (_name, location) => {
   it('records progress without duplicates, orders endpoints by address and gives each a stable id', async () => {
     await store.surveys.recordProgress(1, [ep('127.10.0.10', 80), ep('127.10.0.9', 23)], [5, 4]);
     const firstIds = new Map((await store.endpoints.all(1)).map((e) => [`${e.ip}:${e.port}`, e.id]));
-    await store.surveys.recordProgress(1, [ep('127.10.0.10', 80), ep('127.10.0.9', 80)], [9, 8], 17);
+    await store.surveys.recordProgress(1, [ep('127.10.0.10', 80), ep('127.10.0.9', 80)], [9, 8], { probesSent: 17, owner: 'creator' });
     const eps = await store.endpoints.all(1);
     expect(eps.map((e) => `${e.ip}:${e.port}`)).toEqual(['127.10.0.9:23', '127.10.0.9:80', '127.10.0.10:80']);
     expect(strip(eps)[0]).toEqual(ep('127.10.0.9', 23));
@@ -120,6 +120,11 @@ describe.each(backends)('store on %s', (_name, location) => {
     for (const id of ids(eps)) expect(Number.isInteger(id) && id! > 0).toBe(true);
     expect(new Set(ids(eps)).size).toBe(3);
     expect(await store.surveys.get(1)).toMatchObject({ checkpoint: [9, 8], probesSent: 17 });
+    // A runner without the lease writes nothing, endpoints included.
+    const err = await store.surveys.recordProgress(1, [ep('127.10.0.77', 80)], [50, 50], { owner: 'not-the-holder' }).catch((e: unknown) => e);
+    expect((err as IotcleanError).code).toBe('E_BUSY');
+    expect(await store.endpoints.count(1)).toBe(3);
+    expect(await store.surveys.get(1)).toMatchObject({ checkpoint: [9, 8] });
   });
 
   it('refuses an endpoint whose address is not IPv4, storing nothing of its batch', async () => {

@@ -67,8 +67,12 @@ export interface SurveyRepository {
   create(s: NewSurvey, lease?: LeaseRequest): Promise<number>;
   get(id: number): Promise<SurveyRow | undefined>;
   list(): Promise<SurveyRow[]>;
-  /** Write found endpoints and the new checkpoint in one transaction (resume depends on it). */
-  recordProgress(surveyId: number, endpoints: readonly Endpoint[], checkpoint: readonly number[], probesSent?: number): Promise<void>;
+  /**
+   * Write found endpoints and the new checkpoint in one transaction (resume depends on it). With
+   * `owner`, only while that runner holds the lease: otherwise nothing is written and E_BUSY is
+   * thrown, so a runner that lost its survey cannot move the new holder's checkpoint.
+   */
+  recordProgress(surveyId: number, endpoints: readonly Endpoint[], checkpoint: readonly number[], options?: { probesSent?: number; owner?: string }): Promise<void>;
   /**
    * Mark a survey ended and drop its lease; without stats only the status changes (the
    * checkpoint is kept for resume). With `owner`, only while that runner holds the lease
@@ -403,10 +407,24 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
       const rows = await db.selectFrom('surveys').selectAll().select(now.as('db_now')).orderBy('id').execute();
       return rows.map((r) => toSurvey(r, Number(r.db_now)));
     },
-    async recordProgress(surveyId, endpoints, checkpoint, probesSent) {
+    async recordProgress(surveyId, endpoints, checkpoint, options = {}) {
+      const { probesSent, owner } = options;
       // Checked before the transaction opens, so a bad record costs nothing already stored.
       const rows = endpoints.map((e) => endpointRow(surveyId, e));
       const write = async (tx: Kysely<Database>) => {
+        // The checkpoint first: it is the fence that tells whether this runner may write at all.
+        const updated = await tx
+          .updateTable('surveys')
+          .set({ checkpoint: JSON.stringify(checkpoint) })
+          .$if(probesSent !== undefined, (q) => q.set({ probes_sent: probesSent! }))
+          .where('id', '=', surveyId)
+          .$if(owner !== undefined, (q) => q.where('lease_owner', '=', owner!))
+          .executeTakeFirst();
+        if (owner !== undefined && Number(updated.numUpdatedRows) !== 1) {
+          throw new IotcleanError('E_BUSY', `survey ${surveyId}: this runner no longer holds its lease; nothing of this batch was stored`, {
+            hint: 'another runner took the survey over; see iotclean surveys',
+          });
+        }
         // Chunked to stay under SQLite's bound-parameter limit.
         for (let i = 0; i < rows.length; i += 500) {
           await tx
@@ -415,8 +433,6 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
             .onConflict((oc) => oc.columns(['survey_id', 'ip_num', 'port']).doNothing())
             .execute();
         }
-        const update = tx.updateTable('surveys').set({ checkpoint: JSON.stringify(checkpoint) });
-        await (probesSent === undefined ? update : update.set({ probes_sent: probesSent })).where('id', '=', surveyId).execute();
       };
       // Inside an import the caller's transaction already holds it together.
       await (db.isTransaction ? write(db) : db.transaction().execute(write));

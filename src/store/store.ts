@@ -258,11 +258,13 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    // A read-only command must not turn an empty database into a store.
-    if (options.readOnly && (await pendingMigrations(db, 'postgres', redactLocation(url))) === Object.keys(migrations('postgres')).length) {
+    // A read-only command must not turn an empty database into a store, nor need write rights
+    // when the store is up to date (a reporting role may only read).
+    const pending = options.readOnly ? await pendingMigrations(db, 'postgres', redactLocation(url)) : undefined;
+    if (pending !== undefined && pending === Object.keys(migrations('postgres')).length) {
       throw new IotcleanError('E_NOT_FOUND', `no iotclean store in ${redactLocation(url)}`, { hint: 'check --db; a survey (iotclean discover, demo or import) creates it' });
     }
-    await migrate(db, 'postgres', redactLocation(url));
+    if (pending !== 0) await migrate(db, 'postgres', redactLocation(url));
   } catch (e) {
     await db.destroy();
     throw e;

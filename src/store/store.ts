@@ -179,13 +179,13 @@ function prepareSqlitePath(location: string, readOnly: boolean): void {
       return statSync(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw storeError(location, `cannot use database ${location}: ${(e as Error).message}`);
+      throw storeError(location, `cannot use this database: ${(e as Error).message}`);
     }
   };
   const file = exists(location);
-  if (file?.isDirectory()) throw storeError(location, `cannot use database ${location}: it is a directory`, 'give the path of a database file');
+  if (file?.isDirectory()) throw storeError(location, 'cannot use this database: it is a folder', 'give the path of a database file');
   if (readOnly) {
-    if (!file) throw new IotcleanError('E_NOT_FOUND', `no database at ${location}`, { file: location, hint: 'check --db; a survey (iotclean discover, demo or import) creates it' });
+    if (!file) throw new IotcleanError('E_NOT_FOUND', 'no database here (read-only commands never create one)', { file: location, hint: 'check --db; a survey (iotclean discover, demo or import) creates it' });
     return;
   }
   if (file) return;
@@ -201,8 +201,8 @@ function prepareSqlitePath(location: string, readOnly: boolean): void {
     return;
   }
   const dir = exists(parent);
-  if (!dir) throw storeError(location, `cannot create database ${location}: the folder ${parent} does not exist`, 'create the folder first, or check the path');
-  if (!dir.isDirectory()) throw storeError(location, `cannot create database ${location}: ${parent} is not a folder`);
+  if (!dir) throw storeError(location, `cannot create the database: the folder ${parent} does not exist`, 'create the folder first, or check the path');
+  if (!dir.isDirectory()) throw storeError(location, `cannot create the database: ${parent} is not a folder`);
 }
 
 function storeError(location: string, message: string, hint = 'check the path and its permissions, or pass another --db'): IotcleanError {
@@ -224,7 +224,7 @@ async function openSqlite(location: string, options: OpenOptions): Promise<Store
       sqlite.pragma('busy_timeout = 5000');
       return sqlite;
     } catch (e) {
-      throw storeError(location, `cannot open database ${location}: ${(e as Error).message}`);
+      throw storeError(location, `cannot open the database: ${(e as Error).message}`);
     }
   };
   if (readOnly && location !== ':memory:') {

@@ -21,7 +21,7 @@ import { openStore, type SurveyRow } from './store.js';
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-lease-'));
 const children: ChildProcess[] = [];
 // A short lease so a killed runner's survey lapses quickly; three heartbeats fit in it.
-const env = { IOTCLEAN_LEASE_MS: '3000' };
+const env = { IOTCLEAN_LEASE_MS: '6000' };
 
 afterEach(async () => {
   for (const c of children.splice(0)) {
@@ -99,7 +99,7 @@ describe.each(backends)('one runner per survey on %s', (_name, location) => {
     expect(started?.status).toBe('running');
     const takenAt = Date.parse(started!.lease!.takenAt);
     // Outlive the first lease: still running, so the heartbeat renewed it.
-    const renewed = await waitFor(db, (r) => Date.parse(r?.lease?.expiresAt ?? '0') > takenAt + 3000);
+    const renewed = await waitFor(db, (r) => Date.parse(r?.lease?.expiresAt ?? '0') > takenAt + 6000);
     expect(renewed).toMatchObject({ status: 'running', lease: { owner: started!.lease!.owner } });
     expect(started!.lease!.owner).toContain(`:${first.pid}:`);
 

@@ -67,8 +67,8 @@ describe('shards without --seed', () => {
     for (const index of [0, 1]) {
       const o = await runSurvey({ store, scope, targets, plan: plan(20000), shard: { index, count: 2 }, rate: 0, workers: 2 });
       expect(o.status).toBe('done');
-      seeds.push((await store.getSurvey(o.surveyId))!.seed);
-      found.push((await store.endpoints(o.surveyId)).map(key));
+      seeds.push((await store.surveys.get(o.surveyId))!.seed);
+      found.push((await store.endpoints.all(o.surveyId)).map(key));
     }
     expect(seeds[0]).toBe(seeds[1]);
     const [one = [], two = []] = found;
@@ -133,7 +133,7 @@ describe('opt-outs win on resume', () => {
       },
     });
     expect(started.status).toBe('interrupted');
-    const before = new Set((await store.endpoints(started.surveyId)).map(key));
+    const before = new Set((await store.endpoints.all(started.surveyId)).map(key));
     const pending = [...lab.accepted.keys()].filter((k) => !before.has(k));
     expect(pending.length).toBeGreaterThan(1);
     const optedOut = pending[0]!;
@@ -152,7 +152,7 @@ describe('opt-outs win on resume', () => {
     expect(resumed.status).toBe('done');
     expect(resumed.stats.denied).toBeGreaterThan(0);
     expect(lab.accepted.get(optedOut)).toBe(0);
-    const stored = (await store.endpoints(started.surveyId)).map(key);
+    const stored = (await store.endpoints.all(started.surveyId)).map(key);
     expect(new Set(stored).size).toBe(stored.length);
     const want = [...lab.accepted.keys()].filter((k) => !k.startsWith(`${optedOutIp}:`)).sort();
     expect(stored.filter((k) => !k.startsWith(`${optedOutIp}:`)).sort()).toEqual(want);
@@ -218,6 +218,6 @@ describe('plan modules', () => {
     const scope = restrictScope(compileScope(defaultScope()), ['127.215.0.1']);
     const asking = { ...plan(20000), modules: ['discover', 'grab'] } as unknown as SurveyPlan;
     await expect(runSurvey({ store, scope, targets: scope, plan: asking })).rejects.toMatchObject({ code: 'E_PLAN_FILE', message: expect.stringMatching(/not available yet: grab/) });
-    expect(await store.listSurveys()).toEqual([]);
+    expect(await store.surveys.list()).toEqual([]);
   });
 });

@@ -2,14 +2,14 @@
 import { IotcleanError } from '../core/errors.js';
 import { loadDefaultPlan, loadPlan, serviceOfPort, wellKnownPorts, type SurveyPlan } from '../discover/plan.js';
 import { compileScope, defaultScope, loadScope, restrictScope, type CompiledScope } from '../scope/scope.js';
-import { DEFAULT_DB, openStore, type Store } from '../store/store.js';
+import { DEFAULT_DB, openStore, type OpenOptions, type Store } from '../store/store.js';
 import type { OptionSpec } from './command.js';
 
 /** A /8's worth of addresses: larger scopes need --confirm-large-scope. */
 export const LARGE_SCOPE = 2 ** 24;
 
 export const storeOption = {
-  db: { type: 'string', value: 'PATH', description: 'SQLite database file', default: DEFAULT_DB },
+  db: { type: 'string', value: 'PATH|URL', description: 'SQLite database file, or a postgres:// URL', default: DEFAULT_DB },
 } as const satisfies Record<string, OptionSpec>;
 
 export const scopeOptions = {
@@ -60,9 +60,12 @@ export async function resolvePlan(o: { plan?: string | undefined; ports?: string
   return { ...plan, ports: [...new Map(ports.map((p) => [p.port, p])).values()] };
 }
 
-/** Run fn with an open store and always close it. */
-export async function withStore<T>(path: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(path);
+/**
+ * Run fn with an open store and always close it. Commands that only read pass `readOnly`: they
+ * never create a database or a folder, and a missing one is an error naming it.
+ */
+export async function withStore<T>(location: string, fn: (store: Store) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+  const store = await openStore(location, options);
   try {
     return await fn(store);
   } finally {

@@ -10,6 +10,7 @@ export const errorCodes = {
   E_PLAN_FILE: 'survey plan is invalid',
   E_IMPORT_FILE: 'scanner output cannot be imported',
   E_STORE: 'store error',
+  E_BUSY: 'another runner holds this survey',
   E_LAB: 'lab error',
   E_NOT_FOUND: 'not found',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',

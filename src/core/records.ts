@@ -6,6 +6,8 @@
 /** An open TCP port found by discovery (or imported from masscan / zmap). */
 export interface Endpoint {
   readonly kind: 'endpoint';
+  /** The store's id, which later records cite; absent until the endpoint is stored. */
+  readonly id?: number;
   readonly ip: string;
   readonly port: number;
   /** When the port was seen open, ISO 8601. */

@@ -236,6 +236,17 @@ describe('zmap CSV', () => {
     expect((await importAll(withClass)).endpoints.map((e) => e.ip)).toEqual(['127.66.0.199']);
   });
 
+  it('reads quoted fields with "" inside, as the ISP table does (one CSV splitter)', async () => {
+    // zmap's CSV module quotes a value holding a comma; "" stands for a quote inside it (RFC 4180).
+    const text = 'saddr,sport,success,data\n127.0.9.1,80,1,"say ""hi"", twice"\n127.0.9.2,81,1,plain\n';
+    const { endpoints, summary } = await importAll(await fixture('quoted.csv', text), { seenAt: '2000-01-01T00:00:00.000Z' });
+    expect(endpoints.map((e) => `${e.ip}:${e.port}`)).toEqual(['127.0.9.1:80', '127.0.9.2:81']);
+    expect(summary.errors).toBe(0);
+    const broken = await importError(await fixture('broken-quote.csv', 'saddr,sport,success\n127.0.9.1,80,"1\n'));
+    expect(broken.message).toMatch(/unterminated quoted field/);
+    expect(broken.where.line).toBe(2);
+  });
+
   it('reads zmap default output (addresses only) with the port the caller scanned', async () => {
     const seenAt = '2024-01-01T00:00:00.000Z';
     const path = await fixture('z.txt', '127.0.8.1\n127.0.8.2\n\n127.0.8.3\n');

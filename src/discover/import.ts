@@ -25,17 +25,31 @@
  *    zmap 2.x `-O csv` without -f writes the same layout unfiltered, which no reader can detect.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
+import { splitCsvLine } from '../core/csv.js';
 import { IotcleanError } from '../core/errors.js';
+import { statInputFile, unreadableFile, type FileKind } from '../core/files.js';
 import { formatIpv4, looksLikeIpv6, parseIpv4 } from '../core/ip.js';
 import type { Endpoint, EndpointSource } from '../core/records.js';
 
-/** Scanner output formats the importer reads. */
-export const importFormats = ['masscan-json', 'masscan-list', 'zmap-csv'] as const;
-export type ImportFormat = (typeof importFormats)[number];
+/**
+ * One scanner output format: its name, how the first meaningful line of such a file looks, and a
+ * parser for one file's lines. Adding a format is writing one of these and one line in `formats`.
+ */
+interface ImportFormatSpec<N extends string = string> {
+  readonly name: N;
+  detect(firstLine: string): boolean;
+  parse(context: ParseContext): LineParser;
+}
+
+interface ParseContext {
+  /** The scanned port, for outputs that do not carry one (zmap's default). */
+  readonly port: number | undefined;
+  /** seenAt for rows without a time of their own. */
+  readonly fallbackSeenAt: string;
+}
 
 export interface ImportOptions {
   /** Format of the file; 'auto' (default) decides from the first meaningful line. */
@@ -82,13 +96,7 @@ const maxLineBytes = 1 << 20;
 /** Import a masscan or zmap output file as endpoints, streaming. */
 export function importScanFile(path: string, options: ImportOptions = {}): ImportRun {
   return makeRun(path, options, async () => {
-    let info;
-    try {
-      info = await stat(path);
-    } catch (e) {
-      throw unreadable(path, e);
-    }
-    if (info.isDirectory()) throw new IotcleanError('E_IMPORT_FILE', 'cannot read scan output: it is a directory', { file: path });
+    const info = await statInputFile(path, scanOutput);
     const input = createReadStream(path);
     return { input, close: () => input.destroy(), fallbackSeenAt: options.seenAt ?? info.mtime.toISOString() };
   });
@@ -102,11 +110,7 @@ export function importScanStream(input: NodeJS.ReadableStream, name: string, opt
 /** Decide the format from the first meaningful line, or undefined when it matches none. */
 export function detectFormat(line: string): ImportFormat | undefined {
   const t = line.trim();
-  if (t.startsWith('#masscan') || /^(open|closed|up|unknown|banner)\s+(tcp|udp|sctp|icmp|arp|err)\s/.test(t)) return 'masscan-list';
-  if (t.startsWith('[') || t.startsWith('{')) return 'masscan-json';
-  if (splitCsv(t)?.some((f) => f.trim() === 'saddr')) return 'zmap-csv';
-  if (parseIpv4(t) !== undefined) return 'zmap-csv';
-  return undefined;
+  return formats.find((f) => f.detect(t))?.name;
 }
 
 // --- the run: streaming, error policy, counting ---------------------------------------------------
@@ -214,7 +218,7 @@ async function* run(file: string, options: ImportOptions, open: () => Promise<Op
           });
         }
         counts.format = format;
-        parser = makeParser(format, options.port, fallbackSeenAt);
+        parser = formatNamed(format).parse({ port: options.port, fallbackSeenAt });
       }
       const result = parser.parse(line);
       if (result === 'blank') continue;
@@ -239,9 +243,10 @@ async function* run(file: string, options: ImportOptions, open: () => Promise<Op
   }
 }
 
+const scanOutput: FileKind = { code: 'E_IMPORT_FILE', name: 'scan output', hint: 'give the path of a masscan or zmap output file' };
+
 function unreadable(file: string, e: unknown): IotcleanError {
-  const err = e as NodeJS.ErrnoException;
-  return new IotcleanError('E_IMPORT_FILE', `cannot read scan output (${err.code ?? err.message})`, { file });
+  return unreadableFile(file, scanOutput, e);
 }
 
 /** Passes bytes through, failing when a line grows past `limit` bytes (readline would buffer it all). */
@@ -275,15 +280,35 @@ function excerpt(line: string): string {
 
 // --- formats --------------------------------------------------------------------------------------
 
-function makeParser(format: ImportFormat, port: number | undefined, fallbackSeenAt: string): LineParser {
-  switch (format) {
-    case 'masscan-json':
-      return masscanJsonParser(fallbackSeenAt);
-    case 'masscan-list':
-      return masscanListParser();
-    case 'zmap-csv':
-      return zmapCsvParser(port, fallbackSeenAt);
-  }
+const masscanList: ImportFormatSpec<'masscan-list'> = {
+  name: 'masscan-list',
+  detect: (t) => t.startsWith('#masscan') || /^(open|closed|up|unknown|banner)\s+(tcp|udp|sctp|icmp|arp|err)\s/.test(t),
+  parse: () => masscanListParser(),
+};
+
+const masscanJson: ImportFormatSpec<'masscan-json'> = {
+  name: 'masscan-json',
+  detect: (t) => t.startsWith('[') || t.startsWith('{'),
+  parse: ({ fallbackSeenAt }) => masscanJsonParser(fallbackSeenAt),
+};
+
+const zmapCsv: ImportFormatSpec<'zmap-csv'> = {
+  name: 'zmap-csv',
+  detect: (t) => splitCsv(t)?.includes('saddr') === true || parseIpv4(t) !== undefined,
+  parse: ({ port, fallbackSeenAt }) => zmapCsvParser(port, fallbackSeenAt),
+};
+
+/** The registry, in detection order (the first whose `detect` accepts a file's first line wins). */
+const formats = [masscanList, masscanJson, zmapCsv] as const;
+
+/** Scanner output formats the importer reads. */
+export type ImportFormat = (typeof formats)[number]['name'];
+export const importFormats: readonly ImportFormat[] = formats.map((f) => f.name).sort();
+
+function formatNamed(name: ImportFormat): ImportFormatSpec {
+  const format = formats.find((f) => f.name === name);
+  if (!format) throw new IotcleanError('E_ARGS', `unknown import format "${name}"`, { hint: `one of ${importFormats.join(', ')}` });
+  return format;
 }
 
 function endpoint(ip: string, port: number, seenAt: string, source: EndpointSource): Endpoint {
@@ -424,31 +449,10 @@ function masscanListParser(): LineParser {
 
 // zmap CSV -----------------------------------------------------------------------------------------
 
-/**
- * Split one CSV line as zmap writes it: fields separated by "," (old versions ", "), a field with a
- * comma inside double quotes, no escaped quotes. Returns undefined for an unbalanced quote.
- */
+/** zmap's fields: "," separated (old versions ", "), a value with a comma in double quotes. */
 function splitCsv(line: string): string[] | undefined {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    while (line[i] === ' ') i++;
-    if (line[i] === '"') {
-      const close = line.indexOf('"', i + 1);
-      if (close === -1) return undefined;
-      out.push(line.slice(i + 1, close));
-      i = close + 1;
-      while (line[i] === ' ') i++;
-      if (i < line.length && line[i] !== ',') return undefined;
-    } else {
-      const comma = line.indexOf(',', i);
-      const end = comma === -1 ? line.length : comma;
-      out.push(line.slice(i, end).trim());
-      i = end;
-    }
-    if (i >= line.length) return out;
-    i++; // past the comma
-  }
+  const split = splitCsvLine(line);
+  return 'fields' in split ? split.fields : undefined;
 }
 
 interface ZmapColumns {
@@ -508,10 +512,10 @@ function zmapCsvParser(port: number | undefined, fallbackSeenAt: string): LinePa
         const ip = checkIp(t);
         return typeof ip === 'string' ? [endpoint(ip, port, fallbackSeenAt, 'zmap')] : ip;
       }
-      const f = splitCsv(t);
-      if (!f || f.length !== columns.count) {
-        return { problem: `expected ${columns.count} fields as in the header, got ${f ? f.length : 'an unbalanced quote'}: ${excerpt(t)}` };
-      }
+      const split = splitCsvLine(t);
+      if ('problem' in split) return { problem: `${split.problem}: ${excerpt(t)}`, hint: split.hint };
+      const f = split.fields;
+      if (f.length !== columns.count) return { problem: `expected ${columns.count} fields as in the header, got ${f.length}: ${excerpt(t)}` };
       const get = (i: number | undefined) => (i === undefined ? undefined : (f[i] ?? ''));
       const ip = checkIp(get(columns.saddr) ?? '');
       if (typeof ip !== 'string') return ip;

@@ -9,13 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, isAlias, isMap, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import * as z from 'zod';
 import { IotcleanError } from '../core/errors.js';
+import { readInputFile } from '../core/files.js';
 import type { PlanPort } from '../core/records.js';
 import { isServiceName, serviceNames } from '../pipeline/services.js';
 import { availableStages, isStageName, stageNames, stages, type StageName } from '../pipeline/stages.js';
@@ -214,16 +214,11 @@ export function parsePlan(text: string, fileName: string): SurveyPlan {
 
 /** Read and parse a plan file. */
 export async function loadPlan(path: string): Promise<SurveyPlan> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new IotcleanError('E_PLAN_FILE', `cannot read plan file (${err.code ?? err.message})`, {
-      file: path,
-      hint: 'check the path; the default plan is plans/default.yaml in the iotclean package',
-    });
-  }
+  const text = await readInputFile(path, {
+    code: 'E_PLAN_FILE',
+    name: 'plan file',
+    hint: 'check the path; the default plan is plans/default.yaml in the iotclean package',
+  });
   return parsePlan(text, path);
 }
 

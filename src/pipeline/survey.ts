@@ -11,6 +11,7 @@ import { defaultWorkers, runDiscovery, type DiscoveryProgress, type DiscoverySta
 import { planDigest, surveyPlanSchema, type SurveyPlan } from '../discover/plan.js';
 import { firstUncovered } from '../scope/range-set.js';
 import type { CompiledScope } from '../scope/scope.js';
+import { keepLease, leaseMsFromEnv, newLeaseOwner, takeLease, type HeldLease } from '../store/lease.js';
 import type { Store } from '../store/store.js';
 import { availableStages, stages } from './stages.js';
 
@@ -34,6 +35,8 @@ export interface SurveyRequest {
   readonly onProgress?: (p: DiscoveryProgress) => void;
   /** Called once the survey row exists (so callers can print its id before the long part). */
   readonly onStart?: (surveyId: number, resumed: boolean, start: SurveyStart) => void;
+  /** How long this runner's lease on the survey lasts between heartbeats (default: IOTCLEAN_LEASE_MS or 15 s). */
+  readonly leaseMs?: number;
 }
 
 /** What a run covers, as stored: on resume, the survey's own targets and what earlier runs did. */
@@ -101,9 +104,12 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   let shard: Shard;
   let workers: number;
   let resumeFrom: readonly number[] | undefined;
+  // One runner per survey: held from creation (or resume) to the end, renewed on a heartbeat.
+  const leaseRequest = { owner: newLeaseOwner(), ttlMs: req.leaseMs ?? leaseMsFromEnv() };
+  let lease: HeldLease;
 
   if (req.resume !== undefined) {
-    const row = await store.getSurvey(req.resume);
+    const row = await store.surveys.get(req.resume);
     if (!row) throw new IotcleanError('E_NOT_FOUND', `no survey with id ${req.resume}`, { hint: 'list them with: iotclean surveys' });
     if (row.status === 'done') throw new IotcleanError('E_ARGS', `survey ${row.id} is already complete`, { hint: 'start a new survey instead of --resume' });
     // Only widening is refused. Exclusions (opt-outs) and reserved space added since the start
@@ -117,7 +123,7 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
         { hint: 'resume with a scope whose include lines cover the survey\'s targets; added exclude lines are fine and are applied' },
       );
     }
-    const stored = surveyPlanSchema.safeParse(await store.getPlan(row.planDigest));
+    const stored = surveyPlanSchema.safeParse(await store.plans.get(row.planDigest));
     if (stored.success) plan = stored.data;
     checkModules(plan);
     surveyId = row.id;
@@ -127,30 +133,26 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     shard = row.shard;
     workers = row.workers;
     resumeFrom = row.checkpoint;
+    lease = await takeLease(store, row.id, leaseRequest);
   } else {
     if (req.seed !== undefined && !(Number.isInteger(req.seed) && req.seed >= 0 && req.seed <= 0xffffffff)) {
       throw new IotcleanError('E_ARGS', `seed must be an integer in 0…4294967295, got ${req.seed}`, { hint: 'leave it out to derive one from the targets and ports' });
     }
     const digest = planDigest(plan);
-    await store.savePlan({ digest, version: plan.version, name: plan.name, body: plan });
+    await store.plans.save({ digest, version: plan.version, name: plan.name, body: plan });
     targets = req.targets.ranges;
     ports = plan.ports.map((p) => p.port);
     seed = req.seed ?? defaultSeed(targets, ports);
     shard = req.shard ?? { index: 0, count: 1 };
     workers = req.workers ?? defaultWorkers();
-    surveyId = await store.createSurvey({
-      planDigest: digest,
-      scope: { source: req.scope.source, ranges: req.scope.ranges },
-      targets,
-      ports,
-      seed,
-      shard,
-      workers,
-      startedAt: new Date().toISOString(),
-    });
+    surveyId = await store.surveys.create(
+      { planDigest: digest, scope: { source: req.scope.source, ranges: req.scope.ranges }, targets, ports, seed, shard, workers, startedAt: new Date().toISOString() },
+      leaseRequest,
+    );
+    lease = keepLease(store, surveyId, leaseRequest);
   }
   // A resumed survey adds to what its earlier runs sent and spent.
-  const before = resumeFrom ? await store.getSurvey(surveyId) : undefined;
+  const before = resumeFrom ? await store.surveys.get(surveyId) : undefined;
   const sentBefore = before?.probesSent ?? 0;
   const elapsedBefore = before?.elapsedMs ?? 0;
   const doneBefore = (resumeFrom ?? []).reduce((n, steps) => n + steps, 0);
@@ -170,19 +172,23 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
       workers,
       engine: req.engine,
       resumeFrom,
-      signal: req.signal,
+      signal: req.signal ? AbortSignal.any([req.signal, lease.lost]) : lease.lost,
       onProgress: req.onProgress,
       onBatch: async (batch) => {
         const seenAt = new Date().toISOString();
         const endpoints: Endpoint[] = batch.opens.map(([ip, port]) => ({ kind: 'endpoint', ip: formatIpv4(ip), port, seenAt, source: 'connect' }));
-        await store.recordProgress(surveyId, endpoints, batch.checkpoint);
+        await store.surveys.recordProgress(surveyId, endpoints, batch.checkpoint, { owner: lease.owner });
       },
     });
   } catch (e) {
-    await store.finishSurvey(surveyId, 'failed').catch(() => {});
+    await lease.stop();
+    await store.surveys.finish(surveyId, 'failed', undefined, lease.owner).catch(() => {});
     throw e;
   }
+  await lease.stop();
+  // A run that lost its lease leaves the survey to the runner that took it over.
+  if (lease.lost.aborted) throw lease.lost.reason;
   const status = stats.interrupted ? 'interrupted' : 'done';
-  await store.finishSurvey(surveyId, status, { probesSent: sentBefore + stats.sent, elapsedMs: elapsedBefore + stats.elapsedMs, checkpoint: stats.checkpoint });
+  await store.surveys.finish(surveyId, status, { probesSent: sentBefore + stats.sent, elapsedMs: elapsedBefore + stats.elapsedMs, checkpoint: stats.checkpoint }, lease.owner);
   return { surveyId, resumed: resumeFrom !== undefined, stats, status };
 }

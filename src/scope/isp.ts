@@ -17,8 +17,9 @@
  * wholesale parents and notify the first one that participates (the wholesaler carries the
  * reseller's traffic and has an agreement with it); if none does, nobody is notified (undefined).
  */
-import { readFile } from 'node:fs/promises';
 import { IotcleanError } from '../core/errors.js';
+import { csvField, splitCsvLine } from '../core/csv.js';
+import { readInputFile } from '../core/files.js';
 import { formatIpv4, parseIpv4, rangePrefixLength, type Ipv4Range } from '../core/ip.js';
 import { parseTarget } from './target.js';
 
@@ -77,7 +78,9 @@ export function parseIspRows(text: string, fileName: string): IspRow[] {
     const line = i + 1;
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
-    const fields = splitCsvLine(raw, fileName, line);
+    const split = splitCsvLine(raw);
+    if ('problem' in split) throw ispError(split.problem, fileName, line, split.hint);
+    const fields = split.fields;
     if (!sawHeader) {
       if (fields.length !== ISP_HEADER.length || fields.some((f, k) => f !== ISP_HEADER[k])) {
         throw ispError(`expected the header "${ISP_HEADER.join(',')}", found "${trimmed}"`, fileName, line);
@@ -113,13 +116,7 @@ export function parseIspTable(text: string, fileName: string): IspTable {
 
 /** Read, parse and compile a table file; a read failure is an E_ISP_FILE naming the file. */
 export async function loadIspTable(path: string): Promise<IspTable> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw ispError(`cannot read prefix-to-ISP table: ${why}`, path, undefined, 'give the path of a readable CSV file');
-  }
+  const text = await readInputFile(path, { code: 'E_ISP_FILE', name: 'prefix-to-ISP table', hint: 'give the path of a readable CSV file' });
   return parseIspTable(text, path);
 }
 
@@ -296,48 +293,6 @@ function flatten(prefixes: readonly { range: Ipv4Range; len: number; owner: numb
     emit(top.end + 1, stack[stack.length - 1]?.owner ?? -1);
   }
   return { starts: Uint32Array.from(starts), owners: Int32Array.from(owners) };
-}
-
-/** Split one CSV line (RFC 4180 quoting, no line breaks inside fields). Unquoted fields are trimmed. */
-function splitCsvLine(line: string, file: string, lineNo: number): string[] {
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    while (line[i] === ' ' || line[i] === '\t') i++;
-    if (line[i] === '"') {
-      let value = '';
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q < 0) throw ispError('unterminated quoted field', file, lineNo, 'close the quote on the same line');
-        value += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          value += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      while (line[i] === ' ' || line[i] === '\t') i++;
-      fields.push(value);
-      if (i >= line.length) return fields;
-      if (line[i] !== ',') throw ispError('text after a closing quote', file, lineNo, 'write "" for a quote inside a quoted field');
-      i++;
-    } else {
-      const comma = line.indexOf(',', i);
-      const raw = comma < 0 ? line.slice(i) : line.slice(i, comma);
-      if (raw.includes('"')) throw ispError('stray quote in an unquoted field', file, lineNo, 'quote the whole field and write "" for a quote');
-      fields.push(raw.trim());
-      if (comma < 0) return fields;
-      i = comma + 1;
-    }
-  }
-}
-
-function csvField(value: string): string {
-  const needsQuotes = /[",]/.test(value) || value !== value.trim() || value.startsWith('#');
-  return needsQuotes ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 function ispError(message: string, file: string | undefined, line: number | undefined, hint?: string): IotcleanError {

@@ -15,8 +15,8 @@
  * lines, lifted ranges included. The compiled form answers `allows(ip)` by binary search over
  * typed arrays held in a closure, so no caller can widen the set it checks.
  */
-import { readFile } from 'node:fs/promises';
 import { IotcleanError } from '../core/errors.js';
+import { readInputFile } from '../core/files.js';
 import { formatIpv4, type Ipv4Range } from '../core/ip.js';
 import { countAddresses, firstUncovered, intersectRanges, normaliseRanges, subtractRanges } from './range-set.js';
 import { blockedRanges, checkLift, reservedEntryOf, type ReservedEntry } from './reserved.js';
@@ -123,16 +123,7 @@ export function parseScope(text: string, fileName: string): Scope {
 
 /** Read and parse a scope file; a read failure is an E_SCOPE_FILE naming the file. */
 export async function loadScope(path: string): Promise<Scope> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new IotcleanError('E_SCOPE_FILE', `cannot read scope file: ${why}`, {
-      file: path,
-      hint: 'give the path of a readable scope file',
-    });
-  }
+  const text = await readInputFile(path, { code: 'E_SCOPE_FILE', name: 'scope file', hint: 'give the path of a readable scope file' });
   return parseScope(text, path);
 }
 

@@ -1,14 +1,17 @@
 /**
  * Schema migrations, in order. Each runs once per database (Kysely's migrator keeps the log), so
  * adding a stage's tables is adding one entry here. Written with the schema builder so the same
- * migration serves SQLite and PostgreSQL; `dialect` covers the few differences.
+ * migration serves SQLite and PostgreSQL; `dialect` covers the few differences. An applied
+ * migration is never edited: a change is a new entry.
  */
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   const serial = dialect === 'postgres' ? 'serial' : 'integer';
+  // Endpoints can outgrow 2^31 rows over many national surveys; SQLite's integer is 64-bit already.
+  const bigSerial = dialect === 'postgres' ? 'bigserial' : 'integer';
   return {
     '0001-survey-foundation': {
       async up(db: Kysely<unknown>) {
@@ -49,6 +52,36 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           // One row per endpoint per survey: a resumed run re-finds some and must not duplicate.
           .addPrimaryKeyConstraint('endpoints_pk', ['survey_id', 'ip_num', 'port'])
           .execute();
+      },
+    },
+    '0002-endpoint-ids-and-leases': {
+      async up(db: Kysely<unknown>) {
+        // Who runs a survey: one runner at a time (see lease.ts). Times are epoch milliseconds.
+        for (const [name, type] of [
+          ['lease_owner', 'text'],
+          ['lease_taken_at', 'bigint'],
+          ['lease_expires_at', 'bigint'],
+        ] as const) {
+          await db.schema.alterTable('surveys').addColumn(name, type).execute();
+        }
+        // Endpoints get a stable integer id later records can cite. Neither back end can swap a
+        // table's primary key in place the same way, so the table is rebuilt on both, keeping
+        // the one-row-per-(survey, address, port) rule as a unique constraint.
+        await db.schema
+          .createTable('endpoints_v2')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('survey_id', 'integer', (c) => c.notNull().references('surveys.id'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('seen_at', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addUniqueConstraint('endpoints_survey_ip_port', ['survey_id', 'ip_num', 'port'])
+          .execute();
+        await sql`insert into endpoints_v2 (survey_id, ip, ip_num, port, seen_at, source)
+          select survey_id, ip, ip_num, port, seen_at, source from endpoints order by survey_id, ip_num, port`.execute(db);
+        await db.schema.dropTable('endpoints').execute();
+        await db.schema.alterTable('endpoints_v2').renameTo('endpoints').execute();
       },
     },
   };

@@ -38,9 +38,16 @@ export interface SurveyTable {
   finished_at: string | null;
   probes_sent: Defaulted<number>;
   elapsed_ms: Defaulted<number>;
+  /** The runner holding the survey (host:pid:random), or null when none does. */
+  lease_owner: Defaulted<string | null>;
+  /** Epoch ms: when the holder took the lease, and when it lapses unless renewed. */
+  lease_taken_at: Defaulted<number | null>;
+  lease_expires_at: Defaulted<number | null>;
 }
 
 export interface EndpointTable {
+  /** Stable id that later records (observations, access results) cite. */
+  id: Generated<number>;
   survey_id: number;
   ip: string;
   /** The address as an unsigned 32-bit number, for range queries and attribution. */

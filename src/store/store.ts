@@ -1,10 +1,11 @@
 /**
- * The query layer. Callers use these functions and never write SQL, so the PostgreSQL back end
- * can be added under them without touching callers. SQLite (better-sqlite3) is the embedded
- * default: one file under ./data.
+ * The query layer, as one small repository per stage (plans, surveys, endpoints, leases): callers
+ * use these and never write SQL, and a later stage adds its own repository without growing the
+ * others. SQLite (better-sqlite3) is the embedded default, one file under ./data; PostgreSQL serves
+ * many users and workers through the same schema and queries.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type Selectable } from 'kysely';
 import pg from 'pg';
@@ -17,6 +18,13 @@ import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
 export const DEFAULT_DB = 'data/iotclean.db';
 
+/** The runner holding a survey, as stored. Times are ISO 8601. */
+export interface LeaseInfo {
+  readonly owner: string;
+  readonly takenAt: string;
+  readonly expiresAt: string;
+}
+
 export interface SurveyRow {
   readonly id: number;
   readonly planDigest: string;
@@ -26,36 +34,100 @@ export interface SurveyRow {
   readonly seed: number;
   readonly shard: { readonly index: number; readonly count: number };
   readonly workers: number;
+  /** `running` only while a runner holds an unexpired lease; a dead runner's survey reads `interrupted`. */
   readonly status: SurveyStatus;
   readonly checkpoint: readonly number[];
   readonly startedAt: string;
   readonly finishedAt: string | null;
   readonly probesSent: number;
   readonly elapsedMs: number;
+  /** The current (possibly lapsed) lease, or null when no runner holds the survey. */
+  readonly lease: LeaseInfo | null;
 }
 
-export type NewSurvey = Omit<SurveyRow, 'id' | 'status' | 'checkpoint' | 'finishedAt' | 'probesSent' | 'elapsedMs'>;
+export type NewSurvey = Omit<SurveyRow, 'id' | 'status' | 'checkpoint' | 'finishedAt' | 'probesSent' | 'elapsedMs' | 'lease'>;
+
+/** An imported survey records the ports its rows hold, so it is created without them. */
+export type NewImport = Omit<NewSurvey, 'ports'>;
+
+/** Who asks for a lease and for how long. */
+export interface LeaseRequest {
+  readonly owner: string;
+  readonly ttlMs: number;
+}
+
+export interface PlanRepository {
+  /** Save a plan version (idempotent by digest). */
+  save(plan: { digest: string; version: string; name: string; body: unknown }): Promise<void>;
+  get(digest: string): Promise<unknown>;
+}
+
+export interface SurveyRepository {
+  /** Create a running survey; with a lease, the creator holds it from the first moment. */
+  create(s: NewSurvey, lease?: LeaseRequest): Promise<number>;
+  get(id: number): Promise<SurveyRow | undefined>;
+  list(): Promise<SurveyRow[]>;
+  /**
+   * Write found endpoints and the new checkpoint in one transaction (resume depends on it). With
+   * `owner`, only while that runner holds the lease: otherwise nothing is written and E_BUSY is
+   * thrown, so a runner that lost its survey cannot move the new holder's checkpoint.
+   */
+  recordProgress(surveyId: number, endpoints: readonly Endpoint[], checkpoint: readonly number[], options?: { probesSent?: number; owner?: string }): Promise<void>;
+  /**
+   * Mark a survey ended and drop its lease; without stats only the status changes (the
+   * checkpoint is kept for resume). With `owner`, only while that runner holds the lease
+   * (false otherwise: another runner took over and its status stands).
+   */
+  finish(id: number, status: SurveyStatus, stats?: { probesSent: number; elapsedMs: number; checkpoint: readonly number[] }, owner?: string): Promise<boolean>;
+  /**
+   * Store imported scanner output as a finished survey, all or nothing: if the stream throws,
+   * the transaction rolls back and what was stored before is untouched. The survey's ports are
+   * the distinct ports of the rows stored.
+   */
+  import(s: NewImport, endpoints: AsyncIterable<Endpoint>): Promise<{ surveyId: number; count: number; ports: number[] }>;
+}
+
+export interface EndpointRepository {
+  /** A survey's endpoints by address then port, read page by page (keyset), so any size streams. */
+  list(surveyId: number, options?: { pageSize?: number }): AsyncIterable<Endpoint>;
+  /** All of them in memory, for summaries of one survey. */
+  all(surveyId: number): Promise<Endpoint[]>;
+  count(surveyId: number): Promise<number>;
+  /** Endpoint counts of every survey in one grouped query (surveys without any are absent). */
+  countBySurvey(): Promise<Map<number, number>>;
+}
+
+export type AcquireResult = { readonly ok: true } | { readonly ok: false; readonly survey: SurveyRow | undefined };
+
+export interface LeaseRepository {
+  /**
+   * Take the lease of an unfinished survey, atomically: it succeeds only when no one holds it,
+   * the holder's lease has lapsed, the holder is `owner` already, or the holder is `replacing`
+   * (a runner known to be dead). Taking it marks the survey running again.
+   */
+  acquire(surveyId: number, lease: LeaseRequest, options?: { replacing?: string }): Promise<AcquireResult>;
+  /** Push the expiry on; false when `owner` no longer holds the lease. */
+  renew(surveyId: number, lease: LeaseRequest): Promise<boolean>;
+  /** Give the lease up (the survey's status is left as it is). */
+  release(surveyId: number, owner: string): Promise<void>;
+}
 
 export interface Store {
   readonly dialect: Dialect;
   readonly db: Kysely<Database>;
-  /** Save a plan version (idempotent by digest). */
-  savePlan(plan: { digest: string; version: string; name: string; body: unknown }): Promise<void>;
-  getPlan(digest: string): Promise<unknown>;
-  createSurvey(s: NewSurvey): Promise<number>;
-  getSurvey(id: number): Promise<SurveyRow | undefined>;
-  listSurveys(): Promise<SurveyRow[]>;
-  /** Write found endpoints and the new checkpoint in one transaction (resume depends on it). */
-  recordProgress(surveyId: number, endpoints: readonly Endpoint[], checkpoint: readonly number[], probesSent?: number): Promise<void>;
-  /** Mark a survey ended; without stats only the status changes (the checkpoint is kept for resume). */
-  finishSurvey(id: number, status: SurveyStatus, stats?: { probesSent: number; elapsedMs: number; checkpoint: readonly number[] }): Promise<void>;
-  endpoints(surveyId: number): Promise<Endpoint[]>;
-  /**
-   * Store imported scanner output as a finished survey, all or nothing: if the stream throws,
-   * the transaction rolls back and what was stored before is untouched.
-   */
-  importSurvey(s: NewSurvey, endpoints: AsyncIterable<Endpoint>): Promise<{ surveyId: number; count: number }>;
+  readonly plans: PlanRepository;
+  readonly surveys: SurveyRepository;
+  readonly endpoints: EndpointRepository;
+  readonly leases: LeaseRepository;
   close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /**
+   * For commands that only read: never create a database or a directory. A missing SQLite file
+   * is an error naming it; an existing one is opened read-only (migrated first if it is older).
+   */
+  readonly readOnly?: boolean;
 }
 
 /** True when a --db location names a PostgreSQL server rather than a SQLite file. */
@@ -64,40 +136,114 @@ export function isPostgresUrl(location: string): boolean {
 }
 
 /**
+ * A location without its password, for messages: scheme://user:secret@host → scheme://user:***@host.
+ * Greedy up to the last "@", so a password holding an unescaped "@" is hidden whole.
+ */
+export function redactLocation(location: string): string {
+  return location.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/@]*):.*@/, '$1:***@');
+}
+
+/**
+ * Refuse locations that are surely mistakes before anything is created: an empty one, and any URL
+ * whose scheme is not PostgreSQL's (a typo such as postgress:// would otherwise become a SQLite
+ * file whose path holds the password). SQLite `file:` URIs are refused too: better-sqlite3 takes
+ * them as plain file names, so `file:x.db` would silently make a file called "file:x.db".
+ */
+export function checkLocation(location: string): void {
+  if (location.trim() === '') {
+    throw new IotcleanError('E_ARGS', '--db is empty', { hint: `give a SQLite file path (default ${DEFAULT_DB}) or a postgres:// URL` });
+  }
+  if (isPostgresUrl(location)) return;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(location)?.[1];
+  if (scheme && (location.startsWith(`${scheme}://`) || scheme.toLowerCase() === 'file')) {
+    throw new IotcleanError('E_ARGS', `--db ${redactLocation(location)}: unknown scheme "${scheme}:"`, {
+      hint: 'use postgres://user:password@host/db (or postgresql://) for PostgreSQL, or a plain file path for SQLite',
+    });
+  }
+}
+
+/**
  * Open the store at a location: a SQLite file path (the embedded default) or a postgres:// URL
  * (many users and workers). Both get the same schema and the same queries.
  */
-export async function openStore(location: string = DEFAULT_DB): Promise<Store> {
-  return isPostgresUrl(location) ? openPostgres(location) : openSqlite(location);
+export async function openStore(location: string = DEFAULT_DB, options: OpenOptions = {}): Promise<Store> {
+  checkLocation(location);
+  return isPostgresUrl(location) ? openPostgres(location, options) : openSqlite(location, options);
 }
 
-async function openSqlite(location: string): Promise<Store> {
-  let sqlite: SQLite.Database;
-  try {
-    if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
-    sqlite = new SQLite(location);
-    // WAL + NORMAL: a committed transaction survives a killed process, which resume relies on.
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
-  } catch (e) {
-    throw new IotcleanError('E_STORE', `cannot open database ${location}: ${(e as Error).message}`, {
-      file: location,
-      hint: 'check the path and its permissions, or pass another --db',
-    });
+/** Make sure a SQLite file can be opened without creating anything but the default data/ folder. */
+function prepareSqlitePath(location: string, readOnly: boolean): void {
+  if (location === ':memory:') return;
+  const exists = (path: string) => {
+    try {
+      return statSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw storeError(location, `cannot use this database: ${(e as Error).message}`);
+    }
+  };
+  const file = exists(location);
+  if (file?.isDirectory()) throw storeError(location, 'cannot use this database: it is a folder', 'give the path of a database file');
+  if (readOnly) {
+    if (!file) throw new IotcleanError('E_NOT_FOUND', 'no database here (read-only commands never create one)', { file: location, hint: 'check --db; a survey (iotclean discover, demo or import) creates it' });
+    return;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  if (file) return;
+  const parent = dirname(location);
+  // Only the default folder is made, one level, so a mistaken path never grows a directory tree
+  // (and Node's recursive mkdir never meets a /proc-like file system).
+  if (resolve(location) === resolve(DEFAULT_DB)) {
+    try {
+      mkdirSync(parent);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError(location, `cannot create the folder ${parent}: ${(e as Error).message}`);
+    }
+    return;
+  }
+  const dir = exists(parent);
+  if (!dir) throw storeError(location, `cannot create the database: the folder ${parent} does not exist`, 'create the folder first, or check the path');
+  if (!dir.isDirectory()) throw storeError(location, `cannot create the database: ${parent} is not a folder`);
+}
+
+function storeError(location: string, message: string, hint = 'check the path and its permissions, or pass another --db'): IotcleanError {
+  return new IotcleanError('E_STORE', message, { file: location, hint });
+}
+
+async function openSqlite(location: string, options: OpenOptions): Promise<Store> {
+  const readOnly = options.readOnly === true;
+  prepareSqlitePath(location, readOnly);
+  const connect = (ro: boolean): SQLite.Database => {
+    try {
+      const sqlite = new SQLite(location, ro ? { readonly: true, fileMustExist: true } : { fileMustExist: readOnly });
+      if (!ro) {
+        // WAL + NORMAL: a committed transaction survives a killed process, which resume relies on.
+        sqlite.pragma('journal_mode = WAL');
+        sqlite.pragma('synchronous = NORMAL');
+      }
+      sqlite.pragma('foreign_keys = ON');
+      sqlite.pragma('busy_timeout = 5000');
+      return sqlite;
+    } catch (e) {
+      throw storeError(location, `cannot open the database: ${(e as Error).message}`);
+    }
+  };
+  if (readOnly && location !== ':memory:') {
+    // An existing store from an older version is brought up to date first; nothing new is created.
+    const ro = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(true) }) });
+    const pending = await pendingMigrations(ro, 'sqlite', location);
+    if (pending === 0) return createStore(ro, 'sqlite');
+    await ro.destroy();
+    const rw = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(false) }) });
+    await migrate(rw, 'sqlite', location);
+    await rw.destroy();
+    return createStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(true) }) }), 'sqlite');
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(false) }) });
   await migrate(db, 'sqlite', location);
   return createStore(db, 'sqlite');
 }
 
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
-
-async function openPostgres(url: string): Promise<Store> {
+async function openPostgres(url: string, options: OpenOptions): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
@@ -106,22 +252,48 @@ async function openPostgres(url: string): Promise<Store> {
     client.release();
   } catch (e) {
     await pool.end().catch(() => {});
-    throw new IotcleanError('E_STORE', `cannot connect to ${redact(url)}: ${(e as Error).message}`, {
+    throw new IotcleanError('E_STORE', `cannot connect to ${redactLocation(url)}: ${(e as Error).message}`, {
       hint: 'check that the PostgreSQL server runs and the URL, user and database are right',
     });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrate(db, 'postgres', redact(url));
+  try {
+    // A read-only command must not turn an empty database into a store, nor need write rights
+    // when the store is up to date (a reporting role may only read).
+    const pending = options.readOnly ? await pendingMigrations(db, 'postgres', redactLocation(url)) : undefined;
+    if (pending !== undefined && pending === Object.keys(migrations('postgres')).length) {
+      throw new IotcleanError('E_NOT_FOUND', `no iotclean store in ${redactLocation(url)}`, { hint: 'check --db; a survey (iotclean discover, demo or import) creates it' });
+    }
+    if (pending !== 0) await migrate(db, 'postgres', redactLocation(url));
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
   return createStore(db, 'postgres');
 }
 
-async function migrate(db: Kysely<Database>, dialect: Dialect, location: string): Promise<void> {
+function migrator(db: Kysely<Database>, dialect: Dialect, schema: string | undefined): Migrator {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  // On PostgreSQL the migration log lives in the schema the connection works in (its search_path),
-  // not wherever Kysely's introspection first finds a table of that name.
-  const migrationTableSchema =
-    dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
-  const { error } = await new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateToLatest();
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+}
+
+/** On PostgreSQL the migration log lives in the schema the connection works in (its search_path). */
+async function migrationSchema(db: Kysely<Database>, dialect: Dialect): Promise<string | undefined> {
+  return dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+}
+
+/** How many migrations this database still lacks (all of them for an empty database). */
+async function pendingMigrations(db: Kysely<Database>, dialect: Dialect, location: string): Promise<number> {
+  try {
+    const all = await migrator(db, dialect, await migrationSchema(db, dialect)).getMigrations();
+    return all.filter((m) => m.executedAt === undefined).length;
+  } catch (e) {
+    throw new IotcleanError('E_STORE', `cannot read database ${location}: ${(e as Error).message}`, { file: location });
+  }
+}
+
+async function migrate(db: Kysely<Database>, dialect: Dialect, location: string): Promise<void> {
+  const { error } = await migrator(db, dialect, await migrationSchema(db, dialect)).migrateToLatest();
   if (error) {
     throw new IotcleanError('E_STORE', `cannot migrate database ${location}: ${(error as Error).message}`, {
       file: location,
@@ -129,7 +301,13 @@ async function migrate(db: Kysely<Database>, dialect: Dialect, location: string)
   }
 }
 
-function toSurvey(r: Selectable<SurveyTable>): SurveyRow {
+const iso = (ms: number | string | null): string => new Date(Number(ms)).toISOString();
+
+function toSurvey(r: Selectable<SurveyTable>, now: number): SurveyRow {
+  const expires = r.lease_expires_at === null ? null : Number(r.lease_expires_at);
+  // A running survey whose runner stopped renewing (killed, machine lost) is interrupted: derived
+  // here, on every read, so no one has to be alive to mark it.
+  const status = r.status === 'running' && (expires === null || expires <= now) ? 'interrupted' : r.status;
   return {
     id: Number(r.id),
     planDigest: r.plan_digest,
@@ -139,20 +317,49 @@ function toSurvey(r: Selectable<SurveyTable>): SurveyRow {
     seed: Number(r.seed),
     shard: { index: r.shard_index, count: r.shard_count },
     workers: r.workers,
-    status: r.status,
+    status,
     checkpoint: JSON.parse(r.checkpoint) as number[],
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     probesSent: Number(r.probes_sent),
     elapsedMs: Number(r.elapsed_ms),
+    lease: r.lease_owner === null || expires === null ? null : { owner: r.lease_owner, takenAt: iso(r.lease_taken_at), expiresAt: iso(expires) },
   };
 }
 
+/** The stored form of an endpoint; an address that is not a dotted quad is refused, never stored as 0. */
+function endpointRow(surveyId: number, e: Endpoint) {
+  const ipNum = parseIpv4(e.ip);
+  if (ipNum === undefined) {
+    throw new IotcleanError('E_STORE', `endpoint address "${e.ip}" is not an IPv4 address; nothing of this batch was stored`, {
+      hint: 'this is a bug in the stage that made the record',
+    });
+  }
+  if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
+    throw new IotcleanError('E_STORE', `endpoint ${e.ip} has port ${e.port}, not 1..65535; nothing of this batch was stored`, {
+      hint: 'this is a bug in the stage that made the record',
+    });
+  }
+  return { survey_id: surveyId, ip: e.ip, ip_num: ipNum, port: e.port, seen_at: e.seenAt, source: e.source };
+}
+
+const defaultPageSize = 5000;
+
+/**
+ * The database's clock in epoch ms. Leases are stamped and judged by the one clock every runner
+ * shares, so runners on hosts whose clocks disagree still agree on who holds a survey.
+ */
+function dbNow(dialect: Dialect) {
+  return dialect === 'postgres'
+    ? sql<number>`(extract(epoch from statement_timestamp()) * 1000)::bigint`
+    : sql<number>`cast((julianday('now') - 2440587.5) * 86400000.0 as integer)`;
+}
+
 function createStore(db: Kysely<Database>, dialect: Dialect): Store {
-  return {
-    dialect,
-    db,
-    async savePlan(plan) {
+  const now = dbNow(dialect);
+  const later = (ms: number) => sql<number>`${now} + ${ms}`;
+  const plans: PlanRepository = {
+    async save(plan) {
       await db
         .insertInto('plan_versions')
         .values({
@@ -165,11 +372,14 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
         .onConflict((oc) => oc.column('digest').doNothing())
         .execute();
     },
-    async getPlan(digest) {
+    async get(digest) {
       const r = await db.selectFrom('plan_versions').select('body').where('digest', '=', digest).executeTakeFirst();
       return r ? (JSON.parse(r.body) as unknown) : undefined;
     },
-    async createSurvey(s) {
+  };
+
+  const surveys: SurveyRepository = {
+    async create(s, lease) {
       const row = await db
         .insertInto('surveys')
         .values({
@@ -185,49 +395,54 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
           checkpoint: JSON.stringify(new Array(s.workers).fill(0)),
           started_at: s.startedAt,
           finished_at: null,
+          ...(lease ? { lease_owner: lease.owner, lease_taken_at: now, lease_expires_at: later(lease.ttlMs) } : {}),
         })
         .returning('id')
         .executeTakeFirstOrThrow();
       return Number(row.id);
     },
-    async getSurvey(id) {
-      const r = await db.selectFrom('surveys').selectAll().where('id', '=', id).executeTakeFirst();
-      return r ? toSurvey(r) : undefined;
+    async get(id) {
+      const r = await db.selectFrom('surveys').selectAll().select(now.as('db_now')).where('id', '=', id).executeTakeFirst();
+      return r ? toSurvey(r, Number(r.db_now)) : undefined;
     },
-    async listSurveys() {
-      const rows = await db.selectFrom('surveys').selectAll().orderBy('id').execute();
-      return rows.map(toSurvey);
+    async list() {
+      const rows = await db.selectFrom('surveys').selectAll().select(now.as('db_now')).orderBy('id').execute();
+      return rows.map((r) => toSurvey(r, Number(r.db_now)));
     },
-    async recordProgress(surveyId, endpoints, checkpoint, probesSent) {
+    async recordProgress(surveyId, endpoints, checkpoint, options = {}) {
+      const { probesSent, owner } = options;
+      // Checked before the transaction opens, so a bad record costs nothing already stored.
+      const rows = endpoints.map((e) => endpointRow(surveyId, e));
       const write = async (tx: Kysely<Database>) => {
+        // The checkpoint first: it is the fence that tells whether this runner may write at all.
+        const updated = await tx
+          .updateTable('surveys')
+          .set({ checkpoint: JSON.stringify(checkpoint) })
+          .$if(probesSent !== undefined, (q) => q.set({ probes_sent: probesSent! }))
+          .where('id', '=', surveyId)
+          .$if(owner !== undefined, (q) => q.where('lease_owner', '=', owner!))
+          .executeTakeFirst();
+        if (owner !== undefined && Number(updated.numUpdatedRows) !== 1) {
+          throw new IotcleanError('E_BUSY', `survey ${surveyId}: this runner no longer holds its lease; nothing of this batch was stored`, {
+            hint: 'another runner took the survey over; see iotclean surveys',
+          });
+        }
         // Chunked to stay under SQLite's bound-parameter limit.
-        for (let i = 0; i < endpoints.length; i += 500) {
-          const chunk = endpoints.slice(i, i + 500);
+        for (let i = 0; i < rows.length; i += 500) {
           await tx
             .insertInto('endpoints')
-            .values(
-              chunk.map((e) => ({
-                survey_id: surveyId,
-                ip: e.ip,
-                ip_num: parseIpv4(e.ip) ?? 0,
-                port: e.port,
-                seen_at: e.seenAt,
-                source: e.source,
-              })),
-            )
+            .values(rows.slice(i, i + 500))
             .onConflict((oc) => oc.columns(['survey_id', 'ip_num', 'port']).doNothing())
             .execute();
         }
-        const update = tx.updateTable('surveys').set({ checkpoint: JSON.stringify(checkpoint) });
-        await (probesSent === undefined ? update : update.set({ probes_sent: probesSent })).where('id', '=', surveyId).execute();
       };
       // Inside an import the caller's transaction already holds it together.
       await (db.isTransaction ? write(db) : db.transaction().execute(write));
     },
-    async finishSurvey(id, status, stats) {
-      await db
+    async finish(id, status, stats, owner) {
+      const result = await db
         .updateTable('surveys')
-        .set({ status, finished_at: new Date().toISOString() })
+        .set({ status, finished_at: new Date().toISOString(), lease_owner: null, lease_taken_at: null, lease_expires_at: null })
         .$if(stats !== undefined, (q) =>
           q.set({
             probes_sent: stats!.probesSent,
@@ -236,26 +451,20 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
           }),
         )
         .where('id', '=', id)
-        .execute();
+        .$if(owner !== undefined, (q) => q.where('lease_owner', '=', owner!))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
-    async endpoints(surveyId) {
-      const rows = await db
-        .selectFrom('endpoints')
-        .select(['ip', 'port', 'seen_at', 'source'])
-        .where('survey_id', '=', surveyId)
-        .orderBy('ip_num')
-        .orderBy('port')
-        .execute();
-      return rows.map((r) => ({ kind: 'endpoint', ip: r.ip, port: r.port, seenAt: r.seen_at, source: r.source as EndpointSource }));
-    },
-    async importSurvey(s, endpoints) {
+    async import(s, endpoints) {
       return db.transaction().execute(async (tx) => {
-        const inner = createStore(tx, dialect);
-        const surveyId = await inner.createSurvey(s);
+        const inner = createStore(tx, dialect).surveys;
+        const surveyId = await inner.create({ ...s, ports: [] });
+        const ports = new Set<number>();
         let batch: Endpoint[] = [];
         let count = 0;
         for await (const e of endpoints) {
           batch.push(e);
+          ports.add(e.port);
           count++;
           if (batch.length >= 2000) {
             await inner.recordProgress(surveyId, batch, []);
@@ -263,10 +472,100 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
           }
         }
         await inner.recordProgress(surveyId, batch, []);
-        await inner.finishSurvey(surveyId, 'done', { probesSent: 0, elapsedMs: 0, checkpoint: [] });
-        return { surveyId, count };
+        const held = [...ports].sort((a, b) => a - b);
+        await tx.updateTable('surveys').set({ ports: JSON.stringify(held) }).where('id', '=', surveyId).execute();
+        await inner.finish(surveyId, 'done', { probesSent: 0, elapsedMs: 0, checkpoint: [] });
+        return { surveyId, count, ports: held };
       });
     },
+  };
+
+  const endpoints: EndpointRepository = {
+    async *list(surveyId, options = {}) {
+      const pageSize = options.pageSize ?? defaultPageSize;
+      let after: readonly [number, number] | undefined;
+      for (;;) {
+        const rows = await db
+          .selectFrom('endpoints')
+          .select(['id', 'ip', 'ip_num', 'port', 'seen_at', 'source'])
+          .where('survey_id', '=', surveyId)
+          // Keyset: continue after the last (address, port) seen; the unique index serves it.
+          .$if(after !== undefined, (q) => q.where(({ eb, refTuple, tuple }) => eb(refTuple('ip_num', 'port'), '>', tuple(after![0], after![1]))))
+          .orderBy('ip_num')
+          .orderBy('port')
+          .limit(pageSize)
+          .execute();
+        for (const r of rows) {
+          yield { kind: 'endpoint', id: Number(r.id), ip: r.ip, port: r.port, seenAt: r.seen_at, source: r.source as EndpointSource };
+        }
+        const last = rows.at(-1);
+        if (!last || rows.length < pageSize) return;
+        after = [Number(last.ip_num), last.port];
+      }
+    },
+    async all(surveyId) {
+      const out: Endpoint[] = [];
+      for await (const e of endpoints.list(surveyId)) out.push(e);
+      return out;
+    },
+    async count(surveyId) {
+      const r = await db.selectFrom('endpoints').select((eb) => eb.fn.countAll().as('n')).where('survey_id', '=', surveyId).executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+    async countBySurvey() {
+      const rows = await db.selectFrom('endpoints').select(['survey_id', (eb) => eb.fn.countAll().as('n')]).groupBy('survey_id').execute();
+      return new Map(rows.map((r) => [Number(r.survey_id), Number(r.n)]));
+    },
+  };
+
+  const leases: LeaseRepository = {
+    async acquire(surveyId, lease, options = {}) {
+      // One conditional UPDATE: the database decides between racing runners, and exactly one
+      // sees a row changed.
+      const result = await db
+        .updateTable('surveys')
+        .set({ status: 'running', lease_owner: lease.owner, lease_taken_at: now, lease_expires_at: later(lease.ttlMs) })
+        .where('id', '=', surveyId)
+        .where('status', '<>', 'done')
+        .where((eb) =>
+          eb.or([
+            eb('lease_owner', 'is', null),
+            eb('lease_expires_at', 'is', null),
+            eb('lease_expires_at', '<=', now),
+            eb('lease_owner', '=', lease.owner),
+            ...(options.replacing !== undefined ? [eb('lease_owner', '=', options.replacing)] : []),
+          ]),
+        )
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) return { ok: true };
+      return { ok: false, survey: await surveys.get(surveyId) };
+    },
+    async renew(surveyId, lease) {
+      const result = await db
+        .updateTable('surveys')
+        .set({ lease_expires_at: later(lease.ttlMs) })
+        .where('id', '=', surveyId)
+        .where('lease_owner', '=', lease.owner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async release(surveyId, owner) {
+      await db
+        .updateTable('surveys')
+        .set({ lease_owner: null, lease_taken_at: null, lease_expires_at: null })
+        .where('id', '=', surveyId)
+        .where('lease_owner', '=', owner)
+        .execute();
+    },
+  };
+
+  return {
+    dialect,
+    db,
+    plans,
+    surveys,
+    endpoints,
+    leases,
     async close() {
       await db.destroy();
     },

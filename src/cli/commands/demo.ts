@@ -59,7 +59,7 @@ export const demoCommand = defineCommand({
           onProgress: (p) => bar?.update(p.done, p.total, `open ${p.open}`),
         });
         bar?.end();
-        return { outcome, endpoints: await store.endpoints(outcome.surveyId) };
+        return { outcome, endpoints: await store.endpoints.all(outcome.surveyId) };
       });
       const rows = summariseByIsp(result.endpoints, isps, targets.ranges, devicePorts(portMap));
       const report = surveyReport(result.outcome, started!, result.endpoints, portMap, rows);

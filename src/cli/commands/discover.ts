@@ -77,7 +77,7 @@ export const discoverCommand = defineCommand({
           onProgress: (p) => bar?.update(p.done, p.total, `open ${p.open}`),
         });
         bar?.end();
-        const endpoints = await store.endpoints(outcome.surveyId);
+        const endpoints = await store.endpoints.all(outcome.surveyId);
         const summary = isps && summariseByIsp(endpoints, isps, started!.targets, devicePorts(portMap));
         const r = surveyReport(outcome, started!, endpoints, portMap, summary);
         out.result(summary ? `${formatSurveyReport(r)}\n\n${formatIspSummary(summary)}` : formatSurveyReport(r), r);

@@ -11,15 +11,16 @@ export const surveysCommand = defineCommand({
   options: { ...storeOption },
   async run(o, _args, out) {
     await withStore(o.db, async (store) => {
-      const rows = await store.listSurveys();
-      const withCounts = await Promise.all(rows.map(async (r) => ({ ...r, endpoints: (await store.endpoints(r.id)).length })));
+      const rows = await store.surveys.list();
+      const counts = await store.endpoints.countBySurvey();
+      const withCounts = rows.map((r) => ({ ...r, endpoints: counts.get(r.id) ?? 0 }));
       const text = withCounts.length
         ? withCounts
-            .map((r) => `${String(r.id).padStart(4)}  ${r.status.padEnd(11)} ${r.startedAt}  shard ${r.shard.index + 1}/${r.shard.count}  ${r.ports.length} ports  ${r.endpoints} open  ${r.probesSent.toLocaleString('en')} probes`)
+            .map((r) => `${String(r.id).padStart(4)}  ${r.status.padEnd(11)} ${r.startedAt}  shard ${r.shard.index + 1}/${r.shard.count}  ${r.ports.length} ports  ${r.endpoints} open  ${r.probesSent.toLocaleString('en')} probes${r.status === 'running' && r.lease ? `  (run by ${r.lease.owner} until ${r.lease.expiresAt})` : ''}`)
             .join('\n')
         : 'no surveys yet';
       out.result(text, withCounts);
-    });
+    }, { readOnly: true });
   },
 });
 
@@ -32,14 +33,14 @@ export const endpointsCommand = defineCommand({
   },
   async run(o, _args, out) {
     await withStore(o.db, async (store) => {
-      const surveys = await store.listSurveys();
+      const surveys = await store.surveys.list();
       const id = o.survey ?? surveys.at(-1)?.id;
       if (id === undefined || !surveys.some((s) => s.id === id)) {
         throw new IotcleanError('E_NOT_FOUND', id === undefined ? 'the store holds no surveys' : `no survey with id ${id}`, { hint: 'list them with: iotclean surveys' });
       }
-      const eps = await store.endpoints(id);
+      const eps = await store.endpoints.all(id);
       out.result(eps.map((e) => `${e.ip}:${e.port}`).join('\n'), eps);
-    });
+    }, { readOnly: true });
   },
 });
 
@@ -59,7 +60,7 @@ export const importCommand = defineCommand({
     if (o.format !== 'auto' && !(importFormats as readonly string[]).includes(o.format)) {
       throw new IotcleanError('E_ARGS', `--format must be auto or one of ${importFormats.join(', ')}, got "${o.format}"`);
     }
-    const { scope } = await resolveScope(o);
+    const { scope, targets } = await resolveScope(o);
     const plan = await resolvePlan({ plan: o.plan });
     const run = importScanFile(file!, {
       format: o.format as ImportFormat | 'auto',
@@ -68,23 +69,28 @@ export const importCommand = defineCommand({
       onError: (e) => out.info(`skipped: ${e.format()}`),
     });
     let outside = 0;
+    let outsideTargets = 0;
     // Endpoints outside the authorised scope are never stored: later stages would connect to them.
+    // Rows in the scope but outside --targets are what the operator chose not to take: skipped.
     async function* inScope() {
       for await (const e of run) {
-        if (scope.allows(parseIpv4(e.ip) ?? -1)) yield e;
-        else if (o.lenient) outside++;
-        else throw new IotcleanError('E_SCOPE_DENIED', `${e.ip} is outside the authorised scope`, { file, hint: 'pass the --scope the scan was authorised under, or --lenient to skip such rows' });
+        const ip = parseIpv4(e.ip) ?? -1;
+        if (!scope.allows(ip)) {
+          if (!o.lenient) throw new IotcleanError('E_SCOPE_DENIED', `${e.ip} is outside the authorised scope`, { file, hint: 'pass the --scope the scan was authorised under, or --lenient to skip such rows' });
+          outside++;
+        } else if (!targets.allows(ip)) outsideTargets++;
+        else yield e;
       }
     }
     const digest = planDigest(plan);
     const result = await withStore(o.db, async (store) => {
-      await store.savePlan({ digest, version: plan.version, name: plan.name, body: plan });
-      return store.importSurvey(
+      await store.plans.save({ digest, version: plan.version, name: plan.name, body: plan });
+      return store.surveys.import(
         {
           planDigest: digest,
           scope: { source: scope.source, ranges: scope.ranges },
-          targets: [],
-          ports: plan.ports.map((p) => p.port),
+          // What the scan covered is unknown; with --targets, the survey holds those ranges only.
+          targets: o.targets !== undefined ? targets.ranges : [],
           seed: 0,
           shard: { index: 0, count: 1 },
           workers: 0,
@@ -95,8 +101,18 @@ export const importCommand = defineCommand({
     });
     const s = run.summary;
     out.result(
-      `imported ${result.count} endpoints from ${file} (${s.format ?? 'empty'}) as survey ${result.surveyId}; ${s.skipped} rows not open, ${s.errors} bad lines skipped, ${outside} outside the scope`,
-      { surveyId: result.surveyId, endpoints: result.count, format: s.format, lines: s.lines, skipped: s.skipped, errors: s.errors, outsideScope: outside },
+      `imported ${result.count} endpoints on ${result.ports.length} ports from ${file} (${s.format ?? 'empty'}) as survey ${result.surveyId}; ${s.skipped} rows not open, ${s.errors} bad lines skipped, ${outside} outside the scope${o.targets !== undefined ? `, ${outsideTargets} outside --targets` : ''}`,
+      {
+        surveyId: result.surveyId,
+        endpoints: result.count,
+        ports: result.ports,
+        format: s.format,
+        lines: s.lines,
+        skipped: s.skipped,
+        errors: s.errors,
+        outsideScope: outside,
+        outsideTargets,
+      },
     );
   },
 });

@@ -26,6 +26,7 @@ export const markerVar = 'IOTCLEAN_TEST_RUN';
 /** A running process that carries a marker. */
 export interface MarkedProcess {
   readonly pid: number;
+  readonly ppid: number;
   readonly marker: string;
   /** Its command line, shortened, for messages. */
   readonly command: string;
@@ -43,7 +44,7 @@ function readProc(pid: string, file: string): string | undefined {
  * Running processes whose marker is `prefix` or lies under it (`prefix/...`). Zombies have an empty
  * environment in /proc, so a process that has exited but is not reaped yet is not listed.
  */
-export function findMarked(prefix: string): MarkedProcess[] {
+export function findMarked(prefix: string, keep: (p: MarkedProcess) => boolean = () => false): MarkedProcess[] {
   let names: string[];
   try {
     names = readdirSync('/proc');
@@ -61,7 +62,11 @@ export function findMarked(prefix: string): MarkedProcess[] {
     if (marker !== prefix && !marker.startsWith(`${prefix}/`)) continue;
     const cmdline = readProc(name, 'cmdline') ?? '';
     const command = cmdline.split('\0').filter(Boolean).join(' ');
-    found.push({ pid: Number(name), marker, command: command.length > 160 ? `${command.slice(0, 157)}...` : command });
+    // stat is "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+    const stat = readProc(name, 'stat') ?? '';
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? -1);
+    const p = { pid: Number(name), ppid, marker, command: command.length > 160 ? `${command.slice(0, 157)}...` : command };
+    if (!keep(p)) found.push(p);
   }
   return found;
 }
@@ -70,14 +75,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /**
  * Give the processes under `prefix` up to `graceMs` to end by themselves (a test may have signalled
- * a child without waiting for it), then SIGKILL whatever is left, repeating while killed processes'
+ * a child without waiting for it), then SIGKILL whatever is left (except what `keep` spares), repeating while killed processes'
  * children appear (bounded). Returns the processes that were still running after the grace period.
  */
-export async function reapMarked(prefix: string, graceMs = 0): Promise<MarkedProcess[]> {
-  for (const end = Date.now() + graceMs; findMarked(prefix).length > 0 && Date.now() < end; ) await sleep(50);
+export async function reapMarked(prefix: string, graceMs = 0, keep?: (p: MarkedProcess) => boolean): Promise<MarkedProcess[]> {
+  for (const end = Date.now() + graceMs; findMarked(prefix, keep).length > 0 && Date.now() < end; ) await sleep(50);
   const left = new Map<number, MarkedProcess>();
   for (let round = 0; round < 20; round++) {
-    const now = findMarked(prefix);
+    const now = findMarked(prefix, keep);
     if (now.length === 0) break;
     for (const p of now) {
       if (!left.has(p.pid)) left.set(p.pid, p);
@@ -95,4 +100,13 @@ export async function reapMarked(prefix: string, graceMs = 0): Promise<MarkedPro
 /** "pid 123 (node serve.ts), pid 124 (...)" for error messages. */
 export function describeProcesses(list: readonly MarkedProcess[]): string {
   return list.map((p) => `pid ${p.pid} (${p.command || '?'})`).join(', ');
+}
+
+/**
+ * The esbuild transform service this process started (tsx, and the discovery engine bundling its
+ * worker from source, start one and reuse it): it belongs to this process, later tests need it, and
+ * it exits when this process does (its stdin closes), so it is no leak of a test.
+ */
+export function isOwnEsbuildService(p: MarkedProcess): boolean {
+  return p.ppid === process.pid && /esbuild\S* --service=/.test(p.command);
 }

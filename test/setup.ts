@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, inject } from 'vitest';
-import { describeProcesses, markerVar, reapMarked } from './processes.js';
+import { describeProcesses, isOwnEsbuildService, markerVar, reapMarked } from './processes.js';
 
 /** Time a passing test's processes get to exit by themselves (a child signalled but not awaited). */
 const graceMs = 5_000;
@@ -34,7 +34,7 @@ afterEach(async (ctx) => {
   process.env[markerVar] = fileScope;
   current = undefined;
   const passed = ctx.task.result?.state === 'pass';
-  const left = await reapMarked(scope, passed ? graceMs : 0);
+  const left = await reapMarked(scope, passed ? graceMs : 0, isOwnEsbuildService);
   if (left.length === 0) return;
   if (passed) throw new Error(`this test left ${left.length} process(es) running (now killed): ${describeProcesses(left)}`);
   console.warn(`[processes] killed ${left.length} process(es) of the failed test "${ctx.task.name}": ${describeProcesses(left)}`);
@@ -42,6 +42,6 @@ afterEach(async (ctx) => {
 
 afterAll(async () => {
   // Runs after the file's own afterAll hooks (hooks run in stack order), so their cleanup came first.
-  const left = await reapMarked(file, graceMs);
+  const left = await reapMarked(file, graceMs, isOwnEsbuildService);
   if (left.length > 0) throw new Error(`this file left ${left.length} process(es) running (now killed): ${describeProcesses(left)}`);
 });

@@ -118,7 +118,7 @@ describe('port map', () => {
     chmodSync(script, 0o644);
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', tsx, script], { uid: 65534, gid: 65534, env: { ...process.env, HOME: dir }, timeout: 30_000 }, (err, stdout) =>
+      execFile(process.execPath, ['--import', tsx, script], { uid: 65534, gid: 65534, env: { ...process.env, HOME: dir }, timeout: 90_000 } /* tsx start-up on a busy machine */, (err, stdout) =>
         err ? reject(err) : resolve(stdout),
       ),
     );

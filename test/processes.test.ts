@@ -25,11 +25,11 @@ function alive(pid: number): boolean {
 }
 
 /** Run one fixture file in a nested vitest; resolves with its exit code, output and the sleeper's pid. */
-function runFixture(name: string): Promise<{ code: number | null; output: string; pid: number }> {
+function runFixture(name: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string; pid: number }> {
   const out = mkdtempSync(join(dir, `${name}-`));
   const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/fixtures/processes/vitest.config.ts', `${name}.fixture.ts`], {
     cwd: repoRoot,
-    env: { ...process.env, IOTCLEAN_FIXTURE_OUT: out, NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' },
+    env: { ...process.env, IOTCLEAN_FIXTURE_OUT: out, NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -91,6 +91,14 @@ describe.skipIf(process.platform !== 'linux')('processes left behind by a test',
     const r = await runFixture('crash');
     expect(r.code, r.output).not.toBe(0);
     expect(r.output).toMatch(new RegExp(`FAIL: 1 process\\(es\\) of this test run were still running at its end and were killed: pid ${r.pid} `));
+    expect(alive(r.pid)).toBe(false);
+  }, 120_000);
+
+  it('the end-of-run check alone turns a run whose tests all passed into a failure', async () => {
+    const r = await runFixture('escaped', { IOTCLEAN_FIXTURE_NO_SETUP: '1' });
+    expect(r.output).toMatch(/Tests\s+1 passed/);
+    expect(r.output).toMatch(new RegExp(`FAIL: 1 process\\(es\\) of this test run were still running at its end and were killed: pid ${r.pid} `));
+    expect(r.code, r.output).toBe(1);
     expect(alive(r.pid)).toBe(false);
   }, 120_000);
 });

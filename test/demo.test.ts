@@ -11,6 +11,11 @@ import { readGroundTruth } from '../src/lab/ground-truth.js';
 import { runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-demo-'));
+// Measured on 2 cores shared with other test runs: the demo took 57-94 s and the 10,000-device lab
+// 46-60 s. The timeouts leave room for a fully busy machine; if one expires, test/setup.ts kills the
+// CLI and the lab's detached shards (they carry the test's marker), so nothing scans on afterwards.
+const demoTimeoutMs = 360_000;
+const bigLabTimeoutMs = 480_000;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('iotclean demo', () => {
@@ -48,7 +53,7 @@ describe('iotclean demo', () => {
     // The lab was stopped afterwards (the demo started it).
     const status = await runCli(['lab', 'status', '--dir', labDir]);
     expect(status.stdout).toContain('no lab running');
-  });
+  }, demoTimeoutMs);
 });
 
 describe('a 10,000-device lab', () => {
@@ -75,5 +80,5 @@ describe('a 10,000-device lab', () => {
       const down = await runCli(['lab', 'down', '--dir', labDir]);
       expect(down.code, down.stderr).toBe(0);
     }
-  });
+  }, bigLabTimeoutMs);
 });

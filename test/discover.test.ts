@@ -70,10 +70,11 @@ function progressOf(db: string): number {
   }
 }
 
-/** Wait until the survey has stored a checkpoint beyond the previous one (bounded: 20 s). */
+/** Wait until the survey has stored a checkpoint beyond the previous one (bounded: 120 s, for a busy machine). */
 async function waitForProgress(db: string): Promise<void> {
   const before = progressOf(db);
-  for (let i = 0; i < 400 && progressOf(db) <= before; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 2400 && progressOf(db) <= before; i++) await new Promise((r) => setTimeout(r, 50));
+  if (progressOf(db) <= before) throw new Error(`no new checkpoint in ${db} within 120 s`);
 }
 
 describe('connect discovery', () => {
@@ -203,7 +204,12 @@ describe('politeness and slow targets', () => {
     const holder = spawn('python3', ['-c', "import socket,time\ns=socket.socket()\ns.bind(('127.90.200.1',9999))\ns.listen(0)\nprint('ready',flush=True)\ntime.sleep(30)"], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((r) => holder.stdout!.once('data', r));
     const fillers = Array.from({ length: 4 }, () => net.connect(9999, '127.90.200.1').on('error', () => {}));
-    await new Promise((r) => setTimeout(r, 300));
+    // The queue is full once one filler is connected (backlog 0 holds one); wait for that rather
+    // than a fixed time, which a busy machine may not honour.
+    await new Promise((r, reject) => {
+      const timer = setTimeout(() => reject(new Error('no filler connected within 30 s')), 30_000);
+      for (const f of fillers) f.once('connect', () => (clearTimeout(timer), r(undefined)));
+    });
     try {
       const stats = await runDiscovery({
         scopeRanges: scope,

@@ -141,7 +141,7 @@ describe('port map', () => {
         execFile(
           process.execPath,
           [probe],
-          { uid: 65534, gid: 65534, cwd: dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir }, timeout: 30_000 },
+          { uid: 65534, gid: 65534, cwd: dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, IOTCLEAN_TEST_RUN: process.env['IOTCLEAN_TEST_RUN'] ?? '' }, timeout: 90_000 } /* a busy machine */,
           (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
         ),
       );

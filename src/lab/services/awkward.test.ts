@@ -89,10 +89,14 @@ describe('awkward devices', () => {
 
   it('an endless banner keeps sending', async () => {
     const c = await open(endlessBig.ip, port(23));
-    await sleep(300);
+    // Polled with a generous bound rather than fixed sleeps: a busy machine may delay the sender.
+    const grows = async (than: number): Promise<void> => {
+      for (let i = 0; i < 300 && c.bytes.length <= than; i++) await sleep(100);
+    };
+    await grows(0);
     const early = c.bytes.length;
-    await sleep(700);
     expect(early).toBeGreaterThan(0);
+    await grows(early);
     expect(c.bytes.length).toBeGreaterThan(early);
     expect(c.closed).toBe(false);
     expect(c.bytes.toString('latin1')).toContain('Please wait');
@@ -120,7 +124,7 @@ describe('awkward devices', () => {
   it('a honeypot lets any telnet login in', async () => {
     const c = await open(honeypot.ip, port(23));
     const waitFor = async (re: RegExp): Promise<void> => {
-      for (let i = 0; i < 50 && !re.test(c.bytes.toString('latin1')); i++) await sleep(100);
+      for (let i = 0; i < 300 && !re.test(c.bytes.toString('latin1')); i++) await sleep(100);
       expect(c.bytes.toString('latin1')).toMatch(re);
     };
     await waitFor(/login: $/);

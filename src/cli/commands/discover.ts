@@ -21,8 +21,8 @@ function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[], i
   const byPort = countByPort(endpoints);
   const lines = [
     `survey ${o.surveyId} ${o.status}${o.resumed ? ' (resumed)' : ''}`,
-    `  probes sent ${s.sent.toLocaleString('en')} in ${(s.elapsedMs / 1000).toFixed(1)} s: ${Math.round(s.rate).toLocaleString('en')} probes/s (${s.engine} engine)`,
-    `  open endpoints ${endpoints.length.toLocaleString('en')}${s.timeouts ? `, timeouts ${s.timeouts}` : ''}${s.denied ? `, refused by scope ${s.denied}` : ''}${s.localErrors ? `, given up after local errors ${s.localErrors}` : ''}`,
+    `  probes sent ${s.sent.toLocaleString('en')} in ${(s.elapsedMs / 1000).toFixed(1)} s: ${Math.round(s.rate).toLocaleString('en')} probes/s (${s.engine} engine; ${s.engineReason})`,
+    `  open endpoints ${endpoints.length.toLocaleString('en')}${s.timeouts ? `, timeouts ${s.timeouts}` : ''}${s.denied ? `, refused by scope ${s.denied}` : ''}${s.unreachable ? `, unreachable ${s.unreachable}` : ''}${s.localErrors ? `, given up after local errors ${s.localErrors}` : ''}`,
     ...Object.entries(byPort).map(([port, n]) => `    ${port.padStart(5)}/tcp  ${n}`),
   ];
   if (isps) lines.push('', formatIspSummary(isps));
@@ -35,8 +35,10 @@ function report(out: Output, o: SurveyOutcome, endpoints: readonly Endpoint[], i
     elapsedMs: Math.round(s.elapsedMs),
     rate: Math.round(s.rate),
     engine: s.engine,
+    engineReason: s.engineReason,
     open: endpoints.length,
     timeouts: s.timeouts,
+    unreachable: s.unreachable,
     localErrors: s.localErrors,
     byPort,
     ...(isps ? { isps } : {}),

@@ -43,6 +43,7 @@ export const errnoTable: Readonly<Record<string, ErrnoClass>> = Object.freeze({
   ENOMEM: 'local',
   EADDRNOTAVAIL: 'local',
   EAGAIN: 'local',
+  EWOULDBLOCK: 'local', // the same number as EAGAIN on Linux
 });
 
 const byNumber = new Map<number, string>();

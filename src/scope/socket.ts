@@ -24,3 +24,6 @@ export function dialTcp(scope: CompiledScope, ip: number, port: number): net.Soc
   if (!Number.isInteger(port) || port < 1 || port > 65535) return { refused: `port ${port} is not 1-65535` };
   return net.connect({ host: formatIpv4(ip), port });
 }
+
+// ssh2 and undici adapters go here: e.g. sshClient(scope, ip, port) passing dialTcp's socket as
+// ssh2's `sock`, and an undici Agent whose `connect` hook calls dialTcp; callers get only the client.

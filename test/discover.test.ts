@@ -118,6 +118,7 @@ describe.each(ENGINES)('connect discovery (%s engine)', (engine) => {
       onBatch: (b) => void found.push(...b.opens.map(([ip, port]) => `${formatIpv4(ip)}:${port}`)),
     });
     expect(stats.denied).toBe((4096 - 256) * PORTS.length);
+    expect(stats.sent).toBe(256 * PORTS.length); // refused probes are not probes sent
     for (const ep of found) expect(ep.startsWith('127.90.0.')).toBe(true);
   });
 

@@ -186,6 +186,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
     slotT0[slot] = performance.now();
     sent++;
     if (!prober.probe(slot, slotIp[slot]!, slotPort[slot]!)) {
+      sent--; // the scope refused it: nothing left this machine
       denied++;
       complete(slot);
     }

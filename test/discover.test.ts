@@ -247,7 +247,7 @@ for (const c of JSON.parse(process.argv[2])) {
   try {
     const scope = restrictScope(compileScope(c.scope ? parseScope(c.scope, 'test.scope') : defaultScope()), c.targets);
     const s = await runDiscovery({ scope, targetRanges: scope.ranges, ports: c.ports, seed: 1, shard: { index: 0, count: 1 }, rate: 0,
-      concurrency: 64, timeoutMs: 1000, retries: c.retries, workers: 1, engine: c.engine, onBatch: () => {} });
+      concurrency: c.concurrency ?? 64, timeoutMs: 1000, retries: c.retries, workers: 1, engine: c.engine, onBatch: () => {} });
     console.log(JSON.stringify(s));
   } catch (e) {
     console.log(JSON.stringify({ error: e.code ?? 'crash', message: e.message }));
@@ -261,6 +261,7 @@ interface Case {
   readonly ports: readonly number[];
   readonly retries: number;
   readonly engine: 'auto' | Engine;
+  readonly concurrency?: number;
 }
 type CaseResult = Partial<Awaited<ReturnType<typeof runDiscovery>>> & { error?: string; message?: string };
 
@@ -323,6 +324,20 @@ describe.skipIf(!asRoot)('unreachable targets (in a network namespace with no ro
       // 127.255.255.255 is lo's broadcast address (no route for TCP); the other seven refuse.
       expect(broadcastEnd).toMatchObject({ engine, completed: 16, unreachable: 2, localErrors: 0, timeouts: 0 });
       expect(broadcastEnd.sent).toBe(14);
+    }
+  }, 90_000);
+});
+
+describe.skipIf(spawnSync('prlimit', ['--version']).status !== 0)('out of file descriptors (needs util-linux prlimit, skipped otherwise)', () => {
+  it('with far fewer fds than the concurrency, every target still completes: local errors wait, none is lost or given up', async () => {
+    // 64 fds for the whole process against 1,024 probes in flight: connect() fails with EMFILE
+    // again and again; those targets must wait for sockets to free, not be dropped or spin.
+    const cases: Case[] = ENGINES.map((engine) => ({ targets: ['127.90.0.0/20'], ports: PORTS, retries: 0, engine, concurrency: 1024 }));
+    const { results, code, stderr } = await drive(['prlimit', '--nofile=64:64'], cases);
+    expect(code, stderr).toBe(0);
+    for (const [i, engine] of ENGINES.entries()) {
+      expect(results[i]).toMatchObject({ engine, completed: 4096 * PORTS.length, open: lab.truth.size, localErrors: 0, timeouts: 0 });
+      expect(results[i]!.sent).toBe(4096 * PORTS.length); // each target sent once: failed connects are not probes
     }
   }, 90_000);
 });

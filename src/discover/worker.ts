@@ -12,9 +12,11 @@ import { reviveScope, type Scope } from '../scope/scope.js';
 import { createPermutation } from './permutation.js';
 
 /**
- * Retries of one target after local resource exhaustion (EMFILE, ENOBUFS, no ephemeral port...),
- * with exponential backoff from LOCAL_BACKOFF_MS: 8 retries wait about 2.5 s in all, enough for
- * TIME_WAIT sockets and fds to come back, then the target is given up and counted in localErrors.
+ * Local resource exhaustion (EMFILE, ENOBUFS, no ephemeral port...) is usually our own concurrency:
+ * while other probes are in flight, the target waits for one of them to finish and free its socket
+ * (new targets wait too, so the effective concurrency shrinks to what the machine allows). With
+ * nothing in flight, it is retried with exponential backoff from LOCAL_BACKOFF_MS, at most
+ * MAX_LOCAL_RETRIES times (about 2.5 s in all), then given up and counted in localErrors.
  */
 export const MAX_LOCAL_RETRIES = 8;
 const LOCAL_BACKOFF_MS = 10;
@@ -102,6 +104,10 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   const retryQueue: number[] = [];
   /** Slots waiting out a local-error backoff until slotDue. */
   let backoff: number[] = [];
+  /** Slots that met a local error while other probes were in flight: each completion frees one. */
+  const waiting: number[] = [];
+  /** Probes the prober holds (a callback will follow). */
+  let inFlight = 0;
 
   let next = task.startStep;
   let low = task.startStep;
@@ -133,21 +139,33 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
       doneRing[low & ringMask] = 0;
       low++;
     }
+    const resumed = waiting.shift(); // a socket was freed: one waiting target may have it
+    if (resumed !== undefined) retryQueue.push(resumed);
+  }
+
+  function backOff(slot: number): boolean {
+    const n = ++slotLocalErrors[slot]!;
+    if (n > MAX_LOCAL_RETRIES || stopping) return false;
+    slotT0[slot] = Infinity; // the timeout sweep ignores it while it waits
+    slotDue[slot] = performance.now() + LOCAL_BACKOFF_MS * 2 ** (n - 1);
+    backoff.push(slot);
+    schedule(LOCAL_BACKOFF_MS * 2 ** (n - 1));
+    return true;
   }
 
   function onResult(slot: number, outcome: ProbeOutcome, wasSent: boolean): void {
+    inFlight--;
     if (!wasSent) sent--; // counted when issued; connect() failed before any packet left
-    if (outcome === ProbeOutcome.LocalError) {
-      // Out of local resources: try the same target again after a growing pause rather than call
-      // it closed, but a bounded number of times (a machine that never frees a port must not spin).
-      const n = ++slotLocalErrors[slot]!;
-      if (n <= MAX_LOCAL_RETRIES && !stopping) {
-        slotT0[slot] = Infinity; // the timeout sweep ignores it while it waits
-        slotDue[slot] = performance.now() + LOCAL_BACKOFF_MS * 2 ** (n - 1);
-        backoff.push(slot);
-        schedule(LOCAL_BACKOFF_MS * 2 ** (n - 1));
+    if (outcome === ProbeOutcome.LocalError && !stopping) {
+      // Out of local resources: never call the target closed, never spin (see MAX_LOCAL_RETRIES).
+      if (inFlight > 0) {
+        slotT0[slot] = Infinity;
+        waiting.push(slot);
         return;
       }
+      // Nothing in flight will free anything: everyone waiting backs off (in parallel) instead.
+      for (const w of waiting.splice(0)) if (!backOff(w)) giveUp(w);
+      if (backOff(slot)) return;
       localErrors++;
     } else if (outcome === ProbeOutcome.Unreachable) {
       unreachable++;
@@ -156,6 +174,11 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
     }
     complete(slot);
     pump();
+  }
+
+  function giveUp(slot: number): void {
+    localErrors++;
+    complete(slot);
   }
 
   /** Move slots whose backoff has passed to the retry queue; returns ms until the next is due. */
@@ -185,7 +208,9 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   function send(slot: number): void {
     slotT0[slot] = performance.now();
     sent++;
-    if (!prober.probe(slot, slotIp[slot]!, slotPort[slot]!)) {
+    if (prober.probe(slot, slotIp[slot]!, slotPort[slot]!)) {
+      inFlight++;
+    } else {
       sent--; // the scope refused it: nothing left this machine
       denied++;
       complete(slot);
@@ -223,7 +248,9 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
       if (!takeToken()) return;
       send(retryQueue.pop()!);
     }
-    while (!stopping && freeSlots.length > 0 && next < endStep && next - low < ringSize) {
+    // New targets wait while earlier ones wait for local resources (they would take them first).
+    const starved = waiting.length > 0 || backoff.length > 0;
+    while (!starved && !stopping && freeSlots.length > 0 && next < endStep && next - low < ringSize) {
       if (!takeToken()) return;
       const slot = freeSlots.pop()!;
       const v = perm.at(task.offset + next * task.stride);
@@ -243,6 +270,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
     for (let slot = 0; slot < C; slot++) {
       if (slotStep[slot]! < 0 || now - slotT0[slot]! < task.timeoutMs) continue;
       prober.cancel(slot);
+      inFlight--;
       if (slotTries[slot]! < task.retries && !stopping) {
         slotTries[slot]!++;
         queueRetry(slot);

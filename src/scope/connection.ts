@@ -226,6 +226,9 @@ function establish(
       tcpUp = true;
       if (!tlsRequest) return up(undefined);
       tcp.off('error', onError);
+      // From here the TLS socket reports failures of the TCP one (and the deadline bounds the rest);
+      // the listener only keeps an error on the inner socket from becoming an uncaught exception.
+      tcp.on('error', () => {});
       const secure = tls.connect({
         socket: tcp,
         // Devices present self-signed certificates; a survey records them instead of trusting them.

@@ -104,8 +104,8 @@ export interface Connection {
   /** What is buffered, else the next chunk. */
   read(): Promise<ReadResult>;
   /**
-   * Read until `take(buffered)` returns a length > 0: that many bytes are consumed and returned,
-   * the rest stays buffered. Return -1 (or 0) to wait for more.
+   * Read until `take(buffered)` returns a length 1..buffered.length: that many bytes are consumed
+   * and returned, the rest stays buffered. Any other value (e.g. -1) waits for more.
    */
   readUntil(take: (buffered: Buffer) => number): Promise<ReadResult>;
   /** Read exactly n bytes. */
@@ -289,7 +289,7 @@ function wrap(stream: net.Socket, ip: string, port: number, limits: ConnectionLi
     received += kept.length;
     buffered = buffered.length === 0 ? kept : Buffer.concat([buffered, kept]);
     if (received >= limits.maxBytes) {
-      end('protocol-error', `peer sent more than the ${limits.maxBytes}-byte cap`, 'byte-cap');
+      end('protocol-error', `the peer reached the ${limits.maxBytes}-byte cap`, 'byte-cap');
       return;
     }
     serve();
@@ -321,8 +321,8 @@ function wrap(stream: net.Socket, ip: string, port: number, limits: ConnectionLi
     if (!pending) return;
     if (buffered.length > 0) {
       const n = pending.take(buffered);
-      if (n > 0) {
-        const data = buffered.subarray(0, Math.min(n, buffered.length));
+      if (n > 0 && n <= buffered.length) {
+        const data = buffered.subarray(0, n);
         buffered = buffered.subarray(data.length);
         finishRead({ status: 'success', data });
         return;

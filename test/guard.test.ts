@@ -164,6 +164,19 @@ describe('openConnection', () => {
     c.close();
   });
 
+  it('readBytes waits across chunks and leaves the rest buffered', async () => {
+    const port = await serve((s) => {
+      s.write('ab');
+      setTimeout(() => s.end('cd'), 50);
+    });
+    const r = await openConnection(loopback, '127.0.0.1', port, limits);
+    if (r.status !== 'success') throw new Error(r.error);
+    expect((await r.connection.readBytes(3)).data.toString()).toBe('abc');
+    expect(await r.connection.read()).toMatchObject({ status: 'success', data: Buffer.from('d') });
+    expect((await r.connection.read()).status).toBe('connection-closed');
+    r.connection.close();
+  });
+
   it('a closed port is connection-refused', async () => {
     const r = await openConnection(loopback, '127.0.0.1', await closedPort(), limits);
     expect(r.status).toBe('connection-refused');

@@ -4,7 +4,7 @@ import type { SurveyOutcome, SurveyStart } from '../pipeline/survey.js';
 import { countByPort, formatSurveyReport, surveyReport } from './report.js';
 
 const ep = (ip: string, port: number): Endpoint => ({ kind: 'endpoint', ip, port, seenAt: '2026-11-22T00:00:00.000Z', source: 'connect' });
-const stats = { completed: 100, sent: 120, open: 3, timeouts: 0, denied: 0, localErrors: 0, elapsedMs: 2000, rate: 60, engine: 'raw', interrupted: false, checkpoint: [50, 50] } as const;
+const stats = { completed: 100, sent: 120, open: 3, timeouts: 0, denied: 0, unreachable: 0, localErrors: 0, engineReason: 'raw TCP handle available', elapsedMs: 2000, rate: 60, engine: 'raw', interrupted: false, checkpoint: [50, 50] } as const;
 const outcome: SurveyOutcome = { surveyId: 7, resumed: true, stats, status: 'done' };
 const start: SurveyStart = { targets: [{ start: 0x7f000000, end: 0x7f0000ff }], ports: [40023, 80], shard: { index: 0, count: 1 }, doneBefore: 412, probesBefore: 400, elapsedMsBefore: 1000 };
 // The lab moved device port 23 to 40023.

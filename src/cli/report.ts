@@ -26,9 +26,13 @@ export interface SurveyReport {
   /** Probes/s achieved by this run. */
   readonly rate: number;
   readonly engine: SurveyOutcome['stats']['engine'];
+  /** Why that engine ran (auto's choice, or the flag). */
+  readonly engineReason: string;
   readonly open: number;
   readonly timeouts: number;
   readonly denied: number;
+  /** Targets the network said it cannot reach (no route, filtered by a local rule). */
+  readonly unreachable: number;
   readonly localErrors: number;
   /** Open endpoints per device port. */
   readonly byPort: Readonly<Record<string, number>>;
@@ -75,9 +79,11 @@ export function surveyReport(
     elapsedMs: Math.round(start.elapsedMsBefore + s.elapsedMs),
     rate: Math.round(s.rate),
     engine: s.engine,
+    engineReason: s.engineReason,
     open: endpoints.length,
     timeouts: s.timeouts,
     denied: s.denied,
+    unreachable: s.unreachable,
     localErrors: s.localErrors,
     byPort: countByPort(endpoints, toDevice),
     portMap: Object.fromEntries(portMap),
@@ -98,13 +104,13 @@ export function sizeLine(addresses: number, ports: number, shard: { index: numbe
 export function formatSurveyReport(r: SurveyReport): string {
   const [si, sc] = r.shard.split('/').map(Number) as [number, number];
   const run = r.resumed
-    ? `  probes sent ${n(r.probesSent)} over all runs, ${n(r.probesSentThisRun)} in this run at ${n(r.rate)} probes/s (${r.engine} engine); ${(r.elapsedMs / 1000).toFixed(1)} s in all`
-    : `  probes sent ${n(r.probesSent)} in ${(r.elapsedMs / 1000).toFixed(1)} s: ${n(r.rate)} probes/s (${r.engine} engine)`;
+    ? `  probes sent ${n(r.probesSent)} over all runs, ${n(r.probesSentThisRun)} in this run at ${n(r.rate)} probes/s (${r.engine} engine: ${r.engineReason}); ${(r.elapsedMs / 1000).toFixed(1)} s in all`
+    : `  probes sent ${n(r.probesSent)} in ${(r.elapsedMs / 1000).toFixed(1)} s: ${n(r.rate)} probes/s (${r.engine} engine: ${r.engineReason})`;
   const moved = Object.entries(r.portMap);
   const lines = [
     `survey ${r.surveyId} ${r.status}${r.resumed ? ' (resumed)' : ''}: ${sizeLine(r.addresses, r.ports.length, { index: si - 1, count: sc })}`,
     run,
-    `  open endpoints ${n(r.open)}${r.timeouts ? `, timeouts ${r.timeouts}` : ''}${r.denied ? `, refused by scope ${r.denied}` : ''}${r.localErrors ? `, given up after local errors ${r.localErrors}` : ''}`,
+    `  open endpoints ${n(r.open)}${r.timeouts ? `, timeouts ${r.timeouts}` : ''}${r.denied ? `, refused by scope ${r.denied}` : ''}${r.unreachable ? `, unreachable ${r.unreachable}` : ''}${r.localErrors ? `, given up after local errors ${r.localErrors}` : ''}`,
     ...Object.entries(r.byPort).map(([port, count]) => `    ${port.padStart(5)}/tcp  ${count}`),
   ];
   if (moved.length) lines.push(`  (device ports moved by the lab: ${moved.map(([d, b]) => `${d}→${b}`).join(' ')}; shown as device ports)`);

@@ -9,9 +9,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { IotcleanError } from '../core/errors.js';
 import type { Ipv4Range } from '../core/ip.js';
-import { countAddresses } from '../scope/range-set.js';
-import { stepsFor, type WorkerReport, type WorkerTask } from './worker.js';
+import { requireCompiledScope, type EngineRequest } from '../scope/guard.js';
+import { countAddresses, normaliseRanges } from '../scope/range-set.js';
+import type { CompiledScope } from '../scope/scope.js';
+import { stepsFor, type WorkerFatal, type WorkerReport, type WorkerTask } from './worker.js';
 
 export interface Shard {
   /** 0-based shard index. */
@@ -20,9 +23,9 @@ export interface Shard {
 }
 
 export interface DiscoveryOptions {
-  /** Authorised scope (allowed ranges); every probe is checked against it by the guard. */
-  readonly scopeRanges: readonly Ipv4Range[];
-  /** Addresses to probe; must lie inside the scope. */
+  /** The authorised scope; each worker revives it from its spec and the guard checks every probe. */
+  readonly scope: CompiledScope;
+  /** Addresses to probe; addresses outside the scope are refused by the guard (counted as denied). */
   readonly targetRanges: readonly Ipv4Range[];
   readonly ports: readonly number[];
   readonly seed: number;
@@ -34,7 +37,7 @@ export interface DiscoveryOptions {
   readonly timeoutMs: number;
   readonly retries: number;
   readonly workers: number;
-  readonly engine?: 'auto' | 'raw' | 'net';
+  readonly engine?: EngineRequest;
   /** Per-worker steps already done (from a checkpoint); length must equal `workers`. */
   readonly resumeFrom?: readonly number[];
   /** Called with each batch of results; awaited, in order. */
@@ -60,17 +63,22 @@ export interface DiscoveryProgress {
 export interface DiscoveryStats {
   /** Targets (address × port) this run completed. */
   readonly completed: number;
-  /** Connection attempts sent, retries included. */
+  /** Connection attempts that left this machine, retries included (a connect() that failed
+   *  before sending, e.g. no route, is not counted). */
   readonly sent: number;
   readonly open: number;
   readonly timeouts: number;
   readonly denied: number;
+  /** Targets reported unreachable (no route, network down, refused by a firewall). */
+  readonly unreachable: number;
   /** Targets given up after repeated local failures (out of ports or fds here). */
   readonly localErrors: number;
   readonly elapsedMs: number;
   /** Achieved probes/s (attempts sent over wall time). */
   readonly rate: number;
   readonly engine: 'raw' | 'net';
+  /** Why that engine ran (e.g. "auto: the permission model is on ..."). */
+  readonly engineReason: string;
   readonly interrupted: boolean;
   readonly checkpoint: readonly number[];
 }
@@ -113,7 +121,9 @@ async function workerEntry(): Promise<string | URL> {
 
 /** Run a discovery over the options' slice of the permutation. Resolves when done or aborted. */
 export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats> {
-  const total = indexSpace(o.targetRanges, o.ports.length);
+  requireCompiledScope(o.scope);
+  const targetRanges = normaliseRanges(o.targetRanges);
+  const total = indexSpace(targetRanges, o.ports.length);
   const W = Math.max(1, o.workers);
   if (o.resumeFrom && o.resumeFrom.length !== W) {
     throw new Error(`checkpoint has ${o.resumeFrom.length} workers, run has ${W}`);
@@ -130,8 +140,10 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
   let open = 0;
   let timeouts = 0;
   let denied = 0;
+  let unreachable = 0;
   let localErrors = 0;
   let engine: 'raw' | 'net' = 'net';
+  let engineReason = 'no worker ran';
   let interrupted = false;
   // Batches are delivered strictly in order so a checkpoint never overtakes its endpoints.
   let chain: Promise<void> = Promise.resolve();
@@ -142,8 +154,8 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
   const finished = offsets.map((off, w) => {
     if (ends[w]! <= checkpoint[w]!) return Promise.resolve();
     const task: WorkerTask = {
-      scopeRanges: o.scopeRanges,
-      targetRanges: o.targetRanges,
+      scope: o.scope.spec,
+      targetRanges,
       ports: o.ports,
       seed: o.seed,
       total,
@@ -160,8 +172,15 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
     const worker = new Worker(entry, { workerData: task });
     workers.push(worker);
     return new Promise<void>((resolve, reject) => {
-      worker.on('message', (r: WorkerReport) => {
+      worker.on('message', (r: WorkerReport | WorkerFatal) => {
+        if (r.type === 'fatal') {
+          failure ??= r.code ? new IotcleanError(r.code, r.message, r.where) : new Error(`discovery worker failed: ${r.message}`);
+          stopAll();
+          return;
+        }
         engine = r.engine;
+        engineReason = r.engineReason;
+        unreachable += r.unreachable;
         done += r.completed;
         sent += r.sent;
         timeouts += r.timeouts;
@@ -206,10 +225,12 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
     open,
     timeouts,
     denied,
+    unreachable,
     localErrors,
     elapsedMs,
     rate: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0,
     engine,
+    engineReason,
     interrupted,
     checkpoint: [...checkpoint],
   };

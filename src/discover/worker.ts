@@ -4,16 +4,28 @@
  * raw TCP handle); results go to the parent in batches with a completion watermark for resume.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { isIotcleanError, type ErrorCode, type ErrorWhere } from '../core/errors.js';
 import type { Ipv4Range } from '../core/ip.js';
-import { createProber, ProbeOutcome } from '../scope/guard.js';
-import { compileScope } from '../scope/scope.js';
+import { chooseEngine, createProber, ProbeOutcome, type EngineChoice, type EngineRequest } from '../scope/guard.js';
+import { indexRanges } from '../scope/range-index.js';
+import { reviveScope, type Scope } from '../scope/scope.js';
 import { createPermutation } from './permutation.js';
+
+/**
+ * Local resource exhaustion (EMFILE, ENOBUFS, no ephemeral port...) is usually our own concurrency:
+ * while other probes are in flight, the target waits for one of them to finish and free its socket
+ * (new targets wait too, so the effective concurrency shrinks to what the machine allows). With
+ * nothing in flight, it is retried with exponential backoff from LOCAL_BACKOFF_MS, at most
+ * MAX_LOCAL_RETRIES times (about 2.5 s in all), then given up and counted in localErrors.
+ */
+export const MAX_LOCAL_RETRIES = 8;
+const LOCAL_BACKOFF_MS = 10;
 
 /** What the parent hands a worker. */
 export interface WorkerTask {
-  /** The authorised scope (allowed ranges) the guard checks every probe against. */
-  readonly scopeRanges: readonly Ipv4Range[];
-  /** Addresses to probe (within the scope). */
+  /** The authorised scope as written (CompiledScope.spec); the worker recompiles it for the guard. */
+  readonly scope: Scope;
+  /** Addresses to probe (normalised ranges). They authorise nothing: the guard checks the scope. */
   readonly targetRanges: readonly Ipv4Range[];
   readonly ports: readonly number[];
   readonly seed: number;
@@ -29,7 +41,7 @@ export interface WorkerTask {
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly retries: number;
-  readonly engine: 'auto' | 'raw' | 'net';
+  readonly engine: EngineRequest;
   readonly reportMs: number;
 }
 
@@ -40,13 +52,24 @@ export interface WorkerReport {
   readonly low: number;
   /** Targets completed since the last report. */
   readonly completed: number;
-  /** Connection attempts sent since the last report (retries included). */
+  /** Connection attempts that left this machine since the last report (retries included). */
   readonly sent: number;
   readonly timeouts: number;
   readonly denied: number;
-  /** Targets given up after repeated local failures (no ports or fds on this machine). */
+  /** Targets the network or a firewall reports unreachable (no route, EACCES, ...); not retried. */
+  readonly unreachable: number;
+  /** Targets given up after MAX_LOCAL_RETRIES local failures (no ports or fds on this machine). */
   readonly localErrors: number;
-  readonly engine: 'raw' | 'net';
+  readonly engine: EngineChoice['engine'];
+  readonly engineReason: string;
+}
+
+/** Worker → parent when it cannot start (e.g. --engine raw where it is unavailable): no probe was sent. */
+export interface WorkerFatal {
+  readonly type: 'fatal';
+  readonly code: ErrorCode | undefined;
+  readonly message: string;
+  readonly where: ErrorWhere;
 }
 
 /** Number of steps a worker with this offset/stride takes over `total` positions. */
@@ -56,9 +79,9 @@ export function stepsFor(total: number, offset: number, stride: number): number 
 
 function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   const perm = createPermutation(task.total, task.seed);
-  // The parent computed these sets under the reserved blocklist already; lifting them again keeps them as given.
-  const targets = compileScope({ includes: task.targetRanges, excludes: [], allowReserved: task.targetRanges, source: 'targets' });
-  const scope = compileScope({ includes: task.scopeRanges, excludes: [], allowReserved: task.scopeRanges, source: 'scope' });
+  const targets = indexRanges(task.targetRanges);
+  const scope = reviveScope(task.scope);
+  const choice = chooseEngine(task.engine);
   const ports = task.ports;
   const portCount = ports.length;
   const endStep = stepsFor(task.total, task.offset, task.stride);
@@ -74,11 +97,17 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   const slotPort = new Uint16Array(C);
   const slotT0 = new Float64Array(C);
   const slotTries = new Uint8Array(C);
-  const slotLocalErrors = new Uint16Array(C);
-  const maxLocalRetries = 200;
+  const slotLocalErrors = new Uint8Array(C);
+  const slotDue = new Float64Array(C);
   const freeSlots: number[] = [];
   for (let i = C - 1; i >= 0; i--) freeSlots.push(i);
   const retryQueue: number[] = [];
+  /** Slots waiting out a local-error backoff until slotDue. */
+  let backoff: number[] = [];
+  /** Slots that met a local error while other probes were in flight: each completion frees one. */
+  const waiting: number[] = [];
+  /** Probes the prober holds (a callback will follow). */
+  let inFlight = 0;
 
   let next = task.startStep;
   let low = task.startStep;
@@ -87,6 +116,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   let sent = 0;
   let timeouts = 0;
   let denied = 0;
+  let unreachable = 0;
   let localErrors = 0;
   let stopping = false;
   let finished = false;
@@ -97,7 +127,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   let lastRefill = performance.now();
   let wakeTimer: NodeJS.Timeout | undefined;
 
-  const prober = createProber(scope, onResult, task.engine);
+  const prober = createProber(scope, onResult, choice.engine);
 
   function complete(slot: number): void {
     const step = slotStep[slot]!;
@@ -109,22 +139,64 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
       doneRing[low & ringMask] = 0;
       low++;
     }
+    const resumed = waiting.shift(); // a socket was freed: one waiting target may have it
+    if (resumed !== undefined) retryQueue.push(resumed);
   }
 
-  function onResult(slot: number, outcome: ProbeOutcome): void {
-    if (outcome === ProbeOutcome.LocalError) {
-      // Out of local resources: try the same target again shortly rather than call it closed,
-      // but not forever (a machine that never frees a port must not spin).
-      if (++slotLocalErrors[slot]! <= maxLocalRetries) {
-        queueRetry(slot);
-        schedule(5);
+  function backOff(slot: number): boolean {
+    const n = ++slotLocalErrors[slot]!;
+    if (n > MAX_LOCAL_RETRIES || stopping) return false;
+    slotT0[slot] = Infinity; // the timeout sweep ignores it while it waits
+    slotDue[slot] = performance.now() + LOCAL_BACKOFF_MS * 2 ** (n - 1);
+    backoff.push(slot);
+    schedule(LOCAL_BACKOFF_MS * 2 ** (n - 1));
+    return true;
+  }
+
+  function onResult(slot: number, outcome: ProbeOutcome, wasSent: boolean): void {
+    inFlight--;
+    if (!wasSent) sent--; // counted when issued; connect() failed before any packet left
+    if (outcome === ProbeOutcome.LocalError && !stopping) {
+      // Out of local resources: never call the target closed, never spin (see MAX_LOCAL_RETRIES).
+      if (inFlight > 0) {
+        slotT0[slot] = Infinity;
+        waiting.push(slot);
         return;
       }
+      // Nothing in flight will free anything: everyone waiting backs off (in parallel) instead.
+      for (const w of waiting.splice(0)) if (!backOff(w)) giveUp(w);
+      if (backOff(slot)) return;
       localErrors++;
+    } else if (outcome === ProbeOutcome.Unreachable) {
+      unreachable++;
+    } else if (outcome === ProbeOutcome.Open) {
+      opens.push(slotIp[slot]!, slotPort[slot]!);
     }
-    if (outcome === ProbeOutcome.Open) opens.push(slotIp[slot]!, slotPort[slot]!);
     complete(slot);
     pump();
+  }
+
+  function giveUp(slot: number): void {
+    localErrors++;
+    complete(slot);
+  }
+
+  /** Move slots whose backoff has passed to the retry queue; returns ms until the next is due. */
+  function releaseBackoff(): number {
+    if (backoff.length === 0) return Infinity;
+    const now = performance.now();
+    let wait = Infinity;
+    const still: number[] = [];
+    for (const slot of backoff) {
+      const due = slotDue[slot]!;
+      if (due <= now || stopping) retryQueue.push(slot);
+      else {
+        still.push(slot);
+        wait = Math.min(wait, due - now);
+      }
+    }
+    backoff = still;
+    return wait;
   }
 
   /** Queue a slot to be sent again; the sweep ignores it until it is. */
@@ -136,7 +208,10 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   function send(slot: number): void {
     slotT0[slot] = performance.now();
     sent++;
-    if (!prober.probe(slot, slotIp[slot]!, slotPort[slot]!)) {
+    if (prober.probe(slot, slotIp[slot]!, slotPort[slot]!)) {
+      inFlight++;
+    } else {
+      sent--; // the scope refused it: nothing left this machine
       denied++;
       complete(slot);
     }
@@ -167,11 +242,15 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
 
   function pump(): void {
     if (finished) return;
+    const wait = releaseBackoff();
+    if (wait !== Infinity) schedule(Math.max(1, wait));
     while (retryQueue.length > 0 && !stopping) {
       if (!takeToken()) return;
       send(retryQueue.pop()!);
     }
-    while (!stopping && freeSlots.length > 0 && next < endStep && next - low < ringSize) {
+    // New targets wait while earlier ones wait for local resources (they would take them first).
+    const starved = waiting.length > 0 || backoff.length > 0;
+    while (!starved && !stopping && freeSlots.length > 0 && next < endStep && next - low < ringSize) {
       if (!takeToken()) return;
       const slot = freeSlots.pop()!;
       const v = perm.at(task.offset + next * task.stride);
@@ -191,6 +270,7 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
     for (let slot = 0; slot < C; slot++) {
       if (slotStep[slot]! < 0 || now - slotT0[slot]! < task.timeoutMs) continue;
       prober.cancel(slot);
+      inFlight--;
       if (slotTries[slot]! < task.retries && !stopping) {
         slotTries[slot]!++;
         queueRetry(slot);
@@ -203,10 +283,22 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   }
 
   function report(type: 'report' | 'done'): void {
-    const msg: WorkerReport = { type, opens, low, completed, sent, timeouts, denied, localErrors, engine: prober.engine };
+    const msg: WorkerReport = {
+      type,
+      opens,
+      low,
+      completed,
+      sent,
+      timeouts,
+      denied,
+      unreachable,
+      localErrors,
+      engine: prober.engine,
+      engineReason: choice.reason,
+    };
     port.postMessage(msg);
     opens = [];
-    completed = sent = timeouts = denied = localErrors = 0;
+    completed = sent = timeouts = denied = unreachable = localErrors = 0;
   }
 
   function finish(): void {
@@ -233,4 +325,17 @@ function run(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
   pump();
 }
 
-if (parentPort && workerData) run(workerData as WorkerTask, parentPort);
+function start(task: WorkerTask, port: NonNullable<typeof parentPort>): void {
+  try {
+    run(task, port);
+  } catch (e) {
+    // Refused before any probe (engine unavailable, bad scope): tell the parent as data, not a crash.
+    const fatal: WorkerFatal = isIotcleanError(e)
+      ? { type: 'fatal', code: e.code, message: e.message, where: { ...e.where } }
+      : { type: 'fatal', code: undefined, message: e instanceof Error ? e.message : String(e), where: {} };
+    port.postMessage(fatal);
+    port.close();
+  }
+}
+
+if (parentPort && workerData) start(workerData as WorkerTask, parentPort);

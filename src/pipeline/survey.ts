@@ -160,7 +160,7 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   let stats: DiscoveryStats;
   try {
     stats = await runDiscovery({
-      scopeRanges: req.scope.ranges,
+      scope: req.scope,
       targetRanges: targets,
       ports,
       seed,

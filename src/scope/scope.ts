@@ -13,12 +13,14 @@
  * removed from every scope unless an `allow-reserved` line lifts it, so this example needs its
  * `allow-reserved` line to reach anything at all. Exclusions always win, whatever the order of
  * lines, lifted ranges included. The compiled form answers `allows(ip)` by binary search over
- * typed arrays held in a closure, so no caller can widen the set it checks.
+ * typed arrays held in a closure, so no caller can widen the set it checks; it
+ * is frozen, and only this module can make one (see isCompiledScope).
  */
 import { IotcleanError } from '../core/errors.js';
 import { readInputFile } from '../core/files.js';
 import { formatIpv4, type Ipv4Range } from '../core/ip.js';
-import { countAddresses, firstUncovered, intersectRanges, normaliseRanges, subtractRanges } from './range-set.js';
+import { indexRanges } from './range-index.js';
+import { firstUncovered, intersectRanges, normaliseRanges, subtractRanges } from './range-set.js';
 import { blockedRanges, checkLift, reservedEntryOf, type ReservedEntry } from './reserved.js';
 import { parseTarget } from './target.js';
 
@@ -32,9 +34,18 @@ export interface Scope {
   readonly source: string;
 }
 
-/** The effective allowed set (includes minus excludes), ready for per-probe checks. */
+/** Brand only this module can put on a value: the type checker refuses hand-made scopes. */
+declare const compiledScopeBrand: unique symbol;
+
+/**
+ * The effective allowed set (includes minus excludes), ready for per-probe checks. Only
+ * compileScope/restrictScope/reviveScope make one; the guard refuses anything else at run time.
+ */
 export interface CompiledScope {
+  readonly [compiledScopeBrand]: true;
   readonly source: string;
+  /** The scope this was compiled from (plain data, deep-frozen): what a worker thread revives. */
+  readonly spec: Scope;
   /** Allowed addresses as sorted, disjoint, merged ranges. */
   readonly ranges: readonly Ipv4Range[];
   /** Merged includes before exclusions; tells "outside the scope" from "excluded". */
@@ -45,6 +56,26 @@ export interface CompiledScope {
   allows(ip: number): boolean;
   /** The index-th allowed address in ascending order (0 ≤ index < size), for target permutations. */
   addressAt(index: number): number;
+}
+
+// Every scope this module built. A WeakSet cannot be forged or copied from outside, so a look-alike
+// object (or a copy of a real one) fails isCompiledScope even when a cast fooled the type checker.
+const issued = new WeakSet<object>();
+
+/** True only for a scope built by this module (not a look-alike, not a copy). */
+export function isCompiledScope(value: unknown): value is CompiledScope {
+  return typeof value === 'object' && value !== null && issued.has(value);
+}
+
+/**
+ * Rebuild a compiled scope from its `spec`, e.g. in a worker thread (branded values cannot cross
+ * threads). It goes through compileScope, so it is never wider than compiling that scope file.
+ */
+export function reviveScope(spec: Scope): CompiledScope {
+  const ok =
+    typeof spec === 'object' && spec !== null && Array.isArray(spec.includes) && Array.isArray(spec.excludes) && Array.isArray(spec.allowReserved) && typeof spec.source === 'string';
+  if (!ok) throw new IotcleanError('E_SCOPE_FILE', 'cannot revive a scope from malformed data', { hint: 'pass CompiledScope.spec unchanged' });
+  return compileScope(spec);
 }
 
 const DEFAULT_SOURCE = 'default scope (loopback 127.0.0.0/8 only)';
@@ -148,7 +179,7 @@ export function compileScope(scope: Scope): CompiledScope {
   const blocked = blockedRanges(scope.allowReserved);
   const unreserved = subtractRanges(included, blocked);
   const allowed = subtractRanges(unreserved, normaliseRanges(scope.excludes));
-  const compiled = buildCompiled(scope.source, allowed, included);
+  const compiled = buildCompiled(scope, allowed, included);
   blockedOf.set(compiled, blocked);
   return compiled;
 }
@@ -188,7 +219,7 @@ export function restrictScope(compiled: CompiledScope, targets: readonly string[
   }
   const union = normaliseRanges(wanted);
   const source = `${compiled.source} restricted to ${targets.join(', ')}`;
-  const restricted = buildCompiled(source, intersectRanges(compiled.ranges, union), union);
+  const restricted = buildCompiled({ ...compiled.spec, includes: union, source }, intersectRanges(compiled.ranges, union), union);
   const blocked = blockedOf.get(compiled);
   if (blocked) blockedOf.set(restricted, blocked);
   return restricted;
@@ -219,55 +250,27 @@ export function checkHost(compiled: CompiledScope, host: string): number {
   throw new IotcleanError('E_SCOPE_DENIED', why, { hint: 'only addresses the scope authorises are ever contacted' });
 }
 
-function buildCompiled(source: string, allowed: readonly Ipv4Range[], included: readonly Ipv4Range[]): CompiledScope {
-  const n = allowed.length;
-  const starts = new Uint32Array(n);
-  const ends = new Uint32Array(n);
-  // offsets[i] = number of allowed addresses before range i; Float64 because the total can be 2^32.
-  const offsets = new Float64Array(n + 1);
-  allowed.forEach((r, i) => {
-    starts[i] = r.start;
-    ends[i] = r.end;
-    offsets[i + 1] = (offsets[i] ?? 0) + (r.end - r.start + 1);
-  });
-  const size = countAddresses(allowed);
-
-  const allows = (ip: number): boolean => {
-    // Rejects NaN, fractions, negatives, numbers ≥ 2^32 and non-numbers from untyped callers.
-    if (ip >>> 0 !== ip) return false;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ip < (starts[mid] as number)) hi = mid - 1;
-      else if (ip > (ends[mid] as number)) lo = mid + 1;
-      else return true;
-    }
-    return false;
-  };
-
-  const addressAt = (index: number): number => {
-    if (!Number.isInteger(index) || index < 0 || index >= size) {
-      throw new RangeError(`address index ${index} outside 0..${size - 1}`);
-    }
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if ((offsets[mid] as number) <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return (starts[lo] as number) + (index - (offsets[lo] as number));
-  };
-
-  return {
-    source,
+function buildCompiled(spec: Scope, allowed: readonly Ipv4Range[], included: readonly Ipv4Range[]): CompiledScope {
+  const index = indexRanges(allowed);
+  const compiled = Object.freeze({
+    source: spec.source,
+    spec: deepFreeze(structuredClone(spec)),
     ranges: Object.freeze(allowed.map((r) => Object.freeze({ start: r.start, end: r.end }))),
     included: Object.freeze(included.map((r) => Object.freeze({ start: r.start, end: r.end }))),
-    size,
-    allows,
-    addressAt,
-  };
+    size: index.size,
+    allows: index.has,
+    addressAt: index.addressAt,
+  }) as CompiledScope; // the brand is type-only; `issued` is what run-time checks trust
+  issued.add(compiled);
+  return compiled;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function checkRange(r: Ipv4Range, source: string): void {

@@ -1,0 +1,179 @@
+/**
+ * Only src/scope/ opens outbound connections: every source file under src/, test/ and bench/ is
+ * parsed with TypeScript's own parser, and an import (static, dynamic, require, re-export) of a
+ * socket or network-client module anywhere else fails, unless the allowlist below names the file
+ * or folder with its reason. So does process.binding outside guard.ts, the global fetch, and
+ * importing the guard's internal socket module from outside src/scope/.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative, sep } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers.js';
+
+/** Modules that open sockets or speak a network protocol as a client. */
+const NETWORK_MODULES = [
+  'net', 'node:net', 'tls', 'node:tls', 'dgram', 'node:dgram',
+  'http', 'node:http', 'https', 'node:https', 'http2', 'node:http2',
+  'ssh2', 'undici',
+  // HTTP client packages, in case one is ever added.
+  'axios', 'got', 'node-fetch', 'cross-fetch', 'isomorphic-fetch', 'superagent', 'needle', 'request', 'ky', 'ofetch', 'phin', 'bent', 'wreck',
+  // Database and mail clients open sockets too.
+  'pg', 'postgres', 'nodemailer',
+];
+
+interface Allowed {
+  /** A file, or a folder when it ends with "/". */
+  readonly path: string;
+  /** Modules it may import; undefined = any of NETWORK_MODULES. */
+  readonly modules?: readonly string[];
+  readonly reason: string;
+}
+
+const ALLOWLIST: readonly Allowed[] = [
+  { path: 'src/scope/', reason: 'the scope guard: the one place outbound sockets are opened' },
+  { path: 'src/store/', modules: ['pg'], reason: "the store's PostgreSQL driver (the database, not survey targets)" },
+  { path: 'src/lab/', reason: "the lab's emulated devices are servers (net, ssh2 Server); its own tests talk to them on loopback" },
+  { path: 'test/helpers.ts', modules: ['node:net'], reason: 'listenSpread creates loopback listeners (servers)' },
+  { path: 'test/guard.test.ts', modules: ['node:net', 'node:tls'], reason: 'loopback servers (plain and TLS) the guard connects to' },
+];
+
+/** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */
+const BINDING_ALLOWED = 'src/scope/guard.ts';
+/** The guard's internal module that hands out a raw socket; never imported from outside src/scope/. */
+const INTERNAL_SOCKET = 'src/scope/socket.ts';
+
+function isNetworkModule(spec: string): string | undefined {
+  return NETWORK_MODULES.find((m) => spec === m || spec.startsWith(`${m}/`));
+}
+
+function allowed(file: string, module: string): boolean {
+  return ALLOWLIST.some((a) => (a.path.endsWith('/') ? file.startsWith(a.path) : file === a.path) && (!a.modules || a.modules.includes(module)));
+}
+
+/** Repo-relative path an import of `spec` from `file` resolves to (".js" written for ".ts"). */
+function resolveRelative(file: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  return normalize(join(dirname(file), spec)).split(sep).join('/').replace(/\.js$/, '.ts');
+}
+
+/** Every way `text` (the source of repo-relative `file`) breaks the rules; empty when none. */
+export function violations(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const found: string[] = [];
+  const where = (node: ts.Node) => `${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`;
+
+  const checkSpecifier = (spec: string, node: ts.Node, how: string) => {
+    const module = isNetworkModule(spec);
+    if (module && !allowed(file, module)) found.push(`${where(node)}: ${how} of "${spec}" outside src/scope/`);
+    if (resolveRelative(file, spec) === INTERNAL_SOCKET && !file.startsWith('src/scope/')) {
+      found.push(`${where(node)}: ${how} of the guard's internal socket module`);
+    }
+  };
+  const literal = (e: ts.Expression | undefined) => (e && (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) ? e.text : undefined);
+
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node)) {
+      // A type-only import gives no capability at run time.
+      const typeOnly = node.importClause?.isTypeOnly === true;
+      const spec = literal(node.moduleSpecifier);
+      if (spec !== undefined && !typeOnly) checkSpecifier(spec, node, 'import');
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && !node.isTypeOnly) {
+      const spec = literal(node.moduleSpecifier);
+      if (spec !== undefined) checkSpecifier(spec, node, 're-export');
+    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && !node.isTypeOnly) {
+      const spec = literal(node.moduleReference.expression);
+      if (spec !== undefined) checkSpecifier(spec, node, 'import = require');
+    } else if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const isDynamicImport = callee.kind === ts.SyntaxKind.ImportKeyword;
+      const isRequire = ts.isIdentifier(callee) && callee.text === 'require';
+      if (isDynamicImport || isRequire) {
+        const spec = literal(node.arguments[0]);
+        const how = isDynamicImport ? 'dynamic import' : 'require';
+        if (spec !== undefined) checkSpecifier(spec, node, how);
+        else found.push(`${where(node)}: ${how} with a computed module name (cannot be checked)`);
+      }
+      const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+      if (name === 'fetch' && !file.startsWith('src/scope/')) found.push(`${where(node)}: fetch() is an HTTP client outside src/scope/`);
+    }
+    // process.binding / process._linkedBinding / process['binding'], called or merely taken.
+    if (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) {
+      const prop = ts.isPropertyAccessExpression(node) ? node.name.text : literal(node.argumentExpression);
+      if ((prop === 'binding' || prop === '_linkedBinding') && /\bprocess\b/.test(node.expression.getText(source)) && file !== BINDING_ALLOWED) {
+        found.push(`${where(node)}: process.${prop} outside ${BINDING_ALLOWED}`);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === 'node_modules' ? [] : sourceFiles(p);
+    return /\.(c|m)?ts$/.test(name) && !name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+describe('import allowlist: only src/scope/ opens outbound connections', () => {
+  const files = ['src', 'test', 'bench'].flatMap((d) => sourceFiles(join(repoRoot, d))).map((f) => relative(repoRoot, f).split(sep).join('/'));
+
+  it('holds for every source file under src/, test/ and bench/', () => {
+    expect(files.length).toBeGreaterThan(50);
+    expect(files).toContain('src/scope/guard.ts');
+    expect(files.some((f) => f.startsWith('bench/'))).toBe(true);
+    const all = files.flatMap((f) => violations(f, readFileSync(join(repoRoot, f), 'utf8')));
+    expect(all).toEqual([]);
+  });
+
+  it('has no stale entries: every allowlisted path exists', () => {
+    for (const a of ALLOWLIST) expect(files.some((f) => (a.path.endsWith('/') ? f.startsWith(a.path) : f === a.path)), a.path).toBe(true);
+  });
+
+  it.each([
+    ['src/discover/engine.ts', "import * as net from 'node:net';"],
+    ['src/discover/engine.ts', "import net from 'net';"],
+    ['src/grab/http/index.ts', "import { request } from 'node:https';"],
+    ['src/grab/ssh/index.ts', "import { Client } from 'ssh2';"],
+    ['src/grab/http/index.ts', "import { fetch } from 'undici';"],
+    ['src/grab/http/index.ts', "import 'undici/lib/core/connect.js';"],
+    ['src/discover/worker.ts', "const tls = await import('node:tls');"],
+    ['src/discover/worker.ts', "const dgram = require('dgram');"],
+    ['src/notify/send.ts', "export { connect } from 'node:net';"],
+    ['src/notify/send.ts', "import net = require('node:net');"],
+    ['src/notify/send.ts', "import nodemailer from 'nodemailer';"],
+    ['src/discover/engine.ts', "import pg from 'pg';"],
+    ['bench/discover.ts', "import * as http from 'node:http';"],
+    ['test/cli.test.ts', "import { connect } from 'node:net';"],
+    ['test/helpers.ts', "import * as tls from 'node:tls';"],
+    ['src/discover/worker.ts', "const b = process.binding('tcp_wrap');"],
+    ['src/discover/worker.ts', "const b = (process as unknown as { binding(n: string): unknown }).binding('tcp_wrap');"],
+    ['src/discover/worker.ts', "const b = process['binding']('tcp_wrap');"],
+    ['src/grab/http/index.ts', "const r = await fetch('http://127.0.0.1/');"],
+    ['src/grab/http/index.ts', "const r = await globalThis.fetch('http://127.0.0.1/');"],
+    ['src/grab/http/index.ts', 'const m = await import(name);'],
+    ['src/grab/telnet/index.ts', "import { dialTcp } from '../../scope/socket.js';"],
+  ])('refuses %s containing: %s', (file, code) => {
+    expect(violations(file, code)).toHaveLength(1);
+  });
+
+  it.each([
+    ['src/discover/engine.ts', "import type { Socket } from 'node:net';"],
+    ['src/discover/engine.ts', "import { openConnection } from '../scope/connection.js';"],
+    ['src/discover/engine.ts', "const s = 'import * as net from \"node:net\"';"],
+    ['src/scope/guard.ts', "import * as net from 'node:net'; const b = process.binding('tcp_wrap');"],
+    ['src/scope/connection.ts', "import { dialTcp } from './socket.js';"],
+    ['src/lab/services/telnet.ts', "import * as net from 'node:net';"],
+    ['src/store/store.ts', "import pg from 'pg';"],
+    ['test/helpers.ts', "import * as net from 'node:net';"],
+  ])('allows %s containing: %s', (file, code) => {
+    expect(violations(file, code)).toEqual([]);
+  });
+
+  it('process.binding is refused even in other src/scope/ files', () => {
+    expect(violations('src/scope/connection.ts', "process.binding('tcp_wrap');")).toHaveLength(1);
+  });
+});

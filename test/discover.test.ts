@@ -135,7 +135,7 @@ describe.each(ENGINES)('connect discovery (%s engine)', (engine) => {
     // Slow enough (about 3 s) to be killed part-way, several times, at different moments.
     const slow = [...common, '--rate', '6000', '--db', db];
     // --resume takes the stored targets, ports, seed and workers (giving them again is refused).
-    const resumeSlow = ['discover', '--resume', '1', '--rate', '6000', '--db', db, '--json'];
+    const resumeSlow = ['discover', '--resume', '1', '--rate', '6000', '--engine', engine, '--db', db, '--json'];
     let resume = false;
     for (const delayMs of [0, 300, 900]) {
       const child = startCli(resume ? resumeSlow : slow);

@@ -36,6 +36,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/lab/', reason: "the lab's emulated devices are servers (net, ssh2 Server); its own tests talk to them on loopback" },
   { path: 'test/helpers.ts', modules: ['node:net'], reason: 'listenSpread creates loopback listeners (servers)' },
   { path: 'test/guard.test.ts', modules: ['node:net', 'node:tls'], reason: 'loopback servers (plain and TLS) the guard connects to' },
+  { path: 'test/scope-safety.test.ts', modules: ['node:net'], reason: 'loopback listeners that count the connections they get (servers)' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

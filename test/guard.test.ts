@@ -18,6 +18,7 @@ import { openConnection, type ConnectionLimits } from '../src/scope/connection.j
 import { classifyErrno, errnoTable } from '../src/scope/errno.js';
 import { createProber, probeOutcomeOf, ProbeOutcome } from '../src/scope/guard.js';
 import { compileScope, defaultScope, isCompiledScope, parseScope, restrictScope, reviveScope, type CompiledScope } from '../src/scope/scope.js';
+import { caught } from './caught.js';
 
 const loopback = compileScope(defaultScope());
 const servers: net.Server[] = [];
@@ -53,15 +54,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function caught(fn: () => unknown): IotcleanError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IotcleanError) return e;
-    throw e;
-  }
-  throw new Error('expected an IotcleanError');
-}
 
 describe('a compiled scope is a capability', () => {
   const fake = { source: 'fake', spec: defaultScope(), ranges: [], included: [], size: 2 ** 32, allows: () => true, addressAt: () => 0 } as unknown as CompiledScope;

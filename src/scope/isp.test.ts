@@ -6,6 +6,7 @@ import { IotcleanError } from '../core/errors.js';
 import { cidrRange, formatIpv4, parseIpv4 } from '../core/ip.js';
 import { compileIspTable, formatIspTable, loadIspTable, parseIspRows, parseIspTable, type IspRow } from './isp.js';
 import { createRng } from '../core/rng.js';
+import { caught } from '../../test/caught.js';
 
 const ip = (text: string): number => {
   const n = parseIpv4(text);
@@ -13,15 +14,6 @@ const ip = (text: string): number => {
   return n;
 };
 
-function caught(fn: () => unknown): IotcleanError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IotcleanError) return e;
-    throw e;
-  }
-  throw new Error('expected an IotcleanError, got none');
-}
 
 const TABLE = `# lab prefix table
 prefix,isp_id,name,participating,parent

@@ -8,6 +8,7 @@ import { checkHost, compileScope, defaultScope, loadScope, parseScope, restrictS
 import { normaliseRanges, subtractRanges } from './range-set.js';
 import { createRng } from '../core/rng.js';
 import { reservedBlocks, reservedRemoved } from './reserved.js';
+import { caught } from '../../test/caught.js';
 
 const ip = (text: string): number => {
   const n = parseIpv4(text);
@@ -16,15 +17,6 @@ const ip = (text: string): number => {
 };
 
 /** Run fn, expect an IotcleanError, return it for further checks. */
-function caught(fn: () => unknown): IotcleanError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IotcleanError) return e;
-    throw e;
-  }
-  throw new Error('expected an IotcleanError, got none');
-}
 
 /** Loopback is reserved space: every test scope lifts it, as a lab scope file must. */
 const LIFT = 'allow-reserved 127.0.0.0/8';

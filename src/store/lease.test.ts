@@ -16,6 +16,7 @@ import { loadDefaultPlan } from '../discover/plan.js';
 import { runSurvey } from '../pipeline/survey.js';
 import { compileScope, defaultScope, restrictScope } from '../scope/scope.js';
 import { DEFAULT_LEASE_MS, leaseMsFromEnv, newLeaseOwner } from './lease.js';
+import { pgQuery } from './test-support.js';
 import { openStore, type SurveyRow } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-lease-'));
@@ -35,19 +36,10 @@ const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
 const schemas: string[] = [];
 if (!pgUrl) console.log('lease tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
 
-async function pgQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  for (const name of schemas) await pgQuery(`drop schema if exists ${name} cascade`);
+  for (const name of schemas) await pgQuery(pgUrl!, `drop schema if exists ${name} cascade`);
 });
 
 /** A fresh database per test: a SQLite file, or a PostgreSQL schema of its own. */
@@ -58,7 +50,7 @@ if (pgUrl) {
     async (name) => {
       const schema = `iotclean_lease_${process.pid}_${name}`;
       schemas.push(schema);
-      await pgQuery(`create schema ${schema}`);
+      await pgQuery(pgUrl!, `create schema ${schema}`);
       return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     },
   ]);

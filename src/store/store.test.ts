@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import type { Endpoint } from '../core/records.js';
 import { migrations } from './migrations.js';
+import { pgQuery } from './test-support.js';
 import { openStore, type NewSurvey, type Store } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-store-'));
@@ -24,15 +25,6 @@ function withSchema(url: string, name = schema): string {
   return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`;
 }
 
-async function pgQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
@@ -51,7 +43,7 @@ if (pgUrl) {
     'postgres',
     async (name) => {
       const full = name === 'conformance' ? schema : `${schema}_${name}`;
-      await pgQuery(`create schema if not exists ${full}`);
+      await pgQuery(pgUrl!, `create schema if not exists ${full}`);
       return withSchema(pgUrl, full);
     },
   ]);

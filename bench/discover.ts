@@ -84,6 +84,16 @@ function runInNamespace(scenario: Scenario): number {
     const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: 'inherit' });
     return r.status ?? 1;
   } finally {
+    // Everything in the namespace was started by this run: if the inner run died before `lab
+    // down`, its lab shards would outlive the namespace's name.
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+    for (const pid of pids.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     execFileSync('ip', ['netns', 'del', ns]);
   }
 }

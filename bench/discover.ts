@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     'internet-prefix': { type: 'string', default: '23' },
     concurrency: { type: 'string' },
     'max-seconds': { type: 'string', default: '900' },
+    // Diagnosis: skip the reference tool (no ratio is printed then).
+    'iotclean-only': { type: 'boolean', default: false },
     inner: { type: 'boolean', default: false },
   },
 });
@@ -70,6 +72,14 @@ const internetNetwork = '127.78.0.0/20';
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** Run nmap beside iotclean, unless asked not to or it is missing (said once per scenario). */
+function withNmap(): boolean {
+  if (args['iotclean-only']) return false;
+  if (have('nmap')) return true;
+  console.log('nmap not installed (apt-get install nmap): iotclean alone');
+  return false;
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -186,6 +196,12 @@ function printTable(runs: readonly Run[], expected: ReadonlySet<string>): void {
       `${r.tool.padEnd(10)} ${fmt(r.probes / r.seconds).padStart(9)} ${r.seconds.toFixed(1).padStart(9)}   ${((100 * hits) / expected.size).toFixed(2).padStart(6)}%  ${String(r.found.size - hits).padStart(6)}   ${r.peakRssMb !== undefined ? `${r.peakRssMb} MB` : '-'}`,
     );
   }
+  for (const r of runs) {
+    const extra = [...r.found].filter((x) => !expected.has(x));
+    const missed = [...expected].filter((x) => !r.found.has(x));
+    if (extra.length > 0) console.log(`  ${r.tool} false positives: ${extra.slice(0, 8).join(' ')}${extra.length > 8 ? ' …' : ''}`);
+    if (missed.length > 0) console.log(`  ${r.tool} missed: ${missed.slice(0, 8).join(' ')}${missed.length > 8 ? ' …' : ''}`);
+  }
   const [ours, nmap] = runs;
   if (ours && nmap) {
     const rss = ours.peakRssMb !== undefined && nmap.peakRssMb !== undefined ? `, ${(ours.peakRssMb / nmap.peakRssMb).toFixed(2)}x peak RSS` : '';
@@ -222,8 +238,7 @@ async function loopbackScenario(): Promise<void> {
     console.log(`nmap: -sT -n -Pn ${nmapFlags.join(' ')}`);
 
     const runs: Run[] = [await runIotclean({ labDir: state.dir, targets: state.network, probes, planFile: file, rate: 0, dir, tag: 'full' })];
-    if (have('nmap')) runs.push(await runNmap(state.network, ports, probes, nmapFlags, dir));
-    else console.log('nmap not installed (apt-get install nmap): iotclean alone');
+    if (withNmap()) runs.push(await runNmap(state.network, ports, probes, nmapFlags, dir));
     printTable(runs, expected);
 
     // Memory flat in the number of targets: the same scan over a quarter of the addresses.
@@ -279,10 +294,10 @@ async function internetScenario(): Promise<void> {
     const before = counters();
     const runs: Run[] = [await runIotclean({ labDir: state.dir, targets, probes, planFile: file, dir, tag: 'internet' })];
     drops.push(counters());
-    if (have('nmap')) {
+    if (withNmap()) {
       runs.push(await runNmap(targets, ports, probes, nmapFlags, dir));
       drops.push(counters());
-    } else console.log('nmap not installed (apt-get install nmap): iotclean alone');
+    }
     printTable(runs, expected);
 
     const ours = runs[0]!;

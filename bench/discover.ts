@@ -12,7 +12,8 @@
  *
  * Every target is in the lab's 127.x network; every run is bounded by --max-seconds.
  * Usage: node dist/bench/discover.js [--scenario S] [--devices N] [--min-rate N]
- *        [--internet-devices N] [--internet-prefix L] [--concurrency N] [--max-seconds S]
+ *        [--internet-devices N] [--internet-prefix L] [--max-seconds S]
+ *        diagnosis: [--concurrency N] [--engine auto|raw|net] [--iotclean-only]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,8 @@ const { values: args } = parseArgs({
     'max-seconds': { type: 'string', default: '900' },
     // Diagnosis: skip the reference tool (no ratio is printed then).
     'iotclean-only': { type: 'boolean', default: false },
+    // Diagnosis: iotclean's connect engine (auto picks the raw handle).
+    engine: { type: 'string', default: 'auto' },
     inner: { type: 'boolean', default: false },
   },
 });
@@ -66,6 +69,7 @@ const opt = {
   maxSeconds: intArg('max-seconds', 10, 3600)!,
 };
 const chosen: readonly Scenario[] = args.scenario === 'all' ? scenarios : scenarios.filter((s) => s === args.scenario);
+if (!['auto', 'raw', 'net'].includes(args.engine!)) throw new IotcleanError('E_ARGS', `--engine must be auto, raw or net, got "${args.engine}"`);
 if (chosen.length === 0) throw new IotcleanError('E_ARGS', `--scenario must be loopback, internet or all, got "${args.scenario}"`);
 
 const internetNetwork = '127.78.0.0/20';
@@ -143,7 +147,7 @@ function cliArgv(): string[] {
 
 async function runIotclean(o: { labDir: string; targets: string; probes: number; planFile: string; rate?: number; dir: string; tag: string }): Promise<Run> {
   const db = join(o.dir, `bench-${o.tag}.db`);
-  const argv = [...cliArgv(), 'discover', '--lab', o.labDir, '--targets', o.targets, '--plan', o.planFile, '--seed', '1', '--db', db, '--json'];
+  const argv = [...cliArgv(), 'discover', '--lab', o.labDir, '--targets', o.targets, '--plan', o.planFile, '--seed', '1', '--db', db, '--engine', args.engine!, '--json'];
   if (o.rate !== undefined) argv.push('--rate', String(o.rate));
   const m = await measure(argv, opt.maxSeconds);
   if (m.timedOut) throw new Error(`iotclean discover passed the ${opt.maxSeconds} s limit on ${o.targets}`);
@@ -235,7 +239,7 @@ async function loopbackScenario(): Promise<void> {
     console.log(`\n== scenario loopback: every closed port refuses at once (CPU per probe)`);
     console.log(`lab: ${state.devices} devices, ${expected.size} listening endpoints in ${state.network}; ${2 ** (32 - prefixLen)} addresses × ${ports.length} ports = ${fmt(probes)} probes per tool`);
     console.log(`iotclean: plan ${plan.version} (timeout ${plan.timeoutMs} ms, retries ${plan.retries}, concurrency ${plan.concurrency}), --rate 0 (unlimited)`);
-    console.log(`nmap: -sT -n -Pn ${nmapFlags.join(' ')}`);
+    console.log(`nmap: ${args['iotclean-only'] ? 'skipped (--iotclean-only)' : `-sT -n -Pn ${nmapFlags.join(' ')}`}`);
 
     const runs: Run[] = [await runIotclean({ labDir: state.dir, targets: state.network, probes, planFile: file, rate: 0, dir, tag: 'full' })];
     if (withNmap()) runs.push(await runNmap(state.network, ports, probes, nmapFlags, dir));
@@ -285,7 +289,7 @@ async function internetScenario(): Promise<void> {
         `${silence.slow.filter(inTargets).length} lose the first SYN of each connection (answer ~1 s later); ${expected.size} listening endpoints`,
     );
     console.log(`iotclean: plan ${plan.version}: timeout ${plan.timeoutMs} ms, retries ${plan.retries}, rate ${plan.rate}/s, concurrency ${plan.concurrency}`);
-    console.log(`nmap: -sT -n -Pn ${nmapFlags.join(' ')}`);
+    console.log(`nmap: ${args['iotclean-only'] ? 'skipped (--iotclean-only)' : `-sT -n -Pn ${nmapFlags.join(' ')}`}`);
     const silentBound = plan.concurrency / ((plan.timeoutMs / 1000) * (plan.retries + 1));
     console.log(`iotclean's bound for silent probes: concurrency / (timeout × tries) = ${fmt(silentBound)} probes/s`);
 

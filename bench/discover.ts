@@ -13,7 +13,7 @@
  * Every target is in the lab's 127.x network; every run is bounded by --max-seconds.
  * Usage: node dist/bench/discover.js [--scenario S] [--devices N] [--min-rate N]
  *        [--internet-devices N] [--internet-prefix L] [--max-seconds S]
- *        diagnosis: [--concurrency N] [--engine auto|raw|net] [--iotclean-only]
+ *        diagnosis: [--concurrency N] [--timeout-ms N] [--engine auto|raw|net] [--iotclean-only]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     'internet-devices': { type: 'string', default: '240' },
     'internet-prefix': { type: 'string', default: '23' },
     concurrency: { type: 'string' },
+    'timeout-ms': { type: 'string' },
     'max-seconds': { type: 'string', default: '900' },
     // Diagnosis: skip the reference tool (no ratio is printed then).
     'iotclean-only': { type: 'boolean', default: false },
@@ -66,6 +67,7 @@ const opt = {
   // A /20 lab; smaller blocks keep the silent probes (each costs timeout × tries) bounded.
   internetPrefix: intArg('internet-prefix', 20, 28)!,
   concurrency: intArg('concurrency', 1, 60_000),
+  timeoutMs: intArg('timeout-ms', 50, 60_000),
   maxSeconds: intArg('max-seconds', 10, 3600)!,
 };
 const chosen: readonly Scenario[] = args.scenario === 'all' ? scenarios : scenarios.filter((s) => s === args.scenario);
@@ -129,12 +131,15 @@ interface Timing {
   readonly retries: number;
 }
 
-/** The default plan, or a copy with another concurrency (for finding where the time goes). */
+/** The default plan, or a copy with other settings (for finding where the time goes); nmap follows it. */
 async function benchPlan(dir: string): Promise<{ file: string; plan: SurveyPlan }> {
-  if (opt.concurrency === undefined) return { file: defaultPlanPath(), plan: await loadPlan(defaultPlanPath()) };
+  const changes: [string, number][] = [];
+  if (opt.concurrency !== undefined) changes.push(['concurrency', opt.concurrency]);
+  if (opt.timeoutMs !== undefined) changes.push(['timeoutMs', opt.timeoutMs]);
+  if (changes.length === 0) return { file: defaultPlanPath(), plan: await loadPlan(defaultPlanPath()) };
   const doc = parseDocument(readFileSync(defaultPlanPath(), 'utf8'));
-  doc.set('concurrency', opt.concurrency);
-  doc.set('version', `${String(doc.get('version'))}-bench-c${opt.concurrency}`);
+  for (const [key, value] of changes) doc.set(key, value);
+  doc.set('version', `${String(doc.get('version'))}-bench-${changes.map(([k, v]) => `${k}${v}`).join('-')}`);
   const file = join(dir, 'plan.yaml');
   writeFileSync(file, doc.toString());
   return { file, plan: await loadPlan(file) };

@@ -86,6 +86,7 @@ sys.stdin.read()
 /** Connects to each ip:port at once (threads) and prints "ip:port outcome". */
 const clientPy = `
 import socket, sys, threading
+results = {}
 def probe(pair):
     ip, port = pair.split(':')
     c = socket.socket(); c.settimeout(8)
@@ -97,11 +98,13 @@ def probe(pair):
         out = 'timeout'
     except OSError as e:
         out = 'error-' + str(e.errno)
-    print(pair, out, flush=True)
+    results[pair] = out
     c.close()
 ts = [threading.Thread(target=probe, args=(p,)) for p in sys.argv[1:]]
 for t in ts: t.start()
 for t in ts: t.join()
+# Printed once all are done: threads printing as they finish can interleave their lines.
+for pair in sys.argv[1:]: print(pair, results[pair])
 `;
 
 describe.skipIf(skipReason !== undefined)('silence rules in a namespace', () => {

@@ -364,7 +364,9 @@ describe('engine choice under Node flags that make the raw handle unusable', () 
 
   it('under the permission model, auto runs the net engine and --engine raw is E_ARGS before any probe', async () => {
     // The CLI's SQLite addon is refused under the permission model, so the driver calls the engine.
-    const flags = ['--experimental-permission', '--allow-fs-read=*', '--allow-fs-write=*', '--allow-worker', '--allow-child-process'];
+    // Node 20 knows only --experimental-permission; Node 24 refuses it in NODE_OPTIONS.
+    const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+    const flags = [permission, '--allow-fs-read=*', '--allow-fs-write=*', '--allow-worker', '--allow-child-process'];
     const cases: Case[] = [
       { targets: ['127.90.0.0/24'], ports: PORTS, retries: 0, engine: 'auto' },
       { targets: ['127.90.0.0/24'], ports: PORTS, retries: 0, engine: 'raw' },

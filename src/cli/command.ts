@@ -55,6 +55,11 @@ export interface Output {
   readonly json: boolean;
   /** Print a result: the text for people, the value for --json. */
   result(text: string, value: unknown): void;
+  /**
+   * Print a long result row by row as it is read (constant memory): one line per row for people,
+   * a JSON array for --json. Stops reading once stdout is closed (`| head`).
+   */
+  stream<T>(rows: AsyncIterable<T>, line: (row: T) => string): Promise<void>;
   /** Progress and notes for people; silent with --json. */
   info(text: string): void;
 }
@@ -142,6 +147,23 @@ function write(stream: NodeJS.WriteStream, text: string): void {
   if (!outputClosed && !stream.destroyed) stream.write(text);
 }
 
+/** Write and wait while the stream's buffer is full; false once the reader has gone. */
+async function writeWaiting(stream: NodeJS.WriteStream, text: string): Promise<boolean> {
+  if (outputClosed || stream.destroyed) return false;
+  if (!stream.write(text)) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        stream.off('error', done);
+        resolve();
+      };
+      stream.once('drain', done).once('close', done).once('error', done);
+    });
+  }
+  return !outputClosed && !stream.destroyed;
+}
+
 function makeOutput(json: boolean): Output {
   return {
     json,
@@ -150,6 +172,16 @@ function makeOutput(json: boolean): Output {
     },
     info(text) {
       if (!json) write(process.stderr, `${text}\n`);
+    },
+    async stream(rows, line) {
+      let first = true;
+      if (json && !(await writeWaiting(process.stdout, '['))) return;
+      for await (const row of rows) {
+        const text = json ? `${first ? '\n' : ',\n'}  ${JSON.stringify(row)}` : `${line(row)}\n`;
+        first = false;
+        if (!(await writeWaiting(process.stdout, text))) return;
+      }
+      if (json) await writeWaiting(process.stdout, first ? ']\n' : '\n]\n');
     },
   };
 }

@@ -66,3 +66,24 @@ describe('import', () => {
     expect(JSON.parse(surveys.stdout)).toMatchObject([{ id: 1, status: 'done', ports: [23, 80], targets: [{ start: 0x7f5f0000, end: 0x7f5f00ff }], endpoints: 2 }]);
   }, 60_000);
 });
+
+describe('endpoints', () => {
+  it('streams every endpoint of a large survey, as lines and as one JSON array, in address order', async () => {
+    const db = join(dir, 'many.db');
+    const file = join(dir, 'many.txt');
+    // 6,000 rows: several pages of the store's keyset reads.
+    const rows = Array.from({ length: 6000 }, (_, i) => `open tcp ${80 + (i % 3)} 127.96.${Math.floor(i / 250)}.${i % 250} 1700000000`);
+    writeFileSync(file, ['#masscan', ...rows, '# end', ''].join('\n'));
+    const imported = await runCli(['import', file, '--db', db, '--json']);
+    expect(imported.code, imported.stderr).toBe(0);
+    const text = await runCli(['endpoints', '--db', db]);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.trim().split('\n');
+    const expected = rows.map((r) => r.split(' ')).map(([, , port, ip]) => `${ip}:${port}`);
+    expect(lines).toEqual(expected); // all 6,000, in (address, port) order across page boundaries
+    const json = await runCli(['endpoints', '--db', db, '--json']);
+    const parsed = JSON.parse(json.stdout) as { id: number; ip: string; port: number }[];
+    expect(parsed.map((e) => `${e.ip}:${e.port}`)).toEqual(lines);
+    expect(new Set(parsed.map((e) => e.id)).size).toBe(6000);
+  }, 60_000);
+});

@@ -38,8 +38,8 @@ export const endpointsCommand = defineCommand({
       if (id === undefined || !surveys.some((s) => s.id === id)) {
         throw new IotcleanError('E_NOT_FOUND', id === undefined ? 'the store holds no surveys' : `no survey with id ${id}`, { hint: 'list them with: iotclean surveys' });
       }
-      const eps = await store.endpoints.all(id);
-      out.result(eps.map((e) => `${e.ip}:${e.port}`).join('\n'), eps);
+      // Streamed page by page: a survey of a country holds millions of endpoints.
+      await out.stream(store.endpoints.list(id), (e) => `${e.ip}:${e.port}`);
     }, { readOnly: true });
   },
 });

@@ -14,7 +14,8 @@ import { createRng } from '../src/core/rng.js';
 import { parsePlan, type SurveyPlan } from '../src/discover/plan.js';
 import { defaultSeed, runSurvey } from '../src/pipeline/survey.js';
 import { compileScope, defaultScope, parseScope, restrictScope } from '../src/scope/scope.js';
-import { openStore, type Store } from '../src/store/store.js';
+import { openStore } from '../src/store/open.js';
+import type { Store } from '../src/store/store.js';
 import { existsSync } from 'node:fs';
 import { listenSpread, runCli, type Listeners } from './helpers.js';
 

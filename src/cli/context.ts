@@ -2,7 +2,8 @@
 import { IotcleanError } from '../core/errors.js';
 import { loadDefaultPlan, loadPlan, serviceOfPort, wellKnownPorts, type SurveyPlan } from '../discover/plan.js';
 import { compileScope, defaultScope, loadScope, restrictScope, type CompiledScope } from '../scope/scope.js';
-import { DEFAULT_DB, openStore, type OpenOptions, type Store } from '../store/store.js';
+import { DEFAULT_DB, openStore, type OpenOptions } from '../store/open.js';
+import type { Store } from '../store/store.js';
 import type { OptionSpec } from './command.js';
 
 /** A /8's worth of addresses: larger scopes need --confirm-large-scope. */

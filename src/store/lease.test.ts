@@ -8,7 +8,6 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../../test/helpers.js';
 import { IotcleanError } from '../core/errors.js';
@@ -17,7 +16,8 @@ import { runSurvey } from '../pipeline/survey.js';
 import { compileScope, defaultScope, restrictScope } from '../scope/scope.js';
 import { DEFAULT_LEASE_MS, leaseMsFromEnv, newLeaseOwner } from './lease.js';
 import { pgQuery } from './test-support.js';
-import { openStore, type SurveyRow } from './store.js';
+import { openStore } from './open.js';
+import type { SurveyRow } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-lease-'));
 const children: ChildProcess[] = [];

@@ -14,7 +14,8 @@ import { IotcleanError } from '../core/errors.js';
 import type { Endpoint } from '../core/records.js';
 import { migrations } from './migrations.js';
 import { pgQuery } from './test-support.js';
-import { openStore, type NewSurvey, type Store } from './store.js';
+import { openStore } from './open.js';
+import type { NewSurvey, Store } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-store-'));
 const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;

@@ -27,3 +27,121 @@ export interface PlanPort {
 
 /** Closed set of probe outcomes (zgrab2-style). Discovery records only `open`. */
 export type ProbeStatus = 'open' | 'closed' | 'timeout' | 'error';
+
+/**
+ * Device types identification assigns. The lab's profiles use a subset; rules map Recog's
+ * `hw.device` values ("IP Camera", "WAP", "Broadband Router", ...) onto these.
+ */
+export const deviceTypes = [
+  'router',
+  'access-point',
+  'modem',
+  'switch',
+  'firewall',
+  'camera',
+  'dvr',
+  'nas',
+  'printer',
+  'iot',
+  'voip',
+  'media',
+  'server',
+  'other',
+] as const;
+export type DeviceType = (typeof deviceTypes)[number];
+
+/** Grab statuses: the guard's closed set (src/scope/connection.ts), repeated so records stay plain. */
+export type GrabStatus =
+  | 'success'
+  | 'connection-refused'
+  | 'connection-timeout'
+  | 'io-timeout'
+  | 'connection-closed'
+  | 'protocol-error'
+  | 'blocklisted-target'
+  | 'unknown-error';
+
+/**
+ * What one grab module saw at one endpoint (one row per endpoint and module tried). `fields` is the
+ * module's parsed output, shaped as documented in src/grab/fields.ts; `raw` keeps the first bytes
+ * the peer sent, bounded, so a rule written later can be run again over old surveys.
+ */
+export interface Observation {
+  readonly kind: 'observation';
+  readonly id?: number;
+  readonly surveyId: number | null;
+  /** The endpoint's store id; null only before the observation is attached to a stored endpoint. */
+  readonly endpointId: number | null;
+  readonly ip: string;
+  readonly port: number;
+  /** Grab module name (src/grab/index.ts). */
+  readonly module: string;
+  readonly status: GrabStatus;
+  /** True when the peer spoke this module's protocol. */
+  readonly recognised: boolean;
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Base64 of the first bytes received (at most rawCapBytes of src/grab/runner.ts). */
+  readonly raw: string;
+  /** Bytes received in all, which may exceed what `raw` keeps. */
+  readonly bytesReceived: number;
+  readonly error?: string;
+  readonly observedAt: string;
+  readonly durationMs: number;
+  /** Who made it: iotclean's own grab, or an imported zgrab2 result. */
+  readonly source: 'grab' | 'zgrab2';
+}
+
+/** Vendor / product / version of one layer (the device's hardware, its OS, or a service). */
+export interface Identity {
+  readonly vendor: string | null;
+  readonly product: string | null;
+  readonly version: string | null;
+}
+
+/** What the device-model catalogue knows of a model (src/identify/catalogue). */
+export interface CatalogueEntry {
+  readonly vendor: string;
+  readonly model: string;
+  readonly type: DeviceType;
+  readonly releaseYear: number | null;
+  /** ISO date (YYYY-MM-DD) the maker ended support, or null when unknown / still supported. */
+  readonly endOfLife: string | null;
+  readonly supportUrl: string | null;
+  /** Key of the remediation manual for this model (notify and web use it). */
+  readonly manual: string | null;
+}
+
+/**
+ * Who a device is, per endpoint (`port` set) or per host (`port` null, merged across its ports).
+ * The flat type/vendor/product/version are the device when known (router model, firmware),
+ * else the service speaking on the port (OpenSSH 8.4p1); `device`, `os` and `service` keep each
+ * layer apart. Unknown is null, never a guess.
+ */
+export interface Identification {
+  readonly kind: 'identification';
+  readonly id?: number;
+  readonly surveyId: number | null;
+  /** The endpoint for an endpoint-level row; null for the host-level row. */
+  readonly endpointId: number | null;
+  readonly ip: string;
+  readonly port: number | null;
+  /** Protocol spoken at the endpoint (grab module that recognised it); null at host level. */
+  readonly protocol: string | null;
+  readonly type: DeviceType | null;
+  readonly vendor: string | null;
+  readonly product: string | null;
+  readonly version: string | null;
+  readonly device: Identity | null;
+  readonly os: Identity | null;
+  readonly service: Identity | null;
+  /** CPE 2.3 formatted strings (hardware, os, application), most specific first. */
+  readonly cpe: readonly string[];
+  /** 0…1; see src/identify/engine.ts for how it is combined. */
+  readonly confidence: number;
+  /** The rule that decided the flat fields ("recog:ssh_banners.xml:12", "iotclean:nec-aterm-title"), or null. */
+  readonly rule: string | null;
+  /** Every rule that matched, for a human to check. */
+  readonly rules: readonly string[];
+  readonly catalogue: CatalogueEntry | null;
+  readonly identifiedAt: string;
+}

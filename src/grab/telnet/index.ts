@@ -77,6 +77,16 @@ export class TelnetReader {
     return Buffer.concat(replies);
   }
 
+  /**
+   * Share of printable ASCII in the data (commands removed; NUL left out, RFC 854 sends CR NUL
+   * for a bare CR); 1 when there is none. Random bytes score about 0.4; a text banner, even with
+   * some Shift_JIS or UTF-8, well above 0.6.
+   */
+  dataPrintable(): number {
+    const data = Buffer.concat(this.data).filter((b) => b !== 0);
+    return data.length === 0 ? 1 : printableShare(data);
+  }
+
   get full(): boolean {
     return this.dataBytes >= telnetDataBytes;
   }
@@ -126,12 +136,10 @@ export const telnetModule: GrabModule = {
     let status: ConnectionStatus = 'success';
     let error: string | undefined;
     let raw = 0;
-    let printableBytes = 0;
     for (;;) {
       const r = await conn.read();
       if (r.data.length > 0) {
         raw += r.data.length;
-        printableBytes += Math.round(printableShare(r.data) * r.data.length);
         const reply = reader.push(r.data);
         if (reply.length > 0) {
           const w = await conn.write(reply);
@@ -153,10 +161,12 @@ export const telnetModule: GrabModule = {
     }
     const parsed = reader.parse();
     const text = reader.text();
-    // Without IAC, plain text counts as telnet only when it ends at a prompt and reads as text
-    // (an SSH or FTP greeting, or binary garbage, goes to the module that recognises it).
+    // Telnet data is text: negotiation amid binary is garbage that happened to hold 0xFF. Without
+    // IAC, text counts as telnet only when it ends at a prompt (an SSH or FTP greeting goes to the
+    // module that recognises it).
+    const textual = reader.dataPrintable() > 0.6;
     const recognised =
-      parsed.negotiated || (parsed.fields.prompt !== null && raw > 0 && printableBytes / raw > 0.8 && !/^(SSH-|HTTP\/|RTSP\/|\d{3}[ -])/.test(text));
+      textual && (parsed.negotiated || (parsed.fields.prompt !== null && !/^(SSH-|HTTP\/|RTSP\/|\d{3}[ -])/.test(text)));
     if (!recognised && raw > 0 && status === 'success') {
       status = 'protocol-error';
       error = 'no telnet negotiation and no prompt';

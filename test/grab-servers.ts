@@ -205,3 +205,12 @@ export async function serveHttp(port = 0, ip = grabTestIp()): Promise<TestServer
     },
   };
 }
+
+/** An address and port with nothing listening (bound, then closed). */
+export async function closedPort(ip = grabTestIp()): Promise<{ ip: string; port: number }> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, ip, resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  return { ip, port };
+}

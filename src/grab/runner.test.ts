@@ -1,0 +1,181 @@
+/**
+ * The runner: the protocol is found regardless of port (telnet on 8080, HTTP on 23, SSH on 2323,
+ * silence, garbage), and the runner owns the connection (raw capture cap, bounded reconnects,
+ * a module that throws or hangs, abort, scope refusal).
+ */
+import type * as net from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { conformanceLimits } from '../../test/grab-conformance.js';
+import { closedPort, ftpHandler, hostile, mqttHandler, serveHttp, serveRaw, serveSsh, telnetHandler, type TestServer } from '../../test/grab-servers.js';
+import { compileScope, defaultScope, restrictScope } from '../scope/scope.js';
+import { grabModule, grabModules, moduleForPort, moduleForService } from './index.js';
+import type { GrabModule } from './module.js';
+import { grabEndpoint, grabLimits, grabWith, maxAttempts, maxReconnects, rawCapBytes, silentOrder } from './runner.js';
+
+const scope = compileScope(defaultScope());
+const limits = conformanceLimits;
+const servers: TestServer[] = [];
+afterAll(async () => void (await Promise.all(servers.map((s) => s.close()))));
+async function keep<T extends TestServer>(s: Promise<T>): Promise<T> {
+  const server = await s;
+  servers.push(server);
+  return server;
+}
+
+describe('registry', () => {
+  it('maps services and ports to modules; every module name matches its key', () => {
+    for (const [key, m] of Object.entries(grabModules)) expect(m.name).toBe(key);
+    expect(moduleForService('telnet')).toBe('telnet');
+    expect(moduleForService('http')).toBe('http');
+    expect(moduleForService('unknown')).toBeNull();
+    expect(moduleForPort(22)).toBe('ssh');
+    expect(moduleForPort(1883)).toBe('mqtt');
+    expect(moduleForPort(4567)).toBeNull();
+    expect(grabModule('no-such')).toBeUndefined();
+    expect(grabModule('toString')).toBeUndefined();
+  });
+
+  it('survey limits are tighter than the guard defaults', () => {
+    expect(grabLimits.deadlineMs).toBeLessThanOrEqual(10_000);
+    expect(grabLimits.maxBytes).toBe(256 * 1024);
+  });
+});
+
+describe('protocol found regardless of port', () => {
+  it('telnet on 8080 planned as http', async () => {
+    const s = await keep(serveRaw(telnetHandler(), 8080));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: 8080, service: 'http', limits });
+    const last = obs[obs.length - 1]!;
+    expect(last.module).toBe('telnet');
+    expect(last.recognised).toBe(true);
+    expect(last.fields['loginPrompt']).toBe(true);
+    expect(obs.filter((o) => o.recognised)).toHaveLength(1);
+    expect(obs.length).toBeLessThanOrEqual(maxAttempts);
+  });
+
+  it('http (node:http) on 23 planned as telnet', async () => {
+    const s = await keep(serveHttp(23));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: 23, service: 'telnet', limits });
+    expect(obs[0]).toMatchObject({ module: 'telnet', recognised: false });
+    if (grabModule('http')) {
+      expect(obs[obs.length - 1]).toMatchObject({ module: 'http', recognised: true });
+    } else {
+      // Before the http module is merged: a client-first module made the server answer HTTP, so
+      // detection has the bytes that will pick 'http' once it is registered.
+      expect(obs.some((o) => Buffer.from(o.raw, 'base64').toString('latin1').startsWith('HTTP/1.1 '))).toBe(true);
+      expect(obs.every((o) => !o.recognised)).toBe(true);
+    }
+  });
+
+  it('ssh on 2323 planned as telnet', async () => {
+    const s = await keep(serveSsh({ ident: 'dropbear_2017.75' }, 2323));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: 2323, service: 'telnet', limits });
+    expect(obs.map((o) => [o.module, o.recognised])).toEqual([
+      ['telnet', false],
+      ['ssh', true],
+    ]);
+    expect(obs[1]!.fields['software']).toBe('dropbear_2017.75');
+  });
+
+  it('ftp on an unplanned port: first bytes, then the module that recognises them', async () => {
+    const s = await keep(serveRaw(ftpHandler()));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'unknown', limits });
+    expect(obs.map((o) => [o.module, o.recognised])).toEqual([
+      ['generic', false],
+      ['ftp', true],
+    ]);
+  });
+
+  it('mqtt on its usual port with no service given', async () => {
+    const s = await keep(serveRaw(mqttHandler(5), 1883));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: 1883, limits });
+    expect(obs.map((o) => [o.module, o.recognised])).toEqual([['mqtt', true]]);
+  });
+
+  it('a silent port: the client-first list, bounded, nothing recognised', async () => {
+    const s = await keep(serveRaw(hostile.silent));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'telnet', limits });
+    const expected = ['telnet', ...silentOrder.filter((n) => grabModule(n))].slice(0, maxAttempts);
+    expect(obs.map((o) => o.module)).toEqual(expected);
+    expect(obs.every((o) => !o.recognised && o.bytesReceived === 0)).toBe(true);
+  });
+
+  it('garbage: ends with generic, which keeps the bytes', async () => {
+    const s = await keep(serveRaw(hostile.garbage));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'ssh', limits });
+    expect(obs[0]!.module).toBe('ssh');
+    const last = obs[obs.length - 1]!;
+    expect(last.module).toBe('generic');
+    expect(last.fields['bytes']).toBe(1024);
+    expect(obs.every((o) => !o.recognised)).toBe(true);
+  });
+
+  it('a refused port: one observation, no other module tried', async () => {
+    const { ip, port } = await closedPort();
+    const obs = await grabEndpoint({ scope, ip, port, service: 'telnet', limits });
+    expect(obs.map((o) => [o.module, o.status])).toEqual([['telnet', 'connection-refused']]);
+  });
+
+  it('a target outside the scope: blocklisted-target and no connection', async () => {
+    const s = await keep(serveRaw(telnetHandler()));
+    const narrow = restrictScope(scope, ['127.63.0.1/32']);
+    const obs = await grabEndpoint({ scope: narrow, ip: s.ip, port: s.port, service: 'telnet', limits });
+    expect(obs.map((o) => o.status)).toEqual(['blocklisted-target']);
+    expect(s.accepted()).toBe(0);
+  });
+});
+
+describe('the runner owns the connection', () => {
+  const fake = (grab: GrabModule['grab']): GrabModule => ({ name: 'fake', description: 'test', defaultPorts: [], tls: false, grab });
+
+  it('keeps the first rawCapBytes read as raw, whatever the module read', async () => {
+    const s = await keep(serveRaw((sock) => void sock.write(Buffer.alloc(20_000, 'R'))));
+    const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits }, fake(async (conn) => {
+      for (let n = 0; n < 20_000; ) n += (await conn.read()).data.length;
+      return { status: 'success', recognised: true, fields: {} };
+    }));
+    expect(Buffer.from(obs.raw, 'base64')).toEqual(Buffer.alloc(rawCapBytes, 'R'));
+    expect(obs.bytesReceived).toBe(20_000);
+  });
+
+  it('a module that throws: unknown-error with the error text', async () => {
+    const s = await keep(serveRaw(hostile.silent));
+    const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits }, fake(async () => {
+      throw new Error('bug in a module');
+    }));
+    expect(obs).toMatchObject({ status: 'unknown-error', recognised: false, error: 'bug in a module' });
+  });
+
+  it('a module that never returns is ended by the runner', async () => {
+    const s = await keep(serveRaw(hostile.silent));
+    const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits: { ...limits, deadlineMs: 300 } }, fake(() => new Promise(() => {})));
+    expect(obs.status).toBe('io-timeout');
+    expect(obs.error).toMatch(/did not finish/);
+  });
+
+  it('reconnects are bounded and every connection is closed afterwards', async () => {
+    const open = new Set<net.Socket>();
+    const s = await keep(serveRaw((sock) => {
+      open.add(sock);
+      sock.on('close', () => open.delete(sock));
+    }));
+    const results: string[] = [];
+    await grabWith({ scope, ip: s.ip, port: s.port, limits }, fake(async (_conn, ctx) => {
+      for (let i = 0; i < maxReconnects + 2; i++) results.push((await ctx.reconnect()).status);
+      return { status: 'success', recognised: true, fields: {} };
+    }));
+    expect(results).toEqual([...Array(maxReconnects).fill('success'), 'unknown-error', 'unknown-error']);
+    expect(s.accepted()).toBe(1 + maxReconnects);
+    await expect.poll(() => open.size, { timeout: 10_000 }).toBe(0);
+  });
+
+  it('an abort ends the grab and no further module is tried', async () => {
+    const s = await keep(serveRaw(hostile.silent));
+    const ac = new AbortController();
+    const pending = grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'telnet', limits: { ...limits, firstByteTimeoutMs: 60_000, idleTimeoutMs: 60_000, deadlineMs: 60_000 }, signal: ac.signal });
+    await expect.poll(() => s.accepted(), { timeout: 10_000 }).toBe(1);
+    ac.abort();
+    const obs = await pending;
+    expect(obs.map((o) => [o.module, o.status, o.error])).toEqual([['telnet', 'unknown-error', 'aborted']]);
+  });
+});

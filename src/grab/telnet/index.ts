@@ -87,6 +87,17 @@ export class TelnetReader {
     return data.length === 0 ? 1 : printableShare(data);
   }
 
+  /**
+   * True when, with no negotiation seen, the data is clearly not telnet: another protocol's
+   * greeting line, or 64+ bytes that do not read as text. Stops waiting for an idle timeout.
+   */
+  otherProtocol(): boolean {
+    if (this.negotiated) return false;
+    const head = Buffer.concat(this.data).subarray(0, 512);
+    if (/^(SSH-|HTTP\/|RTSP\/|\d{3}[ -])[^\n]*\n/.test(head.toString('latin1'))) return true;
+    return head.length >= 64 && this.dataPrintable() <= 0.6;
+  }
+
   get full(): boolean {
     return this.dataBytes >= telnetDataBytes;
   }
@@ -106,7 +117,7 @@ export class TelnetReader {
     return {
       negotiated: this.negotiated,
       fields: {
-        banner: banner.replace(/\n+$/, ''),
+        banner: banner.replace(/^\s*\n/, '').replace(/\s+$/, ''),
         prompt,
         loginPrompt: prompt !== null && loginRe.test(prompt),
         passwordPrompt: prompt !== null && passwordRe.test(prompt),
@@ -157,7 +168,7 @@ export const telnetModule: GrabModule = {
         break;
       }
       const { fields } = reader.parse();
-      if (fields.prompt !== null || reader.full) break;
+      if (fields.prompt !== null || reader.full || reader.otherProtocol()) break;
     }
     const parsed = reader.parse();
     const text = reader.text();

@@ -42,7 +42,7 @@ describe('telnet', () => {
     const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits: conformanceLimits }, telnetModule);
     expect(obs.recognised).toBe(true);
     expect(obs.fields['passwordPrompt']).toBe(true);
-    expect(obs.fields['banner']).toBe('\nUser Access Verification');
+    expect(obs.fields['banner']).toBe('User Access Verification');
   });
 
   it('an SSH greeting is not telnet', async () => {

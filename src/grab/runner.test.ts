@@ -7,10 +7,12 @@ import type * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conformanceLimits } from '../../test/grab-conformance.js';
 import { closedPort, ftpHandler, hostile, mqttHandler, serveHttp, serveRaw, serveSsh, telnetHandler, type TestServer } from '../../test/grab-servers.js';
+import { createRng } from '../core/rng.js';
+import { connectionStatuses } from '../scope/connection.js';
 import { compileScope, defaultScope, restrictScope } from '../scope/scope.js';
 import { grabModule, grabModules, moduleForPort, moduleForService } from './index.js';
 import type { GrabModule } from './module.js';
-import { grabEndpoint, grabLimits, grabWith, maxAttempts, maxReconnects, rawCapBytes, silentOrder } from './runner.js';
+import { grabEndpoint, grabLimits, grabWith, maxAttempts, maxReconnects, nextModule, rawCapBytes, silentOrder } from './runner.js';
 
 const scope = compileScope(defaultScope());
 const limits = conformanceLimits;
@@ -38,6 +40,36 @@ describe('registry', () => {
   it('survey limits are tighter than the guard defaults', () => {
     expect(grabLimits.deadlineMs).toBeLessThanOrEqual(10_000);
     expect(grabLimits.maxBytes).toBe(256 * 1024);
+  });
+});
+
+describe('nextModule', () => {
+  const stub = (name: string, recognise?: (b: Buffer) => boolean): GrabModule => ({
+    name,
+    description: 'stub',
+    defaultPorts: [],
+    tls: false,
+    ...(recognise ? { recognise } : {}),
+    grab: async () => ({ status: 'success', recognised: true, fields: {} }),
+  });
+  const registry = { ...grabModules, http: stub('http'), https: stub('https'), rtsp: stub('rtsp', (b) => b.toString().startsWith('RTSP/')) };
+
+  it('first bytes pick the module that recognises them, or a signature for one without recognise()', () => {
+    expect(nextModule(Buffer.from('SSH-2.0-x\r\n'), new Set(['telnet']), registry)).toBe('ssh');
+    expect(nextModule(Buffer.of(255, 251, 1), new Set(['http']), registry)).toBe('telnet');
+    expect(nextModule(Buffer.from('220 ready\r\n'), new Set(), registry)).toBe('ftp');
+    expect(nextModule(Buffer.from('HTTP/1.0 400 Bad Request\r\n'), new Set(['telnet']), registry)).toBe('http');
+    expect(nextModule(Buffer.from('RTSP/1.0 200 OK\r\n'), new Set(['http']), registry)).toBe('rtsp');
+  });
+
+  it('unrecognised bytes end with generic once; silence walks the client-first list', () => {
+    expect(nextModule(Buffer.from([1, 2, 3]), new Set(['telnet']), registry)).toBe('generic');
+    expect(nextModule(Buffer.from([1, 2, 3]), new Set(['telnet', 'generic']), registry)).toBeNull();
+    expect(nextModule(Buffer.alloc(0), new Set(['telnet']), registry)).toBe('http');
+    expect(nextModule(Buffer.alloc(0), new Set(['telnet', 'http', 'https']), registry)).toBe('rtsp');
+    expect(nextModule(Buffer.alloc(0), new Set(['telnet', ...silentOrder]), registry)).toBeNull();
+    // Names missing from the registry are skipped.
+    expect(nextModule(Buffer.alloc(0), new Set(['telnet']), grabModules)).toBe(silentOrder.find((n) => grabModule(n)) ?? null);
   });
 });
 
@@ -177,5 +209,31 @@ describe('the runner owns the connection', () => {
     ac.abort();
     const obs = await pending;
     expect(obs.map((o) => [o.module, o.status, o.error])).toEqual([['telnet', 'unknown-error', 'aborted']]);
+  });
+});
+
+describe('grabEndpoint on random peers (fuzz)', () => {
+  it('always returns bounded observations with closed-set statuses, the recognised one last', async () => {
+    const rnd = createRng('fuzz-runner');
+    const prefixes = [Buffer.alloc(0), Buffer.from('SSH-2.0-x\r\n'), Buffer.of(255, 253, 1), Buffer.from('220-'), Buffer.from('HTTP/1.1 200 OK\r\n'), Buffer.from('login: '), Buffer.from('\x10\x02')];
+    const fast = { ...limits, firstByteTimeoutMs: 200, idleTimeoutMs: 200, deadlineMs: 1_500 };
+    const services = ['telnet', 'ssh', 'ftp', 'mqtt', 'unknown', 'http'] as const;
+    for (let i = 0; i < 12; i++) {
+      const payload = Buffer.concat([rnd.pick(prefixes), Buffer.from(Array.from({ length: rnd.int(2000) }, () => rnd.int(256)))]);
+      const closeAfter = rnd.int(2) === 0;
+      const s = await keep(serveRaw((sock) => {
+        sock.write(payload);
+        if (closeAfter) sock.end();
+      }));
+      const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: rnd.pick(services), limits: fast });
+      expect(obs.length).toBeGreaterThanOrEqual(1);
+      expect(obs.length).toBeLessThanOrEqual(maxAttempts);
+      for (const o of obs) {
+        expect(connectionStatuses).toContain(o.status);
+        expect(Buffer.from(o.raw, 'base64').length).toBeLessThanOrEqual(rawCapBytes);
+        expect(() => JSON.stringify(o)).not.toThrow();
+      }
+      expect(obs.slice(0, -1).every((o) => !o.recognised)).toBe(true);
+    }
   });
 });

@@ -40,7 +40,7 @@ export const grabLimits: ConnectionLimits = Object.freeze({
 export const maxReconnects = 4;
 /** Modules tried per endpoint at most. */
 export const maxAttempts = 5;
-/** Whole time spent on one endpoint, across attempts (each attempt's deadline is clipped to what is left). */
+/** Default whole time spent on one endpoint, across attempts (each attempt's deadline is clipped to what is left). */
 export const endpointBudgetMs = 30_000;
 /** Time a module gets past its connection's deadline before the runner gives up on it. */
 const moduleGraceMs = 1_000;
@@ -51,6 +51,12 @@ const maxErrorChars = 500;
 
 /** Who is asked first whether first bytes are theirs (most specific first; telnet accepts a bare prompt). */
 export const recognitionOrder: readonly string[] = ['ssh', 'ftp', 'http', 'rtsp', 'telnet'];
+/**
+ * First-bytes signatures for modules that have no recognise() of their own (a reply to another
+ * module's request: "HTTP/1.1 400" answers anything sent to a web server).
+ */
+const signatures: Readonly<Record<string, RegExp>> = { http: /^HTTP\/\d/, rtsp: /^RTSP\/\d/ };
+
 /** Client-first protocols tried, in order, when the peer sends nothing by itself. */
 export const silentOrder: readonly string[] = ['http', 'https', 'rtsp', 'mqtt'];
 
@@ -66,6 +72,8 @@ export interface GrabRequest {
   /** Per connection; grabLimits when absent. */
   readonly limits?: ConnectionLimits;
   readonly signal?: AbortSignal;
+  /** Whole time for this endpoint across attempts; endpointBudgetMs when absent. */
+  readonly budgetMs?: number;
 }
 
 /** A connection that keeps a copy of the first `cap` bytes its reads returned. */
@@ -192,13 +200,19 @@ function firstModule(req: GrabRequest): string {
   return moduleForPort(req.port) ?? 'generic';
 }
 
-/** The next module after a mismatch, from the first bytes the peer sent (empty when it sent none). */
-function nextModule(firstBytes: Buffer, tried: ReadonlySet<string>): string | null {
-  const fresh = (name: string) => !tried.has(name) && grabModule(name) !== undefined;
+/**
+ * The next module after a mismatch, from the first bytes the peer sent (empty when it sent none);
+ * null when there is nothing left worth trying. `registry` is grabModules but in tests.
+ */
+export function nextModule(firstBytes: Buffer, tried: ReadonlySet<string>, registry: Readonly<Record<string, GrabModule>> = grabModules): string | null {
+  const lookup = (name: string): GrabModule | undefined => (Object.hasOwn(registry, name) ? registry[name] : undefined);
+  const fresh = (name: string) => !tried.has(name) && lookup(name) !== undefined;
   if (firstBytes.length > 0) {
-    const others = Object.keys(grabModules).filter((n) => !recognitionOrder.includes(n));
+    const others = Object.keys(registry).filter((n) => !recognitionOrder.includes(n));
     for (const name of [...recognitionOrder, ...others]) {
-      if (fresh(name) && grabModule(name)?.recognise?.(firstBytes)) return name;
+      if (!fresh(name)) continue;
+      const m = lookup(name);
+      if (m?.recognise ? m.recognise(firstBytes) : signatures[name]?.test(firstBytes.subarray(0, 16).toString('latin1'))) return name;
     }
     return fresh('generic') ? 'generic' : null;
   }
@@ -211,7 +225,7 @@ function nextModule(firstBytes: Buffer, tried: ReadonlySet<string>): string | nu
  * endpointBudgetMs in all; never throws for anything the peer does.
  */
 export async function grabEndpoint(req: GrabRequest): Promise<Observation[]> {
-  const end = performance.now() + endpointBudgetMs;
+  const end = performance.now() + (req.budgetMs ?? endpointBudgetMs);
   const out: Observation[] = [];
   const tried = new Set<string>();
   let firstBytes = Buffer.alloc(0);

@@ -8,7 +8,7 @@
 import type { Connection, ConnectionStatus } from '../../scope/connection.js';
 import type { SshFields } from '../fields.js';
 import type { GrabModule, ModuleOutcome } from '../module.js';
-import { printableShare } from '../text.js';
+import { looksLikeText } from '../text.js';
 import { findIdent, packetLength, parseIdent, parseKexInitPacket, type KexInit } from './wire.js';
 import { runSession } from './ssh2-session.js';
 
@@ -40,7 +40,7 @@ async function readIdent(conn: Connection): Promise<{ bytes: Buffer; found: Retu
     if (found) return { bytes, found, status: 'success' };
     if (bytes.length > maxPreIdentBytes) return { bytes, found: null, status: 'protocol-error', error: 'no SSH identification line' };
     // Lines before the identification are text; telnet's IAC or binary is another protocol already.
-    if (bytes[0] === 0xff || (bytes.length >= 64 && printableShare(bytes) < 0.6)) return { bytes, found: null, status: 'protocol-error', error: 'binary data, not an SSH identification line' };
+    if (bytes[0] === 0xff || (bytes.length >= 64 && !looksLikeText(bytes))) return { bytes, found: null, status: 'protocol-error', error: 'binary data, not an SSH identification line' };
     if (r.status !== 'success') return { bytes, found: null, status: r.status, ...(r.error ? { error: r.error } : {}) };
   }
 }

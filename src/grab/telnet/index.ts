@@ -10,7 +10,7 @@ import { OptionNegotiator, TelnetDecoder, TelnetOption, telnetOptionName } from 
 import type { ConnectionStatus } from '../../scope/connection.js';
 import type { TelnetFields } from '../fields.js';
 import type { GrabModule } from '../module.js';
-import { bannerText, printableShare } from '../text.js';
+import { bannerText, looksLikeText } from '../text.js';
 
 /** Data bytes (after telnet commands are removed) read at most before stopping. */
 export const telnetDataBytes = 8192;
@@ -77,14 +77,9 @@ export class TelnetReader {
     return Buffer.concat(replies);
   }
 
-  /**
-   * Share of printable ASCII in the data (commands removed; NUL left out, RFC 854 sends CR NUL
-   * for a bare CR); 1 when there is none. Random bytes score about 0.4; a text banner, even with
-   * some Shift_JIS or UTF-8, well above 0.6.
-   */
-  dataPrintable(): number {
-    const data = Buffer.concat(this.data).filter((b) => b !== 0);
-    return data.length === 0 ? 1 : printableShare(data);
+  /** Whether the data so far (commands removed) reads as text in any encoding. */
+  textual(): boolean {
+    return looksLikeText(Buffer.concat(this.data));
   }
 
   /**
@@ -95,7 +90,7 @@ export class TelnetReader {
     if (this.negotiated) return false;
     const head = Buffer.concat(this.data).subarray(0, 512);
     if (/^(SSH-|HTTP\/|RTSP\/|\d{3}[ -])[^\n]*\n/.test(head.toString('latin1'))) return true;
-    return head.length >= 64 && this.dataPrintable() <= 0.6;
+    return head.length >= 64 && !looksLikeText(head);
   }
 
   get full(): boolean {
@@ -175,7 +170,7 @@ export const telnetModule: GrabModule = {
     // Telnet data is text: negotiation amid binary is garbage that happened to hold 0xFF. Without
     // IAC, text counts as telnet only when it ends at a prompt (an SSH or FTP greeting goes to the
     // module that recognises it).
-    const textual = reader.dataPrintable() > 0.6;
+    const textual = reader.textual();
     const recognised =
       textual && (parsed.negotiated || (parsed.fields.prompt !== null && !/^(SSH-|HTTP\/|RTSP\/|\d{3}[ -])/.test(text)));
     if (!recognised && raw > 0 && status === 'success') {

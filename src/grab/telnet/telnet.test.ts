@@ -45,6 +45,18 @@ describe('telnet', () => {
     expect(obs.fields['banner']).toBe('User Access Verification');
   });
 
+  it('Japanese banners (UTF-8 and Shift_JIS) are telnet text too', async () => {
+    const utf8 = await serveRaw((sock) => void sock.write(Buffer.concat([Buffer.of(255, 251, 1), Buffer.from('ようこそ Aterm へ\r\nlogin: ')])));
+    const sjis = await serveRaw((sock) => void sock.write(Buffer.concat([Buffer.of(255, 251, 1), Buffer.from([0x82, 0xe6, 0x82, 0xa4, 0x82, 0xb1, 0x82, 0xbb, 0x0d, 0x0a]), Buffer.from('Password: ')])));
+    servers.push(utf8, sjis);
+    const a = await grabWith({ scope, ip: utf8.ip, port: utf8.port, limits: conformanceLimits }, telnetModule);
+    expect(a.recognised).toBe(true);
+    expect(a.fields['banner']).toBe('ようこそ Aterm へ');
+    const b = await grabWith({ scope, ip: sjis.ip, port: sjis.port, limits: conformanceLimits }, telnetModule);
+    expect(b.recognised).toBe(true);
+    expect(b.fields['passwordPrompt']).toBe(true);
+  });
+
   it('an SSH greeting is not telnet', async () => {
     const s = await serveRaw((sock) => void sock.write('SSH-2.0-dropbear_2019.78\r\n'));
     servers.push(s);

@@ -4,7 +4,7 @@ import { bannerText, decodeText, looksLikeText } from './text.js';
 
 describe('device text', () => {
   it('bannerText drops NUL, controls and ANSI colour, folds CR LF, keeps UTF-8', () => {
-    expect(bannerText(Buffer.from('\x1b[1;32mRouter\x1b[0m\r\n\x00ok\x07\r\nログイン'))).toBe('Router\nokログイン');
+    expect(bannerText(Buffer.from('\x1b[1;32mRouter\x1b[0m\r\n\x00ok\x07\r\nログイン'))).toBe('Router\nok\nログイン');
     expect(bannerText(Buffer.from('abcdef'), 3)).toBe('abc');
   });
 

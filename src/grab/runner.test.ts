@@ -124,12 +124,19 @@ describe('protocol found regardless of port', () => {
     expect(obs.map((o) => [o.module, o.recognised])).toEqual([['mqtt', true]]);
   });
 
-  it('a silent port: the client-first list, bounded, nothing recognised', async () => {
+  it('a silent port: one client-first module after the planned one, then it stops (a tarpit)', async () => {
     const s = await keep(serveRaw(hostile.silent));
     const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'telnet', limits });
-    const expected = ['telnet', ...silentOrder.filter((n) => grabModule(n))].slice(0, maxAttempts);
+    const expected = ['telnet', ...silentOrder.filter((n) => grabModule(n)).slice(0, 1)];
     expect(obs.map((o) => o.module)).toEqual(expected);
     expect(obs.every((o) => !o.recognised && o.bytesReceived === 0)).toBe(true);
+  });
+
+  it('a port that accepts and closes at once: the client-first list is walked, bounded', async () => {
+    const s = await keep(serveRaw(hostile.close));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'telnet', limits });
+    expect(obs.map((o) => o.module)).toEqual(['telnet', ...silentOrder.filter((n) => grabModule(n))].slice(0, maxAttempts));
+    expect(obs.every((o) => !o.recognised && o.status === 'connection-closed')).toBe(true);
   });
 
   it('garbage: ends with generic, which keeps the bytes', async () => {

@@ -241,6 +241,10 @@ export async function grabEndpoint(req: GrabRequest): Promise<Observation[]> {
     if (obs.recognised || unreachable.has(obs.status)) break;
     const raw = Buffer.from(obs.raw, 'base64');
     if (raw.length > 0) firstBytes = raw;
+    // Two silent timeouts in a row: neither waiting nor a client-first request drew a byte. That
+    // is a tarpit (or a binary protocol nothing here speaks); more modules would only wait more.
+    const silent = (o: Observation | undefined) => o !== undefined && o.status === 'io-timeout' && o.bytesReceived === 0;
+    if (silent(obs) && silent(out[out.length - 2])) break;
     next = nextModule(firstBytes, tried);
   }
   return out;

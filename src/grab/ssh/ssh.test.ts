@@ -58,6 +58,22 @@ describe('ssh', () => {
     expect(obs.status).toBe('protocol-error');
   });
 
+  it('an identification line and then random packets: ssh2 fails cleanly every time (fuzz)', async () => {
+    const rnd = createRng('fuzz-ssh-session');
+    const fast = { ...conformanceLimits, idleTimeoutMs: 300, deadlineMs: 1_500 };
+    for (let i = 0; i < 10; i++) {
+      const body = Buffer.from(Array.from({ length: rnd.int(3000) }, () => rnd.int(256)));
+      // A plausible packet header half the time, so ssh2's packet parser gets past the length.
+      const head = rnd.int(2) ? Buffer.from([0, 0, body.length >> 8, body.length & 255, rnd.int(16), rnd.pick([20, 21, 30, 31, 1, 2])]) : Buffer.alloc(0);
+      const s = await serveRaw((sock) => void sock.write(Buffer.concat([Buffer.from('SSH-2.0-fuzz_1.0\r\n'), head, body])));
+      servers.push(s);
+      const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits: fast }, sshModule);
+      expect(obs.recognised).toBe(true);
+      expect(obs.fields['software']).toBe('fuzz_1.0');
+      expect(obs.fields['authMethods']).toBeNull();
+    }
+  });
+
   it('parseIdent follows RFC 4253 §4.2', () => {
     expect(parseIdent('SSH-1.99-OpenSSH_3.9p1\r\n')).toEqual({ ident: 'SSH-1.99-OpenSSH_3.9p1', protoVersion: '1.99', software: 'OpenSSH_3.9p1', comments: null });
     expect(parseIdent('SSH-2.0-x\x00y')).toBeNull();

@@ -57,6 +57,7 @@ async function readReply(conn: Connection, max: number): Promise<{ reply: FtpRep
   }
 }
 
+/** The ftp grab module (registered in ../index.ts). */
 export const ftpModule: GrabModule = {
   name: 'ftp',
   description: 'reads the (multi-line) 220 greeting, sends QUIT; records the greeting text and code',

@@ -31,6 +31,7 @@ export async function readFirstBytes(conn: Connection, max: number): Promise<{ d
   }
 }
 
+/** The generic grab module (registered in ../index.ts). */
 export const genericModule: GrabModule = {
   name: 'generic',
   description: 'sends nothing; records the first bytes the peer sends as printable text',

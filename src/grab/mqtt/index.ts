@@ -52,6 +52,7 @@ export class MqttReader {
   }
 }
 
+/** The mqtt grab module (registered in ../index.ts). */
 export const mqttModule: GrabModule = {
   name: 'mqtt',
   description: 'MQTT 3.1.1 CONNECT without credentials; records the CONNACK code and $SYS/broker/version when anonymous',

@@ -49,6 +49,7 @@ function looksSsh(first: Buffer): boolean {
   return findIdent(first.subarray(0, maxPreIdentBytes)) !== null || first.subarray(0, 4).toString('latin1') === 'SSH-';
 }
 
+/** The ssh grab module (registered in ../index.ts). */
 export const sshModule: GrabModule = {
   name: 'ssh',
   description: 'reads the identification line and KEXINIT, finishes a key exchange for the host key, tries "none" for the auth methods',

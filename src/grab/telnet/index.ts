@@ -17,10 +17,13 @@ export const telnetDataBytes = 8192;
 /** Option names kept per list (a hostile server could ask for all 256). */
 const maxOptions = 32;
 
-const loginRe = /(?:login|user ?name|username|user|account|user id)\s*[:>]?\s*$/i;
-const passwordRe = /(?:password|passwd|passcode|pass)\s*[:>]?\s*$/i;
+// A colon or ">" after the word: "Welcome user" is prose, "User:" is a prompt.
+const loginRe = /(?:login|login as|user ?name|user|account|user id)\s*[:>]\s*$/i;
+const passwordRe = /(?:password|passwd|passcode|pass)\s*[:>]\s*$/i;
 /** A shell or console prompt: "# ", "$ ", "> ", "router>" (an open shell is itself a finding later). */
 const shellRe = /[#$>%]\s*$/;
+/** A Unix shell prompt as a whole line: "#", "$", "root@dvr:~#", "[root@nas ~]$", "~ #". */
+const rootShellRe = /^[\w@.:~/[\] -]{0,60}[#$]$/;
 
 /** The last line of the text when it looks like a prompt, else null. */
 export function promptOf(text: string): string | null {
@@ -128,9 +131,11 @@ function looksTelnet(first: Buffer): boolean {
   const b1 = first[1];
   if (first[0] === 0xff && b1 !== undefined && b1 >= 251 && b1 <= 254) return true;
   const p = promptOf(bannerText(first));
-  return p !== null && (loginRe.test(p) || passwordRe.test(p));
+  // A root shell with no login at all ("# ", "root@dvr:~# ") is telnet too, and a finding later.
+  return p !== null && (loginRe.test(p) || passwordRe.test(p) || rootShellRe.test(p));
 }
 
+/** The telnet grab module (registered in ../index.ts). */
 export const telnetModule: GrabModule = {
   name: 'telnet',
   description: 'refuses all telnet options but ECHO/SGA, reads the banner up to the login prompt; never sends credentials',

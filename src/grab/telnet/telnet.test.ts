@@ -65,11 +65,24 @@ describe('telnet', () => {
     expect(obs.status).toBe('protocol-error');
   });
 
+  it('recognise(): IAC first, a login/password prompt, or a bare root shell', () => {
+    const r = (t: string | Buffer) => telnetModule.recognise!(Buffer.isBuffer(t) ? t : Buffer.from(t));
+    expect(r(Buffer.of(255, 253, 24))).toBe(true);
+    expect(r('\r\nlogin: ')).toBe(true);
+    expect(r('root@dvr:~# ')).toBe(true);
+    expect(r('# ')).toBe(true);
+    expect(r('SSH-2.0-x\r\n')).toBe(false);
+    expect(r('<html><body>')).toBe(false);
+    expect(r(Buffer.of(255, 0, 1))).toBe(false);
+  });
+
   it('promptOf: login, password and shell prompts; prose is not a prompt', () => {
     expect(promptOf('hello\nlogin: ')).toBe('login:');
     expect(promptOf('Username:')).toBe('Username:');
     expect(promptOf('x\nroot@dvr:~# ')).toBe('root@dvr:~#');
     expect(promptOf('Welcome to the device\n')).toBeNull();
+    expect(promptOf('Hello user')).toBeNull();
+    expect(promptOf('User Name>')).toBe('User Name>');
   });
 
   it('TelnetReader is total and bounded on random bytes (fuzz)', () => {

@@ -208,6 +208,24 @@ describe('the runner owns the connection', () => {
     await expect.poll(() => open.size, { timeout: 10_000 }).toBe(0);
   });
 
+  it('the endpoint budget clips attempts: no module is started without time left', async () => {
+    const s = await keep(serveRaw(hostile.silent));
+    // The first attempt waits its 500 ms first-byte timeout; 600 ms leaves too little for another.
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'unknown', limits, budgetMs: 600 });
+    expect(obs.map((o) => [o.module, o.status])).toEqual([['generic', 'io-timeout']]);
+  });
+
+  it('a 100 MB banner with the survey limits: every observation within the byte cap', async () => {
+    const s = await keep(serveRaw(hostile.endless));
+    const obs = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'telnet' });
+    expect(obs.length).toBeLessThanOrEqual(maxAttempts);
+    for (const o of obs) {
+      expect(o.bytesReceived).toBeLessThanOrEqual(grabLimits.maxBytes);
+      expect(Buffer.from(o.raw, 'base64').length).toBeLessThanOrEqual(rawCapBytes);
+    }
+    expect(obs[obs.length - 1]!.module).toBe('generic');
+  });
+
   it('an abort ends the grab and no further module is tried', async () => {
     const s = await keep(serveRaw(hostile.silent));
     const ac = new AbortController();

@@ -49,6 +49,8 @@ async function readReply(conn: Connection, max: number): Promise<{ reply: FtpRep
   for (;;) {
     const r = await conn.readUntil((b) => Math.min(b.length, max - bytes.length));
     bytes = Buffer.concat([bytes, r.data]);
+    // Replies end at LF: parse again only when one arrived (a trickle stays linear), or at the end.
+    if (r.status === 'success' && !r.data.includes(0x0a) && bytes.length < max && bytes.length > 3) continue;
     const reply = parseFtpReply(bytes.toString('latin1'));
     if (reply?.complete) return { reply, bytes, status: 'success' };
     if (bytes.length > 0 && reply === null) return { reply, bytes, status: 'protocol-error', error: 'not an FTP reply' };

@@ -36,7 +36,7 @@ async function readIdent(conn: Connection): Promise<{ bytes: Buffer; found: Retu
   for (;;) {
     const r = await conn.read();
     bytes = Buffer.concat([bytes, r.data]);
-    const found = findIdent(bytes);
+    const found = r.data.includes(0x0a) ? findIdent(bytes) : null;
     if (found) return { bytes, found, status: 'success' };
     if (bytes.length > maxPreIdentBytes) return { bytes, found: null, status: 'protocol-error', error: 'no SSH identification line' };
     // Lines before the identification are text; telnet's IAC or binary is another protocol already.

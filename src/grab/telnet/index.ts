@@ -80,6 +80,20 @@ export class TelnetReader {
     return Buffer.concat(replies);
   }
 
+  /** Whether the data ends at a prompt; looks at the last bytes only, so a trickle costs O(n). */
+  tailPrompt(): boolean {
+    const last = this.data[this.data.length - 1];
+    if (!last || last.length === 0) return false;
+    const tail: Buffer[] = [];
+    let n = 0;
+    for (let i = this.data.length - 1; i >= 0 && n < 256; i--) {
+      const piece = this.data[i]!;
+      tail.unshift(piece);
+      n += piece.length;
+    }
+    return promptOf(bannerText(Buffer.concat(tail).subarray(-256))) !== null;
+  }
+
   /** Whether the data so far (commands removed) reads as text in any encoding. */
   textual(): boolean {
     return looksLikeText(Buffer.concat(this.data));
@@ -167,8 +181,7 @@ export const telnetModule: GrabModule = {
         error = r.error;
         break;
       }
-      const { fields } = reader.parse();
-      if (fields.prompt !== null || reader.full || reader.otherProtocol()) break;
+      if (reader.tailPrompt() || reader.full || reader.otherProtocol()) break;
     }
     const parsed = reader.parse();
     const text = reader.text();

@@ -10,7 +10,7 @@ import { OptionNegotiator, TelnetDecoder, TelnetOption, telnetOptionName } from 
 import type { ConnectionStatus } from '../../scope/connection.js';
 import type { TelnetFields } from '../fields.js';
 import type { GrabModule } from '../module.js';
-import { bannerText, looksLikeText } from '../text.js';
+import { bannerText, decodeText, looksLikeText, maxTextChars } from '../text.js';
 
 /** Data bytes (after telnet commands are removed) read at most before stopping. */
 export const telnetDataBytes = 8192;
@@ -114,6 +114,12 @@ export class TelnetReader {
     return this.dataBytes >= telnetDataBytes;
   }
 
+  /** The data as sent (NUL dropped, nothing else), decoded, bounded (TelnetFields.text). */
+  rawText(): string {
+    const s = decodeText(Buffer.concat(this.data).filter((b) => b !== 0));
+    return s.length > maxTextChars ? s.slice(0, maxTextChars) : s;
+  }
+
   text(): string {
     return bannerText(Buffer.concat(this.data), telnetDataBytes);
   }
@@ -135,6 +141,7 @@ export class TelnetReader {
         passwordPrompt: prompt !== null && passwordRe.test(prompt),
         will: [...this.will],
         do: [...this.doing],
+        text: this.rawText(),
       },
     };
   }

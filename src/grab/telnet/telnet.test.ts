@@ -30,6 +30,7 @@ describe('telnet', () => {
       passwordPrompt: false,
       will: ['echo', 'suppress-go-ahead'],
       do: ['terminal-type', 'window-size'],
+      text: 'BusyBox v1.19.4 (2014-03-12) built-in shell\r\n\r\nrouter login: ',
     });
     // RFC 1143: refuse TTYPE and NAWS (WONT), accept ECHO and SGA (DO): and nothing else at all.
     const sent = Buffer.concat(received);

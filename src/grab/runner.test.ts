@@ -226,6 +226,22 @@ describe('the runner owns the connection', () => {
     expect(obs[obs.length - 1]!.module).toBe('generic');
   });
 
+  it('a module given up on cannot open connections afterwards', async () => {
+    const s = await keep(serveRaw(hostile.silent));
+    let late: string | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits: { ...limits, deadlineMs: 300 } }, fake(async (_conn, ctx) => {
+      await gate;
+      late = (await ctx.reconnect()).status;
+      return { status: 'success', recognised: true, fields: {} };
+    }));
+    expect(obs.status).toBe('io-timeout');
+    release();
+    await expect.poll(() => late, { timeout: 10_000 }).toBe('unknown-error');
+    expect(s.accepted()).toBe(1);
+  });
+
   it('an abort ends the grab and no further module is tried', async () => {
     const s = await keep(serveRaw(hostile.silent));
     const ac = new AbortController();

@@ -129,6 +129,7 @@ export async function grabWith(req: GrabRequest, module: GrabModule, budgetMs = 
   let outcome: ModuleOutcome;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
+  let finished = false;
   try {
     if (req.signal?.aborted) throw new Error('aborted');
     const open = await openConnection(req.scope, req.ip, req.port, limits, module.tls ? { tls: true } : {});
@@ -143,11 +144,17 @@ export async function grabWith(req: GrabRequest, module: GrabModule, budgetMs = 
         target: { ip: req.ip, port: req.port },
         limits,
         async reconnect(options): Promise<OpenResult> {
+          // A module the runner gave up on may still be running: it gets nothing more.
+          if (finished) return { status: 'unknown-error', error: 'the grab is over' };
           if (reconnects >= maxReconnects) return { status: 'unknown-error', error: `the module opened more than ${maxReconnects} extra connections` };
           reconnects++;
           const left = limits.deadlineMs - (performance.now() - t0);
           if (left <= 0) return { status: 'io-timeout', error: 'the grab deadline passed', limit: 'deadline' };
           const r = await openConnection(req.scope, req.ip, req.port, { ...limits, deadlineMs: left }, options?.tls ? { tls: options.tls } : {});
+          if (r.status === 'success' && finished) {
+            r.connection.close();
+            return { status: 'unknown-error', error: 'the grab is over' };
+          }
           if (r.status === 'success') opened.push(r.connection);
           return r;
         },
@@ -166,6 +173,7 @@ export async function grabWith(req: GrabRequest, module: GrabModule, budgetMs = 
   } catch (e) {
     outcome = { status: 'unknown-error', recognised: false, fields: {}, error: errorText(e) };
   } finally {
+    finished = true;
     clearTimeout(timer);
     if (onAbort) req.signal?.removeEventListener('abort', onAbort);
     for (const c of opened) c.close();

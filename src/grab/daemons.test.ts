@@ -1,6 +1,6 @@
 /**
  * The grab modules against real daemons from Debian packages, started by this file on a 127.62
- * loopback address: dropbear and OpenSSH (ident, host key fingerprint as their own tools print it,
+ * loopback address: dropbear and OpenSSH, also one offering only legacy algorithms (ident, host key fingerprint as their own tools print it,
  * auth methods; the logs show only "none" was tried), busybox telnetd with its login, vsftpd and
  * mosquitto. Skips, saying why, without root or without the binaries.
  */
@@ -64,6 +64,13 @@ describe.skipIf(skip !== undefined)('grab against real daemons', () => {
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'sshd_key')], { stdio: 'ignore' });
     mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation directory
     writeFileSync(join(dir, 'sshd_config'), `ListenAddress ${ip}:22\nHostKey ${join(dir, 'sshd_key')}\nPidFile ${join(dir, 'sshd.pid')}\nUsePAM no\nPasswordAuthentication yes\nLogLevel VERBOSE\n`);
+    // An old device's SSH: only algorithms OpenSSH dropped from its defaults years ago.
+    spawnSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(dir, 'legacy_key')], { stdio: 'ignore' });
+    writeFileSync(
+      join(dir, 'sshd_legacy'),
+      `ListenAddress ${ip}:2200\nHostKey ${join(dir, 'legacy_key')}\nPidFile ${join(dir, 'sshd_legacy.pid')}\nUsePAM no\n` +
+        'KexAlgorithms diffie-hellman-group1-sha1\nHostKeyAlgorithms ssh-rsa\nCiphers 3des-cbc\nMACs hmac-sha1\n',
+    );
     symlinkSync('/usr/bin/busybox', join(dir, 'login'));
     mkdirSync(join(dir, 'empty'));
     writeFileSync(join(dir, 'vsftpd.conf'), `listen=YES\nlisten_address=${ip}\nlisten_port=21\nbackground=NO\nanonymous_enable=NO\nlocal_enable=YES\nsecure_chroot_dir=${join(dir, 'empty')}\n`);
@@ -71,10 +78,11 @@ describe.skipIf(skip !== undefined)('grab against real daemons', () => {
 
     logs['dropbear'] = start('dropbear', 'dropbear', ['-F', '-E', '-p', `${ip}:2222`, '-r', join(dir, 'dropbear_key')]).log;
     logs['sshd'] = start('sshd', '/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')]).log;
+    start('sshd-legacy', '/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_legacy')]);
     start('telnetd', 'busybox', ['telnetd', '-F', '-b', `${ip}:23`, '-l', join(dir, 'login')]);
     start('vsftpd', '/usr/sbin/vsftpd', [join(dir, 'vsftpd.conf')]);
     start('mosquitto', '/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]);
-    await Promise.all([2222, 22, 23, 21, 1883].map(listening));
+    await Promise.all([2222, 22, 2200, 23, 21, 1883].map(listening));
   });
 
   afterAll(async () => {
@@ -112,6 +120,16 @@ describe.skipIf(skip !== undefined)('grab against real daemons', () => {
     expect(f['noneAccepted']).toBe(false);
     await expect.poll(() => logs['sshd']!.join(''), { timeout: 5_000 }).toMatch(/Invalid user iotclean-survey/);
     expect(logs['sshd']!.join('')).not.toMatch(/Failed password|Failed keyboard|Accepted/);
+  });
+
+  it('OpenSSH offering only legacy algorithms (group1-sha1, ssh-rsa, 3des-cbc): the exchange still completes', async () => {
+    const obs = await grabEndpoint({ scope, ip, port: 2200, service: 'ssh' });
+    const f = obs[0]!.fields;
+    expect(obs[0]).toMatchObject({ module: 'ssh', status: 'success', recognised: true });
+    expect(f['kexAlgorithms']).toContain('diffie-hellman-group1-sha1');
+    expect(f['ciphers']).toEqual(['3des-cbc']);
+    expect(f['hostKey']).toEqual({ algorithm: 'ssh-rsa', sha256: fingerprint(join(dir, 'legacy_key.pub')) });
+    expect(f['authMethods']).toEqual(expect.arrayContaining(['publickey', 'password']));
   });
 
   it('busybox telnetd: banner and login prompt, planned as telnet and found on an unplanned service', async () => {

@@ -3,8 +3,8 @@ import { grabConformance, conformanceLimits } from '../../../test/grab-conforman
 import { ftpHandler, serveRaw, type TestServer } from '../../../test/grab-servers.js';
 import { createRng } from '../../core/rng.js';
 import { compileScope, defaultScope } from '../../scope/scope.js';
-import { grabWith } from '../runner.js';
-import { ftpModule, parseFtpReply } from './index.js';
+import { grabEndpoint, grabWith } from '../runner.js';
+import { ftpModule, isSmtpGreeting, parseFtpReply } from './index.js';
 
 grabConformance(ftpModule);
 
@@ -33,6 +33,16 @@ describe('ftp', () => {
     const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits: conformanceLimits }, ftpModule);
     expect(obs.recognised).toBe(true);
     expect(obs.fields).toEqual({ code: 421, banner: '421 Too many connections' });
+  });
+
+  it('an SMTP server (also "220") is not claimed as FTP, on its own or through detection', async () => {
+    const s = await serveRaw((sock) => void sock.write('220 mail.example.jp ESMTP Postfix (Debian/GNU)\r\n'));
+    servers.push(s);
+    const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits: conformanceLimits }, ftpModule);
+    expect(obs).toMatchObject({ recognised: false, status: 'protocol-error' });
+    const detected = await grabEndpoint({ scope, ip: s.ip, port: s.port, service: 'unknown', limits: conformanceLimits });
+    expect(detected.map((o) => [o.module, o.recognised])).toEqual([['generic', false]]);
+    expect(isSmtpGreeting('220 (vsFTPd 3.0.3)')).toBe(false);
   });
 
   it('parseFtpReply: lines between may be anything; the block ends at "ddd "', () => {

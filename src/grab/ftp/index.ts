@@ -44,6 +44,14 @@ export function parseFtpReply(text: string): FtpReply | null {
   return { code, lines, complete: false };
 }
 
+/**
+ * SMTP greets with "220" too (RFC 5321 §4.2); these words in the greeting say mail, not FTP, so
+ * the FTP module does not claim a mail server found on an unplanned port.
+ */
+export function isSmtpGreeting(text: string): boolean {
+  return /^220[ -][^\n]*\b(?:E?SMTP|Postfix|Sendmail|Exim|mail service)\b/i.test(text);
+}
+
 async function readReply(conn: Connection, max: number): Promise<{ reply: FtpReply | null; bytes: Buffer; status: ConnectionStatus; error?: string }> {
   let bytes = Buffer.alloc(0);
   for (;;) {
@@ -65,13 +73,14 @@ export const ftpModule: GrabModule = {
   description: 'reads the (multi-line) 220 greeting, sends QUIT; records the greeting text and code',
   defaultPorts: [21, 2121],
   tls: false,
-  recognise: (first) => /^220[ -]/.test(first.subarray(0, 4).toString('latin1')),
+  recognise: (first) => /^220[ -]/.test(first.subarray(0, 4).toString('latin1')) && !isSmtpGreeting(first.subarray(0, 512).toString('latin1')),
   async grab(conn) {
     const got = await readReply(conn, ftpGreetingBytes);
     if (!got.reply) {
       return { status: got.status === 'success' ? 'protocol-error' : got.status, recognised: false, fields: {}, error: got.error ?? 'no FTP reply' };
     }
     const fields: FtpFields = { banner: bannerText(Buffer.from(got.reply.lines.join('\n'), 'latin1')), code: got.reply.code };
+    if (isSmtpGreeting(got.reply.lines[0] ?? '')) return { status: 'protocol-error', recognised: false, fields: { ...fields }, error: 'an SMTP greeting, not FTP' };
     if (got.reply.complete) {
       // RFC 959 §4.1.1: QUIT ends the session; the 221 is read only to close politely.
       const w = await conn.write('QUIT\r\n');

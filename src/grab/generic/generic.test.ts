@@ -5,7 +5,8 @@ import { serveRaw, type TestServer } from '../../../test/grab-servers.js';
 import { createRng } from '../../core/rng.js';
 import { grabWith } from '../runner.js';
 import { printable } from '../text.js';
-import { genericModule, genericReadBytes } from './index.js';
+import type { Connection, ReadResult } from '../../scope/connection.js';
+import { genericModule, genericReadBytes, readFirstBytes } from './index.js';
 
 grabConformance(genericModule);
 
@@ -29,6 +30,21 @@ describe('generic', () => {
     const obs = await grabWith({ scope, ip: s.ip, port: s.port, limits: conformanceLimits }, genericModule);
     expect(obs.fields['bytes']).toBe(genericReadBytes);
     expect(String(obs.fields['text']).length).toBe(genericReadBytes);
+  });
+
+  it('stops at the first chunk that ends a line or a prompt, not at the idle timeout', async () => {
+    const fakeConn = (chunks: string[]): Connection => {
+      const queue = chunks.map((c) => Buffer.from(c));
+      const read = async (): Promise<ReadResult> => {
+        const next = queue.shift();
+        return next ? { status: 'success', data: next } : { status: 'io-timeout', data: Buffer.alloc(0) };
+      };
+      return { readUntil: read } as unknown as Connection;
+    };
+    expect((await readFirstBytes(fakeConn(['220 ready', '\r\n', 'more\r\n']), 1024)).data.toString()).toBe('220 ready\r\n');
+    expect((await readFirstBytes(fakeConn(['Login: ', 'x']), 1024)).data.toString()).toBe('Login: ');
+    expect((await readFirstBytes(fakeConn(['ab', 'cd']), 1024))).toEqual({ data: Buffer.from('abcd'), status: 'success' });
+    expect((await readFirstBytes(fakeConn([]), 1024)).status).toBe('io-timeout');
   });
 
   it('printable() is bounded and total on random bytes (fuzz)', () => {

@@ -1,6 +1,6 @@
 /**
- * generic: the first-bytes grab (any port). Sends nothing; waits for what the peer says first and
- * records it as printable text (GenericFields). It never claims a protocol (`recognised` is always
+ * generic: the first-bytes grab (any port). Sends nothing; waits for what the peer says first (up
+ * to a line end or a prompt, 1 KiB at most) and records it as printable text (GenericFields). It never claims a protocol (`recognised` is always
  * false): the runner uses it to see what a port speaks and as the last resort when no module
  * recognises the bytes, and identification can still match rules on the text.
  */
@@ -12,7 +12,17 @@ import { printable } from '../text.js';
 /** Bytes of the first message kept as text. */
 export const genericReadBytes = 1024;
 
-/** Read what the peer sends first, up to `max` bytes, until it pauses or closes. */
+/** A chunk that ends a line or a prompt ("220 ready\r\n", "login: ", "# "): the peer's first message is likely whole. */
+function endsMessage(chunk: Buffer): boolean {
+  const last = chunk[chunk.length - 1];
+  const before = chunk[chunk.length - 2];
+  return last === 0x0a || (last === 0x20 && before !== undefined && [0x3a, 0x3e, 0x23, 0x24].includes(before));
+}
+
+/**
+ * Read what the peer sends first, up to `max` bytes, until a chunk ends a line or a prompt, the
+ * peer pauses, or it closes. Stopping at a line end spares the idle timeout on every banner.
+ */
 export async function readFirstBytes(conn: Connection, max: number): Promise<{ data: Buffer; status: ModuleOutcome['status']; error?: string }> {
   const parts: Buffer[] = [];
   let total = 0;
@@ -22,7 +32,7 @@ export async function readFirstBytes(conn: Connection, max: number): Promise<{ d
       parts.push(r.data);
       total += r.data.length;
     }
-    if (r.status !== 'success' || total >= max) {
+    if (r.status !== 'success' || total >= max || endsMessage(r.data)) {
       const data = Buffer.concat(parts);
       // Bytes that arrived make the grab a success whatever ended it (idle, close, cap).
       if (data.length > 0) return { data, status: 'success' };

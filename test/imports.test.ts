@@ -37,6 +37,8 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'test/helpers.ts', modules: ['node:net'], reason: 'listenSpread creates loopback listeners (servers)' },
   { path: 'test/guard.test.ts', modules: ['node:net', 'node:tls'], reason: 'loopback servers (plain and TLS) the guard connects to' },
   { path: 'test/scope-safety.test.ts', modules: ['node:net'], reason: 'loopback listeners that count the connections they get (servers)' },
+  { path: 'src/grab/http/http.test.ts', modules: ['node:http', 'node:https', 'node:net'], reason: 'loopback web servers (well-formed and hostile) the http/https grab modules read' },
+  { path: 'src/grab/rtsp/rtsp.test.ts', modules: ['node:net'], reason: 'loopback RTSP servers (well-formed and hostile) the rtsp grab module reads' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

@@ -1,7 +1,50 @@
 /** The response head parser, the chunked decoder and the body framing rules, plus a seeded fuzz of all three. */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../core/rng.js';
-import { createChunkedDecoder, findHeadEnd, framingOf, headerRecord, mayBeHttp, parseHead } from './response.js';
+import type { Connection, ConnectionStatus, ReadResult } from '../../scope/connection.js';
+import { createChunkedDecoder, findHeadEnd, framingOf, headerRecord, mayBeHttp, parseHead, readResponse, type ResponseLimits } from './response.js';
+
+/**
+ * A Connection over a fixed list of chunks, ending with `end` — not a peer stand-in for behaviour
+ * (the http tests use real servers) but the way to drive readResponse through millions of
+ * random splits without sockets.
+ */
+function scripted(chunks: readonly Buffer[], end: Exclude<ConnectionStatus, 'success'> = 'connection-closed'): Connection {
+  let i = 0;
+  let received = 0;
+  const read = async (): Promise<ReadResult> => {
+    const c = chunks[i++];
+    if (c === undefined) return { status: end, data: Buffer.alloc(0), error: end };
+    received += c.length;
+    return { status: 'success', data: c };
+  };
+  return {
+    ip: '127.63.0.1',
+    port: 80,
+    tls: undefined,
+    get bytesReceived() {
+      return received;
+    },
+    write: async () => ({ status: 'success' }),
+    read,
+    readUntil: read,
+    readBytes: read,
+    close: () => {},
+  };
+}
+
+/** Split bytes at random points. */
+function splits(bytes: Buffer, rng: ReturnType<typeof createRng>): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const n = 1 + rng.int(Math.max(1, Math.min(64, bytes.length - at)));
+    out.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+const small: ResponseLimits = { maxHeadBytes: 1024, maxHeaders: 10, maxBodyBytes: 256 };
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
@@ -95,6 +138,47 @@ describe('chunked decoder (RFC 9112 §7.1)', () => {
     expect(decode(['zz\r\n'])).toMatchObject({ error: 'bad chunk size' });
     expect(decode(['3\r\nabcX\r\n'])).toMatchObject({ error: 'chunk data not followed by CRLF' });
     expect(decode(['1'.repeat(2000)])).toMatchObject({ error: 'chunk line too long' });
+  });
+});
+
+describe('readResponse', () => {
+  it('skips interim 1xx responses, reads a Content-Length body split anywhere, and ignores bytes past it', async () => {
+    const wire = b('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA');
+    const rng = createRng('split');
+    for (let round = 0; round < 50; round++) {
+      const r = await readResponse(scripted(splits(wire, rng)), small);
+      expect(r.kind === 'response' && [r.response.head.status, r.response.body.toString(), r.response.complete]).toEqual([200, 'hello', true]);
+    }
+  });
+
+  it('reports a cut-short length body, and a close-delimited one as complete', async () => {
+    const cut = await readResponse(scripted([b('HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nabc')]), small);
+    expect(cut.kind === 'response' && cut.response).toMatchObject({ complete: false, framing: 'length' });
+    const close = await readResponse(scripted([b('HTTP/1.0 200 OK\r\n\r\nabc'), b('def')]), small);
+    expect(close.kind === 'response' && [close.response.body.toString(), close.response.complete]).toEqual(['abcdef', true]);
+    const timeout = await readResponse(scripted([b('HTTP/1.0 200 OK\r\n\r\nabc')], 'io-timeout'), small);
+    expect(timeout.kind === 'response' && timeout.response.complete).toBe(false);
+  });
+
+  it('fails fast on garbage and keeps the partial head of an over-long one', async () => {
+    expect(await readResponse(scripted([b('SSH-2.0-dropbear\r\n')], 'io-timeout'), small)).toMatchObject({ kind: 'failed', status: 'protocol-error', recognised: false });
+    const long = await readResponse(scripted([b(`HTTP/1.1 404 Not Found\r\nServer: x\r\n${'A: b\r\n'.repeat(1000)}`)]), small);
+    expect(long).toMatchObject({ kind: 'failed', status: 'protocol-error', recognised: true, partial: { status: 404 } });
+    expect(await readResponse(scripted([]), small)).toMatchObject({ kind: 'failed', status: 'connection-closed', recognised: false });
+  });
+
+  it('fuzz: random responses, split at random, always end within the bounds', async () => {
+    const rng = createRng('read-response-fuzz');
+    const pieces = ['HTTP/1.1 200 OK\r\n', 'HTTP/1.1 101 x\r\n\r\n', 'Transfer-Encoding: chunked\r\n', 'Content-Length: 7\r\n', '\r\n', '\n', '5\r\nhello\r\n', '0\r\n\r\n', 'zz\r\n', '\0', 'x', 'Content-Length: 99999\r\n'];
+    const ends = ['connection-closed', 'io-timeout', 'protocol-error'] as const;
+    for (let i = 0; i < 1500; i++) {
+      let s = '';
+      for (let j = rng.int(30); j > 0; j--) s += rng.next() < 0.1 ? String.fromCharCode(rng.int(256)) : rng.pick(pieces);
+      if (rng.next() < 0.02) s = `HTTP/1.1 200 OK\r\n\r\n${'y'.repeat(5000)}`;
+      const r = await readResponse(scripted(splits(b(s), rng), rng.pick(ends)), small);
+      if (r.kind === 'response') expect(r.response.body.length).toBeLessThanOrEqual(small.maxBodyBytes);
+      else expect(r.status).not.toBe('success');
+    }
   });
 });
 

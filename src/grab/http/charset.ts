@@ -40,6 +40,7 @@ function charsetOfBom(body: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** Body text and the encoding it was decoded with. */
 export interface DecodedText {
   readonly text: string;
   /** The WHATWG name of the encoding used ("shift_jis", "utf-8", ...). */

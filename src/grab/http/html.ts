@@ -9,6 +9,7 @@ import { Parser } from 'htmlparser2';
 import type { LoginForm, LoginFormField } from '../fields.js';
 import { cleanText } from './response.js';
 
+/** What one page says about the device and where it leads. */
 export interface PageFacts {
   readonly title: string | null;
   readonly loginForm: LoginForm | null;

@@ -17,6 +17,7 @@ import type { HttpFields } from '../fields.js';
 import type { GrabContext, GrabModule, ModuleOutcome } from '../module.js';
 import { httpModule, httpsModule } from './index.js';
 import { shodanFaviconHash } from './mmh3.js';
+import { httpFieldsSchema } from './schema.js';
 
 const scope = compileScope(defaultScope());
 const hostA = '127.63.17.1';
@@ -67,7 +68,10 @@ async function grab(module: GrabModule, port: number, ip = hostA, lim: Connectio
   const ctx: GrabContext = { target: { ip, port }, limits: lim, reconnect: (o) => openConnection(scope, ip, port, lim, { tls: o?.tls ?? module.tls }) };
   const opened = await openConnection(scope, ip, port, lim, { tls: module.tls });
   if (opened.status !== 'success') throw new Error(`could not connect: ${opened.error}`);
-  return module.grab(opened.connection, ctx);
+  const outcome = await module.grab(opened.connection, ctx);
+  // Every successful outcome holds to the module's declared schema (bounds, no NUL, no extra keys).
+  if (outcome.status === 'success') httpFieldsSchema.parse(outcome.fields);
+  return outcome;
 }
 
 const fieldsOf = (o: ModuleOutcome) => o.fields as unknown as HttpFields;
@@ -396,6 +400,17 @@ describe('http: hostile peers end bounded, with a status', () => {
   it('a silent peer: io-timeout, not recognised', async () => {
     const port = await raw(() => {});
     expect(await grab(httpModule, port, hostA, { ...limits, firstByteTimeoutMs: 500 })).toMatchObject({ status: 'io-timeout', recognised: false });
+  });
+});
+
+describe('schema', () => {
+  it('refuses fields a bug could let through: NUL, an over-long title, unknown keys', async () => {
+    const { port } = await web((_req, res) => res.end('<title>ok</title>'));
+    const good = (await grab(httpModule, port)).fields;
+    expect(httpFieldsSchema.safeParse(good).success).toBe(true);
+    expect(httpFieldsSchema.safeParse({ ...good, title: 'a\0b' }).success).toBe(false);
+    expect(httpFieldsSchema.safeParse({ ...good, title: 'x'.repeat(300) }).success).toBe(false);
+    expect(httpFieldsSchema.safeParse({ ...good, extra: 1 }).success).toBe(false);
   });
 });
 

@@ -8,6 +8,7 @@ import type { GrabTarget } from '../module.js';
 /** Status codes whose Location is followed (RFC 9110 §15.4). */
 export const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
+/** A location resolved: the path to request on this host, or the location as written when it leads elsewhere. */
 export type Resolved =
   | { readonly sameHost: true; readonly path: string }
   | { readonly sameHost: false; readonly location: string };

@@ -20,6 +20,7 @@ export interface ResponseLimits {
   readonly maxBodyBytes: number;
 }
 
+/** Limits for a page: a 32 KiB head, 100 headers, 64 KiB of body. */
 export const defaultResponseLimits: ResponseLimits = Object.freeze({ maxHeadBytes: 32 * 1024, maxHeaders: 100, maxBodyBytes: 64 * 1024 });
 
 /** Longest header value kept, in characters. */
@@ -27,6 +28,7 @@ const maxValueChars = 4096;
 /** Interim (1xx) responses skipped before the final one. */
 const maxInterim = 4;
 
+/** A parsed status line and its headers. */
 export interface ResponseHead {
   /** "1.1" */
   readonly version: string;
@@ -138,6 +140,7 @@ export function headerRecord(head: ResponseHead): Record<string, string> {
   return { ...out };
 }
 
+/** How a response body is delimited. */
 export type BodyFraming = { readonly kind: 'none' } | { readonly kind: 'length'; readonly length: number } | { readonly kind: 'chunked' } | { readonly kind: 'close' };
 
 /** How the body is delimited (RFC 9112 §6.3), for a response to GET. */
@@ -164,6 +167,7 @@ export interface ChunkedStep {
   readonly error?: string;
 }
 
+/** Feed it the bytes after the head, in any split; it returns the data of each push. */
 export interface ChunkedDecoder {
   push(bytes: Buffer): ChunkedStep;
 }
@@ -239,6 +243,7 @@ class Bytes {
   }
 }
 
+/** One whole (or bounded) response. */
 export interface HttpResponse {
   readonly head: ResponseHead;
   /** The decoded body, at most maxBodyBytes. */
@@ -250,6 +255,7 @@ export interface HttpResponse {
   readonly bodyError?: string;
 }
 
+/** A response, or why there was none. */
 export type ReadOutcome =
   | { readonly kind: 'response'; readonly response: HttpResponse }
   | {

@@ -16,6 +16,7 @@ import { userAgent } from '../http/client.js';
 const limits: RtspLimits = { maxHeadBytes: 16 * 1024, maxBodyBytes: 16 * 1024 };
 const prefix = Buffer.from('RTSP/');
 
+/** An RTSP response, or why there was none. */
 export type RtspRead =
   | { readonly kind: 'response'; readonly response: RtspResponse }
   | { readonly kind: 'failed'; readonly status: Exclude<ConnectionStatus, 'success'>; readonly error: string; readonly recognised: boolean; readonly bytes: number };

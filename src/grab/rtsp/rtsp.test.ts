@@ -11,6 +11,7 @@ import { compileScope, defaultScope } from '../../scope/scope.js';
 import type { RtspFields } from '../fields.js';
 import type { GrabContext, ModuleOutcome } from '../module.js';
 import { frameRtspResponse, rtspModule } from './index.js';
+import { rtspFieldsSchema } from './schema.js';
 
 const scope = compileScope(defaultScope());
 const host = '127.64.23.1';
@@ -52,7 +53,9 @@ async function grab(port: number): Promise<ModuleOutcome> {
   const ctx: GrabContext = { target: { ip: host, port }, limits, reconnect: () => openConnection(scope, host, port, limits) };
   const opened = await openConnection(scope, host, port, limits);
   if (opened.status !== 'success') throw new Error(opened.error);
-  return rtspModule.grab(opened.connection, ctx);
+  const outcome = await rtspModule.grab(opened.connection, ctx);
+  if (outcome.status === 'success') rtspFieldsSchema.parse(outcome.fields);
+  return outcome;
 }
 
 const cseq = (req: string) => /CSeq: (\d+)/.exec(req)?.[1] ?? '0';

@@ -1,8 +1,8 @@
 /**
  * rtsp grab module (default ports 554, 8554). Sends OPTIONS (CSeq 1) and records the status, the
  * Server header and the Public methods (RFC 2326 §10.1), then DESCRIBE of rtsp://ip:port/ with
- * Accept: application/sdp (§10.2) and records its status and, on 401, the WWW-Authenticate realm
- * and schemes (cameras answer 401 Digest or Basic). DESCRIBE reuses the connection (RTSP keeps it
+ * Accept: application/sdp (§10.2) and records its status and, on 401 (of DESCRIBE, else of
+ * OPTIONS), the WWW-Authenticate realm and schemes (cameras answer 401 Digest or Basic). DESCRIBE reuses the connection (RTSP keeps it
  * open) and takes a new one only when the server closed it. Framing is src/protocols/rtsp.ts.
  */
 import { parseAuthHeader } from '../../protocols/http-auth.js';
@@ -73,8 +73,10 @@ export function rtspFieldsOf(options: RtspResponse, describe: RtspResponse | und
     .slice(0, 32);
   let realm: string | null = null;
   const schemes: string[] = [];
-  if (describe?.status === 401) {
-    for (const value of rtspHeaders(describe.headers, 'www-authenticate').slice(0, 8)) {
+  // DESCRIBE's challenge, else OPTIONS' when a server guards every method.
+  const challenged = describe?.status === 401 ? describe : options.status === 401 ? options : undefined;
+  if (challenged) {
+    for (const value of rtspHeaders(challenged.headers, 'www-authenticate').slice(0, 8)) {
       for (const e of parseAuthHeader(value) ?? []) {
         if (!schemes.includes(e.scheme) && schemes.length < 8) schemes.push(cleanText(e.scheme).slice(0, 32));
         if (realm === null && e.params['realm'] !== undefined) realm = text(e.params['realm'], 256);

@@ -98,6 +98,13 @@ describe('rtsp module', () => {
     expect(answered).toBe(2);
   });
 
+  it('takes the challenge of OPTIONS when the server guards every method', async () => {
+    const { port } = await rtspServer((req) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq(req)}\r\nWWW-Authenticate: Basic realm="${req.startsWith('OPTIONS') ? 'all' : 'describe'}"\r\n\r\n`);
+    expect((await grab(port)).fields).toMatchObject({ status: 401, describeStatus: 401, realm: 'describe', authSchemes: ['basic'] });
+    const optionsOnly = await rtspServer((req) => (req.startsWith('OPTIONS') ? `RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nWWW-Authenticate: Digest realm="all", nonce="n"\r\n\r\n` : null));
+    expect((await grab(optionsOnly.port)).fields).toMatchObject({ status: 401, describeStatus: null, realm: 'all', authSchemes: ['digest'] });
+  });
+
   it('garbage is protocol-error and not recognised; silence is io-timeout', async () => {
     const junk = await rtspServer(() => '\x00\x01\x02garbage\r\n\r\n');
     expect(await grab(junk.port)).toMatchObject({ status: 'protocol-error', recognised: false });

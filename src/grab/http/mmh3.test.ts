@@ -31,6 +31,10 @@ describe('murmur3x86_32', () => {
     expect(murmur3x86_32(Buffer.from('foo')) | 0).toBe(-156908512);
     expect(murmur3x86_32(Buffer.from('foo'))).toBe(4138058784);
     expect(murmur3x86_32(Buffer.from('foo'), 42) | 0).toBe(-1322301282);
+    // Widely quoted seed-0 values (SMHasher's x86_32): "hello" 0x248bfa47, "test" 0xba6bd213.
+    expect(murmur3x86_32(Buffer.from('hello')) | 0).toBe(613153351);
+    expect(murmur3x86_32(Buffer.from('hello world')) | 0).toBe(1586663183);
+    expect(murmur3x86_32(Buffer.from('test')) | 0).toBe(-1167338989);
   });
 });
 

@@ -96,7 +96,6 @@ function fieldsOf(scheme: Scheme, conn: Connection, page: Page, redirects: reado
 
 /** The excerpt: bounded, NUL and other controls but tab, CR and LF replaced, a split surrogate pair dropped. */
 function cleanBody(text: string): string {
-  // eslint-disable-next-line no-control-regex
   let s = text.slice(0, maxBodyExcerpt).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '\uFFFD');
   const last = s.charCodeAt(s.length - 1);
   if (last >= 0xd800 && last <= 0xdbff) s = s.slice(0, -1);

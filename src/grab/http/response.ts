@@ -54,7 +54,6 @@ export function findHeadEnd(buf: Uint8Array, from = 0): number {
 
 /** Control characters (but tab) from a device become U+FFFD: text stays text, and NUL never reaches storage. */
 export function cleanText(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '\uFFFD');
 }
 

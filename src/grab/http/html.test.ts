@@ -1,7 +1,9 @@
-/** Page facts (title, login form, redirects, icon), charset decoding, and a seeded fuzz of both. */
+/** Page facts (title, login form, redirects, icon), charset and content decoding, redirect resolution, and seeded fuzz of each. */
+import * as z from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../core/rng.js';
 import { decodeBody } from './charset.js';
+import { decodeContent } from './content-coding.js';
 import { pageFacts, refreshUrl, scriptRedirectOf } from './html.js';
 import { resolveLocation } from './redirect.js';
 
@@ -86,6 +88,32 @@ describe('fuzz', () => {
       expect(f.loginForm === null || f.loginForm.fields.length <= 32).toBe(true);
       const bytes = Buffer.from(html, 'latin1');
       expect(typeof decodeBody(bytes, ['text/html; charset=shift_jis', undefined, 'text/html; charset=euc-jp', 'charset=utf-16'][rng.int(4)]).text).toBe('string');
+    }
+  });
+});
+
+describe('decodeContent', () => {
+  it('undoes gzip, zlib and raw deflate, and brotli; leaves unknown codings and undecodable bytes alone', () => {
+    const page = Buffer.from('<title>x</title>'.repeat(50));
+    for (const [coding, packed] of [['gzip', z.gzipSync(page)], ['x-gzip', z.gzipSync(page)], ['deflate', z.deflateSync(page)], ['deflate', z.deflateRawSync(page)], ['br', z.brotliCompressSync(page)]] as const) {
+      expect(decodeContent(packed, coding)).toEqual({ bytes: page, decoded: true });
+    }
+    expect(decodeContent(Buffer.from('plain'), 'compress')).toEqual({ bytes: Buffer.from('plain'), decoded: false });
+    expect(decodeContent(Buffer.from('not gzip'), 'gzip').decoded).toBe(false);
+    // Output is bounded, and a bomb still gives its first bytes.
+    const bomb = decodeContent(z.gzipSync(Buffer.alloc(10 * 1024 * 1024, 0x61)), 'gzip', 4096);
+    expect(bomb.bytes.length).toBeLessThanOrEqual(4096);
+    expect(bomb.bytes.length).toBeGreaterThan(0);
+  });
+
+  it('fuzz: random bytes under every coding return', () => {
+    const rng = createRng('content-coding-fuzz');
+    for (let i = 0; i < 500; i++) {
+      const bytes = Buffer.alloc(rng.int(300));
+      for (let k = 0; k < bytes.length; k++) bytes[k] = rng.int(256);
+      if (rng.next() < 0.5 && bytes.length > 2) [bytes[0], bytes[1]] = [0x1f, 0x8b];
+      const r = decodeContent(bytes, rng.pick(['gzip', 'deflate', 'br', 'identity']), 1024);
+      expect(r.bytes.length).toBeLessThanOrEqual(Math.max(1024, bytes.length));
     }
   });
 });

@@ -10,6 +10,7 @@ import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openConnection, type ConnectionLimits } from '../../scope/connection.js';
 import { compileScope, defaultScope } from '../../scope/scope.js';
@@ -138,6 +139,23 @@ describe('http: well-formed pages', () => {
       res.end(page(''));
     });
     expect(fieldsOf(await grab(httpModule, second.port)).title).toBe('Aterm ログイン');
+  });
+
+  it('undoes a gzip coding sent although identity was asked for, and bounds a gzip bomb', async () => {
+    const { port } = await web((req, res) => {
+      expect(req.headers['accept-encoding']).toBe('identity');
+      res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Encoding': 'gzip' });
+      res.end(gzipSync('<title>Zipped UI</title>'));
+    });
+    expect(fieldsOf(await grab(httpModule, port))).toMatchObject({ title: 'Zipped UI', body: '<title>Zipped UI</title>' });
+    const bomb = gzipSync(Buffer.concat([Buffer.from('<title>Bomb</title>'), Buffer.alloc(20 * 1024 * 1024, 0x20)]));
+    const b = await web((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Encoding': 'gzip' });
+      res.end(bomb);
+    });
+    const f = fieldsOf(await grab(httpModule, b.port));
+    expect(f).toMatchObject({ title: 'Bomb', bodyComplete: true });
+    expect(f.body.length).toBe(8 * 1024);
   });
 
   it('keeps a title holding a <script> tag and entities as text', async () => {

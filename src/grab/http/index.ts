@@ -13,6 +13,7 @@ import type { GrabContext, GrabModule, ModuleOutcome } from '../module.js';
 import { parseAuthHeader } from '../../protocols/http-auth.js';
 import { certificateFields } from './certificate.js';
 import { decodeBody } from './charset.js';
+import { decodeContent } from './content-coding.js';
 import { fetchPath } from './client.js';
 import { grabFavicon } from './favicon.js';
 import { collapse, pageFacts, type PageFacts } from './html.js';
@@ -37,7 +38,8 @@ interface Page {
 }
 
 function pageOf(path: string, response: HttpResponse): Page {
-  const { text } = decodeBody(response.body, headerValues(response.head, 'content-type')[0]);
+  const { bytes } = decodeContent(response.body, headerValues(response.head, 'content-encoding').join(','));
+  const { text } = decodeBody(bytes, headerValues(response.head, 'content-type')[0]);
   return { path, response, text, facts: pageFacts(text) };
 }
 

@@ -1,27 +1,25 @@
 /**
  * The one registry of grab modules (name → module, like vitest's reporters map). Adding a
  * protocol is one folder and one line here. The runner (runner.ts) looks modules up by name and
- * skips a name that is not registered, so a detection list may name a module before it exists.
+ * skips a name that is not registered.
  */
 import type { ServiceName } from '../pipeline/services.js';
 import { ftpModule } from './ftp/index.js';
 import { genericModule } from './generic/index.js';
+import { httpModule, httpsModule } from './http/index.js';
 import type { GrabModule } from './module.js';
 import { mqttModule } from './mqtt/index.js';
+import { rtspModule } from './rtsp/index.js';
 import { sshModule } from './ssh/index.js';
 import { telnetModule } from './telnet/index.js';
-// h-http (src/grab/http/): uncomment at merge.
-// import { httpModule, httpsModule } from './http/index.js';
-// h-http (src/grab/rtsp/): uncomment at merge.
-// import { rtspModule } from './rtsp/index.js';
 
 export const grabModules = {
   telnet: telnetModule,
   ssh: sshModule,
-  // http: httpModule, // h-http: uncomment at merge
-  // https: httpsModule, // h-http: uncomment at merge
+  http: httpModule,
+  https: httpsModule,
   ftp: ftpModule,
-  // rtsp: rtspModule, // h-http: uncomment at merge
+  rtsp: rtspModule,
   mqtt: mqttModule,
   generic: genericModule,
 } as const satisfies Record<string, GrabModule>;
@@ -34,8 +32,7 @@ export function grabModule(name: string): GrabModule | undefined {
 }
 
 /**
- * The module a plan's service is grabbed with first. Names may be of modules not registered yet
- * (http, https, rtsp before their merge); null means "no protocol known: detect it".
+ * The module a plan's service is grabbed with first; null means "no protocol known: detect it".
  */
 const moduleByService: Readonly<Record<ServiceName, string | null>> = {
   ftp: 'ftp',

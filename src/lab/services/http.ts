@@ -147,6 +147,9 @@ function serveFavicon(req: IncomingMessage, res: ServerResponse, ctx: ServiceCon
 
 function statusPage(ctx: ServiceContext, logout: boolean): string {
   const p = ctx.device.profile;
+  // A profile's own body (markup it owns) replaces the table, for boxes that name nothing.
+  const body = ctx.service.banner?.['body'];
+  if (body !== undefined) return page(ctx, body + (logout ? '\n<p><a href="/logout.cgi">Logout</a></p>' : ''));
   const heading = escapeHtml(banner(ctx, 'heading', p.model));
   return page(
     ctx,

@@ -15,7 +15,7 @@ interface Reply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
-  readonly cert?: { subject: Record<string, string>; issuer: Record<string, string>; serialNumber: string };
+  readonly cert?: { subject: Record<string, unknown>; issuer: Record<string, unknown>; serialNumber: string };
 }
 
 function get(tls: boolean, port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {

@@ -17,6 +17,7 @@ import { listenDevices } from './listen.js';
 import { decidePortMap, labPorts, type PortMap, type PortOptions } from './port-map.js';
 import { buildLab, type LabConfig, type LabPlan } from './population.js';
 import { startShards, stopShards, type ShardOptions } from './shards.js';
+import { certificatesOf } from './tls/certificates.js';
 import { labStatus, readLabState, removeLabState, writeLabState, type LabState } from './state.js';
 
 // The CLI, tests and benchmarks import these from here.
@@ -76,6 +77,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     });
   }
   const plan = buildLab(opts);
+  // Start making the default TLS certificates while the ports are probed; startShards awaits the
+  // same cached work (a failure surfaces there).
+  certificatesOf(plan.devices).catch(() => undefined);
   const portMap = await portMapOf(plan, opts);
   const { entry, shards } = await startShards(dir, plan.devices, portMap, opts);
   const ispTablePath = join(dir, 'isps.csv');

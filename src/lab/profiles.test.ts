@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { defaultProfilesDir, loadProfiles, parseProfile } from './profiles.js';
 import { defaultMix } from './population.js';
+import { faviconBytes } from './services/favicon.js';
 import { isIotcleanError } from '../core/errors.js';
 import type { DeviceProfile } from './types.js';
 
@@ -127,6 +128,22 @@ describe('device profiles', () => {
     );
     expect(ok.identity).toBe('ambiguous');
     expect(ok.services[0]?.software).toEqual({ product: 'nginx' });
+  });
+
+  it('reads favicon files from the profiles folder\'s assets/, refusing a missing or huge one at load', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotclean-profiles-'));
+    mkdirSync(join(dir, 'assets'));
+    const doc = structuredClone(good) as { services: { banner: Record<string, string> }[] };
+    (doc.services[1] as { banner: Record<string, string> }).banner['favicon'] = 'zte.ico';
+    writeFileSync(join(dir, 'zte-zxhn-h108n.json'), JSON.stringify(doc));
+    expect(errorOf(() => loadProfiles(dir)).text).toContain('favicon zte.ico is missing');
+    writeFileSync(join(dir, 'assets', 'zte.ico'), Buffer.alloc(70_000));
+    expect(errorOf(() => loadProfiles(dir)).text).toContain('has 70000 bytes');
+    const icon = Buffer.from([0, 0, 1, 0, 1, 0, 16, 16, 0, 0]);
+    writeFileSync(join(dir, 'assets', 'zte.ico'), icon);
+    const [profile] = loadProfiles(dir);
+    expect(profile?.assetsDir).toBe(join(dir, 'assets'));
+    expect(faviconBytes('zte.ico', profile?.assetsDir).equals(icon)).toBe(true);
   });
 
   it('names the file and the field of a bad profile', () => {

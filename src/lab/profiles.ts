@@ -20,7 +20,7 @@
  * - garbage: chunkBytes, intervalMs, capBytes
  * - tarpit: idleSeconds
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, basename } from 'node:path';
 import { z } from 'zod';
@@ -215,6 +215,30 @@ export function loadProfiles(dir: string = defaultProfilesDir()): readonly Devic
     } catch (e) {
       throw new IotcleanError('E_LAB', `bad device profile: not JSON (${(e as Error).message})`, { file });
     }
-    return parseProfile(data, file);
+    const profile = parseProfile(data, file);
+    return checkAssets(profile, join(dir, 'assets'), file);
   });
+}
+
+/** Largest favicon file a profile may name; real ones are a few KiB. */
+export const maxFaviconBytes = 65_536;
+
+/**
+ * A profile naming favicon files gets the folder they are in (`assetsDir`), once each file is
+ * known to exist and to be small; a missing or huge file is a profile mistake, found at load.
+ */
+function checkAssets(profile: DeviceProfile, assetsDir: string, file: string): DeviceProfile {
+  const names = profile.services.map((s) => s.banner?.['favicon']).filter((f): f is string => f !== undefined && !f.startsWith('gen:'));
+  if (names.length === 0) return profile;
+  for (const name of names) {
+    const path = join(assetsDir, name);
+    const size = existsSync(path) ? statSync(path).size : -1;
+    if (size < 1 || size > maxFaviconBytes) {
+      throw new IotcleanError('E_LAB', `bad device profile: favicon ${name} ${size < 0 ? 'is missing' : `has ${size} bytes`}`, {
+        file,
+        hint: `put an icon of 1 to ${maxFaviconBytes} bytes at ${path}, or use "gen:<label>"`,
+      });
+    }
+  }
+  return { ...profile, assetsDir };
 }

@@ -76,6 +76,8 @@ export interface DeviceProfile {
   readonly identity?: LabIdentity;
   /** Where the banners were modelled from (manual, vendor page, public banner collection). */
   readonly source?: string;
+  /** Set by loadProfiles when a favicon names a file: the folder it is in (not part of the file). */
+  readonly assetsDir?: string;
 }
 
 /** A device placed in the lab. */

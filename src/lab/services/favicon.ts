@@ -7,10 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultProfilesDir } from '../profiles.js';
+import { defaultProfilesDir, maxFaviconBytes } from '../profiles.js';
 
-/** Largest icon file served; real favicons are a few KiB. */
-const maxFileBytes = 65_536;
 const cache = new Map<string, Buffer>();
 
 /** A 16×16 ICO (one BMP image, 32 bpp, bottom-up rows, then the 1-bpp AND mask) drawn from a label. */
@@ -52,18 +50,16 @@ export function generatedIcon(label: string): Buffer {
   return out;
 }
 
-/** The icon bytes a profile's `favicon` banner value names, cached per value. */
-export function faviconBytes(spec: string): Buffer {
-  const hit = cache.get(spec);
+/**
+ * The icon bytes a profile's `favicon` banner value names, cached per value and folder. Files are
+ * read from `assetsDir` (set by loadProfiles; checked there to exist and be small).
+ */
+export function faviconBytes(spec: string, assetsDir: string = join(defaultProfilesDir(), 'assets')): Buffer {
+  const key = spec.startsWith('gen:') ? spec : join(assetsDir, spec);
+  const hit = cache.get(key);
   if (hit) return hit;
-  let bytes: Buffer;
-  if (spec.startsWith('gen:')) {
-    bytes = generatedIcon(spec.slice(4));
-  } else {
-    // The profile schema allows only a plain file name here, so this stays inside assets/.
-    const data = readFileSync(join(defaultProfilesDir(), 'assets', spec));
-    bytes = data.subarray(0, maxFileBytes);
-  }
-  cache.set(spec, bytes);
+  // The profile schema allows only a plain file name, so a file stays inside assetsDir.
+  const bytes = spec.startsWith('gen:') ? generatedIcon(spec.slice(4)) : readFileSync(key).subarray(0, maxFaviconBytes);
+  cache.set(key, bytes);
   return bytes;
 }

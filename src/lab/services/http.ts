@@ -135,7 +135,13 @@ function page(ctx: ServiceContext, content: string): string {
 /** GET /favicon.ico, served without a login as real admin UIs do (their login page shows it). */
 function serveFavicon(req: IncomingMessage, res: ServerResponse, ctx: ServiceContext, spec: string): void {
   req.resume();
-  const icon = faviconBytes(spec);
+  let icon: Buffer;
+  try {
+    icon = faviconBytes(spec, ctx.device.profile.assetsDir);
+  } catch {
+    // The file went away after the lab loaded its profiles: answer as a device without one.
+    return send(res, ctx, 404, page(ctx, '<h1>404 Not Found</h1>'));
+  }
   res.writeHead(200, {
     ...baseHeaders(ctx),
     'Content-Type': 'image/x-icon',

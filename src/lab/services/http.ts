@@ -112,7 +112,8 @@ function send(
   const payload = sjis ? encodeShiftJis(body) : Buffer.from(body, 'utf8');
   res.writeHead(status, {
     ...baseHeaders(ctx),
-    'Content-Type': `text/html; charset=${sjis ? 'Shift_JIS' : 'utf-8'}`,
+    // contentType: old firmware often sends a bare "text/html" and leaves the charset to <meta>.
+    'Content-Type': ctx.service.banner?.['contentType'] ?? `text/html; charset=${sjis ? 'Shift_JIS' : 'utf-8'}`,
     'Content-Length': String(payload.length),
     'Cache-Control': 'no-cache',
     ...extra,

@@ -121,6 +121,13 @@ describe('Shift_JIS pages and hostile titles', () => {
     expect(Number(r.headers['content-length'])).toBe(r.body.length);
   });
 
+  it('can leave the charset to <meta>, with a bare text/html Content-Type as old firmware sends', async () => {
+    const { ctx } = fakeContext(service('http', 'none', { title: 'ネットワークカメラ', charset: 'Shift_JIS', contentType: 'text/html' }));
+    const r = await get(false, await serve(httpHandler, ctx, host), '/');
+    expect(r.headers['content-type']).toBe('text/html');
+    expect(new TextDecoder('shift_jis').decode(r.body)).toContain('<meta charset="Shift_JIS"><title>ネットワークカメラ</title>');
+  });
+
   it('encodes ASCII, kana, kanji and half-width kana, and marks what Shift_JIS lacks with "?"', () => {
     expect([...encodeShiftJis('Aア')]).toEqual([0x41, 0x83, 0x41]);
     expect([...encodeShiftJis('ｱ')]).toEqual([0xb1]);

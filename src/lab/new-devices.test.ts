@@ -31,6 +31,9 @@ const ids = [
   'unknown-device',
   'lighttpd-box',
   'script-title-camera',
+  'trickle-banner',
+  'huge-banner',
+  'nul-banner',
 ];
 const devices = ids.map((id, i) => device(10 + i, id));
 const byProfile = (id: string): LabDevice => devices.find((d) => d.profile.id === id) as LabDevice;
@@ -128,6 +131,18 @@ describe('issue-6 devices in a running lab', () => {
     expect(box).toContain('<title></title>');
     const hostile = (await exchange(byProfile('script-title-camera').ip, port(80), get)).toString();
     expect(hostile).toContain('<title><script>alert(1)</script><b>IP Camera</b>');
+  });
+
+  it('hostile banners: a trickle, a 100 MB banner a client may leave early, NUL bytes', async () => {
+    const trickle = await exchange(byProfile('trickle-banner').ip, port(2323), undefined, (b) => b.length >= 6);
+    expect(trickle.toString()).toBe('.\r\n.\r\n');
+    // Read the first MiB of the huge banner and leave: the device stops when the client goes.
+    const huge = await exchange(byProfile('huge-banner').ip, port(23), undefined, (b) => b.length >= 1024 * 1024);
+    expect(huge.length).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(huge.subarray(0, 8).toString()).toBe('Booting ');
+    const nul = await exchange(byProfile('nul-banner').ip, port(23), undefined, (b) => b.includes('login'));
+    const text = nul.subarray(nul.indexOf(0x0d) - 2);
+    expect([...text.subarray(0, 5)]).toEqual([0, 0, 0x0d, 0, 0]);
   });
 
   it('writes identity and service software into the ground truth', () => {

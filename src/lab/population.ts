@@ -99,6 +99,10 @@ export const defaultMix: Readonly<Record<string, number>> = {
   'tplink-tl-wr841n-http-on-23': 1,
   'zte-zxhn-f660-odd-ports': 1,
   'script-title-camera': 1,
+  // Hostile banners: a trickle, 100 MB, NUL bytes.
+  'trickle-banner': 1,
+  'huge-banner': 1,
+  'nul-banner': 1,
 };
 
 /**

@@ -88,7 +88,7 @@ describe('device profiles', () => {
     }
     // Unknown devices name nothing: no Server header, no title, no ident or greeting.
     for (const p of profiles.filter((x) => x.identity === 'unknown')) {
-      for (const s of p.services) for (const k of ['server', 'serverIdent', 'greeting', 'title', 'preLogin']) expect(s.banner?.[k] ?? '', `${p.id} ${k}`).toBe('');
+      for (const s of p.services) for (const k of ['server', 'serverIdent', 'greeting', 'title', 'realm']) expect(s.banner?.[k] ?? '', `${p.id} ${k}`).toBe('');
     }
   });
 

@@ -21,7 +21,10 @@ export interface GroundTruthService {
   readonly boundPort: number;
   readonly protocol: LabProtocol;
   readonly auth: LabAuth;
-  /** The software behind the port when the profile says (ssh: dropbear 2019.78), else null. */
+  /**
+   * The software behind the port when the profile says, else null; products are named as Recog's
+   * service.product names them ("Dropbear SSH" 2019.78, "OpenSSH" 7.4, "lighttpd", "mosquitto").
+   */
   readonly software?: LabSoftware | null;
 }
 

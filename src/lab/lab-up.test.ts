@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,5 +88,12 @@ describe('lab up / status / down', () => {
     expect(a).toMatch(/^[0-9A-F:]{95}$/);
     expect(b).toBe(a);
     await labDown(tlsDir);
-  }, 60_000);
+    // The served certificate is kept in the lab folder, for the next start (a fresh process reads it).
+    const kept = Object.values(JSON.parse(readFileSync(join(tlsDir, 'certificates.json'), 'utf8')) as Record<string, { cert: string }>);
+    expect(kept.map((c) => new X509Certificate(c.cert).fingerprint256)).toEqual([a]);
+    // Started again in the same folder, the model keeps its certificate (kept in certificates.json).
+    await labUp({ dir: tlsDir, seed: 'tls', devices: 4, network: '127.65.0.0/16', mix: { 'synology-ds216j': 1 }, maxListenersPerShard: 6 });
+    expect(await certificateOf(first?.ip ?? '', https(first))).toBe(a);
+    await labDown(tlsDir);
+  }, 90_000);
 });

@@ -20,6 +20,7 @@
  * - endless: mode ("telnet" | "http"), line, chunkBytes, intervalMs, capBytes
  * - garbage: chunkBytes, intervalMs, capBytes
  * - tarpit: idleSeconds
+ * Any value may hold the per-unit placeholders {{serial}}, {{mac}}, {{mac6}} (context.ts).
  */
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,7 @@ import { join, basename } from 'node:path';
 import { z } from 'zod';
 import { IotcleanError } from '../core/errors.js';
 import type { DeviceProfile, LabAuth, LabProtocol } from './types.js';
+import { bannerPlaceholders } from './context.js';
 
 const protocols = ['telnet', 'ssh', 'http', 'https', 'rtsp', 'ftp', 'mqtt', 'tarpit', 'garbage', 'endless'] as const satisfies readonly LabProtocol[];
 const auths = [
@@ -125,6 +127,13 @@ const serviceSchema = z
         path: ['auth'],
         message: `auth "${s.auth}" does not fit protocol "${s.protocol}" (use one of ${authsByProtocol[s.protocol].join(', ')})`,
       });
+    }
+    for (const [key, value] of Object.entries(s.banner ?? {})) {
+      for (const m of value.matchAll(/\{\{([^}]*)\}\}/g)) {
+        if (!(bannerPlaceholders as readonly string[]).includes(m[1] ?? '')) {
+          ctx.addIssue({ code: 'custom', path: ['banner', key], message: `unknown placeholder {{${m[1]}}} (known: ${bannerPlaceholders.join(', ')})` });
+        }
+      }
     }
     const known = bannerKeys[s.protocol];
     if (!known || !s.banner) return;

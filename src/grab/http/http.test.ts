@@ -19,6 +19,7 @@ import type { GrabContext, GrabModule, ModuleOutcome } from '../module.js';
 import { httpModule, httpsModule } from './index.js';
 import { shodanFaviconHash } from './mmh3.js';
 import { httpFieldsSchema } from './schema.js';
+import { loadX509 } from '../../lab/tls/certificates.js';
 
 const scope = compileScope(defaultScope());
 const hostA = '127.63.17.1';
@@ -280,25 +281,6 @@ describe('http: favicon', () => {
  * @peculiar/x509 needs the Reflect metadata API (tsyringe checks for it at import), and the
  * reflect-metadata package is not installed: this in-memory stand-in is enough for it.
  */
-async function loadX509(): Promise<typeof import('@peculiar/x509')> {
-  type Meta = { getOwnMetadata?: unknown; getMetadata?: unknown; defineMetadata?: unknown; metadata?: unknown };
-  const r = Reflect as unknown as Meta;
-  if (typeof r.getOwnMetadata !== 'function') {
-    const store = new WeakMap<object, Map<unknown, unknown>>();
-    const define = (k: unknown, v: unknown, t: object) => {
-      const m = store.get(t) ?? new Map<unknown, unknown>();
-      store.set(t, m.set(k, v));
-    };
-    r.defineMetadata = define;
-    r.getOwnMetadata = (k: unknown, t: object) => store.get(t)?.get(k);
-    r.getMetadata = r.getOwnMetadata;
-    r.metadata = (k: unknown, v: unknown) => (t: object) => define(k, v, t);
-  }
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  return x509;
-}
-
 describe('https', () => {
   it('records the self-signed certificate and the TLS version', async () => {
     const x509 = await loadX509();

@@ -48,10 +48,20 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 
-async function generate(spec: CertificateSpec): Promise<LabCertificate> {
-  await import('./reflect-shim.js');
+/**
+ * @peculiar/x509 over Node's WebCrypto. It needs the Reflect metadata API (its tsyringe dependency
+ * refuses to load without it), so the polyfill is loaded first; both load lazily, only when a
+ * certificate is made.
+ */
+export async function loadX509(): Promise<typeof import('@peculiar/x509')> {
+  await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  return x509;
+}
+
+async function generate(spec: CertificateSpec): Promise<LabCertificate> {
+  const x509 = await loadX509();
   const algorithm =
     spec.key === 'ec'
       ? { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }

@@ -1,0 +1,363 @@
+/**
+ * The identification engine: every rule source over every input an endpoint's observations offer
+ * (src/identify/inputs.ts), the first match per source and input, combined into one Identification
+ * per endpoint, then merged across a host's endpoints.
+ *
+ * Layers. A match speaks for the device (hw.vendor / hw.product / hw.version), the OS (os.*) and/or
+ * the service (service.*). Each layer is decided on its own: the claim of the highest-confidence
+ * match wins (ties: the earlier source, then the earlier input). The type comes from device.type
+ * or Recog's hw.device / os.device (src/identify/device-types.ts), preferring matches that agree
+ * with the device decided, and the catalogue's type when the model is catalogued.
+ *
+ * Confidence of a decided layer (documented here because Identification.confidence cites it):
+ *   support    S = 1 − Π(1 − cᵢ) over the claims that agree with the winner (the winner included),
+ *   opposition O = 1 − Π(1 − cⱼ) over the claims that contradict it (another maker, or another model
+ *                  of the same maker),
+ *   confidence   = S × (1 − O / 2).
+ * Agreeing evidence (noisy-OR) raises it, never past 1; an equally strong contradiction halves it,
+ * so two 0.9 rules naming different makers give 0.495: decided, but not at high confidence. The flat
+ * fields' confidence is that of the layer they come from (device, else service, else OS).
+ *
+ * Unknown stays null: no layer is filled from anything but a rule's params, and a service alone
+ * ("lighttpd") never implies a device.
+ */
+import type { CatalogueEntry, DeviceType, Identification, Identity, Observation } from '../core/records.js';
+import { IotcleanError } from '../core/errors.js';
+import type { IdentifyInput, RuleMatch, RuleParams, RuleSource } from './source.js';
+import { inputsOf } from './inputs.js';
+import { emptyCatalogue, type Catalogue } from './catalogue.js';
+import { deviceTypeOf } from './device-types.js';
+import { formatCpe23, toCpe23, type CpePart } from './cpe.js';
+import { modelKey, vendorKey } from './names.js';
+
+export interface IdentifierOptions {
+  /** Rule sources, in priority order (ties between equal confidences go to the earlier). */
+  readonly sources: readonly RuleSource[];
+  readonly catalogue?: Catalogue;
+  /** Clock for identifiedAt (tests pin it). */
+  readonly now?: () => string;
+  /** Remembered (source, key, text) results per source; banners repeat enormously across a survey. 0 disables. */
+  readonly cacheEntries?: number;
+}
+
+/** Result of merging a host's endpoints. */
+export interface MergedHost {
+  /** The host row (port null): the device decided across every port. */
+  readonly host: Identification;
+  /** Each endpoint's row, with its own service layer and the host's device layer. */
+  readonly endpoints: Identification[];
+}
+
+export interface Identifier {
+  readonly sources: readonly RuleSource[];
+  readonly catalogue: Catalogue;
+  /** One endpoint's identification from all observations made at it (one per module tried). */
+  identifyEndpoint(observations: readonly Observation[]): Identification;
+  /** Evidence merged across one host's endpoint identifications (same ip). */
+  mergeHost(endpoints: readonly Identification[]): MergedHost;
+}
+
+/** One match with the order it was found in. */
+interface Found {
+  readonly m: RuleMatch;
+  readonly order: number;
+}
+
+type Layer = 'hw' | 'os' | 'service';
+const cpePart: Readonly<Record<Layer, CpePart>> = { hw: 'h', os: 'o', service: 'a' };
+
+/** A decided layer. */
+interface Decision {
+  readonly identity: Identity;
+  readonly confidence: number;
+  readonly rule: string;
+  readonly params: RuleParams;
+  readonly layer: Layer;
+}
+
+interface Claim {
+  readonly vendor: string | null;
+  readonly product: string | null;
+  readonly version: string | null;
+  readonly confidence: number;
+  readonly rule: string;
+  readonly params: RuleParams;
+}
+
+/** Two claims about one thing agree unless they name different makers or different models. */
+function agrees(a: Claim, b: Claim): boolean {
+  const va = vendorKey(a.vendor);
+  const vb = vendorKey(b.vendor);
+  if (va && vb && va !== vb) return false;
+  const pa = modelKey(a.product);
+  const pb = modelKey(b.product);
+  return !pa || !pb || pa.includes(pb) || pb.includes(pa);
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * Decide among claims (sorted best first): the winner, filled in from agreeing claims, with the
+ * confidence formula above.
+ */
+function decide(claims: readonly Claim[]): { claim: Claim; confidence: number } | null {
+  const winner = claims[0];
+  if (!winner) return null;
+  let vendor = winner.vendor;
+  let product = winner.product;
+  let version = winner.version;
+  let notS = 1;
+  let notO = 1;
+  for (const c of claims) {
+    if (c === winner || agrees(winner, c)) {
+      notS *= 1 - c.confidence;
+      vendor ??= c.vendor;
+      if (product === null && c.product !== null) product = c.product;
+      // A version only carries over from a claim about the same product.
+      if (version === null && c.version !== null && (product === null || modelKey(c.product) === modelKey(product))) version = c.version;
+    } else {
+      notO *= 1 - c.confidence;
+    }
+  }
+  const confidence = round3((1 - notS) * (1 - (1 - notO) / 2));
+  return { claim: { ...winner, vendor, product, version }, confidence };
+}
+
+function claimsOf(found: readonly Found[], layer: Layer): Claim[] {
+  const out: Claim[] = [];
+  for (const f of found) {
+    const p = f.m.params;
+    const vendor = p[`${layer}.vendor`] ?? null;
+    const product = p[`${layer}.product`] ?? null;
+    if (vendor === null && product === null) continue;
+    out.push({ vendor, product, version: p[`${layer}.version`] ?? null, confidence: f.m.confidence, rule: f.m.rule, params: p });
+  }
+  return out;
+}
+
+function byConfidence<T extends { readonly confidence: number }>(items: T[]): T[] {
+  // Array.prototype.sort is stable: equal confidences keep source/input order.
+  return items.sort((a, b) => b.confidence - a.confidence);
+}
+
+function decideLayer(found: readonly Found[], layer: Layer): Decision | null {
+  const d = decide(byConfidence(claimsOf(found, layer)));
+  if (!d) return null;
+  const c = d.claim;
+  return { identity: { vendor: c.vendor, product: c.product, version: c.version }, confidence: d.confidence, rule: c.rule, params: c.params, layer };
+}
+
+/** The type claimed by one match, if any: iotclean's device.type, else Recog's hw.device / os.device. */
+function typeClaim(p: RuleParams): DeviceType | null {
+  return deviceTypeOf(p['device.type']) ?? deviceTypeOf(p['hw.device']) ?? deviceTypeOf(p['os.device']);
+}
+
+/** Replace "{param}" in a CPE template; a param the match lacks becomes ANY (empty URI component). */
+function interpolate(template: string, params: RuleParams, identity: Identity, layer: Layer): string {
+  return template.replace(/\{([^{}]+)\}/g, (_m, name: string) => {
+    if (name === `${layer}.version`) return identity.version ?? '';
+    if (name === `${layer}.product`) return identity.product ?? '';
+    if (name === `${layer}.vendor`) return identity.vendor ?? '';
+    return params[name] ?? '';
+  });
+}
+
+function cpeOf(d: Decision | null): string | null {
+  if (!d) return null;
+  const template = d.params[`${d.layer}.cpe23`];
+  if (template !== undefined) {
+    const name = toCpe23(interpolate(template, d.params, d.identity, d.layer));
+    if (name) return name;
+  }
+  const { vendor, product, version } = d.identity;
+  if (!vendor || !product) return null;
+  return formatCpe23({ part: cpePart[d.layer], vendor, product, version });
+}
+
+const noIdentity = null;
+
+/** Bounded memo of one source's answers. */
+class MatchCache {
+  private readonly map = new Map<string, RuleMatch | null>();
+  constructor(private readonly cap: number) {}
+  match(source: RuleSource, input: IdentifyInput): RuleMatch | undefined {
+    if (this.cap === 0 || input.text.length > 1024) return source.match(input);
+    const key = `${input.key}\u0000${input.text}`;
+    const hit = this.map.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const m = source.match(input);
+    // Clearing all at the cap keeps this O(1) and bounded; a survey's common banners refill it fast.
+    if (this.map.size >= this.cap) this.map.clear();
+    this.map.set(key, m ?? null);
+    return m;
+  }
+}
+
+/** Build an identifier over rule sources and a catalogue. */
+export function createIdentifier(options: IdentifierOptions): Identifier {
+  const sources = options.sources;
+  const catalogue = options.catalogue ?? emptyCatalogue;
+  const now = options.now ?? (() => new Date().toISOString());
+  const caches = sources.map(() => new MatchCache(options.cacheEntries ?? 50_000));
+
+  function collect(observations: readonly Observation[]): Found[] {
+    const found: Found[] = [];
+    let order = 0;
+    for (const o of observations) {
+      for (const input of inputsOf(o)) {
+        for (let s = 0; s < sources.length; s++) {
+          const source = sources[s];
+          if (!source || !source.keys.has(input.key)) continue;
+          const m = caches[s]?.match(source, input);
+          if (m) found.push({ m, order: order++ });
+        }
+      }
+    }
+    return found;
+  }
+
+  function decideType(found: readonly Found[], device: Decision | null, entry: CatalogueEntry | null): { type: DeviceType | null; rule: string | null; confidence: number } {
+    if (entry) return { type: entry.type, rule: device?.rule ?? null, confidence: device?.confidence ?? 0 };
+    const deviceClaim: Claim | null = device ? { ...device.identity, confidence: device.confidence, rule: device.rule, params: device.params } : null;
+    let best: { type: DeviceType; rule: string; confidence: number } | null = null;
+    for (const f of found) {
+      const t = typeClaim(f.m.params);
+      if (t === null) continue;
+      if (deviceClaim) {
+        const p = f.m.params;
+        const c: Claim = { vendor: p['hw.vendor'] ?? p['os.vendor'] ?? null, product: p['hw.product'] ?? null, version: null, confidence: f.m.confidence, rule: f.m.rule, params: p };
+        if (!agrees(deviceClaim, c)) continue;
+      }
+      if (!best || f.m.confidence > best.confidence) best = { type: t, rule: f.m.rule, confidence: f.m.confidence };
+    }
+    return best ?? { type: null, rule: null, confidence: 0 };
+  }
+
+  function identifyEndpoint(observations: readonly Observation[]): Identification {
+    const first = observations[0];
+    if (!first) throw new IotcleanError('E_INTERNAL', 'identifyEndpoint needs at least one observation');
+    const found = collect(observations);
+    let device = decideLayer(found, 'hw');
+    const os = decideLayer(found, 'os');
+    const service = decideLayer(found, 'service');
+    const entry = device ? catalogue.lookup(device.identity.vendor, device.identity.product) : null;
+    if (device && entry) {
+      // The catalogue's spelling, so statistics count one model once.
+      device = { ...device, identity: { ...device.identity, vendor: entry.vendor, product: entry.model } };
+    }
+    const typed = decideType(found, device, entry);
+    const flat = device ?? service ?? os;
+    const recognised = observations.find((o) => o.recognised && o.module !== 'generic') ?? observations.find((o) => o.recognised);
+    const rules: string[] = [];
+    for (const f of found) if (!rules.includes(f.m.rule)) rules.push(f.m.rule);
+    const cpe = [cpeOf(device), cpeOf(os), cpeOf(service)].filter((c): c is string => c !== null);
+    return {
+      kind: 'identification',
+      surveyId: first.surveyId,
+      endpointId: first.endpointId,
+      ip: first.ip,
+      port: first.port,
+      protocol: recognised?.module ?? null,
+      type: typed.type,
+      vendor: flat?.identity.vendor ?? null,
+      product: flat?.identity.product ?? null,
+      version: flat?.identity.version ?? null,
+      device: device?.identity ?? noIdentity,
+      os: os?.identity ?? noIdentity,
+      service: service?.identity ?? noIdentity,
+      cpe,
+      confidence: flat ? flat.confidence : typed.confidence,
+      rule: flat ? flat.rule : typed.rule,
+      rules,
+      catalogue: entry,
+      identifiedAt: now(),
+    };
+  }
+
+  function mergeHost(endpoints: readonly Identification[]): MergedHost {
+    const first = endpoints[0];
+    if (!first) throw new IotcleanError('E_INTERNAL', 'mergeHost needs at least one endpoint');
+    // Each endpoint whose flat fields are its device is one piece of evidence about the device.
+    const deviceClaims: (Claim & { readonly from: Identification })[] = [];
+    for (const e of endpoints) {
+      if (!e.device) continue;
+      deviceClaims.push({ ...e.device, confidence: e.confidence, rule: e.rule ?? '', params: {}, from: e });
+    }
+    byConfidence(deviceClaims);
+    const d = decide(deviceClaims);
+    const winner = deviceClaims[0]?.from ?? null;
+    const device: Identity | null = d ? { vendor: d.claim.vendor, product: d.claim.product, version: d.claim.version } : null;
+    const entry = device ? (catalogue.lookup(device.vendor, device.product) ?? winner?.catalogue ?? null) : null;
+    // The host's type: the catalogue's, else the deciding endpoint's, else the surest typed endpoint
+    // that does not contradict the device.
+    let type: DeviceType | null = entry?.type ?? winner?.type ?? null;
+    let typeConfidence = d?.confidence ?? 0;
+    let typeRule = winner?.rule ?? null;
+    if (type === null) {
+      for (const e of endpoints) {
+        if (e.type === null) continue;
+        if (device && e.device && !agrees({ ...device, confidence: 0, rule: '', params: {} }, { ...e.device, confidence: 0, rule: '', params: {} })) continue;
+        if (type === null || e.confidence > typeConfidence) {
+          type = e.type;
+          typeConfidence = e.confidence;
+          typeRule = e.rule;
+        }
+      }
+    }
+    let osFrom: Identification | null = null;
+    for (const e of endpoints) if (e.os && (!osFrom || e.confidence > osFrom.confidence)) osFrom = e;
+    const hwCpe = winner ? winner.cpe.filter((c) => c.startsWith('cpe:2.3:h:')) : [];
+    const osCpe = osFrom ? osFrom.cpe.filter((c) => c.startsWith('cpe:2.3:o:')) : [];
+    const allRules: string[] = [];
+    for (const e of endpoints) for (const r of e.rules) if (!allRules.includes(r)) allRules.push(r);
+    const confidence = device ? (d?.confidence ?? 0) : type !== null ? typeConfidence : 0;
+    const rule = device ? (winner?.rule ?? null) : typeRule;
+    const host: Identification = {
+      kind: 'identification',
+      surveyId: first.surveyId,
+      endpointId: null,
+      ip: first.ip,
+      port: null,
+      protocol: null,
+      type,
+      vendor: device?.vendor ?? null,
+      product: device?.product ?? null,
+      version: device?.version ?? null,
+      device,
+      os: osFrom?.os ?? null,
+      service: null,
+      cpe: [...hwCpe, ...osCpe],
+      confidence: type === null && !device ? 0 : confidence,
+      rule: type === null && !device ? null : rule,
+      rules: allRules,
+      catalogue: entry,
+      identifiedAt: now(),
+    };
+    const merged = endpoints.map((e): Identification => {
+      if (!device && type === null) return e;
+      if (!device) return e.type === null ? { ...e, type, rules: withRule(e.rules, typeRule), rule: e.rule ?? typeRule, confidence: e.device || e.service || e.os ? e.confidence : typeConfidence } : e;
+      return {
+        ...e,
+        type,
+        vendor: device.vendor,
+        product: device.product,
+        version: device.version,
+        device,
+        cpe: [...hwCpe, ...e.cpe.filter((c) => !c.startsWith('cpe:2.3:h:'))],
+        confidence: host.confidence,
+        rule: host.rule,
+        rules: withRule(e.rules, host.rule),
+        catalogue: entry,
+      };
+    });
+    return { host, endpoints: merged };
+  }
+
+  return { sources, catalogue, identifyEndpoint, mergeHost };
+}
+
+function withRule(rules: readonly string[], rule: string | null): readonly string[] {
+  return rule === null || rules.includes(rule) ? rules : [...rules, rule];
+}

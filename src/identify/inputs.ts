@@ -16,6 +16,7 @@ export const maxBodyChars = 16_384;
 export const inputKeys = [
   'ssh.banner',
   'telnet.banner',
+  'telnet.options',
   'ftp.banner',
   'http_header.server',
   'http_header.wwwauth',
@@ -70,6 +71,17 @@ function telnetInputs(f: Fields, out: IdentifyInput[]): void {
   const prompt = typeof f['prompt'] === 'string' ? f['prompt'].slice(0, 256) : '';
   const joined = prompt && !banner.trimEnd().endsWith(prompt.trim()) ? `${banner}${prompt}` : banner;
   push(out, 'telnet.banner', str(joined));
+  // The options a server asks for first tell telnet daemons apart (RFC 1143 negotiation):
+  // "do=echo,naws;will=echo,suppress-go-ahead", each list sorted so rules need not care for order.
+  const names = (v: unknown): string =>
+    (Array.isArray(v) ? v.slice(0, 32) : [])
+      .filter((x): x is string => typeof x === 'string')
+      .map((x) => x.slice(0, 32).toLowerCase())
+      .sort()
+      .join(',');
+  const will = names(f['will']);
+  const dos = names(f['do']);
+  if (will || dos) push(out, 'telnet.options', `do=${dos};will=${will}`);
 }
 
 /**

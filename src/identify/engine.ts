@@ -115,8 +115,8 @@ function decide(claims: readonly Claim[]): { claim: Claim; confidence: number } 
       notS *= 1 - c.confidence;
       vendor ??= c.vendor;
       if (product === null && c.product !== null) product = c.product;
-      // A version only carries over from a claim about the same product.
-      if (version === null && c.version !== null && (product === null || modelKey(c.product) === modelKey(product))) version = c.version;
+      // A version only carries over from a claim about the same product (or about no product in particular).
+      if (version === null && c.version !== null && (product === null || c.product === null || modelKey(c.product) === modelKey(product))) version = c.version;
     } else {
       notO *= 1 - c.confidence;
     }
@@ -308,7 +308,9 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     }
     let osFrom: Identification | null = null;
     for (const e of endpoints) if (e.os && (!osFrom || e.confidence > osFrom.confidence)) osFrom = e;
-    const hwCpe = winner ? winner.cpe.filter((c) => c.startsWith('cpe:2.3:h:')) : [];
+    // The deciding endpoint's hardware CPE when it named the merged model, else one bound from the merged device.
+    let hwCpe = winner && modelKey(winner.device?.product) === modelKey(device?.product) ? winner.cpe.filter((c) => c.startsWith('cpe:2.3:h:')) : [];
+    if (hwCpe.length === 0 && device?.vendor && device.product) hwCpe = [formatCpe23({ part: 'h', vendor: device.vendor, product: device.product, version: device.version })];
     const osCpe = osFrom ? osFrom.cpe.filter((c) => c.startsWith('cpe:2.3:o:')) : [];
     const allRules: string[] = [];
     for (const e of endpoints) for (const r of e.rules) if (!allRules.includes(r)) allRules.push(r);

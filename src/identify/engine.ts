@@ -125,14 +125,22 @@ function decide(claims: readonly Claim[]): { claim: Claim; confidence: number } 
   return { claim: { ...winner, vendor, product, version }, confidence };
 }
 
+/** Param names per layer, built once (this runs for every match of every observation). */
+const layerKeys: Readonly<Record<Layer, { readonly vendor: string; readonly product: string; readonly version: string; readonly cpe: string }>> = {
+  hw: { vendor: 'hw.vendor', product: 'hw.product', version: 'hw.version', cpe: 'hw.cpe23' },
+  os: { vendor: 'os.vendor', product: 'os.product', version: 'os.version', cpe: 'os.cpe23' },
+  service: { vendor: 'service.vendor', product: 'service.product', version: 'service.version', cpe: 'service.cpe23' },
+};
+
 function claimsOf(found: readonly Found[], layer: Layer): Claim[] {
+  const keys = layerKeys[layer];
   const out: Claim[] = [];
   for (const f of found) {
     const p = f.m.params;
-    const vendor = p[`${layer}.vendor`] ?? null;
-    const product = p[`${layer}.product`] ?? null;
+    const vendor = p[keys.vendor] ?? null;
+    const product = p[keys.product] ?? null;
     if (vendor === null && product === null) continue;
-    out.push({ vendor, product, version: p[`${layer}.version`] ?? null, confidence: f.m.confidence, rule: f.m.rule, params: p });
+    out.push({ vendor, product, version: p[keys.version] ?? null, confidence: f.m.confidence, rule: f.m.rule, params: p });
   }
   return out;
 }
@@ -164,16 +172,26 @@ function interpolate(template: string, params: RuleParams, identity: Identity, l
   });
 }
 
+/** Bound CPE names by their inputs; the same few thousand recur across a survey. */
+const cpeMemo = new Map<string, string | null>();
+const cpeMemoCap = 20_000;
+
 function cpeOf(d: Decision | null): string | null {
   if (!d) return null;
-  const template = d.params[`${d.layer}.cpe23`];
-  if (template !== undefined) {
-    const name = toCpe23(interpolate(template, d.params, d.identity, d.layer));
-    if (name) return name;
-  }
+  const template = d.params[layerKeys[d.layer].cpe];
   const { vendor, product, version } = d.identity;
-  if (!vendor || !product) return null;
-  return formatCpe23({ part: cpePart[d.layer], vendor, product, version });
+  const key = `${d.layer}\u0000${template ?? ''}\u0000${vendor ?? ''}\u0000${product ?? ''}\u0000${version ?? ''}`;
+  const hit = cpeMemo.get(key);
+  if (hit !== undefined) return hit;
+  let name: string | null = null;
+  if (template !== undefined) name = toCpe23(interpolate(template, d.params, d.identity, d.layer));
+  if (name === null && vendor && product) name = formatCpe23({ part: cpePart[d.layer], vendor, product, version });
+  // A template may name other params too; only memoise names that depend on the key alone.
+  if (template === undefined || !/\{(?!(?:hw|os|service)\.(?:vendor|product|version)\})/.test(template)) {
+    if (cpeMemo.size >= cpeMemoCap) cpeMemo.clear();
+    cpeMemo.set(key, name);
+  }
+  return name;
 }
 
 const noIdentity = null;
@@ -199,7 +217,19 @@ class MatchCache {
 export function createIdentifier(options: IdentifierOptions): Identifier {
   const sources = options.sources;
   const catalogue = options.catalogue ?? emptyCatalogue;
-  const now = options.now ?? (() => new Date().toISOString());
+  let lastMs = -1;
+  let lastIso = '';
+  // One ISO string per millisecond, not per identification.
+  const now =
+    options.now ??
+    ((): string => {
+      const t = Date.now();
+      if (t !== lastMs) {
+        lastMs = t;
+        lastIso = new Date(t).toISOString();
+      }
+      return lastIso;
+    });
   const caches = sources.map(() => new MatchCache(options.cacheEntries ?? 50_000));
 
   function collect(observations: readonly Observation[]): Found[] {

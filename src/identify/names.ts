@@ -31,9 +31,21 @@ const vendorAliases: Readonly<Record<string, string>> = {
   ubeeinteractive: 'ubee',
 };
 
+const vendorMemo = new Map<string, string>();
+const memoCap = 10_000;
+
 /** A comparable key for a maker's name; "" for no name. */
 export function vendorKey(name: string | null | undefined): string {
   if (!name) return '';
+  const hit = vendorMemo.get(name);
+  if (hit !== undefined) return hit;
+  const key = computeVendorKey(name);
+  if (vendorMemo.size >= memoCap) vendorMemo.clear();
+  vendorMemo.set(name, key);
+  return key;
+}
+
+function computeVendorKey(name: string): string {
   const plain = name.toLowerCase().replace(/[^a-z0-9]+/g, ' ');
   const stripped = plain.replace(companyWords, ' ').replace(/\s+/g, '');
   const key = stripped || plain.replace(/\s+/g, '');

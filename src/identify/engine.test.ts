@@ -39,25 +39,28 @@ describe('loadIdentifier', () => {
 
 describe('every lab profile is identified from the observations the grab would make', () => {
   for (const profile of loadProfiles()) {
-    const awkward = profile.vendor.startsWith('(');
-    it(`${profile.id}: ${awkward ? 'stays unknown' : `${profile.type} by ${profile.vendor}`}`, () => {
-      const obs = profile.services.map((s, i) => profileObservation(profile, s, `127.60.1.${i + 1}`)).filter((o): o is Observation => o !== null);
+    // Lab ground truth: 'known' devices name their maker; 'ambiguous' ones only some software;
+    // 'unknown' ones nothing. Profiles from before the field mark the awkward ones with "(...)".
+    const identity =
+      (profile as { readonly identity?: string }).identity ??
+      (profile.vendor.startsWith('(') ? 'unknown' : profile.vendor === 'Generic' ? 'ambiguous' : 'known');
+    it(`${profile.id}: ${identity === 'known' ? `${profile.type} by ${profile.vendor}` : `${identity}: no maker claimed`}`, () => {
       const ip = '127.60.1.1';
-      const merged = obs.length > 0 ? host(obs.map((o) => ({ ...o, ip }))) : null;
-      if (awkward) {
-        // Honeypots, tarpits and noise make no device claim (an OS from an SSH banner is not a device).
-        expect(merged?.host.device ?? null).toBeNull();
-        expect(merged?.host.type ?? null).toBeNull();
+      const obs = profile.services.map((s) => profileObservation(profile, s, ip)).filter((o): o is Observation => o !== null);
+      const merged = obs.length > 0 ? host(obs) : null;
+      if (identity !== 'known') {
+        // No maker is claimed (an OS from an SSH banner or a web server is not a device); a type,
+        // when one is given (a realm saying "NAS"), is the right one; an unknown box gets none.
+        expect(merged?.host.vendor ?? null).toBeNull();
+        expect(merged?.host.device?.vendor ?? null).toBeNull();
+        const type = merged?.host.type ?? null;
+        if (identity === 'unknown') expect(type).toBeNull();
+        else if (type !== null) expect(type).toBe(profile.type);
         return;
       }
       expect(merged).not.toBeNull();
       const h = merged!.host;
       expect(h.type).toBe(profile.type);
-      if (profile.vendor === 'Generic') {
-        // A white-label NAS says what it is, not who made it: the maker stays unknown.
-        expect(h.vendor).toBeNull();
-        return;
-      }
       expect(vendorKey(h.vendor)).toBe(vendorKey(profile.vendor));
       expect(h.confidence).toBeGreaterThan(0.5);
       for (const e of merged!.endpoints) {
@@ -206,6 +209,14 @@ describe('combining matches', () => {
     expect(id.type).toBe('dvr');
     expect(id.vendor).toBeNull();
     expect(id.rule).toBe('iotclean:cameras:dvr-realm');
+  });
+
+  it('a type-only host is as sure as its type rule, not as the service beside it', () => {
+    const web = identifier.identifyEndpoint([observation('http', httpFields({ server: 'lighttpd/1.4.28', realm: 'NAS', status: 401 }), { port: 5000 })]);
+    expect(web.confidence).toBe(0.9); // the flat fields are the service (lighttpd)
+    const { host: h, endpoints } = identifier.mergeHost([web]);
+    expect(h).toMatchObject({ type: 'nas', vendor: null, device: null, confidence: 0.5, rule: 'iotclean:nas:nas-realm' });
+    expect(endpoints[0]?.type).toBe('nas');
   });
 
   it('a CPE template with a version the match lacks becomes ANY', () => {

@@ -57,6 +57,18 @@ export interface Identifier {
   mergeHost(endpoints: readonly Identification[]): MergedHost;
 }
 
+/** How sure one layer of a row is, and which rule decided it. */
+interface LayerEvidence {
+  readonly confidence: number;
+  readonly rule: string | null;
+}
+
+interface Evidence {
+  readonly device: LayerEvidence | null;
+  readonly type: LayerEvidence | null;
+  readonly os: LayerEvidence | null;
+}
+
 /** One match with the order it was found in. */
 interface Found {
   readonly m: RuleMatch;
@@ -265,6 +277,19 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     return best ?? { type: null, rule: null, confidence: 0 };
   }
 
+  /**
+   * Per-layer confidence and rule of the rows this identifier made, which mergeHost weighs: a row
+   * only carries the flat fields' confidence, and a type-only claim ("DVR" realm) has its own.
+   * Rows from elsewhere (the store) fall back to the flat confidence and rule.
+   */
+  const evidence = new WeakMap<Identification, Evidence>();
+  const evidenceOf = (e: Identification): Evidence =>
+    evidence.get(e) ?? {
+      device: e.device ? { confidence: e.confidence, rule: e.rule } : null,
+      type: e.type !== null ? { confidence: e.confidence, rule: e.rule } : null,
+      os: e.os ? { confidence: e.confidence, rule: e.rule } : null,
+    };
+
   function identifyEndpoint(observations: readonly Observation[]): Identification {
     const first = observations[0];
     if (!first) throw new IotcleanError('E_INTERNAL', 'identifyEndpoint needs at least one observation');
@@ -283,7 +308,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     const rules: string[] = [];
     for (const f of found) if (!rules.includes(f.m.rule)) rules.push(f.m.rule);
     const cpe = [cpeOf(device), cpeOf(os), cpeOf(service)].filter((c): c is string => c !== null);
-    return {
+    const row: Identification = {
       kind: 'identification',
       surveyId: first.surveyId,
       endpointId: first.endpointId,
@@ -304,6 +329,12 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
       catalogue: entry,
       identifiedAt: now(),
     };
+    evidence.set(row, {
+      device: device ? { confidence: device.confidence, rule: device.rule } : null,
+      type: typed.type !== null ? { confidence: typed.confidence, rule: typed.rule } : null,
+      os: os ? { confidence: os.confidence, rule: os.rule } : null,
+    });
+    return row;
   }
 
   function mergeHost(endpoints: readonly Identification[]): MergedHost {
@@ -312,8 +343,9 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     // Each endpoint whose flat fields are its device is one piece of evidence about the device.
     const deviceClaims: (Claim & { readonly from: Identification })[] = [];
     for (const e of endpoints) {
-      if (!e.device) continue;
-      deviceClaims.push({ ...e.device, confidence: e.confidence, rule: e.rule ?? '', params: {}, from: e });
+      const ev = evidenceOf(e).device;
+      if (!e.device || !ev) continue;
+      deviceClaims.push({ ...e.device, confidence: ev.confidence, rule: ev.rule ?? '', params: {}, from: e });
     }
     byConfidence(deviceClaims);
     const d = decide(deviceClaims);
@@ -324,20 +356,28 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     // that does not contradict the device.
     let type: DeviceType | null = entry?.type ?? winner?.type ?? null;
     let typeConfidence = d?.confidence ?? 0;
-    let typeRule = winner?.rule ?? null;
+    let typeRule = winner ? (evidenceOf(winner).device?.rule ?? winner.rule) : null;
     if (type === null) {
       for (const e of endpoints) {
-        if (e.type === null) continue;
+        const ev = evidenceOf(e).type;
+        if (e.type === null || !ev) continue;
         if (device && e.device && !agrees({ ...device, confidence: 0, rule: '', params: {} }, { ...e.device, confidence: 0, rule: '', params: {} })) continue;
-        if (type === null || e.confidence > typeConfidence) {
+        if (type === null || ev.confidence > typeConfidence) {
           type = e.type;
-          typeConfidence = e.confidence;
-          typeRule = e.rule;
+          typeConfidence = ev.confidence;
+          typeRule = ev.rule;
         }
       }
     }
     let osFrom: Identification | null = null;
-    for (const e of endpoints) if (e.os && (!osFrom || e.confidence > osFrom.confidence)) osFrom = e;
+    let osConfidence = 0;
+    for (const e of endpoints) {
+      const ev = evidenceOf(e).os;
+      if (e.os && ev && (!osFrom || ev.confidence > osConfidence)) {
+        osFrom = e;
+        osConfidence = ev.confidence;
+      }
+    }
     // The deciding endpoint's hardware CPE when it named the merged model, else one bound from the merged device.
     let hwCpe = winner && modelKey(winner.device?.product) === modelKey(device?.product) ? winner.cpe.filter((c) => c.startsWith('cpe:2.3:h:')) : [];
     if (hwCpe.length === 0 && device?.vendor && device.product) hwCpe = [formatCpe23({ part: 'h', vendor: device.vendor, product: device.product, version: device.version })];
@@ -345,7 +385,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     const allRules: string[] = [];
     for (const e of endpoints) for (const r of e.rules) if (!allRules.includes(r)) allRules.push(r);
     const confidence = device ? (d?.confidence ?? 0) : type !== null ? typeConfidence : 0;
-    const rule = device ? (winner?.rule ?? null) : typeRule;
+    const rule = device ? (winner ? (evidenceOf(winner).device?.rule ?? winner.rule) : null) : typeRule;
     const host: Identification = {
       kind: 'identification',
       surveyId: first.surveyId,
@@ -369,8 +409,13 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     };
     const merged = endpoints.map((e): Identification => {
       if (!device && type === null) return e;
-      if (!device) return e.type === null ? { ...e, type, rules: withRule(e.rules, typeRule), rule: e.rule ?? typeRule, confidence: e.device || e.service || e.os ? e.confidence : typeConfidence } : e;
-      return {
+      if (!device) {
+        if (e.type !== null) return e;
+        const typedRow: Identification = { ...e, type, rules: withRule(e.rules, typeRule), rule: e.rule ?? typeRule, confidence: e.device || e.service || e.os ? e.confidence : typeConfidence };
+        evidence.set(typedRow, { ...evidenceOf(e), type: { confidence: typeConfidence, rule: typeRule } });
+        return typedRow;
+      }
+      const row: Identification = {
         ...e,
         type,
         vendor: device.vendor,
@@ -383,6 +428,8 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
         rules: withRule(e.rules, host.rule),
         catalogue: entry,
       };
+      evidence.set(row, { device: { confidence: host.confidence, rule: host.rule }, type: { confidence: host.confidence, rule: host.rule }, os: evidenceOf(e).os });
+      return row;
     });
     return { host, endpoints: merged };
   }

@@ -105,46 +105,81 @@ export function mqttFields(brokerVersion: string | null): MqttFields {
   return { returnCode: 0, anonymous: true, brokerVersion };
 }
 
-/** What the grab would record at one lab service, or null where nothing is recognised (tarpit, garbage). */
+/** The options a lab telnet service opens with (src/lab/services/telnet.ts NEGOTIATIONS). */
+function telnetOptions(negotiation: string | undefined): { will: string[]; do: string[] } {
+  if (negotiation === 'none') return { will: [], do: [] };
+  if (negotiation === 'ttype') return { will: ['echo', 'suppress-go-ahead'], do: ['terminal-type', 'echo', 'naws'] };
+  return { will: ['echo', 'suppress-go-ahead'], do: ['echo', 'naws'] };
+}
+
+function decodeEntities(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+}
+
+/**
+ * What the grab would record at one lab service, or null where nothing is recognised (tarpit,
+ * garbage). The protocol is read as a string so profiles of newer lab kinds (ftp, mqtt, https) work.
+ */
 export function profileObservation(profile: DeviceProfile, service: ServiceProfile, ip: string): Observation | null {
   const b = service.banner ?? {};
   const at = { ip, port: service.port };
-  switch (service.protocol) {
+  const protocol: string = service.protocol;
+  const auth: string = service.auth;
+  switch (protocol) {
     case 'ssh':
       return observation('ssh', sshFields(b['serverIdent'] ?? 'SSH-2.0-OpenSSH_9.2'), at);
     case 'telnet':
-      return observation('telnet', telnetFields(b['preLogin'] ?? '', b['loginPrompt'] ?? 'login: '), at);
-    case 'http': {
-      const title = b['title'] ?? profile.model;
+      return observation('telnet', telnetFields(b['preLogin'] ?? '', b['loginPrompt'] ?? 'login: ', telnetOptions(b['negotiation'])), at);
+    case 'ftp':
+      return observation('ftp', ftpFields(`220 ${b['greeting'] ?? 'FTP server ready.'}`), at);
+    case 'mqtt':
+      return observation('mqtt', auth === 'none' ? mqttFields(b['version'] ?? null) : { returnCode: 5, anonymous: false, brokerVersion: null }, at);
+    case 'http':
+    case 'https': {
+      const title = b['titleHtml'] !== undefined ? decodeEntities(b['titleHtml'].replace(/<\/?title>/gi, '')) : (b['title'] ?? profile.model);
       const heading = b['heading'] ?? profile.model;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(b)) if (k.startsWith('header:')) headers[k.slice(7).toLowerCase()] = v;
       const page = (content: string): string =>
         `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n<body>\n${content}\n</body></html>\n`;
       const server = b['server'] ?? null;
-      const base = { ...(server ? { server } : {}), title, headers };
-      if (service.auth === 'http-basic') {
-        return observation('http', httpFields({ ...base, status: 401, realm: b['realm'] ?? profile.model, body: page('<h1>401 Unauthorized</h1>') }), at);
+      const scheme = protocol === 'https' ? 'https' : 'http';
+      const certificate =
+        protocol === 'https'
+          ? {
+              subject: b['certSubject'] ?? `CN=${profile.model}`,
+              issuer: b['certIssuer'] ?? b['certSubject'] ?? `CN=${profile.model}`,
+              subjectAltName: null,
+              serialNumber: '01',
+              validFrom: '2020-01-01T00:00:00.000Z',
+              validTo: '2040-01-01T00:00:00.000Z',
+              selfSigned: b['certIssuer'] === undefined,
+              sha256: '00',
+            }
+          : null;
+      const base = { ...(server ? { server } : {}), title: title === '' ? null : title, headers, scheme, certificate } as const;
+      if (auth === 'http-basic') {
+        return observation(scheme, httpFields({ ...base, status: 401, realm: b['realm'] ?? profile.model, body: page('<h1>401 Unauthorized</h1>') }), at);
       }
-      if (service.auth === 'http-digest') {
+      if (auth === 'http-digest') {
         const realm = b['realm'] ?? profile.model;
         const algorithms = (b['algorithms'] ?? 'MD5').split(',');
         const raw = algorithms.map((a) => `Digest realm="${realm}", qop="auth", nonce="0123abcd", algorithm=${a}`).join(', ');
         const challenges = algorithms.map((a) => ({ scheme: 'Digest', realm, algorithm: a }));
-        return observation('http', httpFields({ ...base, status: 401, headers: { ...headers, 'www-authenticate': raw }, wwwAuthenticate: challenges, body: page('<h1>401 Unauthorized</h1>') }), at);
+        return observation(scheme, httpFields({ ...base, status: 401, headers: { ...headers, 'www-authenticate': raw }, wwwAuthenticate: challenges, body: page('<h1>401 Unauthorized</h1>') }), at);
       }
-      if (service.auth === 'http-form') {
+      if (auth === 'http-form') {
         const body = page(
           `<h1>${escapeHtml(heading)}</h1>\n<form method="post" action="/login.cgi">\n<label>Username <input type="text" name="username"></label>\n` +
             '<label>Password <input type="password" name="password"></label>\n<input type="submit" value="Login">\n</form>',
         );
         const loginForm = { action: '/login.cgi', method: 'post', fields: [{ name: 'username', type: 'text' }, { name: 'password', type: 'password' }] };
-        return observation('http', httpFields({ ...base, redirects: ['/login.html'], path: '/login.html', body, loginForm }), at);
+        return observation(scheme, httpFields({ ...base, redirects: ['/login.html'], path: '/login.html', body, loginForm }), at);
       }
-      return observation('http', httpFields({ ...base, body: page(`<h1>${escapeHtml(heading)}</h1>`) }), at);
+      return observation(scheme, httpFields({ ...base, body: b['body'] ?? page(`<h1>${escapeHtml(heading)}</h1>`) }), at);
     }
     case 'rtsp': {
-      const realm = service.auth === 'none' ? null : (b['realm'] ?? profile.model);
+      const realm = auth === 'none' ? null : (b['realm'] ?? profile.model);
       return observation('rtsp', rtspFields(b['server'] ?? null, realm, b['basic'] === 'true' ? ['Digest', 'Basic'] : ['Digest']), at);
     }
     case 'endless':

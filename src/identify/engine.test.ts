@@ -148,6 +148,8 @@ describe('combining matches', () => {
     'html_title|B': { params: { 'hw.vendor': 'Bolt', 'hw.product': 'C9', 'hw.device': 'IP Camera' }, confidence: 0.6 },
     'html_title|A2': { params: { 'hw.vendor': 'ACME Inc.', 'hw.version': '2' }, confidence: 0.5 },
     'html_title|E': { params: { 'hw.vendor': 'Bolt' }, confidence: 0.9 },
+    'html_title|D': { params: { 'hw.vendor': 'Acme', 'hw.product': 'Home Router' }, confidence: 0.95 },
+    'html_title|R7': { params: { 'hw.vendor': 'Acme', 'hw.product': 'R7' }, confidence: 0.8 },
   });
   const engine = createIdentifier({ sources: [s1], now: fixed });
   const title = (t: string, port = 80): Observation => observation('http', httpFields({ title: t }), { port });
@@ -171,6 +173,15 @@ describe('combining matches', () => {
     expect(id.type).toBe('router');
     expect(id.confidence).toBeCloseTo(0.63, 3);
     expect(id.rules).toEqual(['one:t:B', 'one:t:A']);
+  });
+
+  it('a descriptive product contradicts no model, and the model is kept; two models of one maker do contradict', () => {
+    const id = engine.identifyEndpoint([title('D'), title('A')]);
+    expect(id.device).toEqual({ vendor: 'Acme', product: 'R1', version: null });
+    expect(id.confidence).toBeCloseTo(1 - 0.05 * 0.1, 3);
+    const two = engine.identifyEndpoint([title('A'), title('R7')]);
+    expect(two.product).toBe('R1');
+    expect(two.confidence).toBeCloseTo(0.9 * (1 - 0.8 / 2), 3);
   });
 
   it('an equal-strength contradiction halves confidence; the earlier match wins the tie', () => {

@@ -96,14 +96,23 @@ interface Claim {
   readonly params: RuleParams;
 }
 
-/** Two claims about one thing agree unless they name different makers or different models. */
+/** A model name has a digit ("WG2600HP", "DS216j"); "Home Gateway" or "Network Camera" only describes. */
+function modelLike(product: string | null): boolean {
+  return product !== null && /\d/.test(product);
+}
+
+/**
+ * Two claims about one thing agree unless they name different makers, or two different model
+ * names (a descriptive product such as "Network Camera" contradicts no model).
+ */
 function agrees(a: Claim, b: Claim): boolean {
   const va = vendorKey(a.vendor);
   const vb = vendorKey(b.vendor);
   if (va && vb && va !== vb) return false;
+  if (!modelLike(a.product) || !modelLike(b.product)) return true;
   const pa = modelKey(a.product);
   const pb = modelKey(b.product);
-  return !pa || !pb || pa.includes(pb) || pb.includes(pa);
+  return pa.includes(pb) || pb.includes(pa);
 }
 
 function round3(x: number): number {
@@ -112,25 +121,35 @@ function round3(x: number): number {
 
 /**
  * Decide among claims (sorted best first): the winner, filled in from agreeing claims, with the
- * confidence formula above.
+ * confidence formula above. The product is the first agreeing one the catalogue knows (`known`),
+ * else the first that names a model, else the first given.
  */
-function decide(claims: readonly Claim[]): { claim: Claim; confidence: number } | null {
+function decide(claims: readonly Claim[], known?: (vendor: string | null, product: string) => boolean): { claim: Claim; confidence: number } | null {
   const winner = claims[0];
   if (!winner) return null;
   let vendor = winner.vendor;
-  let product = winner.product;
-  let version = winner.version;
   let notS = 1;
   let notO = 1;
+  const agreeing: Claim[] = [];
   for (const c of claims) {
     if (c === winner || agrees(winner, c)) {
       notS *= 1 - c.confidence;
       vendor ??= c.vendor;
-      if (product === null && c.product !== null) product = c.product;
-      // A version only carries over from a claim about the same product (or about no product in particular).
-      if (version === null && c.version !== null && (product === null || c.product === null || modelKey(c.product) === modelKey(product))) version = c.version;
+      agreeing.push(c);
     } else {
       notO *= 1 - c.confidence;
+    }
+  }
+  const withProduct = agreeing.filter((c) => c.product !== null);
+  const chosen =
+    (known && withProduct.find((c) => known(vendor, c.product as string))) ?? withProduct.find((c) => modelLike(c.product)) ?? withProduct[0];
+  const product = chosen?.product ?? null;
+  // A version only carries over from a claim about the same product (or about no product in particular).
+  let version: string | null = null;
+  for (const c of [chosen ?? winner, ...agreeing]) {
+    if (c.version !== null && (product === null || c.product === null || modelKey(c.product) === modelKey(product))) {
+      version = c.version;
+      break;
     }
   }
   const confidence = round3((1 - notS) * (1 - (1 - notO) / 2));
@@ -162,8 +181,8 @@ function byConfidence<T extends { readonly confidence: number }>(items: T[]): T[
   return items.sort((a, b) => b.confidence - a.confidence);
 }
 
-function decideLayer(found: readonly Found[], layer: Layer): Decision | null {
-  const d = decide(byConfidence(claimsOf(found, layer)));
+function decideLayer(found: readonly Found[], layer: Layer, known?: (vendor: string | null, product: string) => boolean): Decision | null {
+  const d = decide(byConfidence(claimsOf(found, layer)), known);
   if (!d) return null;
   const c = d.claim;
   return { identity: { vendor: c.vendor, product: c.product, version: c.version }, confidence: d.confidence, rule: c.rule, params: c.params, layer };
@@ -294,7 +313,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     const first = observations[0];
     if (!first) throw new IotcleanError('E_INTERNAL', 'identifyEndpoint needs at least one observation');
     const found = collect(observations);
-    let device = decideLayer(found, 'hw');
+    let device = decideLayer(found, 'hw', (vendor, product) => catalogue.lookup(vendor, product) !== null);
     const os = decideLayer(found, 'os');
     const service = decideLayer(found, 'service');
     const entry = device ? catalogue.lookup(device.identity.vendor, device.identity.product) : null;

@@ -9,6 +9,7 @@
  * Run: npx tsx bench/identify.ts [--count N] [--seed S] [--recog DIR]
  *   --recog DIR  also load Recog's XML databases (Recog's xml/ folder) into the identifier.
  */
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Observation } from '../src/core/records.js';
 import { createRng, type Rng } from '../src/core/rng.js';
@@ -57,7 +58,8 @@ function variant(rng: Rng, ip: string): Observation {
   }
 }
 
-function build(count: number, seed: string): Observation[] {
+/** The seeded observation mix (exported for experiments that plug in other rule sources). */
+export function build(count: number, seed: string): Observation[] {
   const rng = createRng(seed);
   const profiles = loadProfiles();
   const base: Observation[] = [];
@@ -108,4 +110,4 @@ function main(): void {
   }
 }
 
-main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

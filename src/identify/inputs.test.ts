@@ -19,6 +19,18 @@ describe('inputsOf', () => {
     ]);
   });
 
+  it('telnet: the whole text the module recorded (prompt included) when it has one', () => {
+    const f = { ...telnetFields('ignored', 'login: '), text: '\r\nUser Access Verification\r\n\r\nUsername: ' };
+    expect(texts(observation('telnet', f))[0]).toEqual(['telnet.banner', 'User Access Verification\r\n\r\nUsername:']);
+  });
+
+  it('x509: RFC 4514 order and escaping, whichever order the name came in', () => {
+    const cert = (subject: string) => httpFields({ certificate: { subject, issuer: subject, subjectAltName: null, serialNumber: '1', validFrom: '', validTo: '', selfSigned: true, sha256: '' } });
+    const names = (subject: string) => texts(observation('https', cert(subject))).filter(([k]) => k === 'x509.subject').map(([, t]) => t);
+    expect(names('C=US, L=Irvine, O=Cisco Systems, Inc., OU=RV042G, CN=74:a2:e6:5c:99:21')).toEqual(['CN=74:a2:e6:5c:99:21,OU=RV042G,O=Cisco Systems\\, Inc.,L=Irvine,C=US']);
+    expect(names('CN=WN-AX1167GR, O=I-O DATA DEVICE INC., C=JP')).toEqual(['CN=WN-AX1167GR,O=I-O DATA DEVICE INC.,C=JP']);
+  });
+
   it('ftp: the greeting without reply codes, lines joined with CR LF (Recog ftp_banners.xml)', () => {
     expect(texts(observation('ftp', ftpFields('220 DiskStation FTP server ready.')))).toEqual([['ftp.banner', 'DiskStation FTP server ready.']]);
     expect(texts(observation('ftp', ftpFields('220-this is a banner.\r\n220 example.com FTP server ready.')))).toEqual([

@@ -65,12 +65,19 @@ function sshInputs(f: Fields, out: IdentifyInput[]): void {
   push(out, 'ssh.banner', comments === null ? software : `${software} ${comments}`);
 }
 
-/** Recog's telnet banners are the text up to and including the prompt, trimmed at both ends. */
+/**
+ * Recog's telnet banners are the text up to and including the prompt, trimmed at both ends: the
+ * module's `text` when it recorded one, else the banner and the prompt.
+ */
 function telnetInputs(f: Fields, out: IdentifyInput[]): void {
-  const banner = typeof f['banner'] === 'string' ? f['banner'].slice(0, maxInputChars) : '';
-  const prompt = typeof f['prompt'] === 'string' ? f['prompt'].slice(0, 256) : '';
-  const joined = prompt && !banner.trimEnd().endsWith(prompt.trim()) ? `${banner}${prompt}` : banner;
-  push(out, 'telnet.banner', str(joined));
+  const text = str(f['text']);
+  if (text !== null) push(out, 'telnet.banner', text);
+  else {
+    const banner = typeof f['banner'] === 'string' ? f['banner'].slice(0, maxInputChars) : '';
+    const prompt = typeof f['prompt'] === 'string' ? f['prompt'].slice(0, 256) : '';
+    const joined = prompt && !banner.trimEnd().endsWith(prompt.trim()) ? `${banner}${prompt}` : banner;
+    push(out, 'telnet.banner', str(joined));
+  }
   // The options a server asks for first tell telnet daemons apart (RFC 1143 negotiation):
   // "do=echo,naws;will=echo,suppress-go-ahead", each list sorted so rules need not care for order.
   const names = (v: unknown): string =>
@@ -95,10 +102,20 @@ function ftpInputs(f: Fields, out: IdentifyInput[]): void {
   push(out, 'ftp.banner', str(lines.join('\r\n')));
 }
 
-/** Certificate names as Recog writes them: RFC 4514 with "," between RDNs and no spaces. */
+/**
+ * Certificate names as Recog writes them: RFC 4514 strings, most specific RDN first, "," between
+ * RDNs with no space, a comma inside a value escaped ("O=Cisco Systems\\, Inc."). A name given in
+ * the certificate's encoded order (country first, as Node lists a peer certificate's fields) is
+ * turned round.
+ */
 function dn(v: unknown): string | null {
   const s = str(v);
-  return s === null ? null : s.replace(/,\s+(?=[A-Za-z][A-Za-z0-9.-]*=)/g, ',');
+  if (s === null) return null;
+  const rdns = s.split(/,\s*(?=[A-Za-z][A-Za-z0-9.-]*=)/);
+  const first = rdns[0] ?? '';
+  const last = rdns[rdns.length - 1] ?? '';
+  if (rdns.length > 1 && /^C=/i.test(first) && !/^C=/i.test(last)) rdns.reverse();
+  return rdns.map((rdn) => rdn.replace(/(?<!\\),/g, '\\,')).join(',');
 }
 
 function challenge(scheme: unknown, realm: unknown): string | null {

@@ -12,11 +12,17 @@
  * Confidence of a decided layer (documented here because Identification.confidence cites it):
  *   support    S = 1 − Π(1 − cᵢ) over the claims that agree with the winner (the winner included),
  *   opposition O = 1 − Π(1 − cⱼ) over the claims that contradict it (another maker, or another model
- *                  of the same maker),
+ *                  name of the same maker; a descriptive product such as "Home Gateway" names no model
+ *                  and contradicts none),
  *   confidence   = S × (1 − O / 2).
+ * The decided model is the first agreeing one the catalogue knows, else the first naming a model.
  * Agreeing evidence (noisy-OR) raises it, never past 1; an equally strong contradiction halves it,
  * so two 0.9 rules naming different makers give 0.495: decided, but not at high confidence. The flat
  * fields' confidence is that of the layer they come from (device, else service, else OS).
+ *
+ * Across a host (mergeHost) each endpoint's device is one claim, weighed with the same formula at
+ * that endpoint's device confidence; the host row takes the decided device, and every endpoint row
+ * keeps its own service and OS and takes the host's device, type, catalogue entry and confidence.
  *
  * Unknown stays null: no layer is filled from anything but a rule's params, and a service alone
  * ("lighttpd") never implies a device.

@@ -237,6 +237,33 @@ describe('combining matches', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('huge, NUL-filled and rule-prefix-repeating texts end, with bounded fields', { timeout: 60_000 }, () => {
+    const nasty = [
+      'A'.repeat(2_000_000),
+      '\u0000'.repeat(100_000),
+      'BUFFALO '.repeat(10_000),
+      'Aterm '.repeat(10_000),
+      'realm="'.repeat(10_000),
+      'LAN DISK '.repeat(10_000),
+      'Qwatch '.repeat(10_000),
+      `${'a'.repeat(60)} - Synology DiskStatio`.repeat(200),
+      'do=echo,'.repeat(5_000),
+    ];
+    for (const text of nasty) {
+      const obs = [
+        observation('http', httpFields({ server: text, title: text, body: text, headers: { 'www-authenticate': text, 'set-cookie': text } })),
+        observation('telnet', { ...telnetFields(text, text), will: [text], do: [text] }),
+        observation('rtsp', rtspFields(text, text)),
+        observation('ssh', sshFields(`SSH-2.0-${text}`)),
+      ];
+      const id = identifier.identifyEndpoint(obs);
+      expect(id.kind).toBe('identification');
+      for (const v of [id.vendor, id.product, id.version]) expect((v ?? '').length).toBeLessThanOrEqual(4096);
+    }
+  });
+});
+
 describe('fuzz: random field values never throw and give well-formed identifications', () => {
   const rng = createRng('identify-fuzz');
   const alphabet = ['A', 'a', '0', ' ', '-', '/', '.', '"', '<', '>', '\u0000', '\r', '\n', '\u00ff', 'ア', '(', ')', '\\', '{', '}', 'Aterm ', 'WG', 'DS-', 'realm="', 'dropbear_', 'OpenSSH_', 'RTX', 'ZXHN ', 'login:'];

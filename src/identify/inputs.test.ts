@@ -84,6 +84,7 @@ describe('inputsOf', () => {
     ]);
     expect(texts(observation('mqtt', mqttFields('mosquitto version 2.0.11')))).toEqual([['mqtt.version', 'mosquitto version 2.0.11']]);
     expect(texts(observation('mqtt', mqttFields(null)))).toEqual([]);
+    expect(texts(observation('generic', { text: 'SSH-2.0-x\\x00\\xff', bytes: 11 }))).toEqual([['generic.banner', 'SSH-2.0-x\\x00\\xff']]);
   });
 
   it('gives nothing for unrecognised observations, unknown modules and mistyped fields', () => {

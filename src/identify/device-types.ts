@@ -8,7 +8,6 @@ import { deviceTypes, type DeviceType } from '../core/records.js';
 const table: Readonly<Record<string, DeviceType>> = {
   router: 'router',
   'broadband router': 'router',
-  'network appliance': 'router',
   'dsl modem': 'modem',
   'adsl modem': 'modem',
   'cable modem': 'modem',
@@ -29,6 +28,7 @@ const table: Readonly<Record<string, DeviceType>> = {
   'multifunction device': 'printer',
   'print server': 'printer',
   switch: 'switch',
+  hub: 'switch',
   firewall: 'firewall',
   'security appliance': 'firewall',
   vpn: 'firewall',
@@ -41,6 +41,7 @@ const table: Readonly<Record<string, DeviceType>> = {
   'sip gateway': 'voip',
   'sip device': 'voip',
   'voice appliance': 'voip',
+  'media gateway': 'voip',
   'media server': 'media',
   'media player': 'media',
   'media receiver': 'media',
@@ -65,6 +66,8 @@ const table: Readonly<Record<string, DeviceType>> = {
   'alarm panel': 'iot',
   'access control': 'iot',
   'device hub': 'iot',
+  pdu: 'iot',
+  'web proxy': 'server',
 };
 
 const known = new Set<string>(deviceTypes);

@@ -301,3 +301,19 @@ describe('fuzz: random field values never throw and give well-formed identificat
     }
   });
 });
+
+describe('deviceTypeOf', () => {
+  it('maps Recog device values and passes iotclean types through; an unclassified kind is "other"', async () => {
+    const { deviceTypeOf } = await import('./device-types.js');
+    expect(deviceTypeOf('Broadband Router')).toBe('router');
+    expect(deviceTypeOf('WAP')).toBe('access-point');
+    expect(deviceTypeOf('IP Camera')).toBe('camera');
+    expect(deviceTypeOf('DVR')).toBe('dvr');
+    expect(deviceTypeOf('NAS')).toBe('nas');
+    expect(deviceTypeOf('Multifunction Device')).toBe('printer');
+    expect(deviceTypeOf('camera')).toBe('camera');
+    expect(deviceTypeOf('Tape Library')).toBe('other');
+    expect(deviceTypeOf('')).toBeNull();
+    expect(deviceTypeOf(undefined)).toBeNull();
+  });
+});

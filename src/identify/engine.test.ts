@@ -175,6 +175,14 @@ describe('combining matches', () => {
     expect(id.rules).toEqual(['one:t:B', 'one:t:A']);
   });
 
+  it('a rule matching several inputs, or the same device on two ports, counts once', () => {
+    const twice = engine.identifyEndpoint([title('A'), title('A', 8080)]);
+    expect(twice.confidence).toBe(0.9);
+    expect(twice.rules).toEqual(['one:t:A']);
+    const h = engine.mergeHost([engine.identifyEndpoint([title('A', 80)]), engine.identifyEndpoint([title('A', 81)])]).host;
+    expect(h.confidence).toBe(0.9);
+  });
+
   it('a descriptive product contradicts no model, and the model is kept; two models of one maker do contradict', () => {
     const id = engine.identifyEndpoint([title('D'), title('A')]);
     expect(id.device).toEqual({ vendor: 'Acme', product: 'R1', version: null });

@@ -278,7 +278,9 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
           const source = sources[s];
           if (!source || !source.keys.has(input.key)) continue;
           const m = caches[s]?.match(source, input);
-          if (m) found.push({ m, order: order++ });
+          // One rule is one piece of evidence, however many inputs it matched (the raw
+          // WWW-Authenticate and its short form, the same banner on two observations).
+          if (m && !found.some((f) => f.m.rule === m.rule)) found.push({ m, order: order++ });
         }
       }
     }
@@ -370,6 +372,9 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     for (const e of endpoints) {
       const ev = evidenceOf(e).device;
       if (!e.device || !ev) continue;
+      // Two ports decided by the same rule on the same device (the web UI on 80 and 81) are one
+      // piece of evidence, not two.
+      if (ev.rule !== null && deviceClaims.some((c) => c.rule === ev.rule && modelKey(c.product) === modelKey(e.device?.product) && vendorKey(c.vendor) === vendorKey(e.device?.vendor))) continue;
       deviceClaims.push({ ...e.device, confidence: ev.confidence, rule: ev.rule ?? '', params: {}, from: e });
     }
     byConfidence(deviceClaims);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import { compileOwnRules, loadOwnRules } from './own-rules.js';
+import { ruleSourceConformance } from './source.case.js';
 
 const set = loadOwnRules();
 
@@ -111,3 +112,10 @@ describe('rule file validation', () => {
     expect(() => loadOwnRules(join(dir, 'missing'))).toThrow(/cannot read fingerprint rule folder/);
   });
 });
+
+ruleSourceConformance('iotclean', () => loadOwnRules(), [
+  { key: 'ssh.banner', text: 'dropbear_2019.78' },
+  { key: 'html_title', text: 'Aterm WG2600HP' },
+  { key: 'telnet.options', text: 'do=echo,naws;will=echo,suppress-go-ahead' },
+  { key: 'rtsp_header.wwwauth', text: 'Digest realm="IP Camera(C6317)"' },
+]);

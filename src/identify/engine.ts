@@ -238,7 +238,9 @@ class MatchCache {
   private readonly map = new Map<string, RuleMatch | null>();
   constructor(private readonly cap: number) {}
   match(source: RuleSource, input: IdentifyInput): RuleMatch | undefined {
-    if (this.cap === 0 || input.text.length > 1024) return source.match(input);
+    // Long texts (bodies, banners with per-device content) rarely repeat; keeping them would only
+    // cost memory: at most cap × 512 characters per source (about 20 MB at the default cap).
+    if (this.cap === 0 || input.text.length > 512) return source.match(input);
     const key = `${input.key}\u0000${input.text}`;
     const hit = this.map.get(key);
     if (hit !== undefined) return hit ?? undefined;
@@ -267,7 +269,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
       }
       return lastIso;
     });
-  const caches = sources.map(() => new MatchCache(options.cacheEntries ?? 50_000));
+  const caches = sources.map(() => new MatchCache(options.cacheEntries ?? 20_000));
 
   function collect(observations: readonly Observation[]): Found[] {
     const found: Found[] = [];

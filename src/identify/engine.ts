@@ -233,22 +233,36 @@ function cpeOf(d: Decision | null): string | null {
 
 const noIdentity = null;
 
-/** Bounded memo of one source's answers. */
+/**
+ * Bounded memo of one source's answers, in two generations: when the young map is full it becomes
+ * the old one and the oldest is dropped, and a hit in the old map is carried into the young one, so
+ * texts that keep coming back (one firmware's banner in many homes) survive the one-off ones.
+ */
 class MatchCache {
-  private readonly map = new Map<string, RuleMatch | null>();
+  private young = new Map<string, RuleMatch | null>();
+  private old = new Map<string, RuleMatch | null>();
   constructor(private readonly cap: number) {}
   match(source: RuleSource, input: IdentifyInput): RuleMatch | undefined {
     // Long texts (bodies, banners with per-device content) rarely repeat; keeping them would only
-    // cost memory: at most cap × 512 characters per source (about 20 MB at the default cap).
+    // cost memory: at most 2 × cap texts of 512 characters per source.
     if (this.cap === 0 || input.text.length > 512) return source.match(input);
     const key = `${input.key}\u0000${input.text}`;
-    const hit = this.map.get(key);
-    if (hit !== undefined) return hit ?? undefined;
-    const m = source.match(input);
-    // Clearing all at the cap keeps this O(1) and bounded; a survey's common banners refill it fast.
-    if (this.map.size >= this.cap) this.map.clear();
-    this.map.set(key, m ?? null);
-    return m;
+    let hit = this.young.get(key);
+    if (hit === undefined) {
+      hit = this.old.get(key);
+      if (hit === undefined) {
+        hit = source.match(input) ?? null;
+      }
+      this.set(key, hit);
+    }
+    return hit ?? undefined;
+  }
+  private set(key: string, value: RuleMatch | null): void {
+    if (this.young.size >= this.cap) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
   }
 }
 
@@ -269,7 +283,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
       }
       return lastIso;
     });
-  const caches = sources.map(() => new MatchCache(options.cacheEntries ?? 20_000));
+  const caches = sources.map(() => new MatchCache(options.cacheEntries ?? 10_000));
 
   function collect(observations: readonly Observation[]): Found[] {
     const found: Found[] = [];

@@ -325,3 +325,23 @@ describe('deviceTypeOf', () => {
     expect(deviceTypeOf(undefined)).toBeNull();
   });
 });
+
+describe('identifyObservations', () => {
+  it('groups by endpoint and host: every module tried at a port is one endpoint, every ip one host', async () => {
+    const { identifyObservations } = await import('./index.js');
+    const a = '127.60.7.1';
+    const b = '127.60.7.2';
+    const out = identifyObservations(identifier, [
+      observation('ssh', sshFields('SSH-2.0-dropbear_2019.78'), { ip: a, port: 22 }),
+      observation('http', httpFields({ title: 'Aterm WG2600HP' }), { ip: a, port: 80 }),
+      observation('generic', { text: 'x', bytes: 1 }, { ip: a, port: 80, recognised: false }),
+      observation('http', httpFields({ server: 'nginx' }), { ip: b, port: 8080 }),
+    ]);
+    expect(out.hosts.map((h) => [h.ip, h.vendor])).toEqual([[a, 'NEC'], [b, null]]);
+    expect(out.endpoints.map((e) => [e.ip, e.port, e.vendor, e.service?.product ?? null])).toEqual([
+      [a, 22, 'NEC', 'Dropbear SSH'],
+      [a, 80, 'NEC', null],
+      [b, 8080, 'nginx', 'nginx'],
+    ]);
+  });
+});

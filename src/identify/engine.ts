@@ -239,30 +239,36 @@ const noIdentity = null;
  * texts that keep coming back (one firmware's banner in many homes) survive the one-off ones.
  */
 class MatchCache {
-  private young = new Map<string, RuleMatch | null>();
-  private old = new Map<string, RuleMatch | null>();
+  // Per input key, then text: no key + text string is built per lookup.
+  private young = new Map<string, Map<string, RuleMatch | null>>();
+  private old = new Map<string, Map<string, RuleMatch | null>>();
+  private size = 0;
   constructor(private readonly cap: number) {}
   match(source: RuleSource, input: IdentifyInput): RuleMatch | undefined {
     // Long texts (bodies, banners with per-device content) rarely repeat; keeping them would only
     // cost memory: at most 2 × cap texts of 512 characters per source.
     if (this.cap === 0 || input.text.length > 512) return source.match(input);
-    const key = `${input.key}\u0000${input.text}`;
-    let hit = this.young.get(key);
+    let hit = this.young.get(input.key)?.get(input.text);
     if (hit === undefined) {
-      hit = this.old.get(key);
-      if (hit === undefined) {
-        hit = source.match(input) ?? null;
-      }
-      this.set(key, hit);
+      hit = this.old.get(input.key)?.get(input.text);
+      if (hit === undefined) hit = source.match(input) ?? null;
+      this.set(input.key, input.text, hit);
     }
     return hit ?? undefined;
   }
-  private set(key: string, value: RuleMatch | null): void {
-    if (this.young.size >= this.cap) {
+  private set(key: string, text: string, value: RuleMatch | null): void {
+    if (this.size >= this.cap) {
       this.old = this.young;
       this.young = new Map();
+      this.size = 0;
     }
-    this.young.set(key, value);
+    let texts = this.young.get(key);
+    if (!texts) {
+      texts = new Map();
+      this.young.set(key, texts);
+    }
+    texts.set(text, value);
+    this.size++;
   }
 }
 

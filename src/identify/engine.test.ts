@@ -130,7 +130,8 @@ describe('identifyEndpoint', () => {
     expect(id.catalogue?.releaseYear).toBe(2014);
     expect(id.cpe[0]).toBe('cpe:2.3:h:nec:aterm_wg2600hp:*:*:*:*:*:*:*:*');
     const yamaha = identifier.identifyEndpoint([observation('telnet', telnetFields('RTX1210 Rev.14.01.38 (Fri Jul 10 09:34:01 2020)\r\n', 'Password:'))]);
-    expect(yamaha).toMatchObject({ type: 'router', vendor: 'Yamaha', product: 'RTX1210' });
+    expect(yamaha).toMatchObject({ type: 'router', vendor: 'Yamaha', product: 'RTX1210', version: '14.01.38' });
+    expect(yamaha.device?.version).toBeNull();
     expect(yamaha.os?.version).toBe('14.01.38');
   });
 

@@ -18,7 +18,9 @@
  * The decided model is the first agreeing one the catalogue knows, else the first naming a model.
  * Agreeing evidence (noisy-OR) raises it, never past 1; an equally strong contradiction halves it,
  * so two 0.9 rules naming different makers give 0.495: decided, but not at high confidence. The flat
- * fields' confidence is that of the layer they come from (device, else service, else OS).
+ * fields' confidence is that of the layer they come from (device, else service, else OS); a
+ * device's flat version is its firmware when the OS layer is the maker's own, else its hardware
+ * version.
  *
  * Across a host (mergeHost) each endpoint's device is one claim, weighed with the same formula at
  * that endpoint's device confidence; the host row takes the decided device, and every endpoint row
@@ -367,7 +369,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
       type: typed.type,
       vendor: flat?.identity.vendor ?? null,
       product: flat?.identity.product ?? null,
-      version: flat?.identity.version ?? null,
+      version: device ? firmwareVersion(device.identity, os?.identity ?? null) : (flat?.identity.version ?? null),
       device: device?.identity ?? noIdentity,
       os: os?.identity ?? noIdentity,
       service: service?.identity ?? noIdentity,
@@ -448,7 +450,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
       type,
       vendor: device?.vendor ?? null,
       product: device?.product ?? null,
-      version: device?.version ?? null,
+      version: device ? firmwareVersion(device, osFrom?.os ?? null) : null,
       device,
       os: osFrom?.os ?? null,
       service: null,
@@ -472,7 +474,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
         type,
         vendor: device.vendor,
         product: device.product,
-        version: device.version,
+        version: firmwareVersion(device, e.os ?? osFrom?.os ?? null),
         device,
         cpe: [...hwCpe, ...e.cpe.filter((c) => !c.startsWith('cpe:2.3:h:'))],
         confidence: host.confidence,
@@ -487,6 +489,15 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
   }
 
   return { sources, catalogue, identifyEndpoint, mergeHost };
+}
+
+/**
+ * The flat version of a device: its firmware when the OS layer is the maker's own (Yamaha's
+ * "Rev.14.01.38", airOS), else the hardware version the rules found ("V2.5"), else null.
+ */
+function firmwareVersion(device: Identity, os: Identity | null): string | null {
+  if (os?.version && os.vendor && vendorKey(os.vendor) === vendorKey(device.vendor)) return os.version;
+  return device.version;
 }
 
 function withRule(rules: readonly string[], rule: string | null): readonly string[] {

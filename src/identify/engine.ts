@@ -15,9 +15,10 @@
  *                  name of the same maker; a descriptive product such as "Home Gateway" names no model
  *                  and contradicts none),
  *   confidence   = S × (1 − O / 2).
- * The decided model is the first agreeing one the catalogue knows, else the first naming a model.
- * Agreeing evidence (noisy-OR) raises it, never past 1; an equally strong contradiction halves it,
- * so two 0.9 rules naming different makers give 0.495: decided, but not at high confidence. The flat
+ * Agreeing evidence (noisy-OR) raises confidence, never past 1; an equally strong contradiction
+ * halves it, so two 0.9 rules naming different makers give 0.495: decided, but not at high
+ * confidence. A rule counts once however many inputs it matched. The decided model is the first
+ * agreeing one the catalogue knows, else the first naming a model. The flat
  * fields' confidence is that of the layer they come from (device, else service, else OS); a
  * device's flat version is its firmware when the OS layer is the maker's own, else its hardware
  * version.

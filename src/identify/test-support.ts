@@ -112,6 +112,14 @@ function telnetOptions(negotiation: string | undefined): { will: string[]; do: s
   return { will: ['echo', 'suppress-go-ahead'], do: ['echo', 'naws'] };
 }
 
+/** The lab's per-unit placeholders (src/lab/context.ts), filled with one unit's values. */
+function fillUnitValues(banner: Readonly<Record<string, string>>): Record<string, string> {
+  const values: Record<string, string> = { serial: '3G0284APAZ12345', mac: '00:11:22:aa:bb:cc', mac6: 'AABBCC' };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(banner)) out[k] = v.replace(/\{\{(serial|mac|mac6)\}\}/g, (_m, name: string) => values[name] ?? '');
+  return out;
+}
+
 function decodeEntities(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
 }
@@ -121,7 +129,7 @@ function decodeEntities(text: string): string {
  * garbage). The protocol is read as a string so profiles of newer lab kinds (ftp, mqtt, https) work.
  */
 export function profileObservation(profile: DeviceProfile, service: ServiceProfile, ip: string): Observation | null {
-  const b = service.banner ?? {};
+  const b = fillUnitValues(service.banner ?? {});
   const at = { ip, port: service.port };
   const protocol: string = service.protocol;
   const auth: string = service.auth;

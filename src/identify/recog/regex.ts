@@ -65,6 +65,8 @@ export interface ConvertedRegex {
   readonly captures: number;
   /** groupMap[n] = the JS group number holding Ruby group n (groupMap[0] = 0). */
   readonly groupMap: readonly number[];
+  /** Groups in the JS source (Ruby's plus those emulating atomic groups). */
+  readonly jsGroups: number;
   /** Ruby group names, by Ruby group number (index 0 unused). */
   readonly names: readonly (string | undefined)[];
   /**
@@ -1007,10 +1009,10 @@ export function convertRubyRegex(pattern: string, options: Partial<RubyOptions> 
     check(root, state.groups);
     const { anyCi, anyCs } = caseMode(root);
     const useI = anyCi && !anyCs;
-    const mk = (single: boolean): { src: string; map: number[] } => {
+    const mk = (single: boolean): { src: string; map: number[]; groups: number } => {
       const st: EmitState = { js: 1, map: [0], useI, single };
       const src = emit(root, st);
-      return { src, map: st.map };
+      return { src, map: st.map, groups: st.js - 1 };
     };
     const multi = mk(false);
     const single = mk(true);
@@ -1031,6 +1033,7 @@ export function convertRubyRegex(pattern: string, options: Partial<RubyOptions> 
       flags,
       captures: state.groups,
       groupMap,
+      jsGroups: multi.groups,
       names: state.names,
       literal: requiredLiteral(root),
     };
@@ -1055,7 +1058,7 @@ export function compileConverted(conversion: ConvertedRegex): RubyRegex {
   const single = new RegExp(conversion.singleLineSource, conversion.flags);
   let multi: RegExp | undefined;
   const { groupMap, captures } = conversion;
-  const identity = groupMap.every((g, i) => g === i);
+  const identity = conversion.jsGroups === captures && groupMap.every((g, i) => g === i);
   return {
     conversion,
     exec(text) {

@@ -112,7 +112,8 @@ function readDatabase(dir: string, file: string): RecogDatabase {
     return parseRecogXml(text, file);
   } catch (e) {
     if (e instanceof RecogFormatError) {
-      throw new IotcleanError('E_RULES_FILE', `not a Recog fingerprint database: ${e.message}`, { file: path, hint: "point at Recog's xml/ folder, or remove the file" });
+      const hint = "point at Recog's xml/ folder, or remove the file";
+      throw new IotcleanError('E_RULES_FILE', `not a Recog fingerprint database: ${e.message}`, e.line === undefined ? { file: path, hint } : { file: path, line: e.line, hint });
     }
     throw e;
   }

@@ -6,7 +6,7 @@
  * decoded. fast-xml-parser does the element structure with its own entity handling off, so the
  * order of those steps is ours and exact.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 
 /** One `<example>`: the text a fingerprint must match and the params it must yield. */
@@ -102,6 +102,13 @@ export function decodeXmlText(text: string): string {
 /** Thrown for a file that is not a Recog database; the loader turns it into an IotcleanError. */
 export class RecogFormatError extends Error {
   override readonly name = 'RecogFormatError';
+  constructor(
+    message: string,
+    /** 1-based line of the problem, when known. */
+    readonly line?: number,
+  ) {
+    super(message);
+  }
 }
 
 function numberOrNull(v: string | undefined, what: string): number | null {
@@ -113,9 +120,13 @@ function numberOrNull(v: string | undefined, what: string): number | null {
 
 /** Parses one database file's text. */
 export function parseRecogXml(xml: string, file: string): RecogDatabase {
+  const text = xml.replace(/\r\n?/g, '\n');
+  // The parser itself tolerates mismatched tags; the validator does not.
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new RecogFormatError(`not well-formed XML: ${valid.err.msg}`, valid.err.line);
   let raw: unknown;
   try {
-    raw = parser.parse(xml.replace(/\r\n?/g, '\n'));
+    raw = parser.parse(text);
   } catch (e) {
     throw new RecogFormatError(`not well-formed XML: ${(e as Error).message}`);
   }

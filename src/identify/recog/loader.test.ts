@@ -203,6 +203,14 @@ describe('Recog semantics', () => {
     ]);
   });
 
+  it('an example that passes alone but loses to an earlier fingerprint is counted as shadowed', () => {
+    const d = folder({
+      'a.xml': db('matches="k"', `<fingerprint pattern="^v"><description>any v</description><param pos="0" name="p" value="any"/></fingerprint>`),
+      'b.xml': db('matches="k"', `<fingerprint pattern="^v(\\d)$"><description>v digit</description><example p="1">v1</example><param pos="1" name="p"/></fingerprint>`),
+    });
+    expect(runRecogExamples(d)).toMatchObject({ total: 1, passed: 1, shadowed: 1 });
+  });
+
   it('an example that fails says why', () => {
     const d = folder({
       'a.xml': db(

@@ -209,6 +209,80 @@ export function matchFingerprint(fp: CompiledFingerprint, text: string): Map<str
   return m ? recogResult(fp, m) : undefined;
 }
 
+/**
+ * The fingerprints of one key, indexed for one-line inputs (most banners, headers and titles):
+ * `^text$` patterns sit in a map from the text, and the rest are pre-sorted into lists by the first
+ * character an anchored pattern can start with. Every list keeps file order, so the first match is
+ * the one a plain walk would find; multi-line input takes the plain walk.
+ */
+class KeyIndex {
+  private readonly exact = new Map<string, number>();
+  private readonly others: { readonly fp: CompiledFingerprint; readonly pos: number }[] = [];
+  /** Lists by first code unit (ASCII), built when first needed; 128 holds every non-ASCII start. */
+  private readonly buckets: ({ readonly fp: CompiledFingerprint; readonly pos: number }[] | undefined)[] = [];
+
+  constructor(readonly all: readonly CompiledFingerprint[]) {
+    all.forEach((fp, pos) => {
+      const exact = fp.regex?.conversion.exact ?? null;
+      if (exact !== null) {
+        if (!this.exact.has(exact)) this.exact.set(exact, pos);
+      } else this.others.push({ fp, pos });
+    });
+  }
+
+  private bucket(code: number): readonly { readonly fp: CompiledFingerprint; readonly pos: number }[] {
+    const slot = code < 128 ? code : 128;
+    let list = this.buckets[slot];
+    if (!list) {
+      list = this.others.filter(({ fp }) => {
+        const first = fp.regex?.conversion.firstChars ?? null;
+        if (first === null) return true;
+        if (slot < 128) return first.includes(String.fromCharCode(code));
+        for (let i = 0; i < first.length; i++) if (first.charCodeAt(i) >= 128) return true;
+        return false;
+      });
+      this.buckets[slot] = list;
+    }
+    return list;
+  }
+
+  /** The first fingerprint matching, with its result. */
+  first(text: string): { fp: CompiledFingerprint; result: Map<string, string | undefined> } | undefined {
+    const lower: { v?: string } = {};
+    if (text.includes('\n')) {
+      for (const fp of this.all) {
+        const result = tryOne(fp, text, lower);
+        if (result) return { fp, result };
+      }
+      return undefined;
+    }
+    const exactPos = this.exact.get(text) ?? Infinity;
+    const list = text.length === 0 ? this.others : this.bucket(text.charCodeAt(0));
+    for (const { fp, pos } of list) {
+      if (pos > exactPos) break;
+      const result = tryOne(fp, text, lower);
+      if (result) return { fp, result };
+    }
+    if (exactPos !== Infinity) {
+      const fp = this.all[exactPos] as CompiledFingerprint;
+      const result = matchFingerprint(fp, text);
+      if (result) return { fp, result };
+    }
+    return undefined;
+  }
+}
+
+/** The literal prefilter, then the regex. */
+function tryOne(fp: CompiledFingerprint, text: string, lower: { v?: string }): Map<string, string | undefined> | undefined {
+  if (fp.literal !== null) {
+    if (fp.literalCi) {
+      lower.v ??= text.toLowerCase();
+      if (!lower.v.includes(fp.literal)) return undefined;
+    } else if (!text.includes(fp.literal)) return undefined;
+  }
+  return matchFingerprint(fp, text);
+}
+
 /** A RuleSource over compiled fingerprints: per key, file order, first match wins. */
 export function recogSource(compiled: RecogCompiled): RuleSource {
   const byKey = new Map<string, CompiledFingerprint[]>();
@@ -222,26 +296,15 @@ export function recogSource(compiled: RecogCompiled): RuleSource {
     add(fp.key, fp);
     for (const alias of recogKeyAliases[fp.key] ?? []) add(alias, fp);
   }
+  const index = new Map([...byKey].map(([k, list]) => [k, new KeyIndex(list)]));
   const keys = new Set(byKey.keys());
   return {
     name: 'recog',
     keys,
     match(input: IdentifyInput): RuleMatch | undefined {
-      const list = byKey.get(input.key);
-      if (!list) return undefined;
-      const text = input.text;
-      let lower: string | undefined;
-      for (const fp of list) {
-        if (fp.literal !== null) {
-          if (fp.literalCi) {
-            lower ??= text.toLowerCase();
-            if (!lower.includes(fp.literal)) continue;
-          } else if (!text.includes(fp.literal)) continue;
-        }
-        const result = matchFingerprint(fp, text);
-        if (result) return { rule: fp.rule, source: 'recog', key: input.key, params: paramsOf(result), confidence: fp.confidence };
-      }
-      return undefined;
+      const hit = index.get(input.key)?.first(input.text);
+      if (!hit) return undefined;
+      return { rule: hit.fp.rule, source: 'recog', key: input.key, params: paramsOf(hit.result), confidence: hit.fp.confidence };
     },
   };
 }

@@ -307,6 +307,30 @@ describe('\\R and literal prefilter', () => {
   });
 });
 
+describe('index hints', () => {
+  it('first characters of patterns anchored at the start', () => {
+    expect(conv('^Apache').firstChars).toBe('A');
+    expect(conv('(?i)^apache').firstChars).toBe('Aa');
+    expect(conv('^(?:nginx|Tengine)/').firstChars).toBe('Tn');
+    expect(conv('^\\s*x').firstChars).toBe('\t\n\v\f\r x');
+    expect(conv('^a?b').firstChars).toBe('ab');
+    expect(conv('Apache').firstChars).toBeNull();
+    expect(conv('^(?:a|.)').firstChars).toBeNull();
+    expect(conv('^[^a]').firstChars).toBeNull();
+    expect(conv('^a*').firstChars).toBeNull();
+    expect(conv('^(?=a)b').firstChars).toBeNull();
+    expect(conv('^x|y').firstChars).toBeNull();
+  });
+  it('exact texts', () => {
+    expect(conv('^Web Configurator$').exact).toBe('Web Configurator');
+    expect(conv('^a\\.b\\z').exact).toBe('a.b');
+    expect(conv('^1234$', { ignoreCase: true }).exact).toBe('1234');
+    expect(conv('^abc$', { ignoreCase: true }).exact).toBeNull();
+    expect(conv('^ab.$').exact).toBeNull();
+    expect(conv('ab$').exact).toBeNull();
+  });
+});
+
 describe('fuzz', () => {
   const alphabet = ['a', 'b', 'Z', '0', '9', '.', '*', '+', '?', '{', '}', ',', '1', '(', ')', '[', ']', '^', '$', '|', '\\', '-', ':', '=', '!', '<', '>', '#', "'", 'x', 'h', 'A', 'z', 'd', 's', 'w', 'k', 'i', 'm', '&', ' ', '\n', 'é', '😀', '\0'];
   it('random patterns always give a regex or a reason, and converted ones run', () => {

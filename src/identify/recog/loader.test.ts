@@ -11,6 +11,7 @@ import { IotcleanError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
 import { runRecogExamples } from './examples.js';
 import { compileRecog, loadRecog, matchFingerprint, recogDefaultConfidence } from './loader.js';
+import { parseRecogXml, RecogFormatError } from './xml.js';
 import { findRecogDir, recogMissingMessage } from './locate.js';
 
 let tmp: string;
@@ -98,6 +99,35 @@ describe('reading Recog XML', () => {
       expect((e as IotcleanError).where.file).toBe(join(wrong, 'a.xml'));
       expect((e as IotcleanError).where.hint).toBeTruthy();
     }
+  });
+});
+
+describe('fuzz: mutated databases', () => {
+  it('parse or fail with RecogFormatError, never anything else', () => {
+    const good = db(
+      'matches="m" protocol="p" preference="0.5"',
+      `<fingerprint pattern="^a(\\d)&amp;$" flags="REG_ICASE"><description>d</description>
+         <example _encoding="base64" v="1">YTEm</example><param pos="1" name="v"/><param pos="0" name="c" value="x{v}"/></fingerprint>`,
+    );
+    const rng = createRng('recog-xml-fuzz');
+    const noise = ['<', '>', '/', '"', '=', '&', ';', '#', 'x', ' ', '\0', '<!--', '-->', '<![CDATA[', ']]>', 'é', '&#0;', '&#x110000;'];
+    let parsed = 0;
+    for (let i = 0; i < 3000; i++) {
+      let t = good;
+      for (let k = 0, edits = 1 + rng.int(4); k < edits; k++) {
+        const at = rng.int(t.length + 1);
+        const cut = rng.int(3);
+        t = t.slice(0, at) + (rng.int(3) === 0 ? '' : rng.pick(noise)) + t.slice(at + cut);
+      }
+      try {
+        const d = parseRecogXml(t, 'f.xml');
+        parsed++;
+        expect(Array.isArray(d.fingerprints)).toBe(true);
+      } catch (e) {
+        expect(e).toBeInstanceOf(RecogFormatError);
+      }
+    }
+    expect(parsed).toBeGreaterThan(100);
   });
 });
 

@@ -73,6 +73,8 @@ export interface CompiledFingerprint {
   readonly key: string;
   readonly description: string;
   readonly pattern: string;
+  /** Recog's flags attribute, split. */
+  readonly flags: readonly string[];
   readonly regex: RubyRegex | null;
   readonly unconverted: string | null;
   readonly params: readonly RecogParam[];
@@ -145,6 +147,7 @@ export function compileRecog(dir: string): RecogCompiled {
         key: db.matches,
         description: fp.description,
         pattern: fp.pattern,
+        flags: fp.flags,
         regex,
         unconverted: conv.ok ? null : conv.reason,
         params: fp.params,

@@ -362,6 +362,8 @@ describe('differential fuzz against JavaScript where both languages agree', () =
   const rng = createRng('recog-regex-diff');
   const atoms = ['a', 'b', '1', '.', '\\d', '\\w', '[ab]', '[^a]', '[a-c1]', ' '];
   const quants = ['', '', '', '*', '+', '?', '{1,2}', '*?', '+?', '??', '{2}'];
+  // No "?" on groups: over a body that can match "" Ruby and JS differ there (regex.ruby.test.ts).
+  const groupQuants = ['', '', '*', '+', '{1,2}', '*?', '+?', '{2}'];
   const gen = (depth: number): string => {
     let out = '';
     const n = 1 + rng.int(4);
@@ -372,7 +374,7 @@ describe('differential fuzz against JavaScript where both languages agree', () =
       else if (depth > 0 && r === 1) atom = `(?:${gen(depth - 1)}|${gen(depth - 1)})`;
       else if (depth > 0 && r === 2) atom = `(${gen(depth - 1)}|${gen(depth - 1)})`;
       else atom = rng.pick(atoms);
-      out += atom + rng.pick(quants);
+      out += atom + rng.pick(atom.startsWith('(') ? groupQuants : quants);
     }
     return out;
   };

@@ -770,6 +770,82 @@ function classItem(st: ParseState, opts: RubyOptions): ClassItem {
   return { kind: 'char', code: cp };
 }
 
+/** Whether n can match the empty string. */
+function nullable(n: Node): boolean {
+  switch (n.t) {
+    case 'lit':
+    case 'set':
+    case 'any':
+    case 'linebreak':
+      return false;
+    case 'assert':
+    case 'backref':
+      return true;
+    case 'group':
+      return n.k === 'cap' || n.k === 'non' || n.k === 'atomic' ? nullable(n.body) : true;
+    case 'rep':
+      return n.min === 0 || nullable(n.body);
+    case 'seq':
+      return n.items.every(nullable);
+    case 'alt':
+      return n.alts.some(nullable);
+  }
+}
+
+function hasCapture(n: Node): boolean {
+  switch (n.t) {
+    case 'group':
+      return n.ruby !== undefined || hasCapture(n.body);
+    case 'rep':
+      return hasCapture(n.body);
+    case 'seq':
+      return n.items.some(hasCapture);
+    case 'alt':
+      return n.alts.some(hasCapture);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether n may yield an empty match before trying a non-empty one (conservative: true when
+ * unsure). Loops differ there: Onigmo ends a loop at an iteration that matched "", while
+ * ECMAScript rejects that iteration (RepeatMatcher's empty check) and backtracks into it for a
+ * longer one, so the two find different matches.
+ */
+function emptyFirst(n: Node): boolean {
+  switch (n.t) {
+    case 'lit':
+    case 'set':
+    case 'any':
+    case 'linebreak':
+      return false;
+    case 'assert':
+    case 'backref':
+      return true;
+    case 'group':
+      return n.k === 'cap' || n.k === 'non' || n.k === 'atomic' ? emptyFirst(n.body) : true;
+    case 'rep':
+      return (n.lazy && n.min === 0) || emptyFirst(n.body);
+    case 'seq':
+      return nullable(n) && n.items.some(emptyFirst);
+    case 'alt':
+      return n.alts.some((a, i) => emptyFirst(a) || (i < n.alts.length - 1 && nullable(a)));
+  }
+}
+
+/**
+ * A loop over a body that can match "" keeps Ruby's meaning only when the body never prefers ""
+ * and holds no capture (Onigmo keeps the captures of an empty pass, ECMAScript drops them).
+ * `X?` is not a loop here: it is written as an alternation (see emit).
+ */
+function loopRisk(n: Node & { t: 'rep' }): string | null {
+  if (n.max <= 1 || !nullable(n.body)) return null;
+  if (hasCapture(n.body)) return "repeated group that can match empty holds a capture (Ruby keeps the empty pass's capture, JS drops it)";
+  if (emptyFirst(n.body)) return 'repeated group that can match empty before a longer match (Ruby ends the loop there, JS backtracks for more)';
+  return null;
+}
+
 /** Analysis after parsing: back-references and captures whose Ruby meaning JS cannot keep. */
 function check(root: Node, groups: number): void {
   const closed = new Set<number>();
@@ -788,6 +864,8 @@ function check(root: Node, groups: number): void {
         // last value set, so a capture not set on every pass may differ.
         const rc = n.max > 1 ? false : repeatCond === null ? null : repeatCond || n.min === 0;
         if (n.possessive && lookbehind) throw new Unconvertible('possessive quantifier inside a look-behind', 0);
+        const risk = loopRisk(n);
+        if (risk) throw new Unconvertible(risk, 0);
         walk(n.body, c, rc, lookbehind);
         return;
       }
@@ -941,6 +1019,16 @@ function emit(n: Node, st: EmitState): string {
       return `(?:\\${g})`;
     }
     case 'rep': {
+      if (n.max === 1 && n.min === 0 && nullable(n.body)) {
+        // X? as (?:X|) and X?? as (?:|X): the same in Ruby; JS's `?` would reject an empty X
+        // (and its captures) and backtrack into X for a longer match.
+        if (n.possessive) {
+          const g = st.js++;
+          return `(?:(?=((?:${emit(n.body, st)}|)))\\${g})`;
+        }
+        const body = emit(n.body, st);
+        return n.lazy ? `(?:|${body})` : `(?:${body}|)`;
+      }
       const q = n.min === 0 && n.max === Infinity ? '*' : n.min === 1 && n.max === Infinity ? '+' : n.min === 0 && n.max === 1 ? '?' : n.max === Infinity ? `{${n.min},}` : n.min === n.max ? `{${n.min}}` : `{${n.min},${n.max}}`;
       if (n.possessive) {
         const g = st.js++;

@@ -37,6 +37,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'test/helpers.ts', modules: ['node:net'], reason: 'listenSpread creates loopback listeners (servers)' },
   { path: 'test/guard.test.ts', modules: ['node:net', 'node:tls'], reason: 'loopback servers (plain and TLS) the guard connects to' },
   { path: 'test/scope-safety.test.ts', modules: ['node:net'], reason: 'loopback listeners that count the connections they get (servers)' },
+  { path: 'src/pipeline/stages.test.ts', modules: ['node:net'], reason: 'loopback listeners (via test/helpers listenSpread) for a streaming survey (servers)' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

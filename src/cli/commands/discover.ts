@@ -66,6 +66,8 @@ export const discoverCommand = defineCommand({
           workers: o.workers,
           engine: o.engine,
           resume: o.resume,
+          // This command is the discover stage alone; iotclean survey runs the others.
+          stages: ['discover'],
           signal: controller.signal,
           onStart: (id, resumed, start) => {
             started = start;

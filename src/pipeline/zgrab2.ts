@@ -251,7 +251,7 @@ async function* boundedLines(path: string): AsyncGenerator<{ readonly n: number;
         from = nl + 1;
       }
     }
-    if (size > 0 || parts.length > 0) yield { n: n + 1, text: tooLong ? '' : Buffer.concat(parts).toString('utf8'), tooLong };
+    if (size > 0) yield { n: n + 1, text: tooLong ? '' : Buffer.concat(parts).toString('utf8'), tooLong };
   } catch (e) {
     throw unreadableFile(path, zgrab2File, e);
   } finally {

@@ -279,6 +279,8 @@ export interface Zgrab2ImportSummary {
   readonly endpoints: number;
   readonly observations: number;
   readonly errors: number;
+  /** The first bad lines (at most 100), by number. */
+  readonly problems: readonly { readonly line: number; readonly message: string }[];
   readonly outsideScope: number;
   readonly outsideTargets: number;
 }
@@ -293,6 +295,7 @@ export async function importZgrab2File(req: Zgrab2ImportRequest): Promise<Zgrab2
   const fallbackTime = info.mtime.toISOString();
   let lines = 0;
   let errors = 0;
+  const problems: { line: number; message: string }[] = [];
   let outsideScope = 0;
   let outsideTargets = 0;
   const keep = (ip: string, count: boolean) => {
@@ -319,6 +322,7 @@ export async function importZgrab2File(req: Zgrab2ImportRequest): Promise<Zgrab2
         if (first) {
           errors++;
           const p = parsed as Problem;
+          if (problems.length < 100) problems.push({ line: line.n, message: p.problem });
           req.onError?.(new IotcleanError('E_IMPORT_FILE', p.problem, { file, line: line.n, ...(p.hint ? { hint: p.hint } : {}) }));
         }
         continue;
@@ -353,5 +357,5 @@ export async function importZgrab2File(req: Zgrab2ImportRequest): Promise<Zgrab2
     }
   }
   observations += (await store.observations.add(batch)).length;
-  return { surveyId: imported.surveyId, lines, endpoints: imported.count, observations, errors, outsideScope, outsideTargets };
+  return { surveyId: imported.surveyId, lines, endpoints: imported.count, observations, errors, problems, outsideScope, outsideTargets };
 }

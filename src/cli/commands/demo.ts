@@ -83,7 +83,7 @@ export const demoCommand = defineCommand({
           '',
           formatDeviceCounts(result.devices),
         ].join('\n'),
-        { ...report, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, totalMs },
+        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, totalMs },
       );
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {

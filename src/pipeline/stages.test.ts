@@ -239,6 +239,37 @@ describe('survey with discover, grab, identify', () => {
     }
   }, 60_000);
 
+  it('a resumed survey grabs the endpoints earlier runs stored but did not grab, once each', async () => {
+    const store = await openStore(join(dir, 'resume.db'));
+    try {
+      const targets = restrictScope(scope, ['127.67.16.0/20']);
+      const stop = new AbortController();
+      // First run: discovery only, stopped once something is stored (whenever that is).
+      const first = await runSurvey({
+        store, scope, targets, plan: plan('timeoutMs: 500\nretries: 0\n'), stages: ['discover'], rate: 2000, workers: 1, seed: 9, signal: stop.signal,
+        onProgress: (p) => {
+          if (p.open > 0) stop.abort();
+        },
+      });
+      expect(first.status).toBe('interrupted');
+      const before = (await store.endpoints.all(first.surveyId)).map((e) => e.id);
+      expect(before.length).toBeGreaterThan(0);
+      const grabbed: number[] = [];
+      const grab = async (req: GrabRequest) => {
+        grabbed.push(req.endpointId!);
+        return [fakeObservation(req, 'ssh', true)];
+      };
+      const resumed = await runSurvey({ store, scope, targets, plan: plan(), stages: ['discover', 'grab'], rate: 0, resume: first.surveyId, grab });
+      expect(resumed.status).toBe('done');
+      const all = (await store.endpoints.all(first.surveyId)).map((e) => e.id!);
+      expect(all).toHaveLength(24);
+      expect([...grabbed].sort((a, b) => a - b)).toEqual([...all].sort((a, b) => a - b));
+      for (const id of before) expect(grabbed).toContain(id);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   it('refuses identify without grab, and a stage not built, before creating anything', async () => {
     const store = await openStore(join(dir, 'refuse.db'));
     try {

@@ -4,20 +4,7 @@
  * Deleted at merge; nothing imports this file except src/pipeline/deps.ts.
  */
 import type { Identification, Observation } from '../core/records.js';
-import type { ConnectionLimits } from '../scope/connection.js';
-import type { CompiledScope } from '../scope/scope.js';
-import type { ServiceName } from './services.js';
-
-export interface GrabRequest {
-  readonly scope: CompiledScope;
-  readonly ip: string;
-  readonly port: number;
-  readonly service?: ServiceName;
-  readonly endpointId?: number | null;
-  readonly surveyId?: number | null;
-  readonly limits?: ConnectionLimits;
-  readonly signal?: AbortSignal;
-}
+import type { GrabRequest, Identifier } from './deps.js';
 
 /** Fake runner: one unrecognised generic observation, no traffic. */
 export async function grabEndpoint(req: GrabRequest): Promise<Observation[]> {
@@ -39,11 +26,6 @@ export async function grabEndpoint(req: GrabRequest): Promise<Observation[]> {
       source: 'grab',
     },
   ];
-}
-
-export interface Identifier {
-  identifyEndpoint(observations: readonly Observation[]): Identification;
-  mergeHost(endpoints: readonly Identification[]): { host: Identification; endpoints: Identification[] };
 }
 
 function unknown(o: { surveyId: number | null; endpointId: number | null; ip: string; port: number | null; protocol: string | null }): Identification {

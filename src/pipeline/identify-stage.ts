@@ -64,7 +64,7 @@ export async function identifyStage(groups: AsyncIterable<readonly Observation[]
   /** Merge one host's endpoint rows and replace what is stored for it. */
   const merge = async (ip: string, rows: readonly Identification[]) => {
     if (rows.length === 0) return;
-    let merged: { host: Identification; endpoints: Identification[] };
+    let merged: { readonly host: Identification; readonly endpoints: readonly Identification[] };
     try {
       const plain = rows.map(({ id: _id, ...r }) => r as Identification);
       merged = identifier.mergeHost(plain);

@@ -97,7 +97,8 @@ export async function runDiscoverCli(o: ParsedOptions<typeof discoverOptions>, o
         const r = surveyReport(outcome, started!, endpoints, portMap, summary);
         const extra = later.report ? await later.report(store, outcome.surveyId, isps) : undefined;
         const stagesLine = stageLine(outcome);
-        const text = [formatSurveyReport(r), ...(stagesLine ? [stagesLine] : []), ...(summary ? ['', formatIspSummary(summary)] : []), ...(extra ? ['', extra.text] : [])].join('\n');
+        const resumeAll = outcome.status === 'interrupted' && later.stages.length > 1 ? [`  (to run ${later.stages.join(', ')} again: iotclean survey --resume ${outcome.surveyId} --stages ${later.stages.join(',')})`] : [];
+        const text = [formatSurveyReport(r), ...resumeAll, ...(stagesLine ? [stagesLine] : []), ...(summary ? ['', formatIspSummary(summary)] : []), ...(extra ? ['', extra.text] : [])].join('\n');
         out.result(text, { ...r, stages: outcome.stages, ...(outcome.grab ? { grab: outcome.grab } : {}), ...(outcome.identify ? { identify: outcome.identify } : {}), ...(extra?.json ?? {}) });
         return outcome.status === 'done' ? 0 : 130;
       });

@@ -14,6 +14,7 @@ import { parsePlan, type SurveyPlan } from '../discover/plan.js';
 import { compileScope, defaultScope, restrictScope } from '../scope/scope.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import { pgQuery } from '../store/test-support.js';
 import type { GrabRequest, Identifier } from './deps.js';
 import { grabStage, type GrabResult, type StageFailure } from './grab-stage.js';
 import { groupByEndpoint, identifyStage } from './identify-stage.js';
@@ -145,9 +146,22 @@ describe('grab stage', () => {
   });
 });
 
-describe('identify stage', () => {
+// The host merge rewrites rows while it reads by keyset: run it on PostgreSQL too when given one.
+const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
+const pgSchema = `iotclean_stages_${process.pid}`;
+const identifyStores: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, 'identify.db')]];
+if (pgUrl) {
+  identifyStores.push(['postgres', async () => {
+    await pgQuery(pgUrl, `create schema if not exists ${pgSchema}`);
+    return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${pgSchema}`)}`;
+  }]);
+  afterAll(() => pgQuery(pgUrl, `drop schema if exists ${pgSchema} cascade`));
+}
+
+describe.each(identifyStores)('identify stage on %s', (_name, location) => {
   it('merges each host over all its endpoints, in discovery order (at the end) and sorted (at once); a rerun replaces', async () => {
-    const store = await openStore(join(dir, 'identify.db'));
+    identifier.merged.clear();
+    const store = await openStore(await location());
     try {
       const eps = [ep('127.67.3.1', 2223), ep('127.67.3.2', 2324), ep('127.67.3.1', 2324), ep('127.67.3.2', 2999), ep('127.67.3.1', 2999)];
       const { surveyId, stored } = await freshSurvey(store, eps);
@@ -174,6 +188,9 @@ describe('identify stage', () => {
     }
   });
 
+});
+
+describe('identify stage failures', () => {
   it('an endpoint the engine throws on is counted; its host is still merged from the others', async () => {
     const store = await openStore(join(dir, 'identify-bad.db'));
     try {

@@ -3,7 +3,7 @@
  * the stage registry, errors as JSON under --json, a zgrab2 import followed by identify and
  * `devices --json` with its documented field names, one row per endpoint.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,19 @@ describe('grab, identify, devices on an imported zgrab2 file', () => {
     const table = await runCli(['devices', '--db', db]);
     expect(table.stdout.trim().split('\n')).toHaveLength(5);
   }, 120_000);
+
+  it('an endpoint nothing identified still gets its row, with nulls', async () => {
+    const scan = join(dir, 'scan.txt');
+    writeFileSync(scan, '#masscan\nopen tcp 23 127.67.41.2 1700000000\nopen tcp 80 127.67.41.1 1700000000\n');
+    const imported = await runCli(['import', scan, '--db', db, '--json']);
+    expect(imported.code, imported.stderr).toBe(0);
+    const id = JSON.parse(imported.stdout).surveyId as number;
+    const devices = await runCli(['devices', '--survey', String(id), '--db', db, '--json']);
+    expect(JSON.parse(devices.stdout)).toEqual([
+      expect.objectContaining({ ip: '127.67.41.1', port: 80, protocol: null, type: null, vendor: null, product: null, version: null, cpe: [], confidence: 0, rule: null }),
+      expect.objectContaining({ ip: '127.67.41.2', port: 23, vendor: null, rule: null }),
+    ]);
+  }, 60_000);
 
   it('devices on a survey that does not exist is E_NOT_FOUND', async () => {
     const r = await runCli(['devices', '--survey', '99', '--db', db, '--json']);

@@ -4,7 +4,8 @@
  * (`devices`).
  */
 import { IotcleanError } from '../../core/errors.js';
-import type { Identification } from '../../core/records.js';
+import { parseIpv4 } from '../../core/ip.js';
+import type { Endpoint, Identification } from '../../core/records.js';
 import { planDigest, surveyPlanSchema } from '../../discover/plan.js';
 import { findRecogDir, loadIdentifier, type Identifier } from '../../pipeline/deps.js';
 import { availableStages, isStageName, stageNames, stages, type StageName } from '../../pipeline/stages.js';
@@ -198,6 +199,38 @@ export function deviceRow(r: Identification): DeviceRow {
   };
 }
 
+/** The row of an endpoint nothing identified (not grabbed yet, or its grab failed). */
+function unknownRow(e: Endpoint, surveyId: number): DeviceRow {
+  return { ip: e.ip, port: e.port, protocol: null, type: null, vendor: null, product: null, version: null, cpe: [], confidence: 0, rule: null, releaseYear: null, endOfLife: null, surveyId, endpointId: e.id ?? null };
+}
+
+/**
+ * Every endpoint of a survey with its identification, streamed: endpoints and endpoint-level
+ * identifications are both read by address, so one pass over each joins them host by host.
+ */
+export async function* devicesOf(store: Store, surveyId: number): AsyncGenerator<DeviceRow> {
+  const ids = store.identifications.list(surveyId)[Symbol.asyncIterator]();
+  let next = await ids.next();
+  const num = (ip: string) => parseIpv4(ip)!;
+  let hostAt = -1;
+  let hostRows = new Map<number, Identification>();
+  for await (const e of store.endpoints.list(surveyId)) {
+    const at = num(e.ip);
+    if (at !== hostAt) {
+      // A new address: skip rows of addresses before it, then take this address's rows.
+      while (!next.done && num(next.value.ip) < at) next = await ids.next();
+      hostRows = new Map();
+      while (!next.done && num(next.value.ip) === at) {
+        if (next.value.port !== null) hostRows.set(next.value.port, next.value);
+        next = await ids.next();
+      }
+      hostAt = at;
+    }
+    const found = hostRows.get(e.port);
+    yield found ? deviceRow(found) : unknownRow(e, surveyId);
+  }
+}
+
 /** A table cell: device text is shown escaped, never as terminal control characters. */
 const cell = (v: string | null, width: number) => JSON.stringify(v ?? '-').slice(1, -1).slice(0, width).padEnd(width);
 
@@ -211,9 +244,7 @@ export const devicesCommand = defineCommand({
   async run(o, _args, out) {
     await withStore(o.db, async (store) => {
       const surveyId = await surveyIdOf(store, o.survey);
-      const rows = (async function* () {
-        for await (const r of store.identifications.list(surveyId)) yield deviceRow(r);
-      })();
+      const rows = devicesOf(store, surveyId);
       // Streamed page by page, like endpoints.
       await out.stream(rows, (d) => `${`${d.ip}:${d.port}`.padEnd(21)} ${cell(d.protocol, 7)} ${cell(d.type, 12)} ${cell(d.vendor, 14)} ${cell(d.product, 24)} ${cell(d.version, 12)} ${d.confidence.toFixed(2)}  ${d.rule ?? '-'}`);
     }, { readOnly: true });

@@ -38,6 +38,8 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'test/guard.test.ts', modules: ['node:net', 'node:tls'], reason: 'loopback servers (plain and TLS) the guard connects to' },
   { path: 'test/scope-safety.test.ts', modules: ['node:net'], reason: 'loopback listeners that count the connections they get (servers)' },
   { path: 'src/pipeline/stages.test.ts', modules: ['node:net'], reason: 'loopback listeners (via test/helpers listenSpread) for a streaming survey (servers)' },
+  { path: 'test/grab-servers.ts', modules: ['node:net', 'node:http', 'ssh2'], reason: 'loopback servers the grab tests talk to (hostile peers, telnet, FTP, MQTT, ssh2 Server, node:http)' },
+  { path: 'src/grab/ssh/ssh2-session.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (a Duplex passed as sock): it never dials" },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

@@ -38,8 +38,9 @@ export function parseStages(text: string): StageName[] {
 /** The identify engine with iotclean's rules, plus Recog's from --recog or a copy found nearby. */
 export async function identifierFor(recog: string | undefined, out: Output): Promise<Identifier> {
   const recogDir = recog ?? findRecogDir();
-  const { identifier } = await loadIdentifier(recogDir ? { recogDir } : {});
-  out.info(recogDir ? `identify: with Recog fingerprints from ${recogDir}` : 'identify: iotclean rules only (no Recog copy found; add one with --recog DIR)');
+  const { identifier, report } = loadIdentifier(recogDir ? { recogDir } : {});
+  const rules = report.sources.map((s) => `${s.rules} ${s.name}`).join(', ');
+  out.info(`identify: ${rules} rules, ${report.catalogueEntries} catalogue models${recogDir ? ` (Recog from ${recogDir})` : ' (no Recog copy found; add one with --recog DIR)'}${report.warnings.length ? `; ${report.warnings.length} patterns not converted` : ''}`);
   return identifier;
 }
 

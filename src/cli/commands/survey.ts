@@ -40,7 +40,7 @@ export async function identifierFor(recog: string | undefined, out: Output): Pro
   const recogDir = recog ?? findRecogDir();
   const { identifier, report } = loadIdentifier(recogDir ? { recogDir } : {});
   const rules = report.sources.map((s) => `${s.rules} ${s.name}`).join(', ');
-  out.info(`identify: ${rules} rules, ${report.catalogueEntries} catalogue models${recogDir ? ` (Recog from ${recogDir})` : ' (no Recog copy found; add one with --recog DIR)'}${report.warnings.length ? `; ${report.warnings.length} patterns not converted` : ''}`);
+  out.info(`identify: ${rules} rules, ${report.catalogueEntries} catalogue models${recogDir ? ` (Recog from ${recogDir})` : ' (no Recog copy found; add one with --recog DIR)'}${report.warnings.length ? `; ${report.warnings.length} warnings (Recog patterns not converted)` : ''}`);
   return identifier;
 }
 

@@ -5,6 +5,7 @@
  * in batches as they come. An endpoint whose grab throws, or whose records do not validate, goes
  * to the error sink and the count of failures; the others go on (IntelMQ's per-item routing).
  */
+import { setMaxListeners } from 'node:events';
 import { IotcleanError } from '../core/errors.js';
 import type { Endpoint, Observation } from '../core/records.js';
 import { checkObservation } from '../core/schemas.js';
@@ -66,6 +67,8 @@ export function serviceForPort(plan: SurveyPlan, port: number): ServiceName | un
 export async function* grabStage(endpoints: AsyncIterable<Endpoint>, ctx: GrabStageContext): AsyncGenerator<GrabResult> {
   const { store, surveyId, plan } = ctx;
   const grab = ctx.grab ?? grabEndpoint;
+  // Every grab in flight listens on the stage's signal (and its connections too): not a leak.
+  if (ctx.signal) setMaxListeners(plan.grab.concurrency * 4 + 16, ctx.signal);
   const counts = ctx.counts ?? { in: 0, out: 0, failed: 0 };
   let buffer: Observation[] = [];
   let ready: GrabResult[] = [];

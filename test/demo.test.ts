@@ -30,9 +30,11 @@ describe('iotclean demo', () => {
       open: number;
       probesSent: number;
       isps: { ispId: string; participating: boolean; parent?: string; openEndpoints: number; addressesSurveyed: number }[];
+      identify: { endpoints: number; hosts: number; failed: number };
+      devices: { ispId: string; hosts: number; byType: Record<string, number> }[];
     };
     expect(out.status).toBe('done');
-    expect(out.probesSent).toBe(65536 * 39);
+    expect(out.probesSent).toBe(65536 * 40);
 
     const truth = readGroundTruth(labDir);
     const expected = new Set(truth.devices.flatMap((d) => d.services.map((s) => `${d.ip}:${s.boundPort}`)));
@@ -49,6 +51,9 @@ describe('iotclean demo', () => {
       expect(out.isps.find((i) => i.ispId === isp.id)?.openEndpoints).toBe(want);
     }
     expect(out.isps.some((i) => !i.participating)).toBe(true);
+    // Grab and identify ran on every endpoint; device counts cover every host once.
+    expect(out.identify).toEqual({ endpoints: expected.size, hosts: truth.devices.length, failed: 0 });
+    expect(out.devices.reduce((n, r) => n + r.hosts, 0)).toBe(truth.devices.length);
     expect(out.isps.some((i) => i.parent !== undefined)).toBe(true);
     // The lab was stopped afterwards (the demo started it).
     const status = await runCli(['lab', 'status', '--dir', labDir]);

@@ -37,6 +37,8 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'test/helpers.ts', modules: ['node:net'], reason: 'listenSpread creates loopback listeners (servers)' },
   { path: 'test/guard.test.ts', modules: ['node:net', 'node:tls'], reason: 'loopback servers (plain and TLS) the guard connects to' },
   { path: 'test/scope-safety.test.ts', modules: ['node:net'], reason: 'loopback listeners that count the connections they get (servers)' },
+  { path: 'test/real-daemons.ts', modules: [], reason: 'starts real servers (Debian daemons) as processes in its own namespace; imports no network module' },
+  { path: 'test/real-daemons.test.ts', modules: [], reason: 'real daemons in its own namespace, reached only by the CLI run inside it; imports no network module' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

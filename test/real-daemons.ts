@@ -357,8 +357,11 @@ export async function startDaemons(opts: { names?: readonly DaemonName[]; readyM
     process.off('exit', stopNow);
     for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     // A moment to exit cleanly (removing pid files), then whatever is left in our namespace dies.
-    for (let i = 0; i < 20 && [...children.values()].some((c) => c.exitCode === null && c.signalCode === null); i++) await sleep(50);
+    const running = () => [...children.values()].some((c) => c.exitCode === null && c.signalCode === null);
+    for (let i = 0; i < 20 && running(); i++) await sleep(50);
     stopNow();
+    // Until Node has reaped them (no zombies left for the caller to mistake for live daemons).
+    for (let i = 0; i < 100 && running(); i++) await sleep(50);
   };
   /** Synchronous part of stop, also run at process exit when a test runner dies first. */
   function stopNow(): void {

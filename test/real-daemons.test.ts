@@ -1,6 +1,7 @@
 /**
  * Grab and identify against REAL daemons from Debian packages (issue 6: "dropbear, OpenSSH, busybox
- * telnetd, lighttpd and nginx — product and version right"), plus mosquitto and vsftpd: each runs
+ * telnetd, lighttpd and nginx — product and version right"), plus mosquitto, vsftpd, Apache and
+ * mini_httpd: each runs
  * in a namespace this file creates (test/real-daemons.ts), and the CLI runs inside it as a user
  * would: `iotclean survey --stages discover,grab,identify`, then `iotclean devices --json`.
  *
@@ -18,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers.js';
 import { daemonNames, missingDaemons, startDaemons, upstreamVersion, whyNotDaemons, type DaemonLab, type DaemonName, type RealDaemon } from './real-daemons.js';
 
-/** The daemons issue 6 names; mosquitto and vsftpd are extras, skipped alone when missing. */
+/** The daemons issue 6 names; the others are extras, each skipped alone when missing. */
 const required: readonly DaemonName[] = ['dropbear', 'openssh', 'busybox-telnetd', 'lighttpd', 'nginx'];
 
 function skipWhy(): string | undefined {
@@ -116,7 +117,7 @@ describe.skipIf(skipReason !== undefined)('real daemons from Debian packages, id
     for (const d of lab.daemons) console.info(`[real-daemons] ${d.name} at ${d.ip}:${d.port}: ${d.product} ${d.version} (${d.versionSource})`);
     const db = join(lab.dir, 'survey.db');
     const ports = [...new Set(lab.daemons.map((d) => d.port))].join(',');
-    // A /28 holds every daemon (127.69.0.1-7) and addresses where nothing listens.
+    // A /28 holds every daemon (127.69.0.1-9) and addresses where nothing listens.
     survey = await runTo(cli(lab, ['survey', '--stages', 'discover,grab,identify', '--targets', '127.69.0.0/28', '--ports', ports, '--db', db, '--json']), 240_000);
     if (survey.code !== 0) throw new Error(`survey exited ${survey.code ?? survey.signal}: ${survey.stderr}\n${survey.stdout.slice(0, 2000)}`);
     const id = surveyIdOf(survey.stdout);
@@ -175,8 +176,9 @@ describe.skipIf(skipReason !== undefined)('real daemons from Debian packages, id
     expect([null, d.version]).toContain(r.version);
   });
 
-  // Extras, beyond the issue's list: an MQTT broker (version from $SYS when anonymous) and an FTP server.
-  it.each(['mosquitto', 'vsftpd'] as const)('%s (extra): protocol, product and the installed version', (name) => {
+  // Extras, beyond the issue's list: an MQTT broker (version from $SYS when anonymous), an FTP
+  // server, Apache httpd and mini_httpd (the web server of many embedded devices).
+  it.each(['mosquitto', 'vsftpd', 'apache2', 'mini-httpd'] as const)('%s (extra): protocol, product and the installed version', (name) => {
     if (!chosen.includes(name)) return void console.warn(`[real-daemons] ${name} not installed: not checked`);
     const d = daemon(name);
     const r = rowOf(d);

@@ -1,6 +1,7 @@
 /**
  * Real reference daemons from Debian packages, started in a fresh network namespace for a test:
- * dropbear, OpenSSH, busybox telnetd, lighttpd, nginx, mosquitto and vsftpd, each on its own
+ * dropbear, OpenSSH, busybox telnetd, lighttpd, nginx, mosquitto, vsftpd, Apache httpd and
+ * mini_httpd (the web server of many embedded devices), each on its own
  * 127.69.0.N address with a private configuration in a temporary folder (nothing under /etc is
  * read or written, except /run/sshd, OpenSSH's privilege-separation folder, created when absent).
  *
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The daemons this module can start. */
-export const daemonNames = ['dropbear', 'openssh', 'busybox-telnetd', 'lighttpd', 'nginx', 'mosquitto', 'vsftpd'] as const;
+export const daemonNames = ['dropbear', 'openssh', 'busybox-telnetd', 'lighttpd', 'nginx', 'mosquitto', 'vsftpd', 'apache2', 'mini-httpd'] as const;
 export type DaemonName = (typeof daemonNames)[number];
 
 /** Protocol a daemon speaks (the grab module that should recognise it). */
@@ -252,6 +253,59 @@ const recipes: Record<DaemonName, Recipe> = {
         ].join('\n'),
       );
       return ['vsftpd', cfg];
+    },
+  },
+  apache2: {
+    binary: 'apache2',
+    protocol: 'http',
+    port: 80,
+    product: 'Apache HTTP Server',
+    productPattern: /apache/i,
+    versionVisible: true, // "Server: Apache/2.4.71 (Debian)": ServerTokens defaults to Full
+    packages: ['apache2-bin', 'apache2'],
+    versionCommand: ['apache2', '-v'],
+    versionPattern: /Apache\/(\S+)/,
+    setup(dir, ip, port) {
+      const root = webRoot(dir, 'apache2');
+      const modules = '/usr/lib/apache2/modules';
+      const cfg = join(dir, 'apache2.conf');
+      // Only what serving a file needs; Debian's /etc/apache2 (and its envvars) is not read.
+      writeFileSync(
+        cfg,
+        [
+          `ServerRoot ${dir}`,
+          ...['mpm_event', 'authz_core', 'dir', 'mime'].map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
+          'TypesConfig /etc/mime.types',
+          `Listen ${ip}:${port}`,
+          'ServerName localhost',
+          `PidFile ${join(dir, 'apache2.pid')}`,
+          `ErrorLog ${join(dir, 'apache2-error.log')}`,
+          `DefaultRuntimeDir ${dir}`,
+          `Mutex file:${dir} default`,
+          'User nobody',
+          'Group nogroup',
+          `DocumentRoot ${root}`,
+          'DirectoryIndex index.html',
+          '',
+        ].join('\n'),
+      );
+      return ['apache2', '-f', cfg, '-DFOREGROUND'];
+    },
+  },
+  'mini-httpd': {
+    binary: 'mini_httpd',
+    protocol: 'http',
+    port: 80,
+    product: 'mini_httpd',
+    productPattern: /mini_?httpd/i,
+    versionVisible: true, // "Server: mini_httpd/1.30 26Oct2018"
+    packages: ['mini-httpd'],
+    versionCommand: ['mini_httpd', '-V'],
+    versionPattern: /mini_httpd\/(\S+)/,
+    setup(dir, ip, port) {
+      const root = webRoot(dir, 'mini-httpd');
+      // -D stays in the foreground.
+      return ['mini_httpd', '-D', '-h', ip, '-p', String(port), '-d', root, '-u', 'nobody', '-i', join(dir, 'mini_httpd.pid'), '-l', join(dir, 'mini_httpd.log')];
     },
   },
 };

@@ -244,6 +244,8 @@ const recipes: Record<DaemonName, Recipe> = {
           'background=NO',
           'anonymous_enable=YES',
           'no_anon_password=YES',
+          // Anonymous sessions run as this user; Debian's package adds "ftp", which a machine may lack.
+          'ftp_username=nobody',
           `anon_root=${empty}`,
           'local_enable=NO',
           'write_enable=NO',

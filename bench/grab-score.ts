@@ -19,6 +19,9 @@
  *   wrong device: no device type, or the right one.
  * iotclean's "wrong at high confidence" counts devices whose identification claims a device type
  * with confidence ≥ 0.8 and is not right.
+ * Service software, per endpoint, where the ground truth names it (`software`: dropbear 2019.78):
+ * right when the tool's product names it and, if the truth has a version, the version is equal
+ * (nmap's first version word; iotclean's service layer, or its flat fields).
  */
 import { XMLParser } from 'fast-xml-parser';
 import { createRng } from '../src/core/rng.js';
@@ -85,6 +88,28 @@ export function vendorMatches(truth: string, claim: string | null | undefined): 
   return c.includes(t) || (c.length >= 3 && t.includes(c));
 }
 
+/** The software a lab service really runs (ground truth `software`, when the lab records it). */
+export interface Software {
+  readonly vendor?: string;
+  readonly product: string;
+  readonly version?: string;
+}
+
+/** The software of a ground-truth service, or undefined when the lab does not say. */
+export function softwareOf(service: GroundTruthDevice['services'][number]): Software | undefined {
+  const sw = (service as { software?: unknown }).software;
+  if (typeof sw !== 'object' || sw === null || typeof (sw as Software).product !== 'string') return undefined;
+  return sw as Software;
+}
+
+/** Whether a claimed product and version are the software's: product named, version equal when the truth gives one. */
+export function softwareMatches(sw: Software, product: string | null | undefined, version: string | null | undefined): boolean {
+  if (!vendorMatches(sw.product, product)) return false;
+  if (sw.version === undefined) return true;
+  // nmap prints "9.2p1 Debian 2+deb12u10" where a rule says "9.2p1": the first word is the version.
+  return (version ?? '').trim().split(/\s+/)[0] === sw.version;
+}
+
 /** One row of `iotclean devices --json` (the fields this benchmark reads). */
 export interface DeviceRow {
   readonly ip: string;
@@ -96,6 +121,20 @@ export interface DeviceRow {
   readonly version: string | null;
   readonly confidence: number | null;
   readonly rule: string | null;
+  /** The service layer, when `devices` prints it (the flat fields may be the device's). */
+  readonly service?: { readonly vendor: string | null; readonly product: string | null; readonly version: string | null } | null;
+}
+
+/** Whether iotclean's row for an endpoint names its software (the service layer when printed, else the flat fields). */
+export function iotcleanSoftwareRight(sw: Software, r: DeviceRow | undefined): boolean {
+  if (!r) return false;
+  const layer = r.service ?? r;
+  return softwareMatches(sw, layer.product, layer.version) || softwareMatches(sw, r.product, r.version);
+}
+
+/** Whether nmap's port names the software (product and version). */
+export function nmapSoftwareRight(sw: Software, p: NmapPort | undefined): boolean {
+  return p !== undefined && p.state === 'open' && softwareMatches(sw, p.product, p.version);
 }
 
 /** Types that claim no device: the service layer only. */

@@ -27,7 +27,21 @@ import { parseArgs } from 'node:util';
 import { IotcleanError } from '../src/core/errors.js';
 import { readGroundTruth, type GroundTruth, type GroundTruthDevice } from '../src/lab/ground-truth.js';
 import { labDown, labUp, type LabState } from '../src/lab/runtime.js';
-import { expectationOf, parseNmapXml, pickDevices, scoreIotclean, scoreNmap, type DeviceRow, type Expectation, type NmapPort, type Score } from './grab-score.js';
+import {
+  expectationOf,
+  iotcleanSoftwareRight,
+  nmapSoftwareRight,
+  parseNmapXml,
+  pickDevices,
+  scoreIotclean,
+  scoreNmap,
+  softwareOf,
+  type DeviceRow,
+  type Expectation,
+  type NmapPort,
+  type Score,
+  type Software,
+} from './grab-score.js';
 import { measure } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -99,6 +113,16 @@ interface ToolRun {
   readonly peakRssMb?: number;
   /** Device id → its score. */
   readonly scores: ReadonlyMap<string, Score>;
+  /** Endpoints whose ground truth names the software, and how many the tool named right. */
+  readonly software: { readonly right: number; readonly total: number };
+}
+
+/** Every sampled endpoint whose ground truth names its software. */
+function softwareEndpoints(devices: readonly GroundTruthDevice[]): { ip: string; port: number; sw: Software }[] {
+  return devices.flatMap((d) => d.services.flatMap((s) => {
+    const sw = softwareOf(s);
+    return sw ? [{ ip: d.ip, port: s.boundPort, sw }] : [];
+  }));
 }
 
 /** `devices --json` prints one JSON array (an object per line) or JSON lines: read either. */
@@ -133,7 +157,9 @@ async function runIotclean(o: { devices: readonly GroundTruthDevice[]; ports: re
   const byIp = new Map<string, DeviceRow[]>();
   for (const r of rows) byIp.set(r.ip, [...(byIp.get(r.ip) ?? []), r]);
   const scores = new Map(o.devices.map((d) => [d.id, scoreIotclean(d, byIp.get(d.ip) ?? [])]));
-  return { tool: 'iotclean', seconds: m.seconds, scores, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}) };
+  const withSoftware = softwareEndpoints(o.devices);
+  const right = withSoftware.filter((e) => iotcleanSoftwareRight(e.sw, byIp.get(e.ip)?.find((r) => r.port === e.port))).length;
+  return { tool: 'iotclean', seconds: m.seconds, scores, software: { right, total: withSoftware.length }, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}) };
 }
 
 async function runNmap(o: { devices: readonly GroundTruthDevice[]; ports: readonly number[]; dir: string }): Promise<ToolRun> {
@@ -144,7 +170,9 @@ async function runNmap(o: { devices: readonly GroundTruthDevice[]; ports: readon
   if (m.code !== 0) throw new Error(`nmap exited ${m.code}`);
   const hosts = parseNmapXml(readFileSync(out, 'utf8'));
   const scores = new Map(o.devices.map((d) => [d.id, scoreNmap(d, hosts.get(d.ip) ?? ([] as NmapPort[]))]));
-  return { tool: 'nmap -sV', seconds: m.seconds, scores, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}) };
+  const withSoftware = softwareEndpoints(o.devices);
+  const right = withSoftware.filter((e) => nmapSoftwareRight(e.sw, hosts.get(e.ip)?.find((p) => p.port === e.port))).length;
+  return { tool: 'nmap -sV', seconds: m.seconds, scores, software: { right, total: withSoftware.length }, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}) };
 }
 
 const expectations: readonly Expectation[] = ['known', 'ambiguous', 'unknown'];
@@ -161,6 +189,9 @@ function printResults(runs: readonly ToolRun[], devices: readonly GroundTruthDev
         `${`${right(devices)}/${devices.length}`.padStart(7)} ${`(${((100 * right(devices)) / devices.length).toFixed(1)}%)`.padStart(8)}` +
         `${cell('known').padStart(9)} ${cell('ambiguous').padStart(11)} ${cell('unknown').padStart(9)} ${wrongHigh.padStart(12)}   ${r.peakRssMb !== undefined ? `${r.peakRssMb} MB` : '-'}`,
     );
+  }
+  for (const r of runs) {
+    if (r.software.total > 0) console.log(`  ${r.tool}: service software (product and version) right on ${r.software.right}/${r.software.total} endpoints whose ground truth names it`);
   }
   for (const r of runs) {
     const wrong = devices.filter((d) => !r.scores.get(d.id)?.correct);

@@ -5,7 +5,20 @@
 import { describe, expect, it } from 'vitest';
 import type { GroundTruthDevice } from '../src/lab/ground-truth.js';
 import { createRng } from '../src/core/rng.js';
-import { expectationOf, hostIdentification, parseNmapXml, pickDevices, scoreIotclean, scoreNmap, vendorMatches, type DeviceRow, type NmapPort } from '../bench/grab-score.js';
+import {
+  expectationOf,
+  hostIdentification,
+  iotcleanSoftwareRight,
+  nmapSoftwareRight,
+  parseNmapXml,
+  pickDevices,
+  scoreIotclean,
+  scoreNmap,
+  softwareOf,
+  vendorMatches,
+  type DeviceRow,
+  type NmapPort,
+} from '../bench/grab-score.js';
 
 function device(o: { id: string; profile: string; vendor: string; type?: GroundTruthDevice['type']; ports?: readonly number[]; identity?: string }): GroundTruthDevice {
   const d: GroundTruthDevice = {
@@ -119,6 +132,32 @@ describe('scoreNmap', () => {
     const generic = device({ id: 'd3', profile: 'g', vendor: 'Generic', type: 'nas' });
     expect(scoreNmap(generic, [port({ devicetype: 'storage-misc' })]).correct).toBe(true);
     expect(scoreNmap(generic, [port({ devicetype: 'webcam' })]).correct).toBe(false);
+  });
+});
+
+describe('service software per endpoint', () => {
+  const dropbear = { product: 'dropbear', version: '2019.78' };
+
+  it('reads the ground truth software when the lab records it', () => {
+    const s = { port: 22, boundPort: 22, protocol: 'ssh', auth: 'ssh' } as const;
+    expect(softwareOf(s)).toBeUndefined();
+    expect(softwareOf({ ...s, software: null } as never)).toBeUndefined();
+    expect(softwareOf({ ...s, software: dropbear } as never)).toEqual(dropbear);
+  });
+
+  it('iotclean: the service layer when printed, else the flat fields; the version must be equal', () => {
+    expect(iotcleanSoftwareRight(dropbear, row({ product: 'Dropbear SSH', version: '2019.78' }))).toBe(true);
+    expect(iotcleanSoftwareRight(dropbear, row({ product: 'Dropbear SSH', version: '2022.83' }))).toBe(false);
+    expect(iotcleanSoftwareRight(dropbear, row({ product: 'DS-2CD2032-I', version: 'V5.4', service: { vendor: null, product: 'Dropbear SSH', version: '2019.78' } }))).toBe(true);
+    expect(iotcleanSoftwareRight(dropbear, undefined)).toBe(false);
+    expect(iotcleanSoftwareRight({ product: 'lighttpd' }, row({ product: 'lighttpd', version: null }))).toBe(true);
+  });
+
+  it("nmap: the product on an open port, the version's first word", () => {
+    expect(nmapSoftwareRight(dropbear, port({ port: 22, product: 'Dropbear sshd', version: '2019.78' }))).toBe(true);
+    expect(nmapSoftwareRight({ product: 'OpenSSH', version: '9.2p1' }, port({ product: 'OpenSSH', version: '9.2p1 Debian 2+deb12u10' }))).toBe(true);
+    expect(nmapSoftwareRight(dropbear, port({ product: 'Dropbear sshd', version: '2019.78', state: 'closed' }))).toBe(false);
+    expect(nmapSoftwareRight(dropbear, port({ product: 'OpenSSH', version: '2019.78' }))).toBe(false);
   });
 });
 

@@ -36,7 +36,7 @@ export interface RealDaemon {
   readonly protocol: DaemonProtocol;
   /** Product as a person would name it ("OpenSSH", "BusyBox telnetd"). */
   readonly product: string;
-  /** What an identified product name must match (rule sets spell names differently: "Dropbear SSH"). */
+  /** What the identified vendor + product must match (rule sets spell names differently: "Dropbear SSH", "Apache HTTPD"). */
   readonly productPattern: RegExp;
   /** Upstream version of the installed package ("9.2p1" from "1:9.2p1-2+deb12u10"). */
   readonly version: string;

@@ -10,7 +10,8 @@
  * ports:
  *   (a) `iotclean survey --stages discover,grab,identify --targets <the addresses> --ports <ports>`,
  *       timed from spawn to exit (its own port scan included, as nmap's is), then
- *       `iotclean devices --json` (not timed) for the identifications;
+ *       `iotclean devices --json` (not timed); the scores read the store's whole identification
+ *       records (host rows, service layer), falling back to the `devices` rows;
  *   (b) `nmap -sV -Pn -n -p <ports> --host-timeout S -oX <file> <the addresses>`, timed the same way.
  *
  * Every target is in the lab's 127.x network inside the namespace; both tools are bounded by
@@ -24,6 +25,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import SQLite from 'better-sqlite3';
 import { IotcleanError } from '../src/core/errors.js';
 import { readGroundTruth, type GroundTruth, type GroundTruthDevice } from '../src/lab/ground-truth.js';
 import { labDown, labUp, type LabState } from '../src/lab/runtime.js';
@@ -133,6 +135,19 @@ function parseDevices(stdout: string): DeviceRow[] {
   return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as DeviceRow);
 }
 
+/** Every identification row of the survey (host rows included) from the store, or undefined when it has none. */
+function storedIdentifications(db: string, surveyId: number): DeviceRow[] | undefined {
+  const d = new SQLite(db, { readonly: true, fileMustExist: true });
+  try {
+    const rows = d.prepare('select body from identifications where survey_id = ?').all(surveyId) as { body: string }[];
+    return rows.length > 0 ? rows.map((r) => JSON.parse(r.body) as DeviceRow) : undefined;
+  } catch {
+    return undefined; // a store without the table: fall back to `devices`
+  } finally {
+    d.close();
+  }
+}
+
 /** The survey id in `survey --json` output. */
 function surveyIdOf(stdout: string): number {
   const v = JSON.parse(stdout) as { surveyId?: number; survey?: { id?: number }; id?: number };
@@ -151,9 +166,12 @@ async function runIotclean(o: { devices: readonly GroundTruthDevice[]; ports: re
   const m = await measure(argv, opt.maxSeconds);
   if (m.timedOut) throw new Error(`iotclean survey passed the ${opt.maxSeconds} s limit`);
   if (m.code !== 0) throw new Error(`iotclean survey exited ${m.code}`);
-  const listed = await measure([...cliArgv(), 'devices', '--survey', String(surveyIdOf(m.stdout)), '--db', db, '--json'], opt.maxSeconds);
+  const surveyId = surveyIdOf(m.stdout);
+  const listed = await measure([...cliArgv(), 'devices', '--survey', String(surveyId), '--db', db, '--json'], opt.maxSeconds);
   if (listed.code !== 0) throw new Error(`iotclean devices exited ${listed.code}`);
-  const rows = parseDevices(listed.stdout);
+  // The store's rows hold each whole Identification: the host rows (the engine's merge across
+  // ports) and the service layer, which the flat `devices` fields replace with the device's.
+  const rows = storedIdentifications(db, surveyId) ?? parseDevices(listed.stdout);
   const byIp = new Map<string, DeviceRow[]>();
   for (const r of rows) byIp.set(r.ip, [...(byIp.get(r.ip) ?? []), r]);
   const scores = new Map(o.devices.map((d) => [d.id, scoreIotclean(d, byIp.get(d.ip) ?? [])]));

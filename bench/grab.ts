@@ -21,7 +21,7 @@
  *        diagnosis: [--iotclean-only] [--nmap-only]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -112,6 +112,8 @@ function cliArgv(): string[] {
 interface ToolRun {
   readonly tool: string;
   readonly seconds: number;
+  /** Stopped at --max-seconds: its rate is an upper bound. */
+  readonly timedOut?: boolean;
   readonly peakRssMb?: number;
   /** Device id → its score. */
   readonly scores: ReadonlyMap<string, Score>;
@@ -184,13 +186,19 @@ async function runNmap(o: { devices: readonly GroundTruthDevice[]; ports: readon
   const out = join(o.dir, 'nmap-sV.xml');
   const argv = ['nmap', '-sV', '-Pn', '-n', '-p', o.ports.join(','), '--host-timeout', `${opt.hostTimeout}s`, '-oX', out, ...o.devices.map((d) => d.ip)];
   const m = await measure(argv, opt.maxSeconds);
-  if (m.timedOut) throw new Error(`nmap passed the ${opt.maxSeconds} s limit (lower --endpoints or --host-timeout)`);
-  if (m.code !== 0) throw new Error(`nmap exited ${m.code}`);
-  const hosts = parseNmapXml(readFileSync(out, 'utf8'));
+  if (m.code !== 0 && !m.timedOut) throw new Error(`nmap exited ${m.code}`);
+  // Stopped at the limit, nmap has written the hosts it finished (the XML is cut): they are scored,
+  // the rest count as not identified, and its rate is an upper bound.
+  let hosts = new Map<string, NmapPort[]>();
+  try {
+    hosts = parseNmapXml(existsSync(out) ? readFileSync(out, 'utf8') : '');
+  } catch {
+    if (!m.timedOut) throw new Error(`nmap's XML output ${out} cannot be read`);
+  }
   const scores = new Map(o.devices.map((d) => [d.id, scoreNmap(d, hosts.get(d.ip) ?? ([] as NmapPort[]))]));
   const withSoftware = softwareEndpoints(o.devices);
   const right = withSoftware.filter((e) => nmapSoftwareRight(e.sw, hosts.get(e.ip)?.find((p) => p.port === e.port))).length;
-  return { tool: 'nmap -sV', seconds: m.seconds, scores, software: { right, total: withSoftware.length }, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}) };
+  return { tool: 'nmap -sV', seconds: m.seconds, timedOut: m.timedOut, scores, software: { right, total: withSoftware.length }, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}) };
 }
 
 const expectations: readonly Expectation[] = ['known', 'ambiguous', 'unknown'];
@@ -203,7 +211,7 @@ function printResults(runs: readonly ToolRun[], devices: readonly GroundTruthDev
     const cell = (e: Expectation) => `${right(groups.get(e)!)}/${groups.get(e)!.length}`;
     const wrongHigh = r.tool === 'iotclean' ? String([...r.scores.values()].filter((s) => s.wrongHighConfidence).length) : '-';
     console.log(
-      `${r.tool.padEnd(10)} ${(endpoints / r.seconds).toFixed(2).padStart(12)} ${r.seconds.toFixed(1).padStart(9)}   ` +
+      `${r.tool.padEnd(10)} ${`${r.timedOut ? '≤' : ''}${(endpoints / r.seconds).toFixed(2)}`.padStart(12)} ${`${r.timedOut ? '≥' : ''}${r.seconds.toFixed(1)}`.padStart(9)}   ` +
         `${`${right(devices)}/${devices.length}`.padStart(7)} ${`(${((100 * right(devices)) / devices.length).toFixed(1)}%)`.padStart(8)}` +
         `${cell('known').padStart(9)} ${cell('ambiguous').padStart(11)} ${cell('unknown').padStart(9)} ${wrongHigh.padStart(12)}   ${r.peakRssMb !== undefined ? `${r.peakRssMb} MB` : '-'}`,
     );
@@ -222,7 +230,8 @@ function printResults(runs: readonly ToolRun[], devices: readonly GroundTruthDev
   const [ours, nmap] = runs;
   if (ours && nmap) {
     const right = (r: ToolRun) => [...r.scores.values()].filter((s) => s.correct).length;
-    console.log(`ratio iotclean / nmap -sV: ${(nmap.seconds / ours.seconds).toFixed(1)}x endpoints/s; right ${right(ours)} vs ${right(nmap)} of ${devices.length} devices`);
+    if (nmap.timedOut) console.log(`nmap -sV was stopped at the ${opt.maxSeconds} s limit: hosts it had not finished count as not identified`);
+    console.log(`ratio iotclean / nmap -sV: ${nmap.timedOut ? '≥' : ''}${(nmap.seconds / ours.seconds).toFixed(1)}x endpoints/s; right ${right(ours)} vs ${right(nmap)} of ${devices.length} devices`);
   }
   console.log('(seconds and peak RSS are each process\'s, spawn to exit; iotclean\'s include its own port scan and store, nmap\'s its SYN scan)');
 }
@@ -253,6 +262,7 @@ async function bench(): Promise<void> {
     console.log(`nmap: ${args['iotclean-only'] ? 'skipped (--iotclean-only)' : `-sV -Pn -n --host-timeout ${opt.hostTimeout}s (nmap ${nmapVersion()})`}`);
 
     const runs: ToolRun[] = args['nmap-only'] ? [] : [await runIotclean({ devices, ports, state, dir })];
+    if (runs[0]) console.log(`iotclean done in ${runs[0].seconds.toFixed(1)} s; nmap -sV now (bounded by ${opt.maxSeconds} s) ...`);
     if (!args['iotclean-only']) {
       if (have('nmap')) runs.push(await runNmap({ devices, ports, dir }));
       else console.log('nmap not installed (apt-get install nmap): iotclean alone');

@@ -48,7 +48,7 @@ import { measure } from './measure.js';
 
 const { values: args } = parseArgs({
   options: {
-    endpoints: { type: 'string', default: '60' },
+    endpoints: { type: 'string', default: '100' },
     devices: { type: 'string', default: '300' },
     seed: { type: 'string', default: 'bench-grab' },
     'host-timeout': { type: 'string', default: '60' },

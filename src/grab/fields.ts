@@ -15,6 +15,12 @@ export interface TelnetFields {
   /** Options the server asked for, as names ("echo", "suppress-go-ahead", "terminal-type", or numbers). */
   readonly will: readonly string[];
   readonly do: readonly string[];
+  /**
+   * Everything the server sent as text, prompt included, CR LF kept as sent (IAC sequences and NUL
+   * removed), bounded: what Recog's telnet.banner patterns are written against ("^\r\nUser Access
+   * Verification\r\n\r\nUsername: $"). Optional: zgrab2 imports may lack it.
+   */
+  readonly text?: string;
 }
 
 export interface SshHostKey {

@@ -16,6 +16,7 @@ export const services = {
   http: { description: 'HTTP web UI or API' },
   https: { description: 'HTTP over TLS' },
   rtsp: { description: 'RTSP video (RFC 2326)' },
+  mqtt: { description: 'MQTT broker (OASIS MQTT 3.1.1)' },
   onvif: { description: 'ONVIF camera control over HTTP' },
   adb: { description: 'Android Debug Bridge' },
   cwmp: { description: 'TR-069 CWMP (ISP router management over HTTP)' },

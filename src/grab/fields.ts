@@ -107,6 +107,10 @@ export interface HttpFields {
   readonly redirects: readonly string[];
   /** Path of the page the fields describe. */
   readonly path: string;
+  /** Whether the body ended as framed (false: cut short, past the size bound, or malformed chunks). */
+  readonly bodyComplete?: boolean;
+  /** A redirect that was not followed (another host, a loop, or past the hop limit), as written. */
+  readonly redirectNotFollowed?: string | null;
 }
 
 export interface FtpFields {

@@ -12,6 +12,8 @@ export const errorCodes = {
   E_STORE: 'store error',
   E_BUSY: 'another runner holds this survey',
   E_LAB: 'lab error',
+  E_RULES_FILE: 'fingerprint rule file is invalid',
+  E_CATALOGUE_FILE: 'device-model catalogue file is invalid',
   E_NOT_FOUND: 'not found',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { bindCpeValue, formatCpe23, toCpe23 } from './cpe.js';
+
+describe('formatCpe23 (NIST IR 7695 §6.2 formatted string binding)', () => {
+  it('binds the eleven attributes with ANY for the unset ones', () => {
+    expect(formatCpe23({ part: 'a', vendor: 'openbsd', product: 'openssh', version: '7.4' })).toBe('cpe:2.3:a:openbsd:openssh:7.4:*:*:*:*:*:*:*');
+    expect(formatCpe23({ part: 'h', vendor: 'TP-LINK', product: 'TD-W8960N', version: null })).toBe('cpe:2.3:h:tp-link:td-w8960n:*:*:*:*:*:*:*:*');
+  });
+
+  it('leaves letters, digits, "_", "-" and "." bare and quotes every other printable character', () => {
+    expect(bindCpeValue('2019.78')).toBe('2019.78');
+    expect(bindCpeValue('a:b')).toBe('a\\:b');
+    expect(bindCpeValue('6.0p1+deb7u2')).toBe('6.0p1\\+deb7u2');
+    expect(bindCpeValue('I-O DATA')).toBe('i-o_data');
+    expect(bindCpeValue('AT&T (US)')).toBe('at\\&t_\\(us\\)');
+    expect(bindCpeValue('back\\slash')).toBe('back\\\\slash');
+  });
+
+  it('quotes "*" and "?" so they stay literal, and gives NA for "-" and ANY for empty', () => {
+    expect(bindCpeValue('v*')).toBe('v\\*');
+    expect(bindCpeValue('?')).toBe('\\?');
+    expect(bindCpeValue('-')).toBe('-');
+    expect(bindCpeValue('')).toBe('*');
+    expect(bindCpeValue(null)).toBe('*');
+  });
+
+  it('replaces characters outside printable ASCII, which WFN values cannot hold', () => {
+    expect(bindCpeValue('クイック')).toBe('____');
+    expect(bindCpeValue('a\u0000b')).toBe('a_b');
+  });
+
+  it('converts Recog-style 2.2 URIs, decoding percent escapes and the packed edition (~edition~sw_edition~target_sw~target_hw~other)', () => {
+    expect(toCpe23('cpe:/a:xiongmaitech:uc-httpd:1.0.0')).toBe('cpe:2.3:a:xiongmaitech:uc-httpd:1.0.0:*:*:*:*:*:*:*');
+    expect(toCpe23('cpe:/a:acme:micro_httpd:-')).toBe('cpe:2.3:a:acme:micro_httpd:-:*:*:*:*:*:*:*');
+    expect(toCpe23('cpe:/a:openbsd:openssh:')).toBe('cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:*');
+    expect(toCpe23('cpe:/a:foo%21:bar')).toBe('cpe:2.3:a:foo\\!:bar:*:*:*:*:*:*:*:*');
+    expect(toCpe23('cpe:/o:microsoft:windows:10::~~~x64~~')).toBe('cpe:2.3:o:microsoft:windows:10:*:*:*:*:x64:*:*');
+    expect(toCpe23('cpe:2.3:a:f5:nginx:1.2:*:*:*:*:*:*:*')).toBe('cpe:2.3:a:f5:nginx:1.2:*:*:*:*:*:*:*');
+    expect(toCpe23('not a cpe')).toBeNull();
+    expect(toCpe23('cpe:2.3:a:short')).toBeNull();
+  });
+});

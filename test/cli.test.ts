@@ -47,7 +47,7 @@ describe('iotclean CLI', () => {
     expect(new Set(eps.stdout.trim().split('\n'))).toEqual(lab.truth);
   });
 
-  const commands = [[], ['lab'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status'], ['discover'], ['import'], ['surveys'], ['endpoints'], ['demo'], ['scope'], ['plan']];
+  const commands = [[], ['lab'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status'], ['discover'], ['survey'], ['grab'], ['identify'], ['import'], ['surveys'], ['endpoints'], ['devices'], ['demo'], ['scope'], ['plan']];
   it.each(commands.map((c) => [`iotclean ${c.join(' ')}`, c] as const))('%s --help prints usage and options', async (_name, path) => {
     const r = await runCli([...path, '--help']);
     expect(r.code).toBe(0);
@@ -118,11 +118,11 @@ describe('iotclean CLI', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ addresses: 65536 - 256, excluded: 256, ranges: ['127.10.0.0-127.10.4.255', '127.10.6.0-127.10.255.255'] });
   });
 
-  it('checks the default plan: 39 ports, each with a reason', async () => {
+  it('checks the default plan: 40 ports, each with a reason', async () => {
     const r = await runCli(['plan', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout) as { ports: { port: number; reason: string }[]; digest: string };
-    expect(plan.ports).toHaveLength(39);
+    expect(plan.ports).toHaveLength(40);
     expect(plan.ports.every((p) => p.reason.length > 10)).toBe(true);
     expect(plan.digest).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -317,7 +317,8 @@ describe('--lab and demo', () => {
     const r = await run(['demo', '--dir', labDir, '--db', join(dir, 'demo.db'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const demo = JSON.parse(r.stdout) as Report & { totalMs: number };
-    expect(Object.keys(demo).sort()).toEqual([...Object.keys(discovered), 'totalMs'].sort());
+    // The demo also runs grab and identify, and counts devices.
+    expect(Object.keys(demo).sort()).toEqual([...Object.keys(discovered), 'totalMs', 'grab', 'identify', 'devices'].sort());
     expect(demo.addresses).toBe(discovered.addresses);
     expect(demo.isps.at(-1)).toMatchObject({ ispId: '-', addressesSurveyed: discovered.isps.at(-1)!.addressesSurveyed });
   });

@@ -32,7 +32,7 @@ describe('iotclean demo', () => {
       isps: { ispId: string; participating: boolean; parent?: string; openEndpoints: number; addressesSurveyed: number }[];
     };
     expect(out.status).toBe('done');
-    expect(out.probesSent).toBe(65536 * 39);
+    expect(out.probesSent).toBe(65536 * 40);
 
     const truth = readGroundTruth(labDir);
     const expected = new Set(truth.devices.flatMap((d) => d.services.map((s) => `${d.ip}:${s.boundPort}`)));

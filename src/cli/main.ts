@@ -8,6 +8,7 @@ import { planCommand, scopeCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
 import { labCommand } from './commands/lab.js';
+import { devicesCommand, grabCommand, identifyCommand, surveyCommand } from './commands/survey.js';
 import { endpointsCommand, importCommand, surveysCommand } from './commands/store.js';
 
 /** The version in our package.json, found by walking up (this file runs from src/ or dist/src/). */
@@ -29,7 +30,7 @@ export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
   version: packageVersion(),
-  subcommands: [demoCommand, labCommand, discoverCommand, importCommand, surveysCommand, endpointsCommand, scopeCommand, planCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

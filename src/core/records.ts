@@ -16,7 +16,7 @@ export interface Endpoint {
   readonly source: EndpointSource;
 }
 
-export type EndpointSource = 'connect' | 'masscan' | 'zmap';
+export type EndpointSource = 'connect' | 'masscan' | 'zmap' | 'zgrab2';
 
 /** One port of a survey plan, with why it is in the plan. */
 export interface PlanPort {

@@ -22,10 +22,10 @@ function planError(text: string): IotcleanError {
 const head = 'version: "t-1"\nname: test\n';
 
 describe('default plan', () => {
-  it('loads, with 39 unique TCP ports each with a one-line reason', async () => {
+  it('loads, with 40 unique TCP ports each with a one-line reason', async () => {
     const plan = await loadDefaultPlan();
-    expect(plan.ports).toHaveLength(39);
-    expect(new Set(plan.ports.map((p) => p.port)).size).toBe(39);
+    expect(plan.ports).toHaveLength(40);
+    expect(new Set(plan.ports.map((p) => p.port)).size).toBe(40);
     for (const p of plan.ports) {
       expect(p.port).toBeGreaterThanOrEqual(1);
       expect(p.port).toBeLessThanOrEqual(65535);
@@ -35,7 +35,9 @@ describe('default plan', () => {
     }
     expect(plan.version).toMatch(/^\d{4}\.\d{2}-\d+$/);
     expect(plan.rate).toBe(20000);
-    expect(plan.modules).toEqual(['discover']);
+    expect(plan.modules).toEqual(['discover', 'grab', 'identify']);
+    expect(plan.grab).toEqual({ concurrency: 64, batchSize: 200 });
+    expect(plan.ports.find((p) => p.port === 1883)?.service).toBe('mqtt');
   });
 
   it('covers the ports Mirai-family bots and NOTICE are known to probe', async () => {
@@ -70,9 +72,17 @@ describe('parsePlan', () => {
       concurrency: 1024,
       timeoutMs: 3000,
       retries: 1,
+      grab: { concurrency: 64, batchSize: 200 },
       modules: ['discover'],
       ports: [{ port: 23, service: 'telnet', reason: 'Mirai' }],
     });
+  });
+
+  it('takes grab options and refuses unknown or bad ones with the allowed keys', () => {
+    const ports = 'ports:\n  - {port: 23, service: telnet, reason: r}\n';
+    expect(parsePlan(`${head}grab:\n  concurrency: 8\n${ports}`, 'p.yaml').grab).toEqual({ concurrency: 8, batchSize: 200 });
+    expect(planError(`${head}grab:\n  concurency: 8\n${ports}`).message).toMatch(/unknown key "concurency" in grab \(allowed: concurrency, batchSize\)/);
+    expect(planError(`${head}grab:\n  concurrency: 0\n${ports}`).message).toMatch(/grab\.concurrency: must be > 0/);
   });
 
   it('resolves port names; the name is the service unless one is given', () => {
@@ -127,7 +137,7 @@ describe('parsePlan', () => {
     ['number port without service', `${head}ports:\n  - port: 8080\n    reason: r\n`, 4, /ports\[0\]\.service: is required when port is a number/],
     ['unquoted numeric version', `version: 2026.11\nname: x\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 1, /version: must be text; quote it/],
     ['unknown module', `${head}modules: [discover, pwn]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /modules\[1\]: unknown stage "pwn"/],
-    ['module not built yet', `${head}modules:\n  - discover\n  - grab\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 5, /modules\[1\]: stage "grab" .* is not available yet/],
+    ['module not built yet', `${head}modules:\n  - discover\n  - access\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 5, /modules\[1\]: stage "access" .* is not available yet/],
     ['modules not a list', `${head}modules: discover\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /modules: must be a list of stage names/],
     ['duplicate module', `${head}modules: [discover, discover]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /module "discover" is listed twice/],
     ['unknown service', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - port: 8080\n    service: htttp\n    reason: r\n`, 6, /ports\[1\]\.service: unknown service "htttp"/],

@@ -41,6 +41,7 @@ export const wellKnownPorts: Readonly<Record<string, number>> = Object.freeze({
   'xm-dvr': 34567,
   'dahua-dvr': 37777,
   upnp: 49152,
+  mqtt: 1883,
 });
 
 /**
@@ -132,6 +133,13 @@ const planPort = z.strictObject(planPortShape, { error: 'must be a mapping {port
 
 const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).positive({ error: 'must be > 0' });
 
+/** How the grab stage runs: endpoints grabbed at once, and observations written per transaction. */
+const grabShape = {
+  concurrency: positiveInt.max(4096, { error: 'must be <= 4096' }).default(64),
+  batchSize: positiveInt.max(10000, { error: 'must be <= 10000' }).default(200),
+};
+const grabOptions = z.strictObject(grabShape, { error: 'must be a mapping {concurrency, batchSize}' }).readonly();
+
 const planShape = {
   version: z
     .string({ error: 'must be text; quote it, e.g. version: "2026.11-1"' })
@@ -147,6 +155,7 @@ const planShape = {
     .min(0, { error: 'must be >= 0' })
     .max(10, { error: 'must be <= 10' })
     .default(1),
+  grab: grabOptions.default({ concurrency: 64, batchSize: 200 }),
   modules: z
     .array(stageName, { error: 'must be a list of stage names' })
     .min(1, { error: 'must not be empty' })
@@ -358,6 +367,7 @@ function shownValue(node: unknown): string {
 function allowedKeys(path: readonly PropertyKey[]): string | undefined {
   if (path.length === 0) return Object.keys(planShape).join(', ');
   if (path[0] === 'ports' && path.length === 2) return Object.keys(planPortShape).join(', ');
+  if (path[0] === 'grab' && path.length === 1) return Object.keys(grabShape).join(', ');
   return undefined;
 }
 

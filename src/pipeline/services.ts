@@ -2,7 +2,8 @@
  * Service names a plan may give a port (`service: telnet`): what the device on that port is
  * expected to speak. The grab stage will pick its protocol module by this name, so a typo must
  * fail validation rather than leave a port un-grabbed. Add a service here (one line) before using
- * it in a plan; `module` will name the grab module once it exists.
+ * it in a plan. The grab stage passes the name to the grab runner, which maps it to its module
+ * (src/grab/runner.ts) and tries the others after it.
  */
 
 export interface ServiceInfo {

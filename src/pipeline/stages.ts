@@ -14,8 +14,8 @@ export interface StageInfo {
 /** Every stage name, in the order the pipeline runs them. */
 export const stages = {
   discover: { available: true, description: 'TCP connect discovery of open ports' },
-  grab: { available: false, description: 'banner grab per protocol module' },
-  identify: { available: false, description: 'device identification from banners' },
+  grab: { available: true, description: 'banner grab per protocol module' },
+  identify: { available: true, description: 'device identification from banners' },
   access: { available: false, description: 'weak ID/password check' },
   vuln: { available: false, description: 'known-vulnerability matching' },
 } as const satisfies Record<string, StageInfo>;

@@ -1,19 +1,25 @@
 /**
  * Running a survey in-process: discovery over the plan's ports, endpoints written to the store as
  * batches arrive (never only at the end), with a checkpoint in the same transaction so a killed
- * run resumes exactly. Later stages (grab, identify, access) plug in after discovery.
+ * run resumes exactly. The stages after it stream: each stored batch of endpoints goes through a
+ * bounded channel to the grab stage while discovery goes on, and each endpoint's observations go
+ * on to the identify stage; hosts are merged once discovery and grabbing are complete.
  */
 import { createHash } from 'node:crypto';
 import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, type Ipv4Range } from '../core/ip.js';
-import type { Endpoint } from '../core/records.js';
+import type { Endpoint, Observation } from '../core/records.js';
 import { defaultWorkers, runDiscovery, type DiscoveryProgress, type DiscoveryStats, type Shard } from '../discover/engine.js';
 import { planDigest, surveyPlanSchema, type SurveyPlan } from '../discover/plan.js';
 import { firstUncovered } from '../scope/range-set.js';
 import type { CompiledScope } from '../scope/scope.js';
 import { keepLease, leaseMsFromEnv, newLeaseOwner, takeLease, type HeldLease } from '../store/lease.js';
 import type { Store } from '../store/store.js';
-import { availableStages, stages } from './stages.js';
+import type { GrabRequest, Identifier } from './deps.js';
+import { Channel } from './flow.js';
+import { grabStage, type StageCounts, type StageFailure } from './grab-stage.js';
+import { identifyStage, type IdentifyOutcome } from './identify-stage.js';
+import { availableStages, stageNames, stages, type StageName } from './stages.js';
 
 export interface SurveyRequest {
   readonly store: Store;
@@ -37,7 +43,20 @@ export interface SurveyRequest {
   readonly onStart?: (surveyId: number, resumed: boolean, start: SurveyStart) => void;
   /** How long this runner's lease on the survey lasts between heartbeats (default: IOTCLEAN_LEASE_MS or 15 s). */
   readonly leaseMs?: number;
+  /** Stages to run (default: the plan's modules); discover first, pipeline order. */
+  readonly stages?: readonly StageName[];
+  /** The identify engine, loaded by the caller (needed when identify runs). */
+  readonly identifier?: Identifier;
+  /** The grab runner (default: src/grab/runner.ts); tests pass their own. */
+  readonly grab?: (req: GrabRequest) => Promise<Observation[]>;
+  /** The error sink: each endpoint or host a stage failed on. */
+  readonly onStageError?: (failure: StageFailure) => void;
+  /** Live counts of the later stages, for progress. */
+  readonly counts?: { readonly grab: StageCounts; readonly identify: StageCounts };
 }
+
+/** Endpoints between discovery and grab: enough to keep grab busy, small enough to bound memory. */
+const channelCapacity = 4096;
 
 /** What a run covers, as stored: on resume, the survey's own targets and what earlier runs did. */
 export interface SurveyStart {
@@ -55,6 +74,11 @@ export interface SurveyOutcome {
   readonly resumed: boolean;
   readonly stats: DiscoveryStats;
   readonly status: 'done' | 'interrupted';
+  /** The stages run, in order. */
+  readonly stages?: readonly StageName[];
+  /** Grab counts (in = endpoints, out = observations written, failed = endpoints), when grab ran. */
+  readonly grab?: StageCounts;
+  readonly identify?: IdentifyOutcome;
 }
 
 /**
@@ -77,25 +101,35 @@ function firstOutside(scope: CompiledScope, ranges: readonly Ipv4Range[]): numbe
   return undefined;
 }
 
-/** Refuse a plan (built in code, or stored earlier) asking for stages this runner cannot run. */
-function checkModules(plan: SurveyPlan): void {
-  const missing = plan.modules.filter((m) => !stages[m]?.available);
+/** Refuse a plan (built in code, or stored earlier) or a stage list this runner cannot run. */
+function checkModules(plan: SurveyPlan, wanted: readonly StageName[] = plan.modules): StageName[] {
+  const what = wanted === plan.modules ? `plan ${plan.name} ${plan.version}` : 'the stages asked for';
+  const missing = wanted.filter((m) => !stages[m]?.available);
   if (missing.length > 0) {
-    throw new IotcleanError('E_PLAN_FILE', `plan ${plan.name} ${plan.version} asks for stage(s) not available yet: ${missing.join(', ')}`, {
+    throw new IotcleanError('E_PLAN_FILE', `${what} asks for stage(s) not available yet: ${missing.join(', ')}`, {
       hint: `available now: ${availableStages().join(', ')}`,
     });
   }
-  if (!plan.modules.includes('discover')) {
-    throw new IotcleanError('E_PLAN_FILE', `plan ${plan.name} ${plan.version} does not list the discover stage, which this survey runs`, {
-      hint: 'add discover to the plan\'s modules',
+  if (!wanted.includes('discover')) {
+    throw new IotcleanError('E_PLAN_FILE', `${what} does not list the discover stage, which this survey runs`, {
+      hint: 'add discover to the plan\'s modules; a stored survey is grabbed with iotclean grab --survey ID',
     });
   }
+  // Each later stage reads what the one before it makes in the same run.
+  if (wanted.includes('identify') && !wanted.includes('grab')) {
+    throw new IotcleanError('E_PLAN_FILE', `${what} asks for identify without grab, which makes its input`, { hint: 'add grab, or run iotclean identify --survey ID on a grabbed survey' });
+  }
+  return stageNames.filter((n) => wanted.includes(n));
 }
 
 /** Run (or resume) a discovery survey and store what it finds as it finds it. */
 export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   const { store } = req;
-  checkModules(req.plan);
+  const needs = (w: readonly StageName[]) => {
+    if (w.includes('identify') && !req.identifier) throw new IotcleanError('E_INTERNAL', 'runSurvey: the identify stage needs an identifier (loadIdentifier)');
+    return w;
+  };
+  let wanted = needs(checkModules(req.plan, req.stages));
   let surveyId: number;
   let plan = req.plan;
   let targets: readonly Ipv4Range[];
@@ -125,7 +159,7 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     }
     const stored = surveyPlanSchema.safeParse(await store.plans.get(row.planDigest));
     if (stored.success) plan = stored.data;
-    checkModules(plan);
+    wanted = needs(checkModules(plan, req.stages));
     surveyId = row.id;
     targets = row.targets;
     ports = row.ports;
@@ -157,6 +191,54 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   const elapsedBefore = before?.elapsedMs ?? 0;
   const doneBefore = (resumeFrom ?? []).reduce((n, steps) => n + steps, 0);
   req.onStart?.(surveyId, resumeFrom !== undefined, { targets, ports, shard, doneBefore, probesBefore: sentBefore, elapsedMsBefore: elapsedBefore });
+  const grabs = wanted.includes('grab');
+  const identifies = wanted.includes('identify');
+  const counts = req.counts ?? { grab: { in: 0, out: 0, failed: 0 }, identify: { in: 0, out: 0, failed: 0 } };
+  const channel = grabs ? new Channel<Endpoint>(channelCapacity) : undefined;
+  // A later stage that fails stops discovery too: nothing would take what it finds.
+  const downstreamFailed = new AbortController();
+  let downstreamError: { error: unknown } | undefined;
+  let identified: IdentifyOutcome | undefined;
+  const downstream = channel
+    ? (async () => {
+        // A resumed run first grabs what earlier runs stored but did not grab.
+        const grabbed = resumeFrom ? await store.observations.endpointIds(surveyId) : new Set<number>();
+        const source = (async function* () {
+          if (resumeFrom) for await (const e of store.endpoints.list(surveyId)) if (!grabbed.has(e.id!)) yield e;
+          yield* channel;
+        })();
+        const stageSignal = req.signal ? AbortSignal.any([req.signal, downstreamFailed.signal]) : downstreamFailed.signal;
+        const grabbing = grabStage(source, {
+          store,
+          surveyId,
+          scope: req.scope,
+          plan,
+          ...(req.grab ? { grab: req.grab } : {}),
+          signal: stageSignal,
+          counts: counts.grab,
+          ...(req.onStageError ? { onError: req.onStageError } : {}),
+        });
+        const groups = (async function* () {
+          for await (const r of grabbing) if (r.observations.length > 0) yield r.observations;
+        })();
+        if (identifies) {
+          identified = await identifyStage(groups, {
+            store,
+            surveyId,
+            identifier: req.identifier!,
+            signal: stageSignal,
+            counts: counts.identify,
+            ...(req.onStageError ? { onError: req.onStageError } : {}),
+          });
+        } else {
+          for await (const _ of groups);
+        }
+      })().catch((error: unknown) => {
+        downstreamError = { error };
+        channel.stop();
+        downstreamFailed.abort(error);
+      })
+    : undefined;
   let stats: DiscoveryStats;
   try {
     stats = await runDiscovery({
@@ -172,15 +254,22 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
       workers,
       engine: req.engine,
       resumeFrom,
-      signal: req.signal ? AbortSignal.any([req.signal, lease.lost]) : lease.lost,
+      signal: AbortSignal.any([...(req.signal ? [req.signal] : []), lease.lost, downstreamFailed.signal]),
       onProgress: req.onProgress,
       onBatch: async (batch) => {
         const seenAt = new Date().toISOString();
         const endpoints: Endpoint[] = batch.opens.map(([ip, port]) => ({ kind: 'endpoint', ip: formatIpv4(ip), port, seenAt, source: 'connect' }));
-        await store.surveys.recordProgress(surveyId, endpoints, batch.checkpoint, { owner: lease.owner });
+        const stored = await store.surveys.recordProgress(surveyId, endpoints, batch.checkpoint, { owner: lease.owner });
+        // Waits while grab is behind: discovery slows rather than memory growing.
+        if (channel && stored.length > 0) await channel.push(...stored);
       },
     });
+    channel?.close();
+    await downstream;
+    if (downstreamError) throw downstreamError.error;
   } catch (e) {
+    channel?.stop();
+    await downstream;
     await lease.stop();
     await store.surveys.finish(surveyId, 'failed', undefined, lease.owner).catch(() => {});
     throw e;
@@ -188,7 +277,15 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   await lease.stop();
   // A run that lost its lease leaves the survey to the runner that took it over.
   if (lease.lost.aborted) throw lease.lost.reason;
-  const status = stats.interrupted ? 'interrupted' : 'done';
+  const status = stats.interrupted || req.signal?.aborted ? 'interrupted' : 'done';
   await store.surveys.finish(surveyId, status, { probesSent: sentBefore + stats.sent, elapsedMs: elapsedBefore + stats.elapsedMs, checkpoint: stats.checkpoint }, lease.owner);
-  return { surveyId, resumed: resumeFrom !== undefined, stats, status };
+  return {
+    surveyId,
+    resumed: resumeFrom !== undefined,
+    stats,
+    status,
+    stages: wanted,
+    ...(grabs ? { grab: { ...counts.grab } } : {}),
+    ...(identified ? { identify: identified } : {}),
+  };
 }

@@ -139,7 +139,7 @@ describe('a runner that loses its lease', () => {
     let outcome: Promise<unknown> = Promise.resolve();
     try {
       const scope = compileScope(defaultScope());
-      const plan = { ...(await loadDefaultPlan()), ports: [{ port: 2326, service: 'test', reason: 'nothing listens here' }] };
+      const plan = { ...(await loadDefaultPlan()), modules: ['discover'] as const, ports: [{ port: 2326, service: 'test', reason: 'nothing listens here' }] };
       // 4,096 probes at 100/s: it is still running when the lease is taken from it.
       const run = runSurvey({ store, scope, targets: restrictScope(scope, ['127.94.16.0/20']), plan, seed: 1, rate: 100, workers: 1, leaseMs: 3000, signal: stop.signal });
       outcome = run.then(

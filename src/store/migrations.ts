@@ -84,5 +84,52 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('endpoints_v2').renameTo('endpoints').execute();
       },
     },
+    '0003-observations-and-identifications': {
+      async up(db: Kysely<unknown>) {
+        // One row per endpoint and grab module tried. JSON is text on both back ends; `raw` is
+        // base64 (bounded by the runner), so no column ever holds a device's bytes as such.
+        await db.schema
+          .createTable('observations')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('survey_id', 'integer', (c) => c.references('surveys.id'))
+          .addColumn('endpoint_id', 'bigint', (c) => c.references('endpoints.id'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('module', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('recognised', 'integer', (c) => c.notNull())
+          .addColumn('fields', 'text', (c) => c.notNull())
+          .addColumn('raw', 'text', (c) => c.notNull())
+          .addColumn('bytes_received', 'bigint', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('observed_at', 'text', (c) => c.notNull())
+          .addColumn('duration_ms', 'real', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('observations_survey_ip_port').on('observations').columns(['survey_id', 'ip_num', 'port']).execute();
+        // Endpoint rows (port set) and one host row per address (endpoint_id and port null).
+        await db.schema
+          .createTable('identifications')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('survey_id', 'integer', (c) => c.references('surveys.id'))
+          .addColumn('endpoint_id', 'bigint', (c) => c.references('endpoints.id'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port', 'integer')
+          .addColumn('protocol', 'text')
+          .addColumn('type', 'text')
+          .addColumn('vendor', 'text')
+          .addColumn('product', 'text')
+          .addColumn('version', 'text')
+          .addColumn('cpe', 'text', (c) => c.notNull())
+          .addColumn('confidence', 'real', (c) => c.notNull())
+          .addColumn('rule', 'text')
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('identified_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('identifications_survey_ip').on('identifications').columns(['survey_id', 'ip_num']).execute();
+      },
+    },
   };
 }

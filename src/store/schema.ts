@@ -57,8 +57,55 @@ export interface EndpointTable {
   source: string;
 }
 
+/** One grab module's observation of one endpoint (records.ts Observation). */
+export interface ObservationTable {
+  id: Generated<number>;
+  survey_id: number | null;
+  endpoint_id: number | null;
+  ip: string;
+  ip_num: number;
+  port: number;
+  module: string;
+  status: string;
+  /** 0 or 1 (SQLite has no boolean). */
+  recognised: number;
+  /** JSON of Observation.fields. */
+  fields: string;
+  /** Base64, bounded. */
+  raw: string;
+  bytes_received: number;
+  error: string | null;
+  observed_at: string;
+  duration_ms: number;
+  source: string;
+}
+
+/** One identification: an endpoint row, or the host row (endpoint_id and port null). */
+export interface IdentificationTable {
+  id: Generated<number>;
+  survey_id: number | null;
+  endpoint_id: number | null;
+  ip: string;
+  ip_num: number;
+  port: number | null;
+  protocol: string | null;
+  type: string | null;
+  vendor: string | null;
+  product: string | null;
+  version: string | null;
+  /** JSON array of CPE 2.3 strings. */
+  cpe: string;
+  confidence: number;
+  rule: string | null;
+  /** JSON of the whole Identification (what readers return); the flat columns are for queries. */
+  body: string;
+  identified_at: string;
+}
+
 export interface Database {
   plan_versions: PlanVersionTable;
   surveys: SurveyTable;
   endpoints: EndpointTable;
+  observations: ObservationTable;
+  identifications: IdentificationTable;
 }

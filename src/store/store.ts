@@ -9,6 +9,7 @@ import type { Ipv4Range } from '../core/ip.js';
 import type { Endpoint, EndpointSource } from '../core/records.js';
 import { parseIpv4 } from '../core/ip.js';
 import type { Dialect } from './migrations.js';
+import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
 /** The runner holding a survey, as stored. Times are ISO 8601. */
@@ -63,9 +64,11 @@ export interface SurveyRepository {
   /**
    * Write found endpoints and the new checkpoint in one transaction (resume depends on it). With
    * `owner`, only while that runner holds the lease: otherwise nothing is written and E_BUSY is
-   * thrown, so a runner that lost its survey cannot move the new holder's checkpoint.
+   * thrown, so a runner that lost its survey cannot move the new holder's checkpoint. Returns the
+   * batch's endpoints with their stored ids (a re-found endpoint keeps its first id), so the next
+   * stage can start on them at once.
    */
-  recordProgress(surveyId: number, endpoints: readonly Endpoint[], checkpoint: readonly number[], options?: { probesSent?: number; owner?: string }): Promise<void>;
+  recordProgress(surveyId: number, endpoints: readonly Endpoint[], checkpoint: readonly number[], options?: { probesSent?: number; owner?: string }): Promise<Endpoint[]>;
   /**
    * Mark a survey ended and drop its lease; without stats only the status changes (the
    * checkpoint is kept for resume). With `owner`, only while that runner holds the lease
@@ -112,6 +115,8 @@ export interface Store {
   readonly surveys: SurveyRepository;
   readonly endpoints: EndpointRepository;
   readonly leases: LeaseRepository;
+  readonly observations: ObservationRepository;
+  readonly identifications: IdentificationRepository;
   close(): Promise<void>;
 }
 
@@ -158,6 +163,22 @@ function endpointRow(surveyId: number, e: Endpoint) {
 }
 
 const defaultPageSize = 5000;
+
+/** The stored ids of a batch's rows, keyed "ip_num:port" (one query per chunk of addresses). */
+async function storedIds(db: Kysely<Database>, surveyId: number, rows: readonly { ip_num: number; port: number }[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const nums = [...new Set(rows.map((r) => r.ip_num))];
+  for (let i = 0; i < nums.length; i += 500) {
+    const found = await db
+      .selectFrom('endpoints')
+      .select(['id', 'ip_num', 'port'])
+      .where('survey_id', '=', surveyId)
+      .where('ip_num', 'in', nums.slice(i, i + 500))
+      .execute();
+    for (const f of found) out.set(`${Number(f.ip_num)}:${f.port}`, Number(f.id));
+  }
+  return out;
+}
 
 /**
  * The database's clock in epoch ms. Leases are stamped and judged by the one clock every runner
@@ -250,9 +271,11 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
             .onConflict((oc) => oc.columns(['survey_id', 'ip_num', 'port']).doNothing())
             .execute();
         }
+        return storedIds(tx, surveyId, rows);
       };
       // Inside an import the caller's transaction already holds it together.
-      await (db.isTransaction ? write(db) : db.transaction().execute(write));
+      const ids = await (db.isTransaction ? write(db) : db.transaction().execute(write));
+      return endpoints.map((e, i) => ({ ...e, id: ids.get(`${rows[i]!.ip_num}:${e.port}`)! }));
     },
     async finish(id, status, stats, owner) {
       const result = await db
@@ -381,6 +404,8 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     surveys,
     endpoints,
     leases,
+    observations: createObservationRepository(db),
+    identifications: createIdentificationRepository(db),
     async close() {
       await db.destroy();
     },

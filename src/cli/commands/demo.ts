@@ -2,6 +2,7 @@ import { withPortMap, loadDefaultPlan } from '../../discover/plan.js';
 import { labDown, labStatus, labUp } from '../../lab/runtime.js';
 import { labPortMap } from '../../lab/state.js';
 import { runSurvey, type SurveyStart } from '../../pipeline/survey.js';
+import { countDevicesByIsp, formatDeviceCounts, type DeviceCounts } from '../../pipeline/stored.js';
 import { formatIspSummary, summariseByIsp } from '../../pipeline/summary.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { compileScope, defaultScope, restrictScope } from '../../scope/scope.js';
@@ -9,10 +10,12 @@ import { defineCommand } from '../command.js';
 import { storeOption, withStore } from '../context.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 import { devicePorts, formatSurveyReport, surveyReport } from '../report.js';
+import { stageLine } from './discover.js';
+import { identifierFor } from './survey.js';
 
 export const demoCommand = defineCommand({
   name: 'demo',
-  description: 'The main job on the embedded default: start the lab, survey it with the default plan, summarise per ISP.',
+  description: 'The main job on the embedded default: start the lab, survey it with the default plan (discover, grab, identify), summarise per ISP and device type.',
   options: {
     dir: { type: 'string', value: 'DIR', description: 'lab folder', default: '.lab' },
     devices: { type: 'number', value: 'N', integer: true, min: 1, description: 'lab devices (when the demo starts the lab)', default: 1000 },
@@ -41,6 +44,7 @@ export const demoCommand = defineCommand({
       const scope = compileScope(defaultScope());
       const targets = restrictScope(scope, [state.network]);
       const isps = await loadIspTable(state.ispTablePath);
+      const identifier = await identifierFor(undefined, out);
       let bar: ProgressBar | undefined;
       let started: SurveyStart | undefined;
       const result = await withStore(o.db, async (store) => {
@@ -51,6 +55,8 @@ export const demoCommand = defineCommand({
           plan,
           rate: o.rate,
           seed: o.seed,
+          stages: ['discover', 'grab', 'identify'],
+          identifier,
           signal: controller.signal,
           onStart: (_id, _resumed, start) => {
             started = start;
@@ -59,7 +65,8 @@ export const demoCommand = defineCommand({
           onProgress: (p) => bar?.update(p.done, p.total, `open ${p.open}`),
         });
         bar?.end();
-        return { outcome, endpoints: await store.endpoints.all(outcome.surveyId) };
+        const devices: DeviceCounts[] = await countDevicesByIsp(store.identifications.hosts(outcome.surveyId), isps);
+        return { outcome, devices, endpoints: await store.endpoints.all(outcome.surveyId) };
       });
       const rows = summariseByIsp(result.endpoints, isps, targets.ranges, devicePorts(portMap));
       const report = surveyReport(result.outcome, started!, result.endpoints, portMap, rows);
@@ -67,13 +74,16 @@ export const demoCommand = defineCommand({
       out.result(
         [
           formatSurveyReport(report),
+          ...(stageLine(result.outcome) ? [stageLine(result.outcome)!] : []),
           `  stored in ${o.db}`,
           '',
           `time taken: ${(totalMs / 1000).toFixed(1)} s, lab start included (all ISPs are surveyed together, in one permutation)`,
           '',
           formatIspSummary(rows),
+          '',
+          formatDeviceCounts(result.devices),
         ].join('\n'),
-        { ...report, totalMs },
+        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, totalMs },
       );
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {

@@ -4,8 +4,12 @@ import { labPortMap, runningLab } from '../../lab/state.js';
 import { formatIspSummary, summariseByIsp } from '../../pipeline/summary.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { countAddresses } from '../../scope/range-set.js';
-import { runSurvey, type SurveyStart } from '../../pipeline/survey.js';
-import { defineCommand } from '../command.js';
+import type { Identifier } from '../../pipeline/deps.js';
+import type { StageName } from '../../pipeline/stages.js';
+import { runSurvey, type SurveyOutcome, type SurveyStart } from '../../pipeline/survey.js';
+import type { IspTable } from '../../scope/isp.js';
+import type { Store } from '../../store/store.js';
+import { defineCommand, type OptionSpec, type Output, type ParsedOptions } from '../command.js';
 import { parseShard, resolvePlan, resolveScope, scopeOptions, storeOption, withStore } from '../context.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 import { devicePorts, formatSurveyReport, sizeLine, surveyReport } from '../report.js';
@@ -13,10 +17,8 @@ import { devicePorts, formatSurveyReport, sizeLine, surveyReport } from '../repo
 /** A resumed survey runs on what it stored; these flags would silently change it, so they are refused. */
 const fixedOnResume = ['targets', 'ports', 'plan', 'seed', 'shard', 'workers'] as const;
 
-export const discoverCommand = defineCommand({
-  name: 'discover',
-  description: 'Connect-scan the scope (or --targets) on the plan\'s ports and store open endpoints.',
-  options: {
+/** Options of `discover`, which `survey` shares. */
+export const discoverOptions = {
     ...scopeOptions,
     plan: { type: 'string', value: 'FILE', description: 'survey plan (default: plans/default.yaml)' },
     ports: { type: 'string', value: 'LIST', list: true, description: 'comma-separated ports or names, instead of the plan\'s' },
@@ -29,8 +31,18 @@ export const discoverCommand = defineCommand({
     lab: { type: 'string', value: 'DIR', description: 'survey the lab running in DIR: its network by default, following its port map' },
     isps: { type: 'string', value: 'FILE', description: 'prefix→ISP table: add a per-ISP summary (default with --lab: the lab\'s table)' },
     ...storeOption,
-  },
-  async run(o, _args, out) {
+} as const satisfies Record<string, OptionSpec>;
+
+/** What `survey` adds to a discover run: the later stages, and how to print what they found. */
+export interface LaterStages {
+  readonly stages: readonly StageName[];
+  readonly identifier?: Identifier;
+  /** Extra text and JSON keys for the report (device counts), given the survey id and ISP table. */
+  readonly report?: (store: Store, surveyId: number, isps: IspTable | undefined) => Promise<{ text: string; json: Record<string, unknown> }>;
+}
+
+/** The discover run, shared by `discover` (stages: discover) and `survey` (any). */
+export async function runDiscoverCli(o: ParsedOptions<typeof discoverOptions>, out: Output, later: LaterStages = { stages: ['discover'] }): Promise<number> {
     if (o.resume !== undefined) {
       const given = fixedOnResume.filter((k) => o[k] !== undefined);
       if (given.length) {
@@ -66,6 +78,9 @@ export const discoverCommand = defineCommand({
           workers: o.workers,
           engine: o.engine,
           resume: o.resume,
+          stages: later.stages,
+          ...(later.identifier ? { identifier: later.identifier } : {}),
+          onStageError: (f) => out.info(`${f.stage} ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`),
           signal: controller.signal,
           onStart: (id, resumed, start) => {
             started = start;
@@ -80,7 +95,11 @@ export const discoverCommand = defineCommand({
         const endpoints = await store.endpoints.all(outcome.surveyId);
         const summary = isps && summariseByIsp(endpoints, isps, started!.targets, devicePorts(portMap));
         const r = surveyReport(outcome, started!, endpoints, portMap, summary);
-        out.result(summary ? `${formatSurveyReport(r)}\n\n${formatIspSummary(summary)}` : formatSurveyReport(r), r);
+        const extra = later.report ? await later.report(store, outcome.surveyId, isps) : undefined;
+        const stagesLine = stageLine(outcome);
+        const resumeAll = outcome.status === 'interrupted' && later.stages.length > 1 ? [`  (to run ${later.stages.join(', ')} again: iotclean survey --resume ${outcome.surveyId} --stages ${later.stages.join(',')})`] : [];
+        const text = [formatSurveyReport(r), ...resumeAll, ...(stagesLine ? [stagesLine] : []), ...(summary ? ['', formatIspSummary(summary)] : []), ...(extra ? ['', extra.text] : [])].join('\n');
+        out.result(text, { ...r, stages: outcome.stages, ...(outcome.grab ? { grab: outcome.grab } : {}), ...(outcome.identify ? { identify: outcome.identify } : {}), ...(extra?.json ?? {}) });
         return outcome.status === 'done' ? 0 : 130;
       });
     } finally {
@@ -88,6 +107,20 @@ export const discoverCommand = defineCommand({
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
     }
-  },
+}
+
+/** "grab: 120 endpoints, 300 observations, 2 failed; identify: ..." for the stages after discover. */
+export function stageLine(outcome: SurveyOutcome): string | undefined {
+  const parts: string[] = [];
+  if (outcome.grab) parts.push(`grab: ${outcome.grab.in} endpoints, ${outcome.grab.out} observations, ${outcome.grab.failed} failed`);
+  if (outcome.identify) parts.push(`identify: ${outcome.identify.endpoints} endpoints, ${outcome.identify.hosts} hosts, ${outcome.identify.failed} failed`);
+  return parts.length ? `  ${parts.join('; ')}` : undefined;
+}
+
+export const discoverCommand = defineCommand({
+  name: 'discover',
+  description: 'Connect-scan the scope (or --targets) on the plan\'s ports and store open endpoints.',
+  options: discoverOptions,
+  run: (o, _args, out) => runDiscoverCli(o, out),
 });
 

@@ -10,7 +10,7 @@ import { IotcleanError } from '../core/errors.js';
 import { writeFileAtomic } from './files.js';
 import type { LabIsp, LabPlan } from './population.js';
 import type { PortMap } from './port-map.js';
-import type { DeviceProfile, LabAuth, LabCredential, LabProtocol } from './types.js';
+import type { DeviceProfile, LabAuth, LabCredential, LabIdentity, LabProtocol, LabSoftware } from './types.js';
 
 /** Name of the ground-truth file inside a lab folder. */
 export const groundTruthFile = 'ground-truth.json';
@@ -21,6 +21,11 @@ export interface GroundTruthService {
   readonly boundPort: number;
   readonly protocol: LabProtocol;
   readonly auth: LabAuth;
+  /**
+   * The software behind the port when the profile says, else null; products are named as Recog's
+   * service.product names them ("Dropbear SSH" 2019.78, "OpenSSH" 7.4, "lighttpd", "mosquitto").
+   */
+  readonly software?: LabSoftware | null;
 }
 
 /** One device in the ground truth. */
@@ -33,6 +38,12 @@ export interface GroundTruthDevice {
   readonly vendor: string;
   readonly model: string;
   readonly behaviour: NonNullable<DeviceProfile['behaviour']>;
+  /**
+   * What identification can know: 'known' devices must get this type and vendor; 'ambiguous' ones
+   * show some software but not their maker (no vendor may be claimed at high confidence);
+   * 'unknown' ones must stay unknown.
+   */
+  readonly identity?: LabIdentity;
   readonly weak: boolean;
   readonly credentials: readonly LabCredential[];
   readonly services: readonly GroundTruthService[];
@@ -67,6 +78,7 @@ export function groundTruth(plan: LabPlan, portMap: PortMap): GroundTruth {
       vendor: d.profile.vendor,
       model: d.profile.model,
       behaviour: d.profile.behaviour ?? 'normal',
+      identity: d.profile.identity ?? 'known',
       weak: d.weak,
       credentials: d.credentials,
       services: d.profile.services.map((s) => ({
@@ -74,6 +86,7 @@ export function groundTruth(plan: LabPlan, portMap: PortMap): GroundTruth {
         boundPort: portMap[String(s.port)] ?? s.port,
         protocol: s.protocol,
         auth: s.auth,
+        software: s.software ?? null,
       })),
     })),
   };

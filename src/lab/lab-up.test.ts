@@ -1,4 +1,6 @@
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +10,20 @@ import { labDown, labStatus, labUp, type LabState } from './runtime.js';
 import { isIotcleanError } from '../core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-lab-'));
+const tlsDir = mkdtempSync(join(tmpdir(), 'iotclean-lab-tls-'));
+
+/** SHA-256 fingerprint of the certificate a TLS server presents. */
+function certificateOf(ip: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: ip, port, rejectUnauthorized: false }, () => {
+      const fp = s.getPeerCertificate().fingerprint256;
+      s.destroy();
+      resolve(fp);
+    });
+    s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
+    s.on('error', reject);
+  });
+}
 
 function tryConnect(ip: string, port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -20,6 +36,7 @@ function tryConnect(ip: string, port: number): Promise<string> {
 
 afterAll(async () => {
   if (labStatus(dir).running) await labDown(dir);
+  if (labStatus(tlsDir).running) await labDown(tlsDir);
 });
 
 describe('lab up / status / down', () => {
@@ -57,4 +74,26 @@ describe('lab up / status / down', () => {
     const d0 = truth.devices[0];
     expect(await tryConnect(d0?.ip ?? '', d0?.services[0]?.boundPort ?? 0)).toBe('ECONNREFUSED');
   });
+
+  it('serves one default certificate per model from every shard (made once by the parent)', async () => {
+    // Synology has 3 services: 6 listeners per shard gives two shards of two devices.
+    const state = await labUp({ dir: tlsDir, seed: 'tls', devices: 4, network: '127.65.0.0/16', mix: { 'synology-ds216j': 1 }, maxListenersPerShard: 6 });
+    expect(state.shards.length).toBe(2);
+    const truth = readGroundTruth(tlsDir);
+    const https = (d: (typeof truth.devices)[number] | undefined): number => d?.services.find((s) => s.protocol === 'https')?.boundPort ?? 0;
+    const first = truth.devices[0];
+    const last = truth.devices[truth.devices.length - 1];
+    const a = await certificateOf(first?.ip ?? '', https(first));
+    const b = await certificateOf(last?.ip ?? '', https(last));
+    expect(a).toMatch(/^[0-9A-F:]{95}$/);
+    expect(b).toBe(a);
+    await labDown(tlsDir);
+    // The served certificate is kept in the lab folder, for the next start (a fresh process reads it).
+    const kept = Object.values(JSON.parse(readFileSync(join(tlsDir, 'certificates.json'), 'utf8')) as Record<string, { cert: string }>);
+    expect(kept.map((c) => new X509Certificate(c.cert).fingerprint256)).toEqual([a]);
+    // Started again in the same folder, the model keeps its certificate (kept in certificates.json).
+    await labUp({ dir: tlsDir, seed: 'tls', devices: 4, network: '127.65.0.0/16', mix: { 'synology-ds216j': 1 }, maxListenersPerShard: 6 });
+    expect(await certificateOf(first?.ip ?? '', https(first))).toBe(a);
+    await labDown(tlsDir);
+  }, 90_000);
 });

@@ -8,6 +8,7 @@ import { assertLoopback, closeServer, listenOn } from './bind.js';
 import { createDeviceState, createServiceContext } from './context.js';
 import type { PortMap } from './port-map.js';
 import { handlers } from './services/index.js';
+import { certificatesOf } from './tls/certificates.js';
 import type { DeviceState, LabDevice } from './types.js';
 
 /** Devices being served; `close` stops listening and drops every open connection. */
@@ -52,6 +53,10 @@ export async function listenDevices(devices: readonly LabDevice[], portMap: Port
     await Promise.all(servers.map(closeServer));
   };
   try {
+    // Default certificates of the https services before any client can arrive (cached per model).
+    await certificatesOf(devices).catch((e: unknown) => {
+      throw new IotcleanError('E_LAB', `cannot make the lab's TLS certificates (${String(e)})`);
+    });
     await pool(jobs, listenConcurrency, async ({ device, index, state }) => {
       const service = device.profile.services[index];
       if (!service) return;

@@ -57,8 +57,9 @@ export interface LabPlan {
 export const maxDevices = 50_000;
 
 /**
- * Default profile weights: mostly ordinary routers, cameras and DVRs, some hardened ones, and a
- * few awkward devices so that every survey meets them.
+ * Default profile weights: mostly ordinary routers, cameras and DVRs (many of them models common
+ * in Japan), some hardened ones, a few awkward devices, devices that identify only partly or not
+ * at all, and services on unexpected ports, so that every survey meets them.
  */
 export const defaultMix: Readonly<Record<string, number>> = {
   'zte-zxhn-h108n': 12,
@@ -78,6 +79,30 @@ export const defaultMix: Readonly<Record<string, number>> = {
   tarpit: 2,
   'garbage-sender': 2,
   'endless-banner': 2,
+  // Models common in Japan.
+  'nec-aterm-wg2600hp3': 8,
+  'buffalo-wsr-1166dhp': 7,
+  'iodata-wn-ax1167gr': 3,
+  'iodata-landisk-hdl2-a': 2,
+  'yamaha-rtx1210': 2,
+  'panasonic-bb-sc384b': 3,
+  'sony-snc-ch110': 2,
+  'panasonic-wj-hd316a': 2,
+  // MQTT brokers, an FTP-only NAS, boxes that name no maker, one that names nothing.
+  'mosquitto-open-broker': 2,
+  'mqtt-broker-auth': 1,
+  'proftpd-nas': 2,
+  'lighttpd-box': 2,
+  'goahead-camera': 3,
+  'unknown-device': 2,
+  // Protocols on unexpected ports, and a title holding a script tag.
+  'tplink-tl-wr841n-http-on-23': 1,
+  'zte-zxhn-f660-odd-ports': 1,
+  'script-title-camera': 1,
+  // Hostile banners: a trickle, 100 MB, NUL bytes.
+  'trickle-banner': 1,
+  'huge-banner': 1,
+  'nul-banner': 1,
 };
 
 /**

@@ -62,8 +62,14 @@ describe('lab runtime, 30 devices in process', () => {
     const truth = groundTruth(lab.plan, lab.portMap);
     expect(truth.devices).toHaveLength(30);
     const d = truth.devices[0];
-    expect(Object.keys(d ?? {}).sort()).toEqual(['behaviour', 'credentials', 'id', 'ip', 'ispId', 'model', 'profile', 'services', 'type', 'vendor', 'weak'].sort());
-    for (const dev of truth.devices) for (const s of dev.services) expect(s.boundPort).toBe(lab.portMap[String(s.port)]);
+    expect(Object.keys(d ?? {}).sort()).toEqual(['behaviour', 'credentials', 'id', 'identity', 'ip', 'ispId', 'model', 'profile', 'services', 'type', 'vendor', 'weak'].sort());
+    for (const dev of truth.devices) {
+      expect(dev.identity).toBe(lab.plan.devices.find((x) => x.id === dev.id)?.profile.identity ?? 'known');
+      for (const s of dev.services) {
+        expect(s.boundPort).toBe(lab.portMap[String(s.port)]);
+        expect(Object.keys(s).sort()).toEqual(['auth', 'boundPort', 'port', 'protocol', 'software']);
+      }
+    }
     expect(JSON.parse(JSON.stringify(truth))).toEqual(truth);
   });
 });

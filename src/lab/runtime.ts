@@ -7,7 +7,7 @@
  * listening sockets), shards.ts (the processes), state.ts (state.json) and ground-truth.ts (the
  * truth, which detection never reads).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { IotcleanError } from '../core/errors.js';
 import { formatIspTable } from '../scope/isp.js';
@@ -17,6 +17,7 @@ import { listenDevices } from './listen.js';
 import { decidePortMap, labPorts, type PortMap, type PortOptions } from './port-map.js';
 import { buildLab, type LabConfig, type LabPlan } from './population.js';
 import { startShards, stopShards, type ShardOptions } from './shards.js';
+import { adoptCertificates, certificatesOf, type LabCertificate } from './tls/certificates.js';
 import { labStatus, readLabState, removeLabState, writeLabState, type LabState } from './state.js';
 
 // The CLI, tests and benchmarks import these from here.
@@ -76,8 +77,16 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     });
   }
   const plan = buildLab(opts);
+  // Default TLS certificates: those of an earlier run in this folder are kept (a model's
+  // certificate stays the same across restarts, and start-up skips key generation); the rest are
+  // made while the ports are probed. startShards awaits the same cached work.
+  const certFile = join(dir, 'certificates.json');
+  adoptCertificates(readCertificates(certFile));
+  const certs = certificatesOf(plan.devices);
+  certs.catch(() => undefined);
   const portMap = await portMapOf(plan, opts);
   const { entry, shards } = await startShards(dir, plan.devices, portMap, opts);
+  writeFileAtomic(certFile, `${JSON.stringify(await certs)}\n`);
   const ispTablePath = join(dir, 'isps.csv');
   writeFileAtomic(ispTablePath, formatIspTable(plan.ispRows));
   const groundTruthPath = writeGroundTruth(dir, plan, portMap);
@@ -99,6 +108,19 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   };
   writeLabState(state);
   return state;
+}
+
+/** Certificates kept by an earlier `lab up` in this folder; anything unreadable is ignored (made anew). */
+function readCertificates(file: string): Record<string, LabCertificate> {
+  if (!existsSync(file)) return {};
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Partial<LabCertificate>>;
+    const out: Record<string, LabCertificate> = {};
+    for (const [k, c] of Object.entries(data)) if (typeof c?.cert === 'string' && typeof c.key === 'string') out[k] = { cert: c.cert, key: c.key };
+    return out;
+  } catch {
+    return {};
+  }
 }
 
 /** Stop the lab in this folder: SIGTERM its shards, SIGKILL any left after 10 s, remove state.json. */

@@ -6,6 +6,7 @@
 import { IotcleanError } from '../core/errors.js';
 import { listenDevices } from './listen.js';
 import { devicesOfRequest, type ShardReply, type ShardRequest } from './shards.js';
+import { adoptCertificates } from './tls/certificates.js';
 
 function reply(msg: ShardReply): void {
   if (process.send && process.connected) process.send(msg);
@@ -17,6 +18,7 @@ function log(text: string): void {
 
 async function start(req: ShardRequest): Promise<void> {
   const devices = devicesOfRequest(req);
+  if (req.certificates) adoptCertificates(req.certificates);
   const running = await listenDevices(devices, req.portMap);
   log(`${devices.length} devices, ${running.listeners} listeners (${devices[0]?.ip} .. ${devices[devices.length - 1]?.ip})`);
   const stop = (signal: string): void => {

@@ -12,6 +12,7 @@ import { IotcleanError } from '../core/errors.js';
 import type { PortMap } from './port-map.js';
 import { isOurShard, type ShardState } from './state.js';
 import type { DeviceProfile, LabCredential, LabDevice } from './types.js';
+import { certificatesOf, type LabCertificate } from './tls/certificates.js';
 
 /** Messages between `labUp` and a shard (src/lab/serve.ts). */
 export type ShardRequest = {
@@ -19,6 +20,8 @@ export type ShardRequest = {
   readonly profiles: readonly DeviceProfile[];
   readonly devices: readonly WireDevice[];
   readonly portMap: PortMap;
+  /** Default certificates made once by the parent, so every shard serves the same one per model. */
+  readonly certificates?: Readonly<Record<string, LabCertificate>>;
 };
 export type ShardReply =
   | { readonly type: 'ready'; readonly listeners: number }
@@ -84,10 +87,11 @@ export function splitShards(devices: readonly LabDevice[], maxListeners: number)
 }
 
 /** The start message for a shard serving these devices. */
-function shardRequest(devices: readonly LabDevice[], portMap: PortMap): ShardRequest {
+function shardRequest(devices: readonly LabDevice[], portMap: PortMap, certificates: Readonly<Record<string, LabCertificate>>): ShardRequest {
   const profiles = new Map(devices.map((d) => [d.profile.id, d.profile]));
   return {
     type: 'start',
+    certificates,
     profiles: [...profiles.values()],
     devices: devices.map((d) => ({ id: d.id, ip: d.ip, ispId: d.ispId, profile: d.profile.id, weak: d.weak, credentials: d.credentials })),
     portMap,
@@ -145,13 +149,14 @@ export async function startShards(
 ): Promise<{ readonly entry: string; readonly shards: readonly ShardState[] }> {
   const command = shardCommand();
   const parts = splitShards(devices, opts.maxListenersPerShard ?? 8000);
+  const certificates = await certificatesOf(devices);
   const children: ChildProcess[] = [];
   let shards: ShardState[];
   try {
     shards = await Promise.all(
       parts.map(async (part, i) => {
         const log = join(dir, `shard-${i}.log`);
-        const { child, listeners } = await startShard(command.args, log, shardRequest(part, portMap), opts.readyTimeoutMs ?? 120_000);
+        const { child, listeners } = await startShard(command.args, log, shardRequest(part, portMap, certificates), opts.readyTimeoutMs ?? 120_000);
         children.push(child);
         return {
           pid: child.pid ?? -1,

@@ -19,10 +19,25 @@ export type LabAuth =
   | 'http-basic'
   | 'http-digest' // RFC 7616 (MD5 and SHA-256)
   | 'http-form' // POST form, session cookie on success
-  | 'rtsp-digest';
+  | 'rtsp-digest'
+  | 'ftp-login' // RFC 959 USER / PASS
+  | 'mqtt-login'; // MQTT 3.1.1 CONNECT user name and password; 'none' is an anonymous broker
+
+/** What identification should be able to say about a device, for scoring (ground truth only). */
+export type LabIdentity =
+  | 'known' // its banners name the vendor and the device type
+  | 'ambiguous' // some software is recognisable (a web server, a broker) but not who made the device
+  | 'unknown'; // nothing identifiable: identification must leave it unknown
+
+/** Software a service really runs, for scoring service identification (ground truth only). */
+export interface LabSoftware {
+  readonly vendor?: string;
+  readonly product: string;
+  readonly version?: string;
+}
 
 /** Protocol a service speaks; picks the connection handler. */
-export type LabProtocol = 'telnet' | 'ssh' | 'http' | 'rtsp' | 'tarpit' | 'garbage' | 'endless';
+export type LabProtocol = 'telnet' | 'ssh' | 'http' | 'https' | 'rtsp' | 'ftp' | 'mqtt' | 'tarpit' | 'garbage' | 'endless';
 
 /** A service template inside a device profile (data file). */
 export interface ServiceProfile {
@@ -32,6 +47,8 @@ export interface ServiceProfile {
   readonly auth: LabAuth;
   /** Protocol-specific presentation: banners, headers, titles, realm, prompts ... */
   readonly banner?: Readonly<Record<string, string>>;
+  /** The software behind the port, when meaningful (ground truth only; handlers never read it). */
+  readonly software?: LabSoftware;
 }
 
 /** Special behaviour of awkward devices. */
@@ -55,6 +72,12 @@ export interface DeviceProfile {
   readonly lockoutAfter?: number;
   /** How long a lockout lasts, for behaviour 'lockout' (default 300 s). */
   readonly lockoutSeconds?: number;
+  /** What identification can know of it (default 'known'); ground truth only. */
+  readonly identity?: LabIdentity;
+  /** Where the banners were modelled from (manual, vendor page, public banner collection). */
+  readonly source?: string;
+  /** Set by loadProfiles when a favicon names a file: the folder it is in (not part of the file). */
+  readonly assetsDir?: string;
 }
 
 /** A device placed in the lab. */

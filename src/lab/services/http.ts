@@ -7,12 +7,18 @@
  * - http-digest: RFC 7616, MD5 and/or SHA-256, qop=auth, stale nonces;
  * - http-form:   GET /login.html form, POST /login.cgi (urlencoded) → 302 + Set-Cookie session,
  *                pages behind the cookie, GET /logout.cgi ends the session.
- * Presentation (Server header, <title>, realm, cookie name, extra headers) comes from the profile.
+ * Presentation (Server header, <title>, realm, cookie name, extra headers, favicon, Shift_JIS pages)
+ * comes from the profile. `httpsHandler` is the same UI inside TLS (RFC 8446) with the model's
+ * default certificate (../tls/certificates.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { ConnectionHandler, DeviceState, ServiceContext } from '../types.js';
+import { certificateSpec, secureContextFor } from '../tls/certificates.js';
+import { faviconBytes } from './favicon.js';
+import { encodeShiftJis } from './shift-jis.js';
 import { checkLoginWith, isLockedOut } from '../context.js';
 import { parseDigestCredentials } from '../../protocols/http-auth.js';
 import { digestChallenges, parseAlgorithms, verifyDigest } from './digest.js';
@@ -27,6 +33,8 @@ const sessionLifetimeMs = 600_000;
 const sessions = new WeakMap<DeviceState, Map<string, number>>();
 /** Which device service an accepted socket belongs to. */
 const contexts = new WeakMap<Socket, ServiceContext>();
+/** How long a TLS client may take to finish its handshake. */
+const handshakeTimeoutMs = 10_000;
 
 let shared: Server | undefined;
 
@@ -51,6 +59,28 @@ function httpServer(): Server {
 export const httpHandler: ConnectionHandler = (socket, ctx) => {
   contexts.set(socket, ctx);
   httpServer().emit('connection', socket);
+};
+
+/**
+ * HTTPS: wrap the accepted socket in TLS with the model's certificate, then serve the same UI.
+ * The socket has no data listener until it is wrapped, so nothing the client sends early is lost.
+ */
+export const httpsHandler: ConnectionHandler = (socket, ctx) => {
+  const spec = certificateSpec(ctx.service, ctx.device.profile.model);
+  socket.setTimeout(handshakeTimeoutMs, () => socket.destroy());
+  secureContextFor(spec).then(
+    (secureContext) => {
+      if (socket.destroyed) return;
+      const tls = new TLSSocket(socket, { isServer: true, secureContext });
+      tls.on('error', () => socket.destroy());
+      tls.once('secure', () => {
+        socket.setTimeout(0);
+        contexts.set(tls, ctx);
+        httpServer().emit('connection', tls);
+      });
+    },
+    () => socket.destroy(),
+  );
 };
 
 function escapeHtml(text: string): string {
@@ -78,10 +108,12 @@ function send(
   body: string,
   extra: Record<string, string | string[]> = {},
 ): void {
-  const payload = Buffer.from(body, 'utf8');
+  const sjis = isShiftJis(ctx);
+  const payload = sjis ? encodeShiftJis(body) : Buffer.from(body, 'utf8');
   res.writeHead(status, {
     ...baseHeaders(ctx),
-    'Content-Type': 'text/html; charset=utf-8',
+    // contentType: old firmware often sends a bare "text/html" and leaves the charset to <meta>.
+    'Content-Type': ctx.service.banner?.['contentType'] ?? `text/html; charset=${sjis ? 'Shift_JIS' : 'utf-8'}`,
     'Content-Length': String(payload.length),
     'Cache-Control': 'no-cache',
     ...extra,
@@ -89,13 +121,42 @@ function send(
   res.end(payload);
 }
 
+function isShiftJis(ctx: ServiceContext): boolean {
+  return ctx.service.banner?.['charset'] === 'Shift_JIS';
+}
+
 function page(ctx: ServiceContext, content: string): string {
-  const title = escapeHtml(banner(ctx, 'title', ctx.device.profile.model));
-  return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${title}</title></head>\n<body>\n${content}\n</body></html>\n`;
+  // titleHtml is markup from the profile, kept as is: it models devices whose title holds tags.
+  const title = ctx.service.banner?.['titleHtml'] ?? escapeHtml(banner(ctx, 'title', ctx.device.profile.model));
+  const charset = isShiftJis(ctx) ? 'Shift_JIS' : 'utf-8';
+  const icon = ctx.service.banner?.['favicon'] ? '<link rel="shortcut icon" href="/favicon.ico">' : '';
+  return `<!DOCTYPE html>\n<html><head><meta charset="${charset}"><title>${title}</title>${icon}</head>\n<body>\n${content}\n</body></html>\n`;
+}
+
+/** GET /favicon.ico, served without a login as real admin UIs do (their login page shows it). */
+function serveFavicon(req: IncomingMessage, res: ServerResponse, ctx: ServiceContext, spec: string): void {
+  req.resume();
+  let icon: Buffer;
+  try {
+    icon = faviconBytes(spec, ctx.device.profile.assetsDir);
+  } catch {
+    // The file went away after the lab loaded its profiles: answer as a device without one.
+    return send(res, ctx, 404, page(ctx, '<h1>404 Not Found</h1>'));
+  }
+  res.writeHead(200, {
+    ...baseHeaders(ctx),
+    'Content-Type': 'image/x-icon',
+    'Content-Length': String(icon.length),
+    'Cache-Control': 'max-age=86400',
+  });
+  res.end(req.method === 'HEAD' ? undefined : icon);
 }
 
 function statusPage(ctx: ServiceContext, logout: boolean): string {
   const p = ctx.device.profile;
+  // A profile's own body (markup it owns) replaces the table, for boxes that name nothing.
+  const body = ctx.service.banner?.['body'];
+  if (body !== undefined) return page(ctx, body + (logout ? '\n<p><a href="/logout.cgi">Logout</a></p>' : ''));
   const heading = escapeHtml(banner(ctx, 'heading', p.model));
   return page(
     ctx,
@@ -124,6 +185,10 @@ function lockedMessage(ctx: ServiceContext): string {
 }
 
 function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: ServiceContext): void {
+  const favicon = ctx.service.banner?.['favicon'];
+  if (favicon && (req.method === 'GET' || req.method === 'HEAD') && (req.url ?? '/').split('?')[0] === '/favicon.ico') {
+    return serveFavicon(req, res, ctx, favicon);
+  }
   switch (ctx.service.auth) {
     case 'http-basic':
       return basicAuth(req, res, ctx);

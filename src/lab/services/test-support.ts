@@ -51,14 +51,14 @@ export function fakeContext(
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];
 
-/** Listen on 127.0.0.1:0 and hand every connection to the handler; resolves with the port. */
-export async function serve(handler: ConnectionHandler, ctx: ServiceContext): Promise<number> {
+/** Listen on host:0 (default 127.0.0.1) and hand every connection to the handler; resolves with the port. */
+export async function serve(handler: ConnectionHandler, ctx: ServiceContext, host = '127.0.0.1'): Promise<number> {
   const server = net.createServer((socket) => {
     sockets.push(socket);
     handler(socket, ctx);
   });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;

@@ -10,18 +10,16 @@ import type { GrabModule } from './module.js';
 import { mqttModule } from './mqtt/index.js';
 import { sshModule } from './ssh/index.js';
 import { telnetModule } from './telnet/index.js';
-// h-http (src/grab/http/): uncomment at merge.
-// import { httpModule, httpsModule } from './http/index.js';
-// h-http (src/grab/rtsp/): uncomment at merge.
-// import { rtspModule } from './rtsp/index.js';
+import { httpModule, httpsModule } from './http/index.js';
+import { rtspModule } from './rtsp/index.js';
 
 export const grabModules = {
   telnet: telnetModule,
   ssh: sshModule,
-  // http: httpModule, // h-http: uncomment at merge
-  // https: httpsModule, // h-http: uncomment at merge
+  http: httpModule,
+  https: httpsModule,
   ftp: ftpModule,
-  // rtsp: rtspModule, // h-http: uncomment at merge
+  rtsp: rtspModule,
   mqtt: mqttModule,
   generic: genericModule,
 } as const satisfies Record<string, GrabModule>;

@@ -6,6 +6,7 @@ import type { RuleSource } from './source.js';
 import { loadOwnRules } from './own-rules.js';
 import { loadCatalogue } from './catalogue.js';
 import { createIdentifier, type Identifier } from './engine.js';
+import { loadRecog } from './recog/loader.js';
 
 export interface LoadIdentifierOptions {
   /** A folder of Recog XML databases (Recog's xml/), optional. */
@@ -34,13 +35,10 @@ export function loadIdentifier(options: LoadIdentifierOptions = {}): { identifie
   const counts: { name: string; rules: number; keys: string[] }[] = [{ name: own.name, rules: own.rules.length, keys: [...own.keys].sort() }];
   const warnings: string[] = [];
   if (options.recogDir !== undefined) {
-    // MERGE (lead): add the Recog source here (src/identify/recog/loader.ts on h-recog), e.g.
-    //   const recog = loadRecog(options.recogDir);
-    //   sources.push(recog.source);
-    //   counts.push({ name: recog.source.name, rules: recog.fingerprints - recog.unconverted.length, keys: [...recog.source.keys].sort() });
-    //   for (const u of recog.unconverted) warnings.push(`recog ${u.file} #${u.index}: not converted (${u.reason})`);
-    // and delete the warning below.
-    warnings.push(`Recog folder ${options.recogDir} given, but this build has no Recog loader wired in (src/identify/load.ts)`);
+    const recog = loadRecog(options.recogDir);
+    sources.push(recog.source);
+    counts.push({ name: recog.source.name, rules: recog.fingerprints - recog.unconverted.length, keys: [...recog.source.keys].sort() });
+    for (const u of recog.unconverted) warnings.push(`recog ${u.file} #${u.index}: not converted (${u.reason})`);
   }
   const identifier = createIdentifier({ sources, catalogue, ...(options.now ? { now: options.now } : {}) });
   return { identifier, report: { sources: counts, catalogueEntries: catalogue.entries.length, warnings } };

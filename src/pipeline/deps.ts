@@ -8,7 +8,9 @@ import type { ConnectionLimits } from '../scope/connection.js';
 import type { CompiledScope } from '../scope/scope.js';
 import type { ServiceName } from './services.js';
 
-export { findRecogDir, grabEndpoint, loadIdentifier } from './_pending-stubs.js';
+export { grabEndpoint } from '../grab/runner.js';
+export { loadIdentifier } from '../identify/load.js';
+export { findRecogDir } from '../identify/recog/locate.js';
 
 /** What the grab stage asks the runner for: one endpoint, every module tried. */
 export interface GrabRequest {

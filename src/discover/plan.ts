@@ -17,6 +17,8 @@ import * as z from 'zod';
 import { IotcleanError } from '../core/errors.js';
 import { readInputFile } from '../core/files.js';
 import type { PlanPort } from '../core/records.js';
+import { builtInDictionaries, isBuiltInDictionary } from '../access/dictionary/dictionary.js';
+import { loadPlanDictionary } from '../access/dictionary/plan-dictionary.js';
 import { isServiceName, serviceNames } from '../pipeline/services.js';
 import { availableStages, isStageName, stageNames, stages, type StageName } from '../pipeline/stages.js';
 
@@ -140,6 +142,34 @@ const grabShape = {
 };
 const grabOptions = z.strictObject(grabShape, { error: 'must be a mapping {concurrency, batchSize}' }).readonly();
 
+const nonNegativeInt = z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be >= 0' });
+
+/**
+ * How the access stage (weak ID/password checks, issue 7) runs. One session at a time per host and
+ * stop-at-first-success are not settings: they are what keeps the check polite.
+ */
+const accessShape = {
+  // "default" names the built-in list; anything else is a .yaml file relative to the plan file.
+  dictionary: oneLine
+    .refine((d) => isBuiltInDictionary(d) || /\.ya?ml$/i.test(d), {
+      error: `must be a built-in list (${builtInDictionaries.join(', ')}) or a path to a .yaml file`,
+    })
+    .default('default'),
+  // Pins the list: loading refuses a list with another digest. loadPlan fills it in when absent,
+  // so the plan digest (which every result records) covers the list's content.
+  dictionaryDigest: z.string({ error: 'must be text' }).regex(/^[0-9a-f]{64}$/, { error: 'must be a sha256 in lower-case hex (64 characters)' }).optional(),
+  pauseMs: nonNegativeInt.max(600_000, { error: 'must be <= 600000 (10 minutes)' }).default(200),
+  maxAttemptsPerHost: positiveInt.max(10_000, { error: 'must be <= 10000' }).default(600),
+  concurrency: positiveInt.max(4096, { error: 'must be <= 4096' }).default(64),
+  lockoutBackoffMs: nonNegativeInt.max(86_400_000, { error: 'must be <= 86400000 (a day)' }).default(300_000),
+};
+const accessOptions = z
+  .strictObject(accessShape, { error: 'must be a mapping {dictionary, pauseMs, maxAttemptsPerHost, concurrency, lockoutBackoffMs}' })
+  .readonly();
+
+/** The access block of a plan (with defaults filled in). */
+export type PlanAccess = z.output<typeof accessOptions>;
+
 const planShape = {
   version: z
     .string({ error: 'must be text; quote it, e.g. version: "2026.11-1"' })
@@ -156,6 +186,7 @@ const planShape = {
     .max(10, { error: 'must be <= 10' })
     .default(1),
   grab: grabOptions.default({ concurrency: 64, batchSize: 200 }),
+  access: accessOptions.optional(),
   modules: z
     .array(stageName, { error: 'must be a list of stage names' })
     .min(1, { error: 'must not be empty' })
@@ -221,14 +252,24 @@ export function parsePlan(text: string, fileName: string): SurveyPlan {
   return fail(worst.message, worst.line, [ownHint, more].filter(Boolean).join('; ') || undefined);
 }
 
-/** Read and parse a plan file. */
+/**
+ * Read and parse a plan file. A plan with an access block also has its dictionary loaded (paths
+ * relative to the plan file), checked against a pinned digest, and its digest filled in.
+ */
 export async function loadPlan(path: string): Promise<SurveyPlan> {
   const text = await readInputFile(path, {
     code: 'E_PLAN_FILE',
     name: 'plan file',
     hint: 'check the path; the default plan is plans/default.yaml in the iotclean package',
   });
-  return parsePlan(text, path);
+  return bindPlanDictionary(parsePlan(text, path), path);
+}
+
+/** The plan with access.dictionaryDigest set from its dictionary (checked when pinned). */
+export async function bindPlanDictionary(plan: SurveyPlan, planFile?: string): Promise<SurveyPlan> {
+  if (plan.access === undefined) return plan;
+  const dict = await loadPlanDictionary(plan.access, planFile);
+  return Object.freeze({ ...plan, access: Object.freeze({ ...plan.access, dictionaryDigest: dict.digest }) });
 }
 
 let packageRootCache: string | undefined;
@@ -368,6 +409,7 @@ function allowedKeys(path: readonly PropertyKey[]): string | undefined {
   if (path.length === 0) return Object.keys(planShape).join(', ');
   if (path[0] === 'ports' && path.length === 2) return Object.keys(planPortShape).join(', ');
   if (path[0] === 'grab' && path.length === 1) return Object.keys(grabShape).join(', ');
+  if (path[0] === 'access' && path.length === 1) return Object.keys(accessShape).join(', ');
   return undefined;
 }
 

@@ -127,6 +127,14 @@ describe('iotclean CLI', () => {
     expect(plan.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("shows the plan's dictionary and its digest", async () => {
+    const r = await runCli(['plan']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/access: dictionary default \(sha256 [0-9a-f]{16}…\), pause 200 ms, at most 600 tries per host/);
+    const j = await runCli(['plan', '--json']);
+    expect((JSON.parse(j.stdout) as { access: { dictionaryDigest: string } }).access.dictionaryDigest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('refuses targets outside the scope before probing anything', async () => {
     const r = await runCli(['discover', '--targets', '10.0.0.0/24', '--db', db]);
     expect(r.code).toBe(2);

@@ -53,6 +53,11 @@ export const planCommand = defineCommand({
     out.result(
       [
         `plan ${plan.name} version ${plan.version} (sha256 ${digest.slice(0, 16)}…): ${plan.ports.length} ports, ${plan.rate.toLocaleString('en')} probes/s, timeout ${plan.timeoutMs} ms, ${plan.retries} retries, modules ${plan.modules.join(', ')}`,
+        ...(plan.access
+          ? [
+              `access: dictionary ${plan.access.dictionary} (sha256 ${plan.access.dictionaryDigest?.slice(0, 16) ?? '?'}…), pause ${plan.access.pauseMs} ms, at most ${plan.access.maxAttemptsPerHost} tries per host, ${plan.access.concurrency} hosts at once, lock-out back-off ${plan.access.lockoutBackoffMs} ms`,
+            ]
+          : []),
         ...plan.ports.map((p) => `  ${String(p.port).padStart(5)}/tcp  ${p.service.padEnd(10)} ${p.reason}`),
       ].join('\n'),
       { ...plan, digest },

@@ -86,6 +86,7 @@ describe('parseDictionary', () => {
     ['a duplicate key', 'version: "1"\nversion: "2"\n', /YAML syntax/],
     ['no entries', `${head}`, /entries/],
     ['an unknown top-level key', `${head}  - { id: a-001, username: root, password: x, sources: [pub] }\nextra: 1\n`, /unknown key "extra".*allowed: version, name/],
+    ['a source with neither url nor path', `version: "1"\nname: n\nsources:\n  pub: { title: t }\nentries: []\n`, /sources\.pub: needs a url/],
     ['a bad source URL', `version: "1"\nname: n\nsources:\n  pub: { title: t, url: "not a url" }\nentries: []\n`, /sources\.pub\.url/],
   ])('refuses %s', (_what, text, pattern) => {
     const e = errorOf(text);

@@ -40,7 +40,10 @@ export interface DictionaryEntry extends Credential {
 /** A cited public source of pairs. */
 export interface DictionarySource {
   readonly title: string;
-  readonly url: string;
+  /** Where it is published. */
+  readonly url?: string;
+  /** Or a file of this repository (e.g. the lab's device profiles). */
+  readonly path?: string;
 }
 
 /** A validated dictionary. */
@@ -99,8 +102,15 @@ const entryShape = {
 };
 const entrySchema = z.strictObject(entryShape, { error: 'must be a mapping {id, username, password, sources, ...}' });
 
-const sourceShape = { title: oneLine, url: z.url({ error: 'must be a URL' }) };
-const sourceSchema = z.strictObject(sourceShape, { error: 'must be a mapping {title, url}' });
+const sourceShape = {
+  title: oneLine,
+  url: z.url({ error: 'must be a URL' }).optional(),
+  // A file of this repository, for sources that are not published (the lab's device profiles).
+  path: oneLine.optional(),
+};
+const sourceSchema = z
+  .strictObject(sourceShape, { error: 'must be a mapping {title, url} or {title, path}' })
+  .refine((s) => s.url !== undefined || s.path !== undefined, { error: 'needs a url (or a path in this repository)' });
 
 const fileShape = {
   version: z
@@ -195,7 +205,7 @@ export function parseDictionary(text: string, fileName: string): Dictionary {
   });
 
   const sources: Record<string, DictionarySource> = {};
-  for (const [k, s] of Object.entries(file.sources)) sources[k] = Object.freeze({ title: s.title, url: s.url });
+  for (const [k, s] of Object.entries(file.sources)) sources[k] = Object.freeze({ title: s.title, ...(s.url !== undefined ? { url: s.url } : {}), ...(s.path !== undefined ? { path: s.path } : {}) });
   const content = { version: file.version, name: file.name, sources, entries };
   return Object.freeze({ ...content, sources: Object.freeze(sources), entries: Object.freeze(entries), digest: dictionaryDigest(content) });
 }

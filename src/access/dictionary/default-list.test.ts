@@ -141,6 +141,25 @@ describe('the default dictionary', () => {
     expect(Object.keys(dict.sources).filter((s) => !used.has(s))).toEqual([]);
   });
 
+  it('keeps every released id on its pair (default-ids.txt), and lists every current id there', () => {
+    const manifest = new Map<string, string>();
+    for (const line of readFileSync(new URL('./default-ids.txt', import.meta.url), 'utf8').split('\n')) {
+      const m = /^([a-z0-9-]+) ([0-9a-f]{16})$/.exec(line);
+      if (m?.[1] && m[2]) manifest.set(m[1], m[2]);
+    }
+    expect(manifest.size).toBeGreaterThanOrEqual(600);
+    const hashOf = (u: string, p: string): string => createHash('sha256').update(pairKey(u, p)).digest('hex').slice(0, 16);
+    const byId = new Map(dict.entries.map((e) => [e.id, e]));
+    const moved = [...manifest].filter(([id, h]) => {
+      const e = byId.get(id);
+      return e === undefined || hashOf(e.username, e.password) !== h;
+    });
+    // A released id never disappears or points at another pair: reports that name it must stay true.
+    expect(moved.map(([id]) => id)).toEqual([]);
+    const unlisted = dict.entries.filter((e) => !manifest.has(e.id)).map((e) => `${e.id} ${hashOf(e.username, e.password)}`);
+    expect(unlisted, 'add these lines to src/access/dictionary/default-ids.txt').toEqual([]);
+  });
+
   it('gives ids that never contain their password and stay unique', () => {
     expect(new Set(dict.entries.map((e) => e.id)).size).toBe(dict.entries.length);
     expect(dict.entries.filter((e) => e.password.length >= 4 && e.id.includes(e.password.toLowerCase()))).toEqual([]);

@@ -20,3 +20,4 @@ export {
   type DictionarySource,
 } from './dictionary.js';
 export { orderFor, type OrderHint, type OrderOptions } from './order.js';
+export { loadPlanDictionary, resolveDictionaryPath, type PlanDictionaryRef } from './plan-dictionary.js';

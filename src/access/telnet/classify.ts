@@ -19,8 +19,8 @@ const loginPromptRe = /(?:^|[\s\[(])(?:login|log ?in|login as|user ?name|user|ac
 const passwordPromptRe = /(?:^|[\s\[(])(?:password|passwd|passcode|pass ?word|pin)\s*(?:\([^)]{0,40}\))?\s*[:>]$/i;
 /** The last characters of a Unix shell or device console prompt: "# ", "$ ", "> ", "%", "]#". */
 const shellEndRe = /[#$>%]$/;
-/** A prompt is not a line of decoration ("#####", "-->", ">>>>", "====>"). */
-const decorationRe = /^[\s#$>%=*\-_.~+<|]*$/;
+/** A prompt is not a line of decoration ("#####", "-->", ">>>>", "====>"); "/ #" and "~ $" are prompts. */
+const decorationRe = /^[#$>%=*\-_.+<|]{3,}$/;
 
 /** Phrases devices print when they refuse a pair (busybox, inetutils, Cisco-like, vendor shells). */
 const failureRe =
@@ -59,7 +59,7 @@ export function endsWithPasswordPrompt(text: string): boolean {
 export function shellPromptOf(text: string): string | null {
   const line = lastLine(text);
   if (line.length === 0 || line.length > maxPromptChars || !shellEndRe.test(line)) return null;
-  if (decorationRe.test(line) && line.trim().length > 2) return null;
+  if (decorationRe.test(line.replace(/\s+/g, ''))) return null;
   if (loginPromptRe.test(line) || passwordPromptRe.test(line)) return null;
   return line.trim();
 }

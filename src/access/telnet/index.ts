@@ -162,7 +162,14 @@ async function judge(client: TelnetClient, reply: string, w: WaitResult, banner:
     v = classifyReply(text, banner);
     end = more.end === 'quiet' ? { ...more, end: 'matched' } : more;
   }
-  const next: Step | undefined = client.closed ? undefined : endsWithLoginPrompt(text) ? 'login' : endsWithPasswordPrompt(text) ? 'password' : undefined;
+  const nextOf = (t: string): Step | undefined => (client.closed ? undefined : endsWithLoginPrompt(t) ? 'login' : endsWithPasswordPrompt(t) ? 'password' : undefined);
+  let next = nextOf(text);
+  if ((v.kind === 'failure' || v.kind === 'locked') && next === undefined && !client.closed) {
+    // "Login incorrect" first, the login prompt a moment later: wait for it to reuse the connection.
+    const more = await client.waitFor(promptAtEnd(banner), 1);
+    text = join(text, more.text);
+    next = nextOf(text);
+  }
   switch (v.kind) {
     case 'locked':
       return { outcome: 'locked-out', detail: v.detail };
@@ -173,6 +180,8 @@ async function judge(client: TelnetClient, reply: string, w: WaitResult, banner:
     case 'shell':
       // A prompt cut off by a limit proves nothing: the bytes after it were never seen.
       if (end.end === 'limit' || end.end === 'error') return { outcome: 'retry', detail: endWords(end, text) };
+      // Nor does one the device hangs up right after: a shell waits for its user.
+      if (client.closed) return { outcome: 'failure', detail: `${v.detail}, then the device closed` };
       return { outcome: 'success', detail: v.detail };
     case 'none':
       if (end.end === 'closed') return { outcome: 'failure', detail: text.trim() === '' ? 'closed without a reply' : 'closed after an unrecognised reply' };

@@ -356,6 +356,32 @@ describe('telnet access against hostile devices', () => {
     expect(v.attempts.map((a) => a.outcome)).toEqual(['failure', 'failure', 'locked-out']);
   }, 30_000);
 
+  it('stops when the run is aborted, and waits pauseMs between tries', async () => {
+    const ios: Io[] = [];
+    const d = await device(async (io) => {
+      ios.push(io);
+      await loginScript({})(io);
+    });
+    const controller = new AbortController();
+    controller.abort();
+    const ctx = { ...loopbackContext(host, d.port, limits), signal: controller.signal };
+    const v = await telnetAccess.run(telnetTarget(host, d.port), list(4, 4), ctx);
+    expect(v.verdict).toBe('error');
+    expect(v.reason).toBe('aborted');
+    expect(d.connections()).toBe(0);
+    // A pause longer than the whole test would take cannot be skipped: abort it from outside.
+    const slow = new AbortController();
+    const paused = telnetAccess.run(telnetTarget(host, d.port), list(4, 4), { ...loopbackContext(host, d.port, limits, 600_000), signal: slow.signal });
+    // Once the device has read the first password, the module judges it and then pauses.
+    const typed = () => ios.reduce((n, io) => n + io.typed.length, 0);
+    for (let i = 0; i < 400 && typed() < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    slow.abort();
+    const v2 = await paused;
+    expect(v2.reason).toBe('aborted');
+    expect(v2.attempts).toHaveLength(1); // one try, then the pause (cut by the abort), no second
+    expect(typed()).toBe(2);
+  }, 30_000);
+
   it('logs out with exit and types nothing else after a success', async () => {
     const ios: Io[] = [];
     const d = await device(async (io) => {

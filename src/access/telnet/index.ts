@@ -60,7 +60,7 @@ interface TryResult {
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  ms <= 0
+  ms <= 0 || signal?.aborted
     ? Promise.resolve()
     : new Promise((resolve) => {
         const t = setTimeout(done, ms);

@@ -53,9 +53,20 @@ const cases: Case[] = telnetProfiles.map((profile, n) => {
   return { profile, device, port: service.port, list: l, expected, entry };
 });
 
+/** Awkward lab devices on telnet ports: they must end the run cleanly, never as weak. */
+const awkwardIds = ['tarpit', 'trickle-banner', 'huge-banner', 'endless-banner', 'garbage-sender', 'tplink-tl-wr841n-http-on-23'];
+const awkward = loadProfiles()
+  .filter((p) => awkwardIds.includes(p.id))
+  .map((profile, n) => {
+    const device: LabDevice = { id: `a-${n}`, ip: `${net}.${n + 100}`, ispId: 'test', profile, weak: false, credentials: [] };
+    const port = profile.services.find((s) => s.port === 23 || s.port === 2323)!.port;
+    return { profile, device, port };
+  });
+
 let lab: LabHandle;
 beforeAll(async () => {
-  lab = await startLabInProcess({ plan: { seed: 'telnet-access', network: `${net}.0/24`, weakShare: 1, isps: [], ispRows: [], devices: cases.map((c) => c.device) } });
+  const devices = [...cases.map((c) => c.device), ...awkward.map((a) => a.device)];
+  lab = await startLabInProcess({ plan: { seed: 'telnet-access', network: `${net}.0/24`, weakShare: 1, isps: [], ispRows: [], devices } });
 });
 afterAll(async () => lab?.close());
 
@@ -98,4 +109,18 @@ describe('telnet access against the lab', () => {
   it('does not apply to an endpoint whose telnet grab saw no prompt', () => {
     expect(telnetAccess.applies({ ip: '127.71.1.1', port: 23, observations: [] })).toBe(false);
   });
+});
+
+describe('telnet access against the lab\'s awkward devices', () => {
+  it('covers them all', () => expect(awkward.map((a) => a.profile.id).sort()).toEqual([...awkwardIds].sort()));
+
+  it.each(awkward.map((a) => [a.profile.id, a] as const))('%s ends cleanly within the limits, never weak', async (_id, a) => {
+    const port = bound(a.port);
+    const ctx = loopbackContext(a.device.ip, port, { firstByteTimeoutMs: 2000, idleTimeoutMs: 1500, deadlineMs: 8000 });
+    const v = await telnetAccess.run({ ip: a.device.ip, port, observations: [] }, list({ username: 'root', password: 'root' }, 1), ctx);
+    expect(['error', 'unsupported']).toContain(v.verdict);
+    expect(v.entry).toBeNull();
+    expect(v.attempts.some((x) => x.outcome === 'success')).toBe(false);
+    expect(v.reason).toBeTruthy();
+  }, 60_000);
 });

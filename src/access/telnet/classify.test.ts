@@ -3,6 +3,10 @@ import { createRng } from '../../core/rng.js';
 import type { Connection, ReadResult } from '../../scope/connection.js';
 import { bannerPrompts, classifyReply, classifyScreen, lastLine, maxReplyChars, shellPromptOf, withoutEcho } from './classify.js';
 import { TelnetClient } from './session.js';
+import { createTelnetAccess } from './index.js';
+import type { AccessContext } from '../module.js';
+import { compileScope, defaultScope } from '../../scope/scope.js';
+import { defaultLimits } from '../../scope/connection.js';
 
 const none = new Set<string>();
 
@@ -131,6 +135,33 @@ describe('fuzz: the classifier and the session reader', () => {
       expect(written.reduce((n, b) => n + b.length, 0)).toBeLessThan(256 * 16);
     }
   });
+});
+
+describe('fuzz: the whole module over random device conversations', () => {
+  it('always ends with a verdict from the closed set, an entry only when weak', async () => {
+    const rng = createRng('telnet-module-fuzz');
+    const module = createTelnetAccess({ settleMs: 1 });
+    const creds = Array.from({ length: 6 }, (_, i) => ({ id: `f${i}`, username: `u${i}`, password: `p${i}` }));
+    for (let round = 0; round < 200; round++) {
+      const connections = 1 + rng.int(4);
+      let opened = 0;
+      const ctx: AccessContext = {
+        scope: compileScope(defaultScope()),
+        limits: defaultLimits,
+        pauseMs: 0,
+        open: async () => {
+          if (++opened > connections) return { status: 'connection-refused', error: 'refused' };
+          const chunks = Array.from({ length: rng.int(10) }, () => Buffer.from(randomText(rng), 'latin1'));
+          return { status: 'success', connection: fakeConnection(chunks, []) };
+        },
+      };
+      const v = await module.run({ ip: '127.71.3.1', port: 23, observations: [] }, creds, ctx);
+      expect(['weak-credential', 'no-weak-credential', 'locked-out', 'unsupported', 'error']).toContain(v.verdict);
+      expect(v.entry !== null).toBe(v.verdict === 'weak-credential');
+      expect(v.attempts.length).toBeLessThanOrEqual(creds.length);
+      expect(v.attempts.filter((a) => a.outcome === 'success').length).toBeLessThanOrEqual(1);
+    }
+  }, 60_000);
 });
 
 /** A Connection that hands out the given chunks, then ends; records what is written. */

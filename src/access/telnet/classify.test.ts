@@ -111,6 +111,14 @@ describe('fuzz: the classifier and the session reader', () => {
     expect(classifyScreen(long).kind).toBe('none');
   });
 
+  it('reads 64 KiB sent one byte per chunk without a pass over everything per byte', async () => {
+    const chunks = Array.from({ length: 64 * 1024 }, (_, i) => Buffer.of(i % 97 === 0 ? 0x0a : 0x2e));
+    const client = new TelnetClient(fakeConnection(chunks, []));
+    const w = await client.waitFor((tail) => classifyScreen(tail).kind !== 'none', 1);
+    expect(w.end).toBe('closed');
+    expect(w.text.length).toBeLessThanOrEqual(maxReplyChars);
+  }, 60_000);
+
   it('reads random telnet byte streams (IAC, SB, garbage) without throwing and keeps text bounded', async () => {
     const rng = createRng('telnet-session-fuzz');
     for (let round = 0; round < 300; round++) {

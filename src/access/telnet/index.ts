@@ -41,7 +41,6 @@ export const defaultTelnetAccessOptions: TelnetAccessOptions = Object.freeze({
   maxRetries: 2,
 });
 
-const tailChars = 1024;
 
 type Step = 'login' | 'password';
 
@@ -83,7 +82,7 @@ async function toLogin(client: TelnetClient, opts: TelnetAccessOptions): Promise
   let keys = 0;
   let poked = false;
   for (let round = 0; round < opts.maxKeys + 4; round++) {
-    const w = await client.waitFor((t) => classifyScreen(t.slice(-tailChars)).kind !== 'none', 1);
+    const w = await client.waitFor((tail) => classifyScreen(tail).kind !== 'none', 1);
     text = join(text, w.text);
     let screen = classifyScreen(text);
     if (screen.kind === 'shell' && w.end === 'matched') {
@@ -125,8 +124,7 @@ async function settle(client: TelnetClient, opts: TelnetAccessOptions): Promise<
   return w.text;
 }
 
-const promptAtEnd = (banner: ReadonlySet<string>) => (t: string): boolean => {
-  const tail = t.slice(-tailChars);
+const promptAtEnd = (banner: ReadonlySet<string>) => (tail: string): boolean => {
   if (endsWithLoginPrompt(tail) || endsWithPasswordPrompt(tail)) return true;
   const shell = shellPromptOf(tail);
   return shell !== null && !banner.has(shell);

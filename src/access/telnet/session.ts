@@ -56,7 +56,7 @@ export class TelnetClient {
 
   /** Text received so far in this session (bounded). */
   get seen(): string {
-    return this.transcript;
+    return bounded(this.transcript);
   }
 
   /** Send a line: the text with IAC doubled and CR LF (RFC 854's end of line). */
@@ -74,25 +74,30 @@ export class TelnetClient {
    * reads in a row time out (each bounded by the connection's idle timeout). `graceMs` > 0 caps a
    * single wait for more data at that many ms instead (used to let a reply settle).
    */
-  async waitFor(done: (text: string) => boolean, quietReads: number, graceMs = 0): Promise<WaitResult> {
+  async waitFor(done: (tail: string) => boolean, quietReads: number, graceMs = 0): Promise<WaitResult> {
     let text = '';
+    // `done` sees only the last characters: a prompt is at the end, and a trickle of one-byte
+    // chunks must not cost a pass over everything received for each byte.
+    let tail = '';
     let quiet = 0;
     for (;;) {
-      if (this.ended) return this.endOf(text);
+      if (this.ended) return this.endOf(bounded(text));
       const r = await this.next(graceMs);
-      if (r === undefined) return { end: 'quiet', text };
+      if (r === undefined) return { end: 'quiet', text: bounded(text) };
       if (r.data.length > 0) {
-        text = this.take(text, r.data);
+        const piece = this.take(r.data);
+        text = trimmed(text + piece);
+        tail = tail.length + piece.length > 2 * tailChars ? (tail + piece).slice(-tailChars) : tail + piece;
         quiet = 0;
-        if (done(text)) return { end: 'matched', text };
+        if (done(tail)) return { end: 'matched', text: bounded(text) };
       }
       if (r.status === 'success') continue;
       if (r.status === 'io-timeout' && r.limit !== 'deadline') {
-        if (++quiet >= quietReads) return { end: 'quiet', text };
+        if (++quiet >= quietReads) return { end: 'quiet', text: bounded(text) };
         continue;
       }
       this.ended = r;
-      return this.endOf(text);
+      return this.endOf(bounded(text));
     }
   }
 
@@ -119,8 +124,8 @@ export class TelnetClient {
     return r;
   }
 
-  /** Decode a chunk: answer negotiation, append its data to the text of this wait. */
-  private take(text: string, chunk: Buffer): string {
+  /** Decode a chunk: answer negotiation, return its data as text. */
+  private take(chunk: Buffer): string {
     const out: Buffer[] = [];
     for (const ev of this.decoder.push(chunk)) {
       if (ev.kind === 'data') this.pendingBytes.push(ev.bytes);
@@ -145,11 +150,19 @@ export class TelnetClient {
     const bytes = Buffer.concat(this.pendingBytes);
     this.pendingBytes = [];
     const piece = bannerText(bytes, maxReplyChars);
-    this.transcript = keepTail(this.transcript + piece);
-    return keepTail(text + piece);
+    this.transcript = trimmed(this.transcript + piece);
+    return piece;
   }
 }
 
-function keepTail(s: string): string {
+/** Characters of the end of a wait's text that `done` is shown. */
+export const tailChars = 2048;
+
+/** Cut back to the last maxReplyChars only when twice that is passed (amortised O(1) per chunk). */
+function trimmed(s: string): string {
+  return s.length > 2 * maxReplyChars ? s.slice(-maxReplyChars) : s;
+}
+
+function bounded(s: string): string {
   return s.length > maxReplyChars ? s.slice(-maxReplyChars) : s;
 }

@@ -71,9 +71,9 @@ beforeAll(async () => {
   process.once('exit', cleanup);
   dir = mkdtempSync(join(tmpdir(), 'iotclean-telnet7-'));
   mkdirSync(etc, { recursive: true });
-  // admin has the weak password, operator and root strong ones.
+  // root has the weak password (hydra's case: it reported root/1234 for root/admin), the others strong ones.
   writeFileSync(join(etc, 'passwd'), ['root:x:0:0:root:/root:/bin/sh', 'admin:x:1000:1000:admin:/tmp:/bin/sh', 'operator:x:1001:1001:operator:/tmp:/bin/sh', ''].join('\n'));
-  writeFileSync(join(etc, 'shadow'), [`root:${hash('R00t-Str0ng-9x!')}:19000:0:99999:7:::`, `admin:${hash('admin')}:19000:0:99999:7:::`, `operator:${hash('Xk9#vT2!qLm-7')}:19000:0:99999:7:::`, ''].join('\n'), { mode: 0o600 });
+  writeFileSync(join(etc, 'shadow'), [`root:${hash('admin')}:19000:0:99999:7:::`, `admin:${hash('R00t-Str0ng-9x!')}:19000:0:99999:7:::`, `operator:${hash('Xk9#vT2!qLm-7')}:19000:0:99999:7:::`, ''].join('\n'), { mode: 0o600 });
   writeFileSync(join(etc, 'group'), ['root:x:0:', 'admin:x:1000:', 'operator:x:1001:', ''].join('\n'));
   run('ip', ['netns', 'add', ns]);
   nsCreated = true;
@@ -126,7 +126,7 @@ function probeInNs(credentials: readonly Credential[], timeoutMs = 150_000): Pro
 }
 
 const wrong: readonly [string, string][] = [
-  ['root', 'admin'],
+  ['root', 'root'],
   ['admin', '1234'],
   ['root', '1234'],
   ['admin', 'password'],
@@ -139,7 +139,7 @@ const wrong: readonly [string, string][] = [
 describe.skipIf(skip !== undefined)('telnet access against a real busybox telnetd + login', () => {
   it('finds the weak pair at position 5 of 8, and never a wrong pair', async () => {
     const list: Credential[] = wrong.slice(0, 7).map(([username, password], i) => ({ id: `w${i + 1}`, username, password }));
-    list.splice(4, 0, { id: 'weak', username: 'admin', password: 'admin' });
+    list.splice(4, 0, { id: 'weak', username: 'root', password: 'admin' });
     const v = await probeInNs(list);
     console.log(`[busybox telnet access] weak at #5: ${v.attempts.length} attempts in ${v.elapsedMs} ms (${((v.attempts.length * 1000) / v.elapsedMs).toFixed(2)} attempts/s)`);
     expect(v.verdict, JSON.stringify(v)).toBe('weak-credential');

@@ -340,6 +340,16 @@ describe('telnet access against hostile devices', () => {
     expect(v.reason).toMatch(/connection-refused/);
   }, 30_000);
 
+  it('reports a device that is locked before the first try as locked-out', async () => {
+    const d = await device(async (io) => {
+      io.send('\r\nToo many failed login attempts; try again in 300 seconds.\r\n');
+      io.close();
+    });
+    const v = await run(d.port, list(4, 4));
+    expect(v.verdict, JSON.stringify(v)).toBe('locked-out');
+    expect(v.attempts).toHaveLength(0);
+  }, 30_000);
+
   it('reports a changed reply after failures as locked-out', async () => {
     const d = await device(async (io) => {
       for (let t = 0; ; t++) {

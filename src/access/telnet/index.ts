@@ -210,6 +210,9 @@ async function run(target: AccessTarget, credentials: readonly Credential[], ctx
       const screen = await toLogin(client, opts);
       if (screen.kind === 'shell' && !prompted) return verdict('unsupported', null, `no login asked: ${screen.why}`);
       if (screen.kind !== 'login' && screen.kind !== 'password') {
+        // Locked before we came (an earlier survey, another service of the device): it says so.
+        const said = classifyReply(screen.banner, new Set());
+        if (said.kind === 'locked') return verdict('locked-out', null, `before any try: ${said.detail}`);
         if (prompted && failures > 0) return verdict('locked-out', null, `no login prompt on reconnecting after ${failures} failures (${screen.why})`);
         return verdict('error', null, `no login prompt: ${screen.why}`);
       }

@@ -266,6 +266,68 @@ describe('telnet access against hostile devices', () => {
     expect(v.entry).toBe('e3');
   }, 30_000);
 
+  it('never types one entry\'s password at another user\'s password re-prompt', async () => {
+    const d = await device(async (io) => {
+      io.send('login: ');
+      const user = await io.line();
+      for (let t = 0; t < 3; t++) {
+        io.send('Password: ');
+        const pass = await io.line();
+        if (pass === null) return;
+        if (user === 'alice' && pass === 's3cret') {
+          io.send('\r\nalice@nas:~$ ');
+          await io.line();
+          return io.close();
+        }
+        io.send('\r\nSorry, try again.\r\n'); // and asks the password again, same user
+      }
+      io.close();
+    });
+    const creds: Credential[] = [
+      { id: 'e1', username: 'alice', password: 'wrong' },
+      { id: 'e2', username: 'bob', password: 's3cret' }, // alice's password, bob's entry
+      { id: 'e3', username: 'alice', password: 's3cret' },
+    ];
+    const v = await run(d.port, creds);
+    expect(v.verdict, JSON.stringify(v)).toBe('weak-credential');
+    expect(v.entry).toBe('e3');
+    expect(v.attempts.map((a) => [a.entry, a.outcome])).toEqual([
+      ['e1', 'failure'],
+      ['e2', 'failure'],
+      ['e3', 'success'],
+    ]);
+  }, 30_000);
+
+  it('shares the list between parallel sessions when the caller allows them', async () => {
+    const d = await device(loginScript({}));
+    // Count the module's open connections on its side: it opens and closes every one itself.
+    let open = 0;
+    let most = 0;
+    const base = loopbackContext(host, d.port, limits);
+    const ctx = {
+      ...base,
+      sessions: 3,
+      open: async () => {
+        const r = await base.open();
+        if (r.status !== 'success') return r;
+        most = Math.max(most, ++open);
+        let closed = false;
+        const close = r.connection.close.bind(r.connection);
+        return { ...r, connection: { ...r.connection, read: r.connection.read, write: r.connection.write, close: () => { if (!closed) { closed = true; open--; } close(); } } };
+      },
+    };
+    const creds = list(12, 10);
+    const v = await telnetAccess.run(telnetTarget(host, d.port), creds, ctx);
+    expect(v.verdict, JSON.stringify(v)).toBe('weak-credential');
+    expect(v.entry).toBe('e10');
+    // Every entry before the right one tried exactly once, none twice.
+    const tried = v.attempts.map((a) => a.entry);
+    expect(new Set(tried).size).toBe(tried.length);
+    for (let n = 1; n < 10; n++) expect(tried).toContain(`e${n}`);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(3);
+  }, 30_000);
+
   it('survives NUL bytes in prompts and replies', async () => {
     const d = await device(loginScript({ banner: '\0\r\0Wel\0come\r\0', loginPrompt: 'lo\0gin\0: ', fail: '\r\0Login\0 incorrect\r\0' }));
     const v = await run(d.port, list(5, 5));

@@ -191,71 +191,100 @@ async function judge(client: TelnetClient, reply: string, w: WaitResult, banner:
   }
 }
 
+/** What the sessions on one host share: the list cursor, the failure count, the first ending. */
+interface Shared {
+  next: number;
+  failures: number;
+  prompted: boolean;
+  ended?: { readonly verdict: ModuleVerdict['verdict']; readonly entry: string | null; readonly reason?: string };
+}
+
 async function run(target: AccessTarget, credentials: readonly Credential[], ctx: AccessContext, opts: TelnetAccessOptions = defaultTelnetAccessOptions): Promise<ModuleVerdict> {
   const attempts: Attempt[] = [];
-  const verdict = (v: ModuleVerdict['verdict'], entry: string | null, reason?: string): ModuleVerdict => ({ verdict: v, entry, attempts, ...(reason ? { reason } : {}) });
-  let i = 0;
-  let failures = 0;
-  let prompted = false;
+  const shared: Shared = { next: 0, failures: 0, prompted: false };
+  // One session at a time unless the caller allows more (politeness); never more than entries.
+  const sessions = Math.max(1, Math.min(ctx.sessions ?? 1, 16, credentials.length));
+  await Promise.all(Array.from({ length: sessions }, () => session(target, credentials, ctx, opts, shared, attempts)));
+  const e = shared.ended ?? { verdict: 'no-weak-credential' as const, entry: null };
+  return { verdict: e.verdict, entry: e.entry, attempts, ...(e.reason ? { reason: e.reason } : {}) };
+}
+
+/** One session's loop: connect, reach the prompt, take entries in list order until the host is done. */
+async function session(target: AccessTarget, credentials: readonly Credential[], ctx: AccessContext, opts: TelnetAccessOptions, sh: Shared, attempts: Attempt[]): Promise<void> {
+  const finish = (verdict: ModuleVerdict['verdict'], entry: string | null, reason?: string): void => {
+    sh.ended ??= reason ? { verdict, entry, reason } : { verdict, entry };
+  };
+  /** The entry this session holds (a try cut short is redone by the same session). */
+  let mine: number | undefined;
+  const take = (): number | undefined => {
+    if (mine === undefined && !sh.ended && sh.next < credentials.length) mine = sh.next++;
+    return sh.ended ? undefined : mine;
+  };
   let retries = 0;
-  while (i < credentials.length) {
-    if (ctx.signal?.aborted) return verdict('error', null, 'aborted');
+  while (take() !== undefined) {
+    if (ctx.signal?.aborted) return finish('error', null, 'aborted');
     const opened = await ctx.open();
+    if (sh.ended) {
+      if (opened.status === 'success') opened.connection.close();
+      return;
+    }
     if (opened.status !== 'success') {
-      if (prompted && failures > 0) return verdict('locked-out', null, `${opened.status} on reconnecting after ${failures} failures`);
-      return verdict('error', null, `cannot connect to ${target.ip}:${target.port}: ${opened.status} (${opened.error})`);
+      if (sh.prompted && sh.failures > 0) return finish('locked-out', null, `${opened.status} on reconnecting after ${sh.failures} failures`);
+      return finish('error', null, `cannot connect to ${target.ip}:${target.port}: ${opened.status} (${opened.error})`);
     }
     const client = new TelnetClient(opened.connection);
     try {
       const screen = await toLogin(client, opts);
-      if (screen.kind === 'shell' && !prompted) return verdict('unsupported', null, `no login asked: ${screen.why}`);
+      if (screen.kind === 'shell' && !sh.prompted) return finish('unsupported', null, `no login asked: ${screen.why}`);
       if (screen.kind !== 'login' && screen.kind !== 'password') {
         // Locked before we came (an earlier survey, another service of the device): it says so.
         const said = classifyReply(screen.banner, new Set());
-        if (said.kind === 'locked') return verdict('locked-out', null, `before any try: ${said.detail}`);
-        if (prompted && failures > 0) return verdict('locked-out', null, `no login prompt on reconnecting after ${failures} failures (${screen.why})`);
-        return verdict('error', null, `no login prompt: ${screen.why}`);
+        if (said.kind === 'locked') return finish('locked-out', null, `before any try: ${said.detail}`);
+        if (sh.prompted && sh.failures > 0) return finish('locked-out', null, `no login prompt on reconnecting after ${sh.failures} failures (${screen.why})`);
+        return finish('error', null, `no login prompt: ${screen.why}`);
       }
       const firstStep = screen.kind;
-      prompted = true;
+      sh.prompted = true;
       const banner = bannerPrompts(screen.banner);
       let step: Step = firstStep;
-      while (i < credentials.length) {
-        if (ctx.signal?.aborted) return verdict('error', null, 'aborted');
-        const cred = credentials[i]!;
+      let lastUser: string | undefined;
+      for (let index = take(); index !== undefined; index = take()) {
+        if (ctx.signal?.aborted) return finish('error', null, 'aborted');
+        const cred = credentials[index]!;
+        // A password re-prompt keeps the last user name: another entry's password must not be
+        // typed for it (that would credit the wrong pair); it gets a fresh connection instead.
+        if (step === 'password' && firstStep === 'login' && cred.username !== lastUser) break;
+        lastUser = cred.username;
         const startedAt = new Date();
         const t0 = performance.now();
-        const r = await tryOne(client, step, cred, banner, failures, opts);
+        const r = await tryOne(client, step, cred, banner, sh.failures, opts);
         if (r.outcome === 'retry') {
           if (++retries > opts.maxRetries) {
             attempts.push(attempt(cred, 'error', startedAt, t0, r.detail));
-            return verdict('error', null, `try cut short ${retries} times: ${r.detail}`);
+            return finish('error', null, `try cut short ${retries} times: ${r.detail}`);
           }
           break; // redo this entry on a new connection
         }
         attempts.push(attempt(cred, r.outcome, startedAt, t0, r.detail));
         retries = 0;
+        mine = undefined;
         if (r.outcome === 'success') {
           // Log out: `exit` ends the shell; nothing else is typed.
           await client.sendLine('exit');
-          return verdict('weak-credential', cred.id);
+          return finish('weak-credential', cred.id);
         }
-        if (r.outcome === 'locked-out') return verdict('locked-out', null, r.detail);
-        if (r.outcome === 'error') return verdict('error', null, r.detail);
-        failures++;
-        i++;
-        // A password re-prompt keeps the user name: go on only when the next entry has the same one.
-        const nextCred = credentials[i];
-        if (!r.next || (r.next === 'password' && firstStep === 'login' && nextCred?.username !== cred.username)) break;
+        if (r.outcome === 'locked-out') return finish('locked-out', null, r.detail);
+        if (r.outcome === 'error') return finish('error', null, r.detail);
+        sh.failures++;
+        if (!r.next) break;
         step = r.next;
-        if (i < credentials.length) await sleep(ctx.pauseMs, ctx.signal);
+        if (sh.next < credentials.length) await sleep(ctx.pauseMs, ctx.signal);
       }
     } finally {
       client.close();
     }
-    if (i < credentials.length) await sleep(ctx.pauseMs, ctx.signal);
+    if (take() !== undefined) await sleep(ctx.pauseMs, ctx.signal);
   }
-  return verdict('no-weak-credential', null);
 }
 
 function attempt(cred: Credential, outcome: AttemptOutcome, startedAt: Date, t0: number, detail: string): Attempt {

@@ -7,7 +7,7 @@
  * waits 100 ms after a wrong password (busybox waits 3 s: see src/access/telnet/busybox.test.ts).
  *
  * Usage: node --import tsx bench/telnet-access.ts [--pairs N] [--at K] [--hosts N] [--max-seconds S]
- *        [--fail-delay-ms MS]   (the lab's pause after a wrong password; default its own 100 ms)
+ *        [--sessions N]   (per host, default 1) [--fail-delay-ms MS]   (the lab's pause after a wrong password; default its own 100 ms)
  */
 import { parseArgs } from 'node:util';
 import { createTelnetAccess } from '../src/access/telnet/index.js';
@@ -18,7 +18,7 @@ import { startLabInProcess } from '../src/lab/runtime.js';
 import type { LabDevice } from '../src/lab/types.js';
 
 const { values } = parseArgs({
-  options: { pairs: { type: 'string', default: '100' }, at: { type: 'string', default: '95' }, hosts: { type: 'string', default: '4' }, 'max-seconds': { type: 'string', default: '120' }, 'fail-delay-ms': { type: 'string' } },
+  options: { pairs: { type: 'string', default: '100' }, at: { type: 'string', default: '95' }, hosts: { type: 'string', default: '4' }, 'max-seconds': { type: 'string', default: '120' }, 'fail-delay-ms': { type: 'string' }, sessions: { type: 'string', default: '1' } },
 });
 const pairs = Math.max(1, Math.min(1000, Number(values.pairs)));
 const at = Math.max(1, Math.min(pairs, Number(values.at)));
@@ -26,6 +26,8 @@ const hosts = Math.max(1, Math.min(50, Number(values.hosts)));
 const maxMs = Math.max(1, Number(values['max-seconds'])) * 1000;
 /** Override the lab's pause after a wrong password (its telnet banner key failDelayMs). */
 const failDelay = values['fail-delay-ms'];
+/** Sessions per host (AccessContext.sessions; the survey's default is 1). */
+const sessions = Math.max(1, Math.min(16, Number(values.sessions)));
 
 const ids = ['huawei-hg8245h', 'zte-zxhn-h108n', 'xiongmai-nbd8004', 'yamaha-rtx1210', 'zte-zxhn-f660-odd-ports'];
 const profiles = loadProfiles().filter((p) => ids.includes(p.id));
@@ -50,7 +52,7 @@ try {
       const port = lab.portMap[String(service.port)] ?? service.port;
       const right = d.credentials[0]!;
       const list: Credential[] = Array.from({ length: pairs }, (_, i) => (i + 1 === at ? { id: `e${i + 1}`, ...right } : { id: `e${i + 1}`, username: right.username, password: `wrong-${i + 1}` }));
-      const ctx = { ...loopbackContext(d.ip, port), signal: controller.signal };
+      const ctx = { ...loopbackContext(d.ip, port), signal: controller.signal, sessions };
       const v = await module.run(telnetTarget(d.ip, port), list, ctx);
       const wrongs = v.attempts.filter((a) => a.outcome === 'success' && a.entry !== `e${at}`).length;
       return { found: v.entry === `e${at}`, attempts: v.attempts.length, falsePositives: wrongs };
@@ -58,7 +60,7 @@ try {
   );
   const seconds = (performance.now() - started) / 1000;
   const attempts = results.reduce((n, r) => n + r.attempts, 0);
-  console.log(`telnet access vs lab: ${hosts} hosts, ${pairs} pairs, right one at #${at}`);
+  console.log(`telnet access vs lab: ${hosts} hosts, ${sessions} session(s) per host, ${pairs} pairs, right one at #${at}`);
   console.log(`  attempts ${attempts} in ${seconds.toFixed(2)} s = ${(attempts / seconds).toFixed(1)} attempts/s (${(attempts / seconds / hosts).toFixed(1)} per host)`);
   console.log(`  hosts found ${results.filter((r) => r.found).length}/${hosts}, hosts finished/s ${(hosts / seconds).toFixed(2)}, false positives ${results.reduce((n, r) => n + r.falsePositives, 0)}`);
 } finally {

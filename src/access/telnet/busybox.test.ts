@@ -104,8 +104,8 @@ afterAll(async () => {
 });
 
 /** Run the module inside the namespace; resolves with its verdict and elapsed time. */
-function probeInNs(credentials: readonly Credential[], timeoutMs = 150_000): Promise<ModuleVerdict & { elapsedMs: number }> {
-  const arg = JSON.stringify({ ip, port, credentials, limits: { idleTimeoutMs: 5000, firstByteTimeoutMs: 5000, deadlineMs: 40_000 } });
+function probeInNs(credentials: readonly Credential[], sessions = 1, timeoutMs = 150_000): Promise<ModuleVerdict & { elapsedMs: number }> {
+  const arg = JSON.stringify({ ip, port, credentials, sessions, limits: { idleTimeoutMs: 5000, firstByteTimeoutMs: 5000, deadlineMs: 40_000 } });
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', probe, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -158,5 +158,16 @@ describe.skipIf(skip !== undefined)('telnet access against a real busybox telnet
     expect(v.entry).toBeNull();
     expect(v.attempts).toHaveLength(8);
     expect(v.attempts.every((a) => a.outcome === 'failure')).toBe(true);
+  }, 180_000);
+
+  it('with 4 sessions, still finds only the weak pair', async () => {
+    const list: Credential[] = [...wrong, ...wrong].map(([username, password], i) => ({ id: `p${i + 1}`, username, password }));
+    list.splice(12, 0, { id: 'weak', username: 'root', password: 'admin' });
+    const v = await probeInNs(list, 4);
+    console.log(`[busybox telnet access] 4 sessions, weak at #13 of 17: ${v.attempts.length} attempts in ${v.elapsedMs} ms (${((v.attempts.length * 1000) / v.elapsedMs).toFixed(2)} attempts/s)`);
+    expect(v.verdict, JSON.stringify(v)).toBe('weak-credential');
+    expect(v.entry).toBe('weak');
+    expect(v.attempts.filter((a) => a.outcome === 'success').map((a) => a.entry)).toEqual(['weak']);
+    expect(v.attempts.filter((a) => a.outcome !== 'success').every((a) => a.outcome === 'failure')).toBe(true);
   }, 180_000);
 });

@@ -6,7 +6,8 @@
  * after each wrong password). A reply is judged in classify.ts's fixed order; a success is a shell
  * prompt at the very end of the reply that the banner did not show, after the reply has settled.
  * On success it types `exit` and closes: it runs no command. Lock-out (a phrase, a refused or
- * promptless reconnect, a changed reply after failures) ends the run as `locked-out`.
+ * promptless reconnect, a changed reply after failures) ends the run as `locked-out`. One session
+ * at a time per host unless AccessContext.sessions allows more; sessions then share the list.
  */
 import type { AccessContext, AccessModule, AccessTarget, Attempt, AttemptOutcome, Credential, ModuleVerdict } from '../module.js';
 import {

@@ -44,6 +44,9 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/grab/ssh/ssh2-session.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (a Duplex passed as sock): it never dials" },
   { path: 'src/grab/http/http.test.ts', modules: ['node:http', 'node:https', 'node:net'], reason: 'loopback web servers (well-formed and hostile) the http/https grab modules read' },
   { path: 'src/grab/rtsp/rtsp.test.ts', modules: ['node:net'], reason: 'loopback RTSP servers (well-formed and hostile) the rtsp grab module reads' },
+  { path: 'src/access/telnet/hostile.test.ts', modules: ['node:net'], reason: 'hand-made hostile telnet devices (servers) on loopback that the telnet access module logs in to' },
+  { path: 'src/access/telnet/lab.test.ts', modules: [], reason: "starts the lab's telnet devices in-process (servers, through src/lab/); imports no network module" },
+  { path: 'src/access/telnet/busybox.test.ts', modules: [], reason: 'real busybox telnetd in its own namespace, reached only by netns-probe.ts run inside it; imports no network module' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

@@ -59,6 +59,8 @@ export interface AccessContext {
   open(options?: { readonly tls?: boolean | TlsRequest }): Promise<OpenResult>;
   /** Pause between tries on one host (politeness), ms. */
   readonly pauseMs: number;
+  /** Sessions a module may hold open at once on this host (default 1: one at a time). */
+  readonly sessions?: number;
   readonly signal?: AbortSignal;
 }
 

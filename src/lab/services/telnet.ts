@@ -21,6 +21,7 @@ import {
   escapeIac,
   type TelnetVerb,
 } from '../../protocols/telnet.js';
+import { isLockedOut } from '../context.js';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 
 const { EC, EL } = TelnetCommand;
@@ -154,6 +155,8 @@ class TelnetSession {
   private async converse(): Promise<void> {
     const b = this.banner;
     this.sendText(b['preLogin'] ?? '');
+    // A locked device says so and hangs up, before and after the failure that locked it.
+    if (isLockedOut(this.ctx)) return this.lockedOut();
     let failures = 0;
     let empty = 0;
     while (failures < this.opts.maxFailures) {
@@ -175,7 +178,14 @@ class TelnetSession {
       await this.sleep(this.opts.failDelayMs);
       if (this.closed) return;
       this.sendText('Login incorrect\r\n');
+      if (isLockedOut(this.ctx)) return this.lockedOut();
     }
+    this.end();
+  }
+
+  private lockedOut(): void {
+    const seconds = Math.max(1, Math.ceil((this.ctx.state.lockedUntil - Date.now()) / 1000));
+    this.sendText(`Too many failed login attempts; try again in ${seconds} seconds.\r\n`);
     this.end();
   }
 

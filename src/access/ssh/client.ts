@@ -177,6 +177,8 @@ export function tryOnConnection(conn: Connection, username: string, passwords: r
     client.on('error', (e: unknown) => {
       error ??= printable(errorText(e));
     });
+    // ssh2 emits 'end' (not 'close') when our Duplex ends because the guarded connection did.
+    client.on('end', () => finish('closed'));
     client.on('close', () => finish('closed'));
 
     try {

@@ -44,6 +44,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/grab/ssh/ssh2-session.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (a Duplex passed as sock): it never dials" },
   { path: 'src/access/ssh/client.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (the Duplex of ssh2-session.ts) for login tries: it never dials" },
   { path: 'src/access/ssh/ssh.test.ts', modules: ['ssh2'], reason: 'ssh2 Servers on loopback (partial success, publickey only, OTP prompt) the ssh access module logs in to' },
+  { path: 'src/access/ssh/daemons.test.ts', modules: [], reason: 'real dropbear and OpenSSH in its own namespace, reached only by test/ssh-access-probe.ts run inside it; imports no network module' },
   { path: 'src/grab/http/http.test.ts', modules: ['node:http', 'node:https', 'node:net'], reason: 'loopback web servers (well-formed and hostile) the http/https grab modules read' },
   { path: 'src/grab/rtsp/rtsp.test.ts', modules: ['node:net'], reason: 'loopback RTSP servers (well-formed and hostile) the rtsp grab module reads' },
 ];

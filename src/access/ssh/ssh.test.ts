@@ -277,6 +277,45 @@ describe('sshAccess against scripted ssh2 servers', () => {
     expect(s.log).not.toContain('SESSION-OPENED');
   }, 30_000);
 
+  it('a login banner that turns into a lock-out notice after failures gives locked-out', async () => {
+    let failures = 0;
+    const raw = await serveRaw((sock) => {
+      const banner = failures >= 3 ? 'Too many failed logins: account locked for 10 minutes.\r\n' : 'Authorized users only.\r\n';
+      const server = new SshServer({ hostKeys: [hostKey], ident: 'dropbear_2019.78', banner }, (c) => {
+        c.on('error', () => {});
+        c.on('authentication', (ctx) => {
+          if (ctx.method === 'password') failures++;
+          // Two failures per connection, then a disconnect (a small MaxAuthTries).
+          if (ctx.method === 'password' && failures % 2 === 0) return void c.end();
+          ctx.reject(['password']);
+        });
+      });
+      server.injectSocket(sock);
+    }, 0, testIp());
+    servers.push(raw);
+    const v = await quick.run({ ip: raw.ip, port: raw.port, observations: [] }, dictionary(decoys), accessContext(raw.ip, raw.port));
+    expect(v.verdict).toBe('locked-out');
+    expect(v.reason).toMatch(/banner changed.*account locked/);
+  }, 30_000);
+
+  it('a server that accepts "none" lets the first entry in without a password', async () => {
+    const s = await scripted((ctx) => (ctx.method === 'none' ? ctx.accept() : ctx.reject(['password'])));
+    const v = await sshAccess.run({ ip: s.server.ip, port: s.server.port, observations: [] }, dictionary(decoys), accessContext(s.server.ip, s.server.port));
+    expect(v.verdict).toBe('weak-credential');
+    expect(v.entry).toBe('e1');
+    expect(v.attempts).toEqual([expect.objectContaining({ entry: 'e1', outcome: 'success', detail: expect.stringMatching(/none/) })]);
+    expect(s.log.some((l) => l.startsWith('password:'))).toBe(false);
+  }, 30_000);
+
+  it('an aborted survey tries nothing', async () => {
+    const s = await scripted((ctx) => ctx.reject(['password']));
+    const ctx = { ...accessContext(s.server.ip, s.server.port), signal: AbortSignal.abort() };
+    const v = await sshAccess.run({ ip: s.server.ip, port: s.server.port, observations: [] }, dictionary(decoys), ctx);
+    expect(v.verdict).toBe('error');
+    expect(v.reason).toBe('aborted');
+    expect(s.server.accepted()).toBe(0);
+  }, 30_000);
+
   it('a server that cuts every connection after 2 answered failures still gets every entry tried', async () => {
     let failures = 0;
     const s = await scripted((ctx, _log, conn) => {
@@ -308,6 +347,20 @@ describe('hostile peers and prompt classification (seeded fuzz)', () => {
       expect(v.entry).toBeNull();
     }
   }, 120_000);
+
+  it('a tarpit (accepts, never speaks) and a server that closes at once end in error, quickly', async () => {
+    const tarpit = await serveRaw(() => {}, 0, testIp());
+    const closer = await serveRaw((sock) => sock.destroy(), 0, testIp());
+    const identOnly = await serveRaw((sock) => void sock.write('SSH-2.0-OpenSSH_7.4\r\n'), 0, testIp());
+    servers.push(tarpit, closer, identOnly);
+    for (const s of [tarpit, closer, identOnly]) {
+      const v = await impatient.run({ ip: s.ip, port: s.port, observations: [] }, dictionary(decoys), accessContext(s.ip, s.port));
+      expect(v.verdict).toBe('error');
+      expect(v.attempts).toEqual([]);
+      // At most one look again after a pause: no hammering of a host that never answers.
+      expect(s.accepted()).toBeLessThanOrEqual(2);
+    }
+  }, 30_000);
 
   it('isPasswordPrompt: password prompts yes, second factors and echoed prompts no', () => {
     for (const p of ['Password: ', "root@cam's password: ", 'パスワード:', 'Passwd:']) expect(isPasswordPrompt(p, false), p).toBe(true);

@@ -22,6 +22,7 @@ export interface SshAccessOptions {
   readonly maxTriesPerConnection: number;
 }
 
+/** Defaults: about 15 s of back-off before locked-out; embedded servers answer within seconds. */
 export const defaultSshAccessOptions: SshAccessOptions = Object.freeze({
   backoffMs: [1_000, 4_000, 10_000],
   replyTimeoutMs: 15_000,
@@ -82,8 +83,11 @@ export async function runSsh(target: AccessTarget, credentials: readonly Credent
     ...(reason ? { reason } : {}),
   });
 
+  // Each connection settles an entry or counts a strike, so this bound is never reached in practice.
+  const maxConnections = credentials.length * 2 + options.backoffMs.length + 4;
   for (let connections = 0; remaining.length > 0; connections++) {
     if (ctx.signal?.aborted) return verdict('error', null, 'aborted');
+    if (connections >= maxConnections) return verdict('error', null, `gave up after ${connections} connections`);
     if (connections > 0) await sleep(ctx.pauseMs, ctx.signal);
     const head = remaining[0]!;
     const batch = remaining.filter((c) => c.username === head.username).slice(0, budget);

@@ -26,12 +26,80 @@ export interface SessionResult {
 }
 
 /** Old devices speak only old algorithms: offer them too (we verify nothing and send no secret). */
-const legacy: ConnectConfig['algorithms'] = {
+export const legacyAlgorithms: ConnectConfig['algorithms'] = {
   kex: { append: ['diffie-hellman-group14-sha1', 'diffie-hellman-group-exchange-sha1', 'diffie-hellman-group1-sha1'], prepend: [], remove: [] },
   cipher: { append: ['aes256-cbc', 'aes192-cbc', 'aes128-cbc', '3des-cbc'], prepend: [], remove: [] },
   serverHostKey: { append: ['ssh-dss'], prepend: [], remove: [] },
   hmac: { append: ['hmac-md5', 'hmac-sha1-96', 'hmac-md5-96'], prepend: [], remove: [] },
 };
+
+/** Options of connectionDuplex. */
+export interface DuplexOptions {
+  /** Bytes the caller already read from the connection, pushed first. */
+  readonly replay?: Buffer;
+  /** Sees every chunk read from the connection. */
+  readonly tap?: (chunk: Buffer) => void;
+  /** Called once when the connection ends (why, in a few words). */
+  readonly onEnd?: (why: string) => void;
+  /**
+   * Keep reading after a read's idle or first-byte timeout (the connection stays up; only its
+   * deadline or the peer ends it). Login attempts wait out servers' failure delays this way.
+   */
+  readonly continueOnReadTimeout?: boolean;
+}
+
+/**
+ * A Duplex for ssh2's `sock` option over the guarded Connection: reads come from Connection.read,
+ * writes go to Connection.write, so ssh2 never dials and the guard's limits hold. `stop()` ends
+ * the pumping and destroys the stream (the caller closes the connection).
+ */
+export function connectionDuplex(conn: Connection, options: DuplexOptions = {}): { readonly sock: Duplex; stop(): void } {
+  let stopped = false;
+  let pumping = false;
+  const sock = new Duplex({
+    read() {
+      if (pumping) return;
+      pumping = true;
+      void pump();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      conn.write(chunk).then(
+        (w) => cb(w.status === 'success' ? null : new Error(w.error ?? w.status)),
+        (e: unknown) => cb(e instanceof Error ? e : new Error(String(e))),
+      );
+    },
+    final(cb) {
+      cb();
+    },
+  });
+  sock.on('error', () => {});
+
+  async function pump(): Promise<void> {
+    if (options.replay && options.replay.length > 0) sock.push(options.replay);
+    for (;;) {
+      if (stopped) return;
+      const r = await conn.read();
+      if (stopped) return;
+      if (r.data.length > 0) {
+        options.tap?.(r.data);
+        sock.push(r.data);
+      }
+      if (r.status === 'success') continue;
+      if (options.continueOnReadTimeout && r.status === 'io-timeout' && (r.limit === 'idle-timeout' || r.limit === 'first-byte-timeout')) continue;
+      options.onEnd?.(r.error ?? r.status);
+      sock.push(null);
+      return;
+    }
+  }
+
+  return {
+    sock,
+    stop() {
+      stopped = true;
+      sock.destroy();
+    },
+  };
+}
 
 /**
  * Run the session. `replay` is what the caller already read from the connection (from the
@@ -44,42 +112,14 @@ export function runSession(conn: Connection, replay: Buffer, timeoutMs: number, 
     let noneAccepted = false;
     let error: string | null = null;
     let done = false;
-    let pumping = false;
-
-    const sock = new Duplex({
-      read() {
-        if (pumping) return;
-        pumping = true;
-        void pump();
-      },
-      write(chunk: Buffer, _enc, cb) {
-        conn.write(chunk).then(
-          (w) => cb(w.status === 'success' ? null : new Error(w.error ?? w.status)),
-          (e: unknown) => cb(e instanceof Error ? e : new Error(String(e))),
-        );
-      },
-      final(cb) {
-        cb();
+    const wire = connectionDuplex(conn, {
+      replay,
+      tap,
+      onEnd: (why) => {
+        if (!done) error ??= why;
       },
     });
-    sock.on('error', () => {});
-
-    async function pump(): Promise<void> {
-      if (replay.length > 0) sock.push(replay);
-      for (;;) {
-        if (done) return;
-        const r = await conn.read();
-        if (r.data.length > 0) {
-          tap(r.data);
-          sock.push(r.data);
-        }
-        if (r.status !== 'success') {
-          if (!done) error ??= r.error ?? r.status;
-          sock.push(null);
-          return;
-        }
-      }
-    }
+    const sock = wire.sock;
 
     const client = new Client();
     const finish = () => {
@@ -93,7 +133,7 @@ export function runSession(conn: Connection, replay: Buffer, timeoutMs: number, 
       } catch {
         // ending a half-open client can throw inside ssh2; the connection is closed by the runner anyway
       }
-      sock.destroy();
+      wire.stop();
       resolve({ hostKey, authMethods, noneAccepted, error });
     };
     const timer = setTimeout(() => {
@@ -117,7 +157,7 @@ export function runSession(conn: Connection, replay: Buffer, timeoutMs: number, 
         username: surveyUser,
         readyTimeout: timeoutMs,
         keepaliveInterval: 0,
-        algorithms: legacy,
+        algorithms: legacyAlgorithms,
         hostVerifier: (key: Buffer) => {
           hostKey = hostKeyOf(key);
           return true;

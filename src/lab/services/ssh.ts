@@ -15,6 +15,7 @@
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel, Session } from 'ssh2';
 import type { Socket } from 'node:net';
+import { isLockedOut } from '../context.js';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 
 const { Server, utils } = ssh2;
@@ -103,6 +104,11 @@ class SshSession {
   start(): void {
     const { socket, opts, banner } = this;
     socket.on('error', () => socket.destroy());
+    // A locked-out device drops the connection at once, as sshd with a per-source penalty does.
+    if (isLockedOut(this.ctx)) {
+      socket.destroy();
+      return;
+    }
     socket.on('close', () => {
       this.closed = true;
       clearTimeout(sessionTimer);
@@ -170,7 +176,8 @@ class SshSession {
       auth.accept();
       return;
     }
-    const exhausted = ++this.failures >= this.opts.maxAuthFailures;
+    // The failure that locks the device ends the connection too.
+    const exhausted = ++this.failures >= this.opts.maxAuthFailures || isLockedOut(this.ctx);
     setTimeout(() => {
       if (this.closed) return;
       try {

@@ -1,0 +1,93 @@
+/**
+ * The HTTP access modules against the lab's emulated devices (src/lab/services/http.ts), observed
+ * first by the real grab stage: Basic, Digest (SHA-256 offered before MD5) and form logins with the
+ * weak pair late in the list (found), a strong pair (not found), a honeypot (the control pair
+ * already logs in: controlAccepted, never weak) and a lock-out device (locked-out, stopping at once).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProfiles } from '../../lab/profiles.js';
+import { startLabInProcess, type LabHandle } from '../../lab/runtime.js';
+import type { DeviceProfile, LabDevice } from '../../lab/types.js';
+import type { AccessModule } from '../module.js';
+import { httpBasicAccess, httpDigestAccess, httpFormAccess } from './index.js';
+import { accessContext, dictionary, grabbedTarget } from './test-support.js';
+
+const net = `127.73.${1 + (process.pid % 50)}`;
+const profiles = new Map(loadProfiles().map((p) => [p.id, p]));
+const strong = { username: 'admin', password: 'Zq8#vL2!pW9x' };
+
+function device(n: number, profileId: string, cred: { username: string; password: string }, override: Partial<DeviceProfile> = {}): LabDevice {
+  const base = profiles.get(profileId);
+  if (!base) throw new Error(profileId);
+  return { id: `a-${n}`, ip: `${net}.${n}`, ispId: 'test', profile: { ...base, ...override }, weak: true, credentials: [cred] };
+}
+
+const basicWeak = device(10, 'huawei-hg8245h', { username: 'root', password: 'admin' });
+const basicStrong = device(11, 'huawei-hg8245h', strong);
+const basicHoneypot = device(12, 'huawei-hg8245h', strong, { behaviour: 'honeypot' });
+const basicLockout = device(13, 'tplink-td-w8960n', strong); // lockout after 5, for 600 s
+const digestWeak = device(20, 'sercomm-ad1018', { username: 'admin', password: 'password' });
+const digestStrong = device(21, 'sercomm-ad1018', strong);
+const digestHoneypot = device(22, 'sercomm-ad1018', strong, { behaviour: 'honeypot' });
+const digestLockout = device(23, 'sercomm-ad1018', strong, { behaviour: 'lockout', lockoutAfter: 4, lockoutSeconds: 60 });
+const formWeak = device(30, 'zte-zxhn-h108n', { username: 'admin', password: 'admin' });
+const formStrong = device(31, 'zte-zxhn-h108n', strong);
+const formHoneypot = device(32, 'zte-zxhn-h108n', strong, { behaviour: 'honeypot' });
+const formLockout = device(33, 'zte-zxhn-h108n', strong, { behaviour: 'lockout', lockoutAfter: 4, lockoutSeconds: 60 });
+const all = [basicWeak, basicStrong, basicHoneypot, basicLockout, digestWeak, digestStrong, digestHoneypot, digestLockout, formWeak, formStrong, formHoneypot, formLockout];
+
+let lab: LabHandle;
+beforeAll(async () => {
+  lab = await startLabInProcess({ plan: { seed: 'access-http', network: `${net}.0/24`, weakShare: 1, isps: [], ispRows: [], devices: all } });
+}, 60_000);
+afterAll(async () => lab?.close());
+
+const port = (p: number): number => lab.portMap[String(p)] ?? p;
+
+async function run(module: AccessModule, d: LabDevice, devicePort: number, list = dictionary(8, 7, d.credentials[0] ?? strong)) {
+  const p = port(devicePort);
+  const target = await grabbedTarget(d.ip, p);
+  expect(module.applies(target)).toBe(true);
+  const ctx = accessContext(d.ip, p);
+  const verdict = await module.run(target, list, ctx);
+  return { verdict, opened: ctx.opened() };
+}
+
+const cases: [string, AccessModule, LabDevice, LabDevice, LabDevice, LabDevice, number][] = [
+  ['Basic', httpBasicAccess, basicWeak, basicStrong, basicHoneypot, basicLockout, 80],
+  ['Digest (SHA-256, MD5)', httpDigestAccess, digestWeak, digestStrong, digestHoneypot, digestLockout, 8080],
+  ['form', httpFormAccess, formWeak, formStrong, formHoneypot, formLockout, 80],
+];
+
+describe.each(cases)('%s against the lab', (_name, module, weak, strongDevice, honeypot, lockout, devicePort) => {
+  it('finds the weak pair at #7 of 8, with every try recorded and connections kept alive', async () => {
+    const { verdict, opened } = await run(module, weak, devicePort);
+    expect(verdict).toMatchObject({ verdict: 'weak-credential', entry: 'e7' });
+    expect(verdict.attempts.map((a) => a.outcome)).toEqual([...Array<string>(6).fill('failure'), 'success']);
+    expect(verdict.attempts.every((a) => a.entry.startsWith('e') && !('password' in a))).toBe(true);
+    // 1 challenge/control + 7 tries on far fewer connections than requests.
+    expect(opened).toBeLessThan(4);
+  }, 60_000);
+
+  it('does not find a strong pair', async () => {
+    const { verdict } = await run(module, strongDevice, devicePort, dictionary(8, 0, strong));
+    expect(verdict).toMatchObject({ verdict: 'no-weak-credential', entry: null });
+    expect(verdict.controlAccepted).toBeUndefined();
+    expect(verdict.attempts).toHaveLength(8);
+    expect(verdict.attempts.every((a) => a.outcome === 'failure')).toBe(true);
+  }, 60_000);
+
+  it('never calls a honeypot weak: its control pair logs in too', async () => {
+    const { verdict } = await run(module, honeypot, devicePort);
+    expect(verdict).toMatchObject({ verdict: 'no-weak-credential', entry: null, controlAccepted: true });
+  }, 60_000);
+
+  it('stops at the lock-out', async () => {
+    const { verdict } = await run(module, lockout, devicePort, dictionary(12, 0, strong));
+    expect(verdict.verdict).toBe('locked-out');
+    const limit = lockout.profile.lockoutAfter ?? 5;
+    // The control counts as one failure; the try that meets the locked device is the last.
+    expect(verdict.attempts.length).toBeLessThanOrEqual(limit);
+    expect(verdict.attempts.at(-1)?.outcome).toBe('locked-out');
+  }, 60_000);
+});

@@ -44,6 +44,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/grab/ssh/ssh2-session.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (a Duplex passed as sock): it never dials" },
   { path: 'src/grab/http/http.test.ts', modules: ['node:http', 'node:https', 'node:net'], reason: 'loopback web servers (well-formed and hostile) the http/https grab modules read' },
   { path: 'src/grab/rtsp/rtsp.test.ts', modules: ['node:net'], reason: 'loopback RTSP servers (well-formed and hostile) the rtsp grab module reads' },
+  { path: 'src/access/http/hand-made.test.ts', modules: ['node:http', 'node:net'], reason: 'loopback web servers (awkward logins and hostile peers) the HTTP access modules log in to' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

@@ -24,6 +24,9 @@ export interface ChallengeScheme {
   stale?(reply: HttpReply): boolean;
 }
 
+/** Words of an error page served with 200. */
+const refusalWords = /invalid|incorrect|fail|denied|unauthori[sz]ed|forbidden|wrong|error|not allowed|認証/i;
+
 /** Stale answers followed for one pair at most, so a server always saying stale cannot loop us. */
 const maxStaleRetries = 2;
 
@@ -62,7 +65,10 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
     const c = await tryPair(client, scheme, control, path, ctx);
     if (c.kind === 'failed') return { verdict: 'error', entry: null, attempts, reason: `control request: ${c.error}` };
     const refusal: AnswerSignature = signatureOf(c.reply, [control.username, control.password]);
-    const controlAccepted = isSuccessStatus(c.reply.status);
+    // A 2xx for a random pair is a login unless the page says it is an error (devices that answer
+    // 200 with "authentication failed"): then it is only what a refusal looks like here.
+    const controlAccepted = isSuccessStatus(c.reply.status) && !refusalWords.test(c.reply.text.slice(0, 64 * 1024));
+    const control2xx = isSuccessStatus(c.reply.status);
     let worked = 1;
 
     for (const cred of credentials) {
@@ -83,11 +89,11 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
       const { reply } = r;
       const sig = signatureOf(reply, [cred.username, cred.password]);
       if (isSuccessStatus(reply.status)) {
-        if (controlAccepted && sameAnswer(sig, refusal)) {
+        if (control2xx && sameAnswer(sig, refusal)) {
           attempts.push(attempt(cred, 'failure', started, `${reply.status}, the same page the control pair got`));
           continue;
         }
-        attempts.push(attempt(cred, 'success', started, controlAccepted ? `${reply.status}, a page unlike the control pair's` : `${reply.status} where the control pair got ${refusal.status}`));
+        attempts.push(attempt(cred, 'success', started, control2xx ? `${reply.status}, a page unlike the control pair's` : `${reply.status} where the control pair got ${refusal.status}`));
         return { verdict: 'weak-credential', entry: cred.id, attempts };
       }
       if (looksLockedOut(reply, refusal)) {

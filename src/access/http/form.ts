@@ -89,7 +89,9 @@ interface Markers {
 }
 
 function markersOf(s: Submitted, loginPath: string): Markers {
-  const away = s.redirectTo !== null && s.redirectTo !== pathOnly(loginPath) ? s.redirectTo : null;
+  // Away: a redirect elsewhere than the login page that does not land on another login form
+  // (devices redirect a failure to "/login.htm?err=1" while the grab found the form at "/").
+  const away = s.redirectTo !== null && s.redirectTo !== pathOnly(loginPath) && !s.finalPage.passwordInput ? s.redirectTo : null;
   return { away, cookies: s.newCookies, passwordGone: isSuccessStatus(s.final.status) && !s.finalPage.passwordInput };
 }
 

@@ -12,15 +12,15 @@ export const testScope = compileScope(defaultScope());
 export const testLimits: ConnectionLimits = { connectTimeoutMs: 3000, firstByteTimeoutMs: 5000, idleTimeoutMs: 5000, deadlineMs: 20_000, maxBytes: 256 * 1024 };
 
 /** A context to ip:port; counts the connections it opens. */
-export function accessContext(ip: string, port: number, pauseMs = 0): AccessContext & { readonly opened: () => number } {
+export function accessContext(ip: string, port: number, pauseMs = 0, limits: ConnectionLimits = testLimits): AccessContext & { readonly opened: () => number } {
   let opened = 0;
   return {
     scope: testScope,
-    limits: testLimits,
+    limits,
     pauseMs,
     open: (o) => {
       opened++;
-      return openConnection(testScope, ip, port, testLimits, o?.tls ? { tls: o.tls } : {});
+      return openConnection(testScope, ip, port, limits, o?.tls ? { tls: o.tls } : {});
     },
     opened: () => opened,
   };

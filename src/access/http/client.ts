@@ -137,7 +137,13 @@ export function createHttpClient(ctx: AccessContext, target: { readonly ip: stri
 
   return {
     async request(req) {
-      const bytes = requestBytes(scheme, target.ip, target.port, req);
+      let bytes: string;
+      try {
+        bytes = requestBytes(scheme, target.ip, target.port, req);
+      } catch (e) {
+        // A path or header from device input that cannot go on the wire: nothing is sent.
+        return { kind: 'failed', status: 'protocol-error', error: e instanceof Error ? e.message : String(e) };
+      }
       const first = await once(bytes);
       return first.retry ? (await once(bytes)).outcome : first.outcome;
     },

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../core/rng.js';
 import { parseDigestCredentials } from '../../protocols/http-auth.js';
 import type { AccessModule, AccessTarget } from '../module.js';
-import { createCookieJar } from './client.js';
+import { createCookieJar, createHttpClient } from './client.js';
 import { normalise } from './common.js';
 import { pickChallenge } from './digest.js';
 import { formBody, parseLoginPage } from './form-page.js';
@@ -137,6 +137,7 @@ describe('Basic without a 401', () => {
 
 /** A Digest server (RFC 7616, SHA-256 and MD5) with knobs for stale nonces, a fixed nonce and opaque. */
 function digestServer(pass: string, opts: { staleFirst?: boolean; fixedNonce?: boolean; opaque?: string; algorithms?: string[] } = {}) {
+  // -sess algorithms hash the nonce and client nonce into A1 (RFC 7616 §3.4.2).
   const nonces = new Set<string>();
   const lastNc = new Map<string, number>();
   let staleSent = false;
@@ -162,7 +163,8 @@ function digestServer(pass: string, opts: { staleFirst?: boolean; fixedNonce?: b
     if (nc <= (lastNc.get(p['nonce']) ?? 0)) return refuse(); // a replayed count
     lastNc.set(p['nonce'], nc);
     const H = (s: string): string => createHash(alg.startsWith('SHA-256') ? 'sha256' : 'md5').update(s).digest('hex');
-    const expected = H(`${H(`admin:dev:${pass}`)}:${p['nonce']}:${p['nc']}:${p['cnonce']}:auth:${H(`GET:${p['uri']}`)}`);
+    const a1 = alg.endsWith('-sess') ? H(`${H(`admin:dev:${pass}`)}:${p['nonce']}:${p['cnonce']}`) : H(`admin:dev:${pass}`);
+    const expected = H(`${a1}:${p['nonce']}:${p['nc']}:${p['cnonce']}:auth:${H(`GET:${p['uri']}`)}`);
     if (p['username'] !== 'admin' || p['response'] !== expected) return refuse();
     if (opts.staleFirst && !staleSent) {
       staleSent = true;
@@ -198,6 +200,14 @@ describe('Digest', () => {
     expect(v).toMatchObject({ verdict: 'weak-credential', entry: 'e6' });
     const counts = s.log.map((l) => parseInt(/nc=(\w+)/.exec(l)?.[1] ?? '0', 16));
     expect(counts).toEqual(counts.map((_, i) => i + 1));
+  });
+
+  it('answers SHA-256-sess and MD5-sess challenges', async () => {
+    for (const alg of ['SHA-256-sess', 'MD5-sess']) {
+      const s = digestServer('1234', { algorithms: [alg] });
+      expect(await runOn(httpDigestAccess, await serve(s.handler), dictionary(4, 3, { username: 'admin', password: '1234' }))).toMatchObject({ verdict: 'weak-credential', entry: 'e3' });
+      expect(s.log.every((l) => l.startsWith(alg))).toBe(true);
+    }
   });
 
   it('does not find a strong pair', async () => {
@@ -298,6 +308,46 @@ describe('form login', () => {
     const strongV = await runOn(httpFormAccess, await serve(redirecting('N0t-guessable')), dictionary(8, 0, right));
     expect(strongV).toMatchObject({ verdict: 'no-weak-credential', entry: null });
     expect(strongV.controlAccepted).toBeUndefined();
+  });
+});
+
+describe('keep-alive', () => {
+  it('sends a try again on a new connection when a kept-alive one is closed without an answer', async () => {
+    let connections = 0;
+    const port = await serveRaw((sock) => {
+      sock.on('error', () => {});
+      const n = ++connections;
+      let buffered = '';
+      let answered = 0;
+      sock.on('data', (d: Buffer) => {
+        buffered += d.toString('latin1');
+        while (buffered.includes('\r\n\r\n')) {
+          const end = buffered.indexOf('\r\n\r\n') + 4;
+          const head = buffered.slice(0, end);
+          buffered = buffered.slice(end);
+          // Each connection answers two requests, then closes silently on the third (an idle reaper).
+          if (answered === 2) return sock.destroy();
+          answered++;
+          const auth = /Authorization: Basic (\S+)/.exec(head)?.[1];
+          const ok = auth !== undefined && Buffer.from(auth, 'base64').toString() === 'admin:admin';
+          const body = ok ? 'welcome' : 'denied';
+          sock.write(`HTTP/1.1 ${ok ? '200 OK' : `401 Unauthorized\r\nWWW-Authenticate: Basic realm="c${n}"`}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        }
+      });
+    });
+    // The client alone: the third request meets the silent close and is sent again on a new connection.
+    const client = createHttpClient(accessContext(ip, port), { ip, port }, 'http');
+    const statuses: (number | string)[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await client.request({ method: 'GET', path: '/' });
+      statuses.push(r.kind === 'reply' ? r.status : r.status);
+    }
+    client.close();
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    expect(client.connections).toBe(3);
+    const v = await runOn(httpBasicAccess, port, dictionary(9, 8, right));
+    expect(v).toMatchObject({ verdict: 'weak-credential', entry: 'e8' });
+    expect(v.attempts.filter((a) => a.outcome === 'error')).toHaveLength(0);
   });
 });
 

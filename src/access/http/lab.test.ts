@@ -34,7 +34,8 @@ const formWeak = device(30, 'zte-zxhn-h108n', { username: 'admin', password: 'ad
 const formStrong = device(31, 'zte-zxhn-h108n', strong);
 const formHoneypot = device(32, 'zte-zxhn-h108n', strong, { behaviour: 'honeypot' });
 const formLockout = device(33, 'zte-zxhn-h108n', strong, { behaviour: 'lockout', lockoutAfter: 4, lockoutSeconds: 60 });
-const all = [basicWeak, basicStrong, basicHoneypot, basicLockout, digestWeak, digestStrong, digestHoneypot, digestLockout, formWeak, formStrong, formHoneypot, formLockout];
+const httpsWeak = device(40, 'iodata-wn-ax1167gr', { username: 'admin', password: 'password' });
+const all = [httpsWeak, basicWeak, basicStrong, basicHoneypot, basicLockout, digestWeak, digestStrong, digestHoneypot, digestLockout, formWeak, formStrong, formHoneypot, formLockout];
 
 let lab: LabHandle;
 beforeAll(async () => {
@@ -89,5 +90,19 @@ describe.each(cases)('%s against the lab', (_name, module, weak, strongDevice, h
     // The control counts as one failure; the try that meets the locked device is the last.
     expect(verdict.attempts.length).toBeLessThanOrEqual(limit);
     expect(verdict.attempts.at(-1)?.outcome).toBe('locked-out');
+  }, 60_000);
+});
+
+describe('Basic over https', () => {
+  it('logs in over TLS when the observation says https', async () => {
+    const p = port(443);
+    const target = await grabbedTarget(httpsWeak.ip, p, 'https');
+    expect(target.observations.at(-1)?.fields['scheme']).toBe('https');
+    const ctx = accessContext(httpsWeak.ip, p);
+    const plain = { ...ctx, open: () => ctx.open({ tls: false }) };
+    const v = await httpBasicAccess.run(target, dictionary(6, 4, { username: 'admin', password: 'password' }), ctx);
+    expect(v).toMatchObject({ verdict: 'weak-credential', entry: 'e4' });
+    // The same module forced onto plain TCP gets no HTTP answer from the TLS port.
+    expect((await httpBasicAccess.run(target, dictionary(2, 0, strong), plain)).verdict).toBe('error');
   }, 60_000);
 });

@@ -33,6 +33,7 @@ export function clock(): { readonly iso: string; readonly t0: number } {
   return { iso: new Date().toISOString(), t0: performance.now() };
 }
 
+/** One audit row (the entry id and username, never the password). */
 export function attempt(c: Credential, outcome: AttemptOutcome, started: { readonly iso: string; readonly t0: number }, detail: string): Attempt {
   return { entry: c.id, username: c.username, outcome, startedAt: started.iso, durationMs: Math.round(performance.now() - started.t0), detail };
 }
@@ -112,6 +113,7 @@ export function looksLockedOut(reply: HttpReply, refusal: AnswerSignature): bool
   return lockoutWords.test(text) && !lockoutWords.test(refusal.text);
 }
 
+/** 2xx (RFC 9110 §15.3). */
 export function isSuccessStatus(status: number): boolean {
   return status >= 200 && status < 300;
 }

@@ -13,9 +13,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../core/rng.js';
 import { parseDigestCredentials } from '../../protocols/http-auth.js';
 import type { AccessModule, AccessTarget } from '../module.js';
-import { createCookieJar, createHttpClient } from './client.js';
-import { normalise } from './common.js';
-import { pickChallenge } from './digest.js';
+import { createCookieJar, createHttpClient, requestBytes } from './client.js';
+import { normalise, signatureOf } from './common.js';
+import { challengesOfReply, pickChallenge } from './digest.js';
 import { formBody, parseLoginPage } from './form-page.js';
 import { httpBasicAccess, httpDigestAccess, httpFormAccess } from './index.js';
 import { accessContext, dictionary, grabbedTarget } from './test-support.js';
@@ -372,6 +372,51 @@ describe('hostile peers', () => {
       }
     }
   }, 30_000);
+});
+
+describe('requests built from device input', () => {
+  it('refuses a path or header that would split the request, sending nothing', async () => {
+    let connections = 0;
+    const port = await serveRaw((sock) => {
+      connections++;
+      sock.on('error', () => {});
+    });
+    const client = createHttpClient(accessContext(ip, port), { ip, port }, 'http');
+    expect(await client.request({ method: 'GET', path: '/a b' })).toMatchObject({ kind: 'failed', status: 'protocol-error' });
+    expect(await client.request({ method: 'GET', path: '/', headers: { Cookie: 'a=b\r\nX-Evil: 1' } })).toMatchObject({ kind: 'failed', status: 'protocol-error' });
+    expect(requestBytes('http', ip, 80, { method: 'POST', path: '/l', body: 'a=é' })).toMatch(new RegExp(`^POST /l HTTP/1.1\r\nHost: ${ip.replace(/\./g, '\\.')}\r\n[^]*Content-Length: 4\r\n\r\na=é$`));
+    client.close();
+    expect(connections).toBe(0);
+  });
+});
+
+describe('fuzz: the client over seeded random responses', () => {
+  it('returns a reply or a failure for every response, never throws or hangs', async () => {
+    const rng = createRng('access-http-client-fuzz');
+    const parts = ['HTTP/1.1 200 OK\r\n', 'HTTP/1.1 401 X\r\n', 'HTTP/1.0 302 Found\r\n', 'HTTP/1.1 100 Continue\r\n\r\n', 'Content-Length: 5\r\n', 'Content-Length: 99999\r\n', 'Transfer-Encoding: chunked\r\n', 'Connection: close\r\n', 'WWW-Authenticate: Digest realm="a", nonce="b", qop="auth,auth-int", algorithm=SHA-256-sess, stale=TRUE\r\n', 'WWW-Authenticate: Basic\r\n', 'Set-Cookie: a=b; Max-Age=0\r\n', 'Location: //evil/\r\n', '\r\n', '5\r\nhello\r\n0\r\n\r\n', 'zz\r\n', '\x00\xff', '<form><input type=password name=p></form>'];
+    const responses: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      let r = '';
+      for (let j = 0, n = 1 + rng.int(8); j < n; j++) r += rng.pick(parts);
+      responses.push(r);
+    }
+    let k = 0;
+    const port = await serveRaw((sock) => {
+      sock.on('error', () => {});
+      sock.once('data', () => sock.end(Buffer.from(responses[k++ % responses.length] ?? '', 'latin1')));
+    });
+    const ctx = accessContext(ip, port, 0, { connectTimeoutMs: 1000, firstByteTimeoutMs: 300, idleTimeoutMs: 300, deadlineMs: 2000, maxBytes: 8192 });
+    const client = createHttpClient(ctx, { ip, port }, 'http');
+    for (let i = 0; i < responses.length; i++) {
+      const r = await client.request({ method: 'GET', path: '/' });
+      expect(['reply', 'failed']).toContain(r.kind);
+      if (r.kind === 'reply') {
+        expect(typeof signatureOf(r).text).toBe('string');
+        pickChallenge(challengesOfReply(r));
+      }
+    }
+    client.close();
+  }, 60_000);
 });
 
 describe('fuzz: the parsers of device bytes never throw', () => {

@@ -8,7 +8,7 @@
 import type { HttpFields } from '../../grab/fields.js';
 import { headerValues } from '../../grab/http/response.js';
 import { pageFacts } from '../../grab/http/html.js';
-import type { AccessContext, AccessTarget, Attempt, AttemptOutcome, Credential } from '../module.js';
+import type { AccessTarget, Attempt, AttemptOutcome, Credential } from '../module.js';
 import type { HttpReply } from './client.js';
 
 /** The fields of an http/https observation that spoke HTTP. */

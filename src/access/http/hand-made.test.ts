@@ -121,6 +121,24 @@ describe('Basic that answers every pair with the same 200 page (a broken device)
   });
 });
 
+describe('politeness', () => {
+  it('stops when the run is aborted between tries', async () => {
+    const controller = new AbortController();
+    let requests = 0;
+    const port = await serve((_req, _b, res) => {
+      if (++requests === 4) controller.abort(); // the challenge, the control, two tries
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="x"' });
+      res.end();
+    });
+    const target = await grabbedTarget(ip, port, 'http');
+    requests = 0; // what the grab asked is not counted
+    const v = await httpBasicAccess.run(target, dictionary(50, 0, right), { ...accessContext(ip, port, 20), signal: controller.signal });
+    expect(v).toMatchObject({ verdict: 'error', reason: 'aborted' });
+    expect(v.attempts.length).toBe(2);
+    expect(requests).toBe(4);
+  });
+});
+
 describe('Basic without a 401', () => {
   it('is unsupported when the page no longer challenges', async () => {
     let calls = 0;

@@ -10,7 +10,7 @@
 import type { AccessContext, AccessTarget, Attempt, Credential, ModuleVerdict } from '../module.js';
 import type { HttpFields } from '../../grab/fields.js';
 import { createHttpClient, randomPair, type HttpClient, type HttpOutcome, type HttpReply } from './client.js';
-import { attempt, clock, isSuccessStatus, looksLockedOut, pause, sameAnswer, signatureOf, type AnswerSignature } from './common.js';
+import { attempt, clock, isSuccessStatus, looksLockedOut, pause, refusalWords, sameAnswer, signatureOf, type AnswerSignature } from './common.js';
 
 /** One auth scheme's part of the loop. */
 export interface ChallengeScheme {
@@ -23,9 +23,6 @@ export interface ChallengeScheme {
   /** After a refused try: true when the refusal only said the nonce was stale (retry, not a failure). */
   stale?(reply: HttpReply): boolean;
 }
-
-/** Words of an error page served with 200. */
-const refusalWords = /invalid|incorrect|fail|denied|unauthori[sz]ed|forbidden|wrong|error|not allowed|認証/i;
 
 /** Stale answers followed for one pair at most, so a server always saying stale cannot loop us. */
 const maxStaleRetries = 2;

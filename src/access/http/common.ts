@@ -100,6 +100,9 @@ export function sameAnswer(a: AnswerSignature, b: AnswerSignature): boolean {
   return a.status === b.status && a.location === b.location && a.title === b.title && a.passwordField === b.passwordField && a.text === b.text;
 }
 
+/** Words of an error page served with 200 ("Authentication failed", "Invalid password", 認証エラー). */
+export const refusalWords = /invalid|incorrect|fail|denied|unauthori[sz]ed|forbidden|wrong|error|not allowed|認証|失敗/i;
+
 const lockoutWords = /too many|locked|lock-?out|try again later|temporarily (?:blocked|disabled|unavailable)|please wait|login after|blocked/i;
 
 /**

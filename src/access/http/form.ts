@@ -12,7 +12,7 @@ import type { HttpFields } from '../../grab/fields.js';
 import { headerValues } from '../../grab/http/response.js';
 import { redirectStatuses, resolveLocation } from '../../grab/http/redirect.js';
 import { createCookieJar, createHttpClient, randomPair, type HttpClient, type HttpReply, type Scheme } from './client.js';
-import { attempt, clock, httpPages, isSuccessStatus, looksLockedOut, pause, signatureOf, type AnswerSignature } from './common.js';
+import { attempt, clock, httpPages, isSuccessStatus, looksLockedOut, pause, refusalWords, signatureOf, type AnswerSignature } from './common.js';
 import { formBody, parseLoginPage, type LoginPage } from './form-page.js';
 
 /** Redirects followed after a submit. */
@@ -159,7 +159,8 @@ async function runForm(page: HttpFields, target: AccessTarget, credentials: read
       }
       attempts.push(attempt(cred, 'failure', started, `${r.value.first.status}, no marker the control pair lacked`));
     }
-    return loggedInLook(controlMarkers)
+    // A control that "got in" onto a page saying it failed only shows what a refusal looks like here.
+    return loggedInLook(controlMarkers) && !refusalWords.test(c.value.final.text.slice(0, 64 * 1024))
       ? { verdict: 'no-weak-credential', entry: null, attempts, reason: 'the random control pair already got a login marker; no entry got another', controlAccepted: true }
       : { verdict: 'no-weak-credential', entry: null, attempts };
   } finally {

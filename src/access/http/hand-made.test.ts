@@ -320,6 +320,29 @@ describe('form login', () => {
     res.end(html('Login', '<form method="post" action="login.cgi"><input name="username"><input type="password" name="password"><input type="submit"></form>'));
   };
 
+  /** Failure: a page without the form ("Login failed", a link back); success: 302 to the main page. */
+  const failPage = (pass: string) => (req: IncomingMessage, body: string, res: ServerResponse): unknown => {
+    if (req.method === 'POST') {
+      const f = new URLSearchParams(body);
+      if (f.get('username') === 'admin' && f.get('password') === pass) {
+        res.writeHead(302, { Location: '/main.htm' });
+        return res.end();
+      }
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      return res.end(html('Login', '<p>Login failed.</p><a href="/">Back</a>'));
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    if (req.url === '/main.htm') return res.end(html('Main', '<p>System status</p>'));
+    res.end(html('Login', '<form method="post" action="/login.cgi"><input name="username"><input type="password" name="password"><input type="submit"></form>'));
+  };
+
+  it('takes a failure page without the form for a refusal, not for a honeypot', async () => {
+    expect(await runOn(httpFormAccess, await serve(failPage('admin')), dictionary(8, 3, right))).toMatchObject({ verdict: 'weak-credential', entry: 'e3' });
+    const v = await runOn(httpFormAccess, await serve(failPage('N0t-guessable')), dictionary(8, 0, right));
+    expect(v).toMatchObject({ verdict: 'no-weak-credential', entry: null });
+    expect(v.controlAccepted).toBeUndefined();
+  });
+
   it('does not take a redirect back to the login page or a cookie set on failure for a login', async () => {
     const weak = await runOn(httpFormAccess, await serve(redirecting('admin')), dictionary(8, 6, right));
     expect(weak).toMatchObject({ verdict: 'weak-credential', entry: 'e6' });

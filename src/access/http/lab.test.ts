@@ -106,3 +106,32 @@ describe('Basic over https', () => {
     expect((await httpBasicAccess.run(target, dictionary(2, 0, strong), plain)).verdict).toBe('error');
   }, 60_000);
 });
+
+describe('every lab profile with an HTTP login', () => {
+  const withHttp = [...profiles.values()].filter((p) => p.services.some((s) => s.auth === 'http-basic' || s.auth === 'http-digest' || s.auth === 'http-form'));
+  const moduleFor = { 'http-basic': httpBasicAccess, 'http-digest': httpDigestAccess, 'http-form': httpFormAccess } as const;
+  const net2 = `127.73.${60 + (process.pid % 50)}`;
+  const cred = { username: 'support', password: 'support' };
+  const devices = withHttp.map((p, i): LabDevice => ({ id: `p-${i}`, ip: `${net2}.${i + 1}`, ispId: 'test', profile: { ...p, behaviour: undefined }, weak: true, credentials: [cred] }));
+  let lab2: LabHandle;
+  beforeAll(async () => {
+    lab2 = await startLabInProcess({ plan: { seed: 'access-http-all', network: `${net2}.0/24`, weakShare: 1, isps: [], ispRows: [], devices } });
+  }, 60_000);
+  afterAll(async () => lab2?.close());
+
+  it('finds the weak pair at #3 of 4 on every HTTP login service of every profile', async () => {
+    const results: string[] = [];
+    for (const d of devices) {
+      for (const s of d.profile.services) {
+        if (s.auth !== 'http-basic' && s.auth !== 'http-digest' && s.auth !== 'http-form') continue;
+        const p = lab2.portMap[String(s.port)] ?? s.port;
+        const target = await grabbedTarget(d.ip, p, s.protocol === 'https' ? 'https' : 'http');
+        const module = moduleFor[s.auth];
+        const v = module.applies(target) ? await module.run(target, dictionary(4, 3, cred), accessContext(d.ip, p)) : { verdict: 'not-applied', entry: null, reason: '' };
+        results.push(`${d.profile.id}:${s.port} ${s.auth} ${v.verdict} ${v.entry ?? ''} ${v.reason ?? ''}`.trim());
+      }
+    }
+    expect(results.filter((r) => !/ weak-credential e3$/.test(r))).toEqual([]);
+    expect(results.length).toBeGreaterThan(20);
+  }, 120_000);
+});

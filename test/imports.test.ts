@@ -50,6 +50,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/access/telnet/hostile.test.ts', modules: ['node:net'], reason: 'hand-made hostile telnet devices (servers) on loopback that the telnet access module logs in to' },
   { path: 'src/access/telnet/lab.test.ts', modules: [], reason: "starts the lab's telnet devices in-process (servers, through src/lab/); imports no network module" },
   { path: 'src/access/telnet/busybox.test.ts', modules: [], reason: 'real busybox telnetd in its own namespace, reached only by netns-probe.ts run inside it; imports no network module' },
+  { path: 'src/access/http/hand-made.test.ts', modules: ['node:http', 'node:net'], reason: 'loopback web servers (awkward logins and hostile peers) the HTTP access modules log in to' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

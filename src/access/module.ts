@@ -43,6 +43,13 @@ export interface ModuleVerdict {
   readonly entry: string | null;
   readonly attempts: readonly Attempt[];
   readonly reason?: string;
+  /**
+   * Set when the module's own random control pair got what a login looks like (HTTP: a 2xx after
+   * the 401 challenge) and no entry's answer differed from it: the host accepts any pair or answers
+   * every pair alike, so nothing can be reported weak; the runner reports accepts-any. A runner's
+   * re-check after a success reads `verdict` only.
+   */
+  readonly controlAccepted?: boolean;
 }
 
 export interface AccessTarget {

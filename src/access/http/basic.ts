@@ -1,0 +1,34 @@
+/**
+ * HTTP Basic access module (RFC 7617): `Authorization: Basic base64(user ":" password)` on a GET of
+ * the page whose 401 offered a Basic challenge (http or https, as the grab saw it). The loop in
+ * challenge.ts decides success against a random control pair.
+ */
+import type { AccessModule } from '../module.js';
+import { headerValues } from '../../grab/http/response.js';
+import { parseAuthHeader } from '../../protocols/http-auth.js';
+import { runChallenge, type ChallengeScheme } from './challenge.js';
+import { challengedPage } from './common.js';
+
+/** The Authorization value for a pair (RFC 7617 §2: UTF-8, as the charset="UTF-8" parameter asks and devices accept). */
+export function basicAuthorization(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+}
+
+const basicScheme: ChallengeScheme = {
+  name: 'Basic',
+  accept: (reply) =>
+    headerValues(reply.head, 'www-authenticate').some((v) => (parseAuthHeader(v) ?? [{ scheme: /^\s*(\w+)/.exec(v)?.[1]?.toLowerCase() ?? '' }]).some((e) => e.scheme === 'basic')),
+  authorization: (pair) => basicAuthorization(pair.username, pair.password),
+};
+
+/** HTTP Basic: applies where the grab saw a 401 with a Basic challenge. */
+export const httpBasicAccess: AccessModule = {
+  protocol: 'http-basic',
+  description: 'HTTP Basic (RFC 7617): GET the challenged page with each pair on kept-alive connections; a 2xx the random control pair did not get is a login',
+  applies: (target) => challengedPage(target, 'basic') !== undefined,
+  async run(target, credentials, ctx) {
+    const page = challengedPage(target, 'basic');
+    if (!page) return { verdict: 'unsupported', entry: null, attempts: [], reason: 'no Basic challenge in the observations' };
+    return runChallenge(basicScheme, page, target, credentials, ctx);
+  },
+};

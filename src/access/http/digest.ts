@@ -1,0 +1,69 @@
+/**
+ * HTTP Digest access module (RFC 7616): answer the strongest challenge offered (SHA-512-256, then
+ * SHA-256, then MD5; -sess variants hash the client nonce into A1, §3.4.2) with qop=auth when
+ * offered, else the RFC 2069 form. Each 401 brings a new nonce, which the next try uses (nc back
+ * to 1); a reused nonce counts nc up (§3.4: the server may check it never repeats). A 401 with
+ * stale=true (§3.3) means only the nonce was old: the same pair is sent again with the new one and
+ * is not counted as a failure. Offering SHA-256 before MD5 is normal (§3.7), and must work.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AccessModule } from '../module.js';
+import { headerValues } from '../../grab/http/response.js';
+import { digestAuthorization, digestChallengesOf, type DigestAlgorithm, type DigestChallenge } from '../../protocols/http-auth.js';
+import { runChallenge, type ChallengeScheme } from './challenge.js';
+import type { HttpReply } from './client.js';
+import { challengedPage } from './common.js';
+
+const strength: Readonly<Record<DigestAlgorithm, number>> = { MD5: 1, 'MD5-sess': 1, 'SHA-256': 2, 'SHA-256-sess': 2, 'SHA-512-256': 3, 'SHA-512-256-sess': 3 };
+
+/** The Digest challenges of a response, in the server's order. */
+export function challengesOfReply(reply: HttpReply): DigestChallenge[] {
+  return headerValues(reply.head, 'www-authenticate').flatMap((v) => digestChallengesOf(v)).slice(0, 16);
+}
+
+/**
+ * The challenge to answer: one this client can answer (qop "auth", or no qop at all: auth-int alone
+ * needs the body), the strongest hash first, the server's order among equals.
+ */
+export function pickChallenge(challenges: readonly DigestChallenge[]): DigestChallenge | undefined {
+  const usable = challenges.filter((c) => c.qop.length === 0 || c.qop.includes('auth'));
+  let best: DigestChallenge | undefined;
+  for (const c of usable) if (!best || strength[c.algorithm] > strength[best.algorithm]) best = c;
+  return best;
+}
+
+/** A Digest client state for one run: the current challenge and its nonce count. */
+function digestScheme(): ChallengeScheme {
+  let current: DigestChallenge | undefined;
+  let nc = 0;
+  return {
+    name: 'Digest',
+    accept(reply) {
+      const all = challengesOfReply(reply);
+      // Keep the algorithm chosen first when the server offers it again; its nonce is the new one.
+      const next = (current && all.find((c) => c.algorithm === current?.algorithm && c.realm === current.realm)) ?? pickChallenge(all);
+      if (!next) return false;
+      if (!current || next.nonce !== current.nonce) nc = 0;
+      current = next;
+      return true;
+    },
+    authorization(pair, uri) {
+      if (!current) throw new Error('digest: no challenge yet');
+      nc++;
+      return digestAuthorization(current, { username: pair.username, password: pair.password, method: 'GET', uri, cnonce: randomBytes(12).toString('hex'), nc });
+    },
+    stale: (reply) => challengesOfReply(reply).some((c) => c.stale),
+  };
+}
+
+/** HTTP Digest: applies where the grab saw a 401 with a Digest challenge. */
+export const httpDigestAccess: AccessModule = {
+  protocol: 'http-digest',
+  description: 'HTTP Digest (RFC 7616: MD5, SHA-256, SHA-512-256 and -sess, qop=auth): the strongest challenge, fresh nonces, stale=true retried; a 2xx the control pair did not get is a login',
+  applies: (target) => challengedPage(target, 'digest') !== undefined,
+  async run(target, credentials, ctx) {
+    const page = challengedPage(target, 'digest');
+    if (!page) return { verdict: 'unsupported', entry: null, attempts: [], reason: 'no Digest challenge in the observations' };
+    return runChallenge(digestScheme(), page, target, credentials, ctx);
+  },
+};

@@ -1,0 +1,339 @@
+/**
+ * bench/access: weak-credential checks, iotclean against hydra, ncrack and medusa on the same real
+ * targets, with the same list and the same per-host parallelism, in one invocation.
+ *
+ * Targets (bench/access-servers.ts): busybox telnetd + busybox login, dropbear, lighttpd mod_auth
+ * Basic and Digest (fail delay off), each with one weak pair, in a fresh network namespace with
+ * only `lo` (127.74.0.N); every tool runs inside it through `ip netns exec`, so nothing leaves it.
+ * For each protocol, a list of --pairs N pairs holds the right one at --position K; each tool runs
+ * once per --parallelism value (hydra -t, medusa -t, ncrack cl=CL=), stops at its first find, and
+ * is killed at --timeout seconds. Printed per run:
+ *   attempts/s      (K when the right pair was reported, else N) / seconds, as the issue defines it
+ *   hosts/s         targets finished (the tool exited by itself) / seconds
+ *   false positives reported pairs that are not the right one
+ * The iotclean row runs `iotclean access --targets IP --ports P --json` when the command exists
+ * (issue 7's CLI, to come); until then it is skipped with a message: see iotcleanRun below.
+ *
+ * Usage (root): node dist/bench/access.js [--pairs N] [--position K] [--parallelism 1,4]
+ *   [--protocols telnet,ssh,http-basic,http-digest] [--tools iotclean,hydra,ncrack,medusa]
+ *   [--timeout S] [--fail-delay] [--show-output]
+ * or from source: node --import tsx bench/access.ts ...
+ * The defaults (10 pairs, right at #9, 60 s per run) take a few minutes; the issue's figures are
+ * --pairs 100 --position 95 --timeout 600 (telnet then takes up to an hour for the three tools).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IotcleanError } from '../src/core/errors.js';
+import {
+  accessServerNames,
+  missingTools,
+  startAccessServers,
+  whyNotAccessServers,
+  writeCredentialList,
+  type AccessLab,
+  type AccessServer,
+  type AccessServerName,
+  type CredentialList,
+  type Pair,
+} from './access-servers.js';
+
+/** The tools compared, iotclean first. */
+export const toolNames = ['iotclean', 'hydra', 'ncrack', 'medusa'] as const;
+export type ToolName = (typeof toolNames)[number];
+
+/** How one tool is run against one target and what it reported. */
+export interface ToolAdapter {
+  readonly name: Exclude<ToolName, 'iotclean'>;
+  /** argv (run inside the namespace) for one target, one list, `parallel` sessions on the host. */
+  argv(server: AccessServer, list: CredentialList, parallel: number): string[];
+  /** The pairs the tool's output says work. */
+  parse(output: string): Pair[];
+}
+
+/** hydra's module per target (http-get does Basic and Digest from the challenge). */
+const hydraModule: Record<AccessServerName, string> = { telnet: 'telnet', ssh: 'ssh', 'http-basic': 'http-get', 'http-digest': 'http-get' };
+const medusaModule: Record<AccessServerName, string[]> = {
+  telnet: ['-M', 'telnet'],
+  ssh: ['-M', 'ssh'],
+  'http-basic': ['-M', 'http', '-m', 'DIR:/'],
+  'http-digest': ['-M', 'http', '-m', 'DIR:/', '-m', 'AUTH:DIGEST'],
+};
+const ncrackService: Record<AccessServerName, string> = { telnet: 'telnet', ssh: 'ssh', 'http-basic': 'http', 'http-digest': 'http' };
+
+/** Every match of `re` (global, with username and password groups) in `text`, distinct. */
+function pairsOf(text: string, re: RegExp): Pair[] {
+  const seen = new Map<string, Pair>();
+  for (const m of text.matchAll(re)) {
+    const username = m.groups?.user ?? '';
+    const password = m.groups?.pass ?? '';
+    seen.set(`${username}\0${password}`, { username, password });
+  }
+  return [...seen.values()];
+}
+
+/** The three reference tools: how each is called and how its findings are read. */
+export const adapters: readonly ToolAdapter[] = [
+  {
+    name: 'hydra',
+    // -I: ignore a restore file; -f: stop at the first pair found; -C: "user:pass" lines.
+    argv: (s, l, p) => ['hydra', '-I', '-f', '-t', String(p), '-C', l.combo, '-s', String(s.port), s.ip, hydraModule[s.name], ...(s.path ? [s.path] : [])],
+    // "[23][telnet] host: 127.74.0.1   login: root   password: 1234"
+    parse: (out) => pairsOf(out, /^\[\d+\]\[[\w-]+\] host: \S+\s+login: (?<user>.*?)\s+password: (?<pass>.*?)\s*$/gm),
+  },
+  {
+    name: 'ncrack',
+    // --pairwise: line i of -U with line i of -P (the list's order); -f: stop at the first find;
+    // cl/CL: minimum and maximum parallel connections to the service.
+    argv: (s, l, p) => [
+      'ncrack', '--pairwise', '-f', '-U', l.users, '-P', l.passwords,
+      `${ncrackService[s.name]}://${s.ip}:${s.port},cl=${p},CL=${p}${s.path ? `,path=${s.path}` : ''}`,
+    ],
+    // "127.74.0.1 23/tcp telnet: 'root' 'admin'"
+    parse: (out) => pairsOf(out, /^\S+ \d+\/tcp [\w-]+: '(?<user>.*)' '(?<pass>.*)'\s*$/gm),
+  },
+  {
+    name: 'medusa',
+    // -C: ":user:pass" lines (the host from -h); -t: parallel logins per host; -f: stop at the first find; -b: no banner.
+    argv: (s, l, p) => ['medusa', '-b', '-f', '-t', String(p), '-h', s.ip, '-n', String(s.port), '-C', l.medusaCombo, ...medusaModule[s.name]],
+    // "ACCOUNT FOUND: [telnet] Host: 127.74.0.1 User: root Password: admin [SUCCESS]"
+    parse: (out) => pairsOf(out, /^ACCOUNT FOUND: \[[\w-]+\] Host: \S+ User: (?<user>.*?) Password: (?<pass>.*?) \[SUCCESS\]\s*$/gm),
+  },
+];
+
+/** One tool's run against one target. */
+export interface RunResult {
+  readonly tool: ToolName;
+  readonly protocol: AccessServerName;
+  readonly parallel: number;
+  readonly seconds: number;
+  readonly timedOut: boolean;
+  readonly exitCode: number | null;
+  readonly reported: readonly Pair[];
+  readonly foundRight: boolean;
+  readonly falsePositives: readonly Pair[];
+  /** K when the right pair was reported, else N (the issue's definition). */
+  readonly attempts: number;
+  readonly output: string;
+}
+
+/** Score a run's findings against the right pair. */
+export function score(reported: readonly Pair[], list: CredentialList): { foundRight: boolean; falsePositives: Pair[]; attempts: number } {
+  const same = (p: Pair) => p.username === list.right.username && p.password === list.right.password;
+  const foundRight = reported.some(same);
+  return { foundRight, falsePositives: reported.filter((p) => !same(p)), attempts: foundRight ? list.position : list.pairs.length };
+}
+
+const outputCap = 1 << 20;
+
+/** Run argv with a time limit: its process group is killed at it. Output (stdout + stderr) bounded. */
+function timed(argv: readonly string[], cwd: string, limitSeconds: number): Promise<{ seconds: number; timedOut: boolean; code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let timedOut = false;
+    const keep = (d: Buffer) => {
+      if (output.length < outputCap) output += d.toString('latin1').slice(0, outputCap - output.length);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    };
+    const guard = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, limitSeconds * 1000);
+    child.on('error', (e) => {
+      output += `spawn error: ${e.message}\n`;
+    });
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      killGroup(); // a tool's leftover children (ssh helpers) end with it
+      resolve({ seconds: (performance.now() - t0) / 1000, timedOut, code, output });
+    });
+  });
+}
+
+function cliArgv(): string[] {
+  const cli = new URL(import.meta.url.endsWith('.ts') ? '../src/cli/main.ts' : '../src/cli/main.js', import.meta.url).pathname;
+  return [process.execPath, ...(cli.endsWith('.ts') ? ['--import', 'tsx'] : []), cli];
+}
+
+/** Whether `iotclean access` exists yet (its --help exits 0). */
+function iotcleanAccessAvailable(): boolean {
+  const r = spawnSync(cliArgv()[0]!, [...cliArgv().slice(1), 'access', '--help'], { encoding: 'utf8', timeout: 60_000 });
+  return r.status === 0 && /access/.test(`${r.stdout}`);
+}
+
+/**
+ * ===== iotclean slot (issue 7's CLI, next session) =====
+ * The argv and the reading of its output follow the issue's CLI (`iotclean access --targets R
+ * --ports P --json`, one JSON object per service with ip, port, protocol, verdict, entry, username).
+ * How the list is given (`--credentials FILE` of [{id, username, password}] here) and how the
+ * per-host parallelism is set (`--parallel N`) are assumptions to align with the CLI when it lands.
+ */
+function iotcleanArgv(s: AccessServer, l: CredentialList, parallel: number, db: string): string[] {
+  return [...cliArgv(), 'access', '--targets', s.ip, '--ports', String(s.port), '--credentials', l.entries, '--parallel', String(parallel), '--db', db, '--json'];
+}
+
+/** The pairs iotclean's `access --json` output names as weak (entry ids "bench-<i>" → the list's pair i). */
+export function parseIotclean(output: string, s: AccessServer, l: CredentialList): Pair[] {
+  const found: Pair[] = [];
+  for (const line of output.split('\n')) {
+    const text = line.trim();
+    if (!text.startsWith('{')) continue;
+    let v: { ip?: unknown; port?: unknown; verdict?: unknown; entry?: unknown };
+    try {
+      v = JSON.parse(text) as typeof v;
+    } catch {
+      continue;
+    }
+    if (v.ip !== s.ip || v.port !== s.port || v.verdict !== 'weak-credential' || typeof v.entry !== 'string') continue;
+    const i = /^bench-(\d+)$/.exec(v.entry)?.[1];
+    const pair = i === undefined ? undefined : l.pairs[Number(i) - 1];
+    found.push(pair ?? { username: `(unknown entry ${v.entry})`, password: '' });
+  }
+  return found;
+}
+
+interface Options {
+  readonly pairs: number;
+  readonly position: number;
+  readonly parallelism: readonly number[];
+  readonly protocols: readonly AccessServerName[];
+  readonly tools: readonly ToolName[];
+  readonly timeout: number;
+  readonly failDelay: boolean;
+  readonly showOutput: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      pairs: { type: 'string', default: '10' },
+      position: { type: 'string' },
+      parallelism: { type: 'string', default: '1,4' },
+      protocols: { type: 'string', default: accessServerNames.join(',') },
+      tools: { type: 'string', default: toolNames.join(',') },
+      timeout: { type: 'string', default: '60' },
+      'fail-delay': { type: 'boolean', default: false },
+      'show-output': { type: 'boolean', default: false },
+    },
+  });
+  const int = (name: string, text: string, min: number, max: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) throw new IotcleanError('E_ARGS', `--${name} must be a whole number in ${min}..${max}, got "${text}"`, { hint: 'see the usage lines at the top of bench/access.ts' });
+    return n;
+  };
+  const list = <T extends string>(name: string, text: string, allowed: readonly T[]): T[] => {
+    const items = text.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = items.filter((x) => !(allowed as readonly string[]).includes(x));
+    if (bad.length > 0 || items.length === 0) throw new IotcleanError('E_ARGS', `--${name}: unknown ${bad.join(', ') || '(empty)'}`, { hint: `choose from ${allowed.join(', ')}` });
+    return items as T[];
+  };
+  const pairs = int('pairs', values.pairs!, 1, 10_000);
+  return {
+    pairs,
+    position: int('position', values.position ?? String(Math.max(1, pairs - 1)), 1, pairs),
+    parallelism: values.parallelism!.split(',').map((p) => int('parallelism', p.trim(), 1, 64)),
+    protocols: list('protocols', values.protocols!, accessServerNames),
+    tools: list('tools', values.tools!, toolNames),
+    timeout: int('timeout', values.timeout!, 1, 3600),
+    failDelay: values['fail-delay']!,
+    showOutput: values['show-output']!,
+  };
+}
+
+const show = (p: Pair) => `${p.username}/${p.password}`;
+
+function printTable(results: readonly RunResult[], o: Options): void {
+  console.log(`\nprotocol     tool       par  result          seconds  attempts/s  hosts/s  false positives`);
+  for (const r of results) {
+    const result = r.falsePositives.length > 0 ? `WRONG` : r.foundRight ? 'right' : r.timedOut ? 'timeout' : 'not found';
+    const secs = `${r.timedOut ? '≥' : ''}${r.seconds.toFixed(1)}`;
+    const rate = `${r.timedOut ? '≤' : ''}${(r.attempts / r.seconds).toFixed(1)}`;
+    const hosts = r.timedOut ? '0' : (1 / r.seconds).toFixed(3);
+    const fp = r.falsePositives.length === 0 ? '0' : `${r.falsePositives.length} (${r.falsePositives.slice(0, 3).map(show).join(', ')})`;
+    console.log(`${r.protocol.padEnd(12)} ${r.tool.padEnd(10)} ${String(r.parallel).padStart(3)}  ${result.padEnd(14)} ${secs.padStart(8)} ${rate.padStart(11)} ${hosts.padStart(8)}  ${fp}`);
+  }
+  console.log(`(list: ${o.pairs} pairs, the right one at #${o.position}; attempts = #${o.position} when found, else ${o.pairs}; ≥/≤: stopped at the ${o.timeout} s limit)`);
+}
+
+async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, parallel: number, lab: AccessLab, work: string, o: Options): Promise<RunResult | string> {
+  let argv: string[];
+  let parse: (out: string) => Pair[];
+  if (tool === 'iotclean') {
+    argv = iotcleanArgv(s, list, parallel, join(work, `iotclean-${s.name}-${parallel}.db`));
+    parse = (out) => parseIotclean(out, s, list);
+  } else {
+    const a = adapters.find((x) => x.name === tool)!;
+    argv = a.argv(s, list, parallel);
+    parse = a.parse;
+  }
+  const m = await timed(lab.inNs(argv), work, o.timeout);
+  const reported = parse(m.output);
+  if (o.showOutput) console.log(`--- ${tool} ${s.name} -t ${parallel}: ${argv.join(' ')}\n${m.output.slice(-4000)}`);
+  return { tool, protocol: s.name, parallel, seconds: m.seconds, timedOut: m.timedOut, exitCode: m.code, reported, ...score(reported, list), output: m.output };
+}
+
+/** Run the whole bench; returns every run's result (also printed). */
+export async function benchAccess(o: Options): Promise<RunResult[]> {
+  const why = whyNotAccessServers(o.protocols);
+  if (why) throw new IotcleanError('E_ARGS', `bench/access cannot start its targets: ${why}`, { hint: 'run as root on Linux with the packages of .ci/run' });
+  const missing = missingTools(o.tools.filter((t) => t !== 'iotclean'));
+  if (missing.length > 0) console.log(`not installed, skipped: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`);
+  let tools = o.tools.filter((t) => !missing.includes(t));
+  if (tools.includes('iotclean') && !iotcleanAccessAvailable()) {
+    console.log('iotclean: `iotclean access` is not available yet (issue 7 CLI): iotclean row skipped');
+    tools = tools.filter((t) => t !== 'iotclean');
+  }
+  const work = mkdtempSync(join(tmpdir(), 'iotclean-bench-access-'));
+  const lab = await startAccessServers({ names: o.protocols, failDelay: o.failDelay });
+  const results: RunResult[] = [];
+  try {
+    console.log(`\n== bench/access: ${tools.join(', ')} on ${lab.servers.map((s) => `${s.name} (${s.product}, ${s.ip}:${s.port})`).join('; ')}`);
+    console.log(`list: ${o.pairs} pairs, right at #${o.position}; per-host parallelism ${o.parallelism.join(', ')}; each run bounded by ${o.timeout} s; lighttpd fail delay ${o.failDelay ? 'on' : 'off'}`);
+    const exclude = lab.servers.map((s) => s.pair);
+    for (const s of lab.servers) {
+      const list = writeCredentialList(work, { right: s.pair, position: o.position, total: o.pairs, exclude, name: s.name });
+      for (const tool of tools) {
+        for (const parallel of o.parallelism) {
+          const r = await runOne(tool, s, list, parallel, lab, work, o);
+          if (typeof r === 'string') {
+            console.log(r);
+            continue;
+          }
+          results.push(r);
+          const verdict = r.falsePositives.length > 0 ? `WRONG: ${r.falsePositives.map(show).join(', ')}` : r.foundRight ? 'right' : r.timedOut ? 'timeout' : 'not found';
+          console.log(`  ${s.name} ${tool} par ${parallel}: ${verdict} in ${r.seconds.toFixed(1)} s`);
+        }
+      }
+    }
+    printTable(results, o);
+    return results;
+  } finally {
+    await lab.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  try {
+    await benchAccess(parseOptions(process.argv.slice(2)));
+  } catch (e) {
+    if (e instanceof IotcleanError) {
+      console.error(e.format());
+      process.exitCode = 2;
+    } else throw e;
+  }
+}

@@ -129,7 +129,7 @@ export function score(reported: readonly Pair[], list: CredentialList): { foundR
 const outputCap = 1 << 20;
 
 /** Run argv with a time limit: its process group is killed at it. Output (stdout + stderr) bounded. */
-function timed(argv: readonly string[], cwd: string, limitSeconds: number): Promise<{ seconds: number; timedOut: boolean; code: number | null; output: string }> {
+export function runBounded(argv: readonly string[], cwd: string, limitSeconds: number): Promise<{ seconds: number; timedOut: boolean; code: number | null; output: string }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -279,7 +279,7 @@ async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, par
     argv = a.argv(s, list, parallel);
     parse = a.parse;
   }
-  const m = await timed(lab.inNs(argv), work, o.timeout);
+  const m = await runBounded(lab.inNs(argv), work, o.timeout);
   const reported = parse(m.output);
   if (o.showOutput) console.log(`--- ${tool} ${s.name} -t ${parallel}: ${argv.join(' ')}\n${m.output.slice(-4000)}`);
   return { tool, protocol: s.name, parallel, seconds: m.seconds, timedOut: m.timedOut, exitCode: m.code, reported, ...score(reported, list), output: m.output };

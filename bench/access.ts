@@ -17,16 +17,23 @@
  * Usage (root): node dist/bench/access.js [--pairs N] [--position K] [--parallelism 1,4]
  *   [--protocols telnet,ssh,http-basic,http-digest] [--tools iotclean,hydra,ncrack,medusa]
  *   [--timeout S] [--fail-delay] [--show-output]
+ *   lab mode: [--lab DEVICES] [--lab-hosts M] — instead of the real servers, a lab of DEVICES
+ *   devices (re-run inside a fresh namespace), M hosts per protocol (telnet-login, ssh, http-basic,
+ *   http-digest as the ground truth says), one host after another, each tool with one list per
+ *   protocol: decoys, then every chosen device's accepted pairs at the end. Honeypots count any
+ *   report as a false positive (they accept anything); a strong device, any report.
  * or from source: node --import tsx bench/access.ts ...
  * The defaults (10 pairs, right at #9, 60 s per run) take a few minutes; the issue's figures are
  * --pairs 100 --position 95 --timeout 600 (telnet then takes up to an hour for the three tools).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IotcleanError } from '../src/core/errors.js';
+import { readGroundTruth, type GroundTruthDevice } from '../src/lab/ground-truth.js';
+import { labDown, labUp } from '../src/lab/runtime.js';
 import {
   accessServerNames,
   missingTools,
@@ -213,6 +220,11 @@ interface Options {
   readonly timeout: number;
   readonly failDelay: boolean;
   readonly showOutput: boolean;
+  /** Lab mode: devices in the lab (0 = the real servers instead). */
+  readonly lab: number;
+  /** Lab mode: hosts per protocol. */
+  readonly labHosts: number;
+  readonly inner: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -227,6 +239,9 @@ function parseOptions(argv: readonly string[]): Options {
       timeout: { type: 'string', default: '60' },
       'fail-delay': { type: 'boolean', default: false },
       'show-output': { type: 'boolean', default: false },
+      lab: { type: 'string', default: '0' },
+      'lab-hosts': { type: 'string', default: '4' },
+      inner: { type: 'boolean', default: false },
     },
   });
   const int = (name: string, text: string, min: number, max: number): number => {
@@ -250,6 +265,9 @@ function parseOptions(argv: readonly string[]): Options {
     timeout: int('timeout', values.timeout!, 1, 3600),
     failDelay: values['fail-delay']!,
     showOutput: values['show-output']!,
+    lab: int('lab', values.lab!, 0, 10_000),
+    labHosts: int('lab-hosts', values['lab-hosts']!, 1, 100),
+    inner: values.inner!,
   };
 }
 
@@ -268,7 +286,7 @@ function printTable(results: readonly RunResult[], o: Options): void {
   console.log(`(list: ${o.pairs} pairs, the right one at #${o.position}; attempts = #${o.position} when found, else ${o.pairs}; ≥/≤: stopped at the ${o.timeout} s limit)`);
 }
 
-async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, parallel: number, lab: AccessLab, work: string, o: Options): Promise<RunResult | string> {
+async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, parallel: number, inNs: (argv: readonly string[]) => string[], work: string, o: Options): Promise<RunResult> {
   let argv: string[];
   let parse: (out: string) => Pair[];
   if (tool === 'iotclean') {
@@ -279,7 +297,7 @@ async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, par
     argv = a.argv(s, list, parallel);
     parse = a.parse;
   }
-  const m = await runBounded(lab.inNs(argv), work, o.timeout);
+  const m = await runBounded(inNs(argv), work, o.timeout);
   const reported = parse(m.output);
   if (o.showOutput) console.log(`--- ${tool} ${s.name} -t ${parallel}: ${argv.join(' ')}\n${m.output.slice(-4000)}`);
   return { tool, protocol: s.name, parallel, seconds: m.seconds, timedOut: m.timedOut, exitCode: m.code, reported, ...score(reported, list), output: m.output };
@@ -287,7 +305,7 @@ async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, par
 
 /** Run the whole bench; returns every run's result (also printed). */
 export async function benchAccess(o: Options): Promise<RunResult[]> {
-  const why = whyNotAccessServers(o.protocols);
+  const why = o.lab > 0 ? (process.getuid?.() === 0 ? undefined : 'lab mode needs root (its own namespace)') : whyNotAccessServers(o.protocols);
   if (why) throw new IotcleanError('E_ARGS', `bench/access cannot start its targets: ${why}`, { hint: 'run as root on Linux with the packages of .ci/run' });
   const missing = missingTools(o.tools.filter((t) => t !== 'iotclean'));
   if (missing.length > 0) console.log(`not installed, skipped: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`);
@@ -295,6 +313,10 @@ export async function benchAccess(o: Options): Promise<RunResult[]> {
   if (tools.includes('iotclean') && !iotcleanAccessAvailable()) {
     console.log('iotclean: `iotclean access` is not available yet (issue 7 CLI): iotclean row skipped');
     tools = tools.filter((t) => t !== 'iotclean');
+  }
+  if (o.lab > 0) {
+    await benchLab(o, tools);
+    return [];
   }
   const work = mkdtempSync(join(tmpdir(), 'iotclean-bench-access-'));
   const lab = await startAccessServers({ names: o.protocols, failDelay: o.failDelay });
@@ -307,11 +329,7 @@ export async function benchAccess(o: Options): Promise<RunResult[]> {
       const list = writeCredentialList(work, { right: s.pair, position: o.position, total: o.pairs, exclude, name: s.name });
       for (const tool of tools) {
         for (const parallel of o.parallelism) {
-          const r = await runOne(tool, s, list, parallel, lab, work, o);
-          if (typeof r === 'string') {
-            console.log(r);
-            continue;
-          }
+          const r = await runOne(tool, s, list, parallel, lab.inNs, work, o);
           results.push(r);
           const verdict = r.falsePositives.length > 0 ? `WRONG: ${r.falsePositives.map(show).join(', ')}` : r.foundRight ? 'right' : r.timedOut ? 'timeout' : 'not found';
           console.log(`  ${s.name} ${tool} par ${parallel}: ${verdict} in ${r.seconds.toFixed(1)} s`);
@@ -326,10 +344,127 @@ export async function benchAccess(o: Options): Promise<RunResult[]> {
   }
 }
 
+/** The lab's auth kinds bench/access can check, and its protocol name for each. */
+const labAuth: Readonly<Record<string, AccessServerName>> = { 'telnet-login': 'telnet', ssh: 'ssh', 'http-basic': 'http-basic', 'http-digest': 'http-digest' };
+
+/** One lab host's tally for one tool and parallelism. */
+interface LabTally {
+  hosts: number;
+  finished: number;
+  right: number;
+  weak: number;
+  falsePositives: number;
+  attempts: number;
+  seconds: number;
+  timedOut: number;
+  wrong: string[];
+}
+
+/** Lab mode (inside its namespace): the tools on lab devices, scored against the ground truth. */
+async function benchLab(o: Options, tools: readonly ToolName[]): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'iotclean-bench-access-lab-'));
+  const labDir = join(work, 'lab');
+  try {
+    await labUp({ dir: labDir, devices: o.lab });
+    const truth = readGroundTruth(labDir);
+    // An empty password cannot be written in every tool's files (ncrack skips empty lines).
+    const usable = (d: GroundTruthDevice) => d.credentials.every((c) => c.username !== '' && c.password !== '' && !/[:\r\n]/.test(c.username + c.password));
+    console.log(`\n== bench/access, lab mode: ${truth.devices.length} devices in ${truth.network}; ${o.labHosts} host(s) per protocol; tools ${tools.join(', ')}`);
+    const table: string[] = [];
+    for (const protocol of o.protocols) {
+      const chosen: { d: GroundTruthDevice; port: number }[] = [];
+      for (const d of truth.devices) {
+        const svc = d.services.find((x) => labAuth[x.auth] === protocol);
+        if (svc && usable(d) && chosen.length < o.labHosts) chosen.push({ d, port: svc.boundPort });
+      }
+      if (chosen.length === 0) {
+        console.log(`${protocol}: no lab device with this login (and no empty password) among ${truth.devices.length}`);
+        continue;
+      }
+      const accepted = chosen.flatMap(({ d }) => d.credentials);
+      const distinct = [...new Map(accepted.map((p) => [`${p.username}\0${p.password}`, p])).values()];
+      const total = Math.max(o.pairs, distinct.length);
+      // Decoys first, then every chosen device's pairs; the list writer places one "right" pair, the rest follow it.
+      const base = writeCredentialList(work, { right: distinct[0]!, position: total - distinct.length + 1, total: total - distinct.length + 1, exclude: distinct, name: `lab-${protocol}` });
+      const pairs = [...base.pairs, ...distinct.slice(1)];
+      const list = rewriteList(base, pairs);
+      console.log(`${protocol}: ${chosen.map(({ d, port }) => `${d.ip}:${port} ${d.profile}${d.behaviour !== 'normal' ? ` (${d.behaviour})` : ''}${d.weak ? ' weak' : ''}`).join('; ')}; list ${pairs.length} pairs, the devices' ${distinct.length} at the end`);
+      for (const tool of tools) {
+        for (const parallel of o.parallelism) {
+          const t: LabTally = { hosts: 0, finished: 0, right: 0, weak: 0, falsePositives: 0, attempts: 0, seconds: 0, timedOut: 0, wrong: [] };
+          for (const { d, port } of chosen) {
+            const target: AccessServer = { name: protocol, ip: d.ip, port, pair: d.credentials[0]!, product: d.profile, ...(protocol.startsWith('http') ? { path: '/' } : {}) };
+            const r = await runOne(tool, target, list, parallel, (argv) => [...argv], work, o);
+            const ok = new Set(d.credentials.map((c) => `${c.username}\0${c.password}`));
+            const claimsOk = r.reported.filter((p) => ok.has(`${p.username}\0${p.password}`));
+            const isWeak = d.weak && d.behaviour !== 'honeypot';
+            const fps = d.behaviour === 'honeypot' || !isWeak ? r.reported : r.reported.filter((p) => !ok.has(`${p.username}\0${p.password}`));
+            const firstOk = isWeak && claimsOk.length > 0 ? Math.min(...claimsOk.map((c) => pairs.findIndex((p) => p.username === c.username && p.password === c.password) + 1)) : pairs.length;
+            t.hosts++;
+            if (!r.timedOut) t.finished++;
+            if (isWeak) t.weak++;
+            if (isWeak && claimsOk.length > 0 && fps.length === 0) t.right++;
+            t.falsePositives += fps.length;
+            if (fps.length > 0) t.wrong.push(`${d.ip} ${d.profile}: ${fps.map(show).join(', ')}`);
+            t.attempts += firstOk;
+            t.seconds += r.seconds;
+            if (r.timedOut) t.timedOut++;
+          }
+          table.push(
+            `${protocol.padEnd(12)} ${tool.padEnd(10)} ${String(parallel).padStart(3)}  ${`${t.right}/${t.weak}`.padStart(9)}  ${t.seconds.toFixed(1).padStart(8)} ${(t.attempts / t.seconds).toFixed(1).padStart(11)} ${(t.finished / t.seconds).toFixed(3).padStart(8)}  ${t.falsePositives}${t.wrong.length > 0 ? ` (${t.wrong.slice(0, 2).join('; ')})` : ''}${t.timedOut > 0 ? ` [${t.timedOut} timed out]` : ''}`,
+          );
+          console.log(`  ${table[table.length - 1]}`);
+        }
+      }
+    }
+    console.log(`\nprotocol     tool       par  weak found   seconds  attempts/s  hosts/s  false positives`);
+    for (const line of table) console.log(line);
+    console.log(`(hosts one after another, each bounded by ${o.timeout} s; attempts per host = position of its first accepted pair reported, else the list's length)`);
+  } finally {
+    await labDown(labDir).catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The same list files holding exactly `pairs` (the lab's lists end with several accepted pairs). */
+function rewriteList(l: CredentialList, pairs: readonly Pair[]): CredentialList {
+  const write = (path: string, lines: readonly string[]) => writeFileSync(path, `${lines.join('\n')}\n`);
+  write(l.combo, pairs.map((p) => `${p.username}:${p.password}`));
+  write(l.medusaCombo, pairs.map((p) => `:${p.username}:${p.password}`));
+  write(l.users, pairs.map((p) => p.username));
+  write(l.passwords, pairs.map((p) => p.password));
+  write(l.entries, [JSON.stringify(pairs.map((p, i) => ({ id: `bench-${i + 1}`, ...p })))]);
+  return { ...l, pairs };
+}
+
+/** As root, run this script again inside a fresh namespace (only lo) and delete it afterwards. */
+function runInNamespace(): number {
+  const ns = `iotc-bench-access-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+    const argv = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--inner'];
+    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: 'inherit' }).status ?? 1;
+  } finally {
+    // Everything in the namespace was started by this run (lab shards, a tool left over).
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+    for (const pid of pids.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+}
+
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
   try {
-    await benchAccess(parseOptions(process.argv.slice(2)));
+    const o = parseOptions(process.argv.slice(2));
+    if (o.lab > 0 && !o.inner) process.exitCode = runInNamespace();
+    else await benchAccess(o);
   } catch (e) {
     if (e instanceof IotcleanError) {
       console.error(e.format());

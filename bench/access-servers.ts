@@ -7,6 +7,7 @@
  *   ssh          dropbear                          127.74.0.2:22  (5 unauthenticated connections per source)
  *   http-basic   lighttpd mod_auth Basic          127.74.0.3:80  (htpasswd, apr1-MD5)
  *   http-digest  lighttpd mod_auth Digest (MD5)   127.74.0.4:80  (htdigest, RFC 7616)
+ *   http-digest-sha256  the same offering SHA-256 first, then MD5   127.74.0.5:80  (hydra's http-get cannot log in there)
  *
  * Each login has one chosen pair. busybox login and dropbear read /etc/passwd and /etc/shadow: the
  * namespace gets private ones in /etc/netns/NS/, which `ip netns exec` bind-mounts over the host's
@@ -29,7 +30,7 @@ import { join } from 'node:path';
 import { IotcleanError } from '../src/core/errors.js';
 
 /** The servers this module starts, in address order (server i on 127.74.0.(i+1)). */
-export const accessServerNames = ['telnet', 'ssh', 'http-basic', 'http-digest'] as const;
+export const accessServerNames = ['telnet', 'ssh', 'http-basic', 'http-digest', 'http-digest-sha256'] as const;
 export type AccessServerName = (typeof accessServerNames)[number];
 
 /** A user name and password. */
@@ -83,20 +84,23 @@ export const defaultPairs: Readonly<Record<AccessServerName, Pair>> = {
   ssh: { username: 'support', password: 'support123' },
   'http-basic': { username: 'admin', password: 'admin1234' },
   'http-digest': { username: 'admin', password: 'dvr2580' },
+  'http-digest-sha256': { username: 'admin', password: 'cam5678' },
 };
 
-const ports: Readonly<Record<AccessServerName, number>> = { telnet: 23, ssh: 22, 'http-basic': 80, 'http-digest': 80 };
+const ports: Readonly<Record<AccessServerName, number>> = { telnet: 23, ssh: 22, 'http-basic': 80, 'http-digest': 80, 'http-digest-sha256': 80 };
 const products: Readonly<Record<AccessServerName, string>> = {
   telnet: 'busybox telnetd + login',
   ssh: 'dropbear',
   'http-basic': 'lighttpd mod_auth Basic',
   'http-digest': 'lighttpd mod_auth Digest MD5',
+  'http-digest-sha256': 'lighttpd mod_auth Digest SHA-256|MD5',
 };
 const binaries: Readonly<Record<AccessServerName, readonly string[]>> = {
   telnet: ['busybox'],
   ssh: ['dropbear', 'dropbearkey'],
   'http-basic': ['lighttpd', 'htpasswd'],
   'http-digest': ['lighttpd'],
+  'http-digest-sha256': ['lighttpd'],
 };
 
 const onPath = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -171,7 +175,7 @@ function writeAccounts(etc: string, home: string, accounts: readonly Pair[]): vo
 }
 
 /** lighttpd config protecting "/" with one auth method; fail delay off unless asked. */
-function lighttpdConfig(dir: string, name: string, ip: string, port: number, method: 'basic' | 'digest', userfile: string, realm: string, failDelay: boolean): string {
+function lighttpdConfig(dir: string, name: string, ip: string, port: number, method: 'basic' | 'digest', userfile: string, realm: string, failDelay: boolean, algorithm?: string): string {
   const root = join(dir, `www-${name}`);
   mkdirSync(root, { mode: 0o755 });
   writeFileSync(join(root, 'index.html'), '<!doctype html>\n<html><head><title>Device</title></head><body><p>Status: OK</p></body></html>\n');
@@ -192,7 +196,8 @@ function lighttpdConfig(dir: string, name: string, ip: string, port: number, met
       ...(failDelay ? [] : ['server.feature-flags = ( "auth.delay-invalid-creds" => "disable" )']),
       `auth.backend = "${backend}"`,
       `auth.backend.${backend}.userfile = "${userfile}"`,
-      `auth.require = ( "/" => ( "method" => "${method}", "realm" => "${realm}", "require" => "valid-user" ) )`,
+      // "SHA-256|MD5": one WWW-Authenticate challenge per algorithm, in this order (RFC 7616 §3.7).
+      `auth.require = ( "/" => ( "method" => "${method}", "realm" => "${realm}",${algorithm ? ` "algorithm" => "${algorithm}",` : ''} "require" => "valid-user" ) )`,
       '',
     ].join('\n'),
   );
@@ -306,12 +311,14 @@ export async function startAccessServers(opts: AccessServerOptions = {}): Promis
         argv = ['lighttpd', '-D', '-f', lighttpdConfig(dir, name, ip, port, 'basic', file, realm, opts.failDelay === true)];
         http = { path: '/', realm };
       } else {
-        const realm = 'DVR Web';
-        const file = join(dir, 'htdigest');
-        // htdigest's line: user:realm:MD5(user:realm:password) (what `htdigest` writes, without its tty prompt).
-        const ha1 = createHash('md5').update(`${pair.username}:${realm}:${pair.password}`).digest('hex');
-        writeFileSync(file, `${pair.username}:${realm}:${ha1}\n`, { mode: 0o644 });
-        argv = ['lighttpd', '-D', '-f', lighttpdConfig(dir, name, ip, port, 'digest', file, realm, opts.failDelay === true)];
+        const sha = name === 'http-digest-sha256';
+        const realm = sha ? 'Camera Web' : 'DVR Web';
+        const file = join(dir, `htdigest-${name}`);
+        // htdigest's line: user:realm:H(user:realm:password) (what `htdigest` writes, without its tty
+        // prompt); lighttpd picks the line whose hash length fits the algorithm, so SHA-256 gets its own.
+        const ha1 = (h: string) => createHash(h).update(`${pair.username}:${realm}:${pair.password}`).digest('hex');
+        writeFileSync(file, [`${pair.username}:${realm}:${ha1('md5')}`, ...(sha ? [`${pair.username}:${realm}:${ha1('sha256')}`] : []), ''].join('\n'), { mode: 0o644 });
+        argv = ['lighttpd', '-D', '-f', lighttpdConfig(dir, name, ip, port, 'digest', file, realm, opts.failDelay === true, sha ? 'SHA-256|MD5' : undefined)];
         http = { path: '/', realm };
       }
       const child = spawn('ip', ['netns', 'exec', ns, ...argv], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

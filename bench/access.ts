@@ -3,7 +3,7 @@
  * targets, with the same list and the same per-host parallelism, in one invocation.
  *
  * Targets (bench/access-servers.ts): busybox telnetd + busybox login, dropbear, lighttpd mod_auth
- * Basic and Digest (fail delay off), each with one weak pair, in a fresh network namespace with
+ * Basic and Digest (fail delay off; Digest once MD5 only, once SHA-256 offered first), each with one weak pair, in a fresh network namespace with
  * only `lo` (127.74.0.N); every tool runs inside it through `ip netns exec`, so nothing leaves it.
  * For each protocol, a list of --pairs N pairs holds the right one at --position K; each tool runs
  * once per --parallelism value (hydra -t, medusa -t, ncrack cl=CL=), stops at its first find, and
@@ -15,7 +15,7 @@
  * (issue 7's CLI, to come); until then it is skipped with a message: see iotcleanRun below.
  *
  * Usage (root): node dist/bench/access.js [--pairs N] [--position K] [--parallelism 1,4]
- *   [--protocols telnet,ssh,http-basic,http-digest] [--tools iotclean,hydra,ncrack,medusa]
+ *   [--protocols telnet,ssh,http-basic,http-digest,http-digest-sha256] [--tools iotclean,hydra,ncrack,medusa]
  *   [--timeout S] [--fail-delay] [--show-output]
  *   lab mode: [--lab DEVICES] [--lab-hosts M] — instead of the real servers, a lab of DEVICES
  *   devices (re-run inside a fresh namespace), M hosts per protocol (telnet-login, ssh, http-basic,
@@ -61,14 +61,15 @@ export interface ToolAdapter {
 }
 
 /** hydra's module per target (http-get does Basic and Digest from the challenge). */
-const hydraModule: Record<AccessServerName, string> = { telnet: 'telnet', ssh: 'ssh', 'http-basic': 'http-get', 'http-digest': 'http-get' };
+const hydraModule: Record<AccessServerName, string> = { telnet: 'telnet', ssh: 'ssh', 'http-basic': 'http-get', 'http-digest': 'http-get', 'http-digest-sha256': 'http-get' };
 const medusaModule: Record<AccessServerName, string[]> = {
   telnet: ['-M', 'telnet'],
   ssh: ['-M', 'ssh'],
   'http-basic': ['-M', 'http', '-m', 'DIR:/'],
   'http-digest': ['-M', 'http', '-m', 'DIR:/', '-m', 'AUTH:DIGEST'],
+  'http-digest-sha256': ['-M', 'http', '-m', 'DIR:/', '-m', 'AUTH:DIGEST'],
 };
-const ncrackService: Record<AccessServerName, string> = { telnet: 'telnet', ssh: 'ssh', 'http-basic': 'http', 'http-digest': 'http' };
+const ncrackService: Record<AccessServerName, string> = { telnet: 'telnet', ssh: 'ssh', 'http-basic': 'http', 'http-digest': 'http', 'http-digest-sha256': 'http' };
 
 /** Every match of `re` (global, with username and password groups) in `text`, distinct. */
 function pairsOf(text: string, re: RegExp): Pair[] {

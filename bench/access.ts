@@ -373,20 +373,31 @@ async function benchLab(o: Options, tools: readonly ToolName[]): Promise<void> {
     console.log(`\n== bench/access, lab mode: ${truth.devices.length} devices in ${truth.network}; ${o.labHosts} host(s) per protocol; tools ${tools.join(', ')}`);
     const table: string[] = [];
     for (const protocol of o.protocols) {
-      const chosen: { d: GroundTruthDevice; port: number }[] = [];
+      // Weak devices first (about two thirds of the hosts), then the others (strong, honeypots).
+      const candidates: { d: GroundTruthDevice; port: number }[] = [];
       for (const d of truth.devices) {
         const svc = d.services.find((x) => labAuth[x.auth] === protocol);
-        if (svc && usable(d) && chosen.length < o.labHosts) chosen.push({ d, port: svc.boundPort });
+        if (svc && usable(d)) candidates.push({ d, port: svc.boundPort });
       }
+      const isWeakDevice = (d: GroundTruthDevice) => d.weak && d.behaviour !== 'honeypot';
+      const weakOnes = candidates.filter((c) => isWeakDevice(c.d)).slice(0, Math.max(1, Math.ceil((o.labHosts * 2) / 3)));
+      const others = candidates.filter((c) => !isWeakDevice(c.d)).sort((a, b) => Number(b.d.behaviour !== 'normal') - Number(a.d.behaviour !== 'normal'));
+      const chosen = [...weakOnes, ...others].slice(0, o.labHosts);
       if (chosen.length === 0) {
         console.log(`${protocol}: no lab device with this login (and no empty password) among ${truth.devices.length}`);
         continue;
       }
-      const accepted = chosen.flatMap(({ d }) => d.credentials);
+      // Only weak devices' pairs are on the list (a strong device's pair is what no list guesses);
+      // decoys avoid every chosen device's pairs, so a report on a strong device is a false positive.
+      const accepted = chosen.filter(({ d }) => isWeakDevice(d)).flatMap(({ d }) => d.credentials);
       const distinct = [...new Map(accepted.map((p) => [`${p.username}\0${p.password}`, p])).values()];
+      if (distinct.length === 0) {
+        console.log(`${protocol}: no weak device with this login among ${truth.devices.length}`);
+        continue;
+      }
       const total = Math.max(o.pairs, distinct.length);
-      // Decoys first, then every chosen device's pairs; the list writer places one "right" pair, the rest follow it.
-      const base = writeCredentialList(work, { right: distinct[0]!, position: total - distinct.length + 1, total: total - distinct.length + 1, exclude: distinct, name: `lab-${protocol}` });
+      // Decoys first, then every weak device's pairs; the list writer places one "right" pair, the rest follow it.
+      const base = writeCredentialList(work, { right: distinct[0]!, position: total - distinct.length + 1, total: total - distinct.length + 1, exclude: chosen.flatMap(({ d }) => d.credentials), name: `lab-${protocol}` });
       const pairs = [...base.pairs, ...distinct.slice(1)];
       const list = rewriteList(base, pairs);
       console.log(`${protocol}: ${chosen.map(({ d, port }) => `${d.ip}:${port} ${d.profile}${d.behaviour !== 'normal' ? ` (${d.behaviour})` : ''}${d.weak ? ' weak' : ''}`).join('; ')}; list ${pairs.length} pairs, the devices' ${distinct.length} at the end`);
@@ -398,7 +409,7 @@ async function benchLab(o: Options, tools: readonly ToolName[]): Promise<void> {
             const r = await runOne(tool, target, list, parallel, (argv) => [...argv], work, o);
             const ok = new Set(d.credentials.map((c) => `${c.username}\0${c.password}`));
             const claimsOk = r.reported.filter((p) => ok.has(`${p.username}\0${p.password}`));
-            const isWeak = d.weak && d.behaviour !== 'honeypot';
+            const isWeak = isWeakDevice(d);
             const fps = d.behaviour === 'honeypot' || !isWeak ? r.reported : r.reported.filter((p) => !ok.has(`${p.username}\0${p.password}`));
             const firstOk = isWeak && claimsOk.length > 0 ? Math.min(...claimsOk.map((c) => pairs.findIndex((p) => p.username === c.username && p.password === c.password) + 1)) : pairs.length;
             t.hosts++;

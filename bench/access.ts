@@ -212,7 +212,8 @@ export function parseIotclean(output: string, s: AccessServer, l: CredentialList
   return found;
 }
 
-interface Options {
+/** What one bench run does (from the command line). */
+export interface Options {
   readonly pairs: number;
   readonly position: number;
   readonly parallelism: readonly number[];
@@ -228,7 +229,8 @@ interface Options {
   readonly inner: boolean;
 }
 
-function parseOptions(argv: readonly string[]): Options {
+/** bench/access's command line as options (throws IotcleanError E_ARGS on a bad value). */
+export function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -278,7 +280,7 @@ function printTable(results: readonly RunResult[], o: Options): void {
   console.log(`\nprotocol     tool       par  result          seconds  attempts/s  hosts/s  false positives`);
   for (const r of results) {
     const result = r.falsePositives.length > 0 ? `WRONG` : r.foundRight ? 'right' : r.timedOut ? 'timeout' : 'not found';
-    const secs = `${r.timedOut ? '≥' : ''}${r.seconds.toFixed(1)}`;
+    const secs = `${r.timedOut ? '≥' : ''}${r.seconds.toFixed(r.seconds < 1 ? 3 : 1)}`;
     const rate = `${r.timedOut ? '≤' : ''}${(r.attempts / r.seconds).toFixed(1)}`;
     const hosts = r.timedOut ? '0' : (1 / r.seconds).toFixed(3);
     const fp = r.falsePositives.length === 0 ? '0' : `${r.falsePositives.length} (${r.falsePositives.slice(0, 3).map(show).join(', ')})`;

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adapters, runBounded } from '../bench/access.js';
+import { adapters, benchAccess, parseOptions, runBounded } from '../bench/access.js';
 import { accessServerNames, missingTools, startAccessServers, whyNotAccessServers, writeCredentialList, type AccessLab, type AccessServerName, type Pair } from './access-servers.js';
 
 const skipReason = whyNotAccessServers() ?? (missingTools(['hydra', 'medusa']).length > 0 ? `not installed: ${missingTools(['hydra', 'medusa']).join(', ')} (see .ci/run)` : undefined);
@@ -104,7 +104,7 @@ describe.skipIf(skipReason !== undefined)('real weak-credential targets (busybox
   const client = (s: ReturnType<AccessLab['server']>, ...rest: string[]) => runBounded(lab.inNs(['python3', '-c', httpClient, s.ip, String(s.port), s.path!, ...rest]), dir, 30);
 
   for (const [name, scheme, algorithms] of [['http-basic', 'Basic', []], ['http-digest', 'Digest', ['MD5']], ['http-digest-sha256', 'Digest', ['SHA-256', 'MD5']]] as const) {
-    it(`${name}: 401 with ${scheme} ${algorithms.join(' then ')} challenges for its realm; 200 for the pair under each, 401 for a wrong one`, async () => {
+    it(`${name}: 401 with ${[scheme, ...algorithms].join(' ')} challenge(s) for its realm; 200 for the pair under each, 401 for a wrong one`, async () => {
       const s = lab.server(name);
       const none = await client(s);
       expect(none.output).toMatch(/^401\n/);
@@ -156,3 +156,14 @@ describe.skipIf(skipReason !== undefined)('real weak-credential targets (busybox
   });
 });
 
+describe.skipIf(skipReason !== undefined)('bench/access end to end (tiny: Basic, 3 pairs)', () => {
+  it('runs hydra and medusa on its own servers and scores both right with no false positive', async () => {
+    const results = await benchAccess(parseOptions(['--protocols', 'http-basic', '--pairs', '3', '--position', '2', '--tools', 'hydra,medusa', '--parallelism', '1', '--timeout', '60']));
+    expect(results.map((r) => [r.tool, r.protocol, r.parallel])).toEqual([['hydra', 'http-basic', 1], ['medusa', 'http-basic', 1]]);
+    for (const r of results) {
+      expect(r.foundRight, r.output).toBe(true);
+      expect(r.falsePositives).toEqual([]);
+      expect(r.attempts).toBe(2);
+    }
+  });
+});

@@ -178,7 +178,7 @@ function cliArgv(): string[] {
 /** Whether `iotclean access` exists yet (its --help exits 0). */
 function iotcleanAccessAvailable(): boolean {
   const r = spawnSync(cliArgv()[0]!, [...cliArgv().slice(1), 'access', '--help'], { encoding: 'utf8', timeout: 60_000 });
-  return r.status === 0 && /access/.test(`${r.stdout}`);
+  return r.status === 0 && /--targets/.test(`${r.stdout}`);
 }
 
 /**

@@ -277,14 +277,14 @@ export function parseOptions(argv: readonly string[]): Options {
 const show = (p: Pair) => `${p.username}/${p.password}`;
 
 function printTable(results: readonly RunResult[], o: Options): void {
-  console.log(`\nprotocol     tool       par  result          seconds  attempts/s  hosts/s  false positives`);
+  console.log(`\nprotocol           tool       par  result          seconds  attempts/s  hosts/s  false positives`);
   for (const r of results) {
     const result = r.falsePositives.length > 0 ? `WRONG` : r.foundRight ? 'right' : r.timedOut ? 'timeout' : 'not found';
     const secs = `${r.timedOut ? '≥' : ''}${r.seconds.toFixed(r.seconds < 1 ? 3 : 1)}`;
     const rate = `${r.timedOut ? '≤' : ''}${(r.attempts / r.seconds).toFixed(1)}`;
     const hosts = r.timedOut ? '0' : (1 / r.seconds).toFixed(3);
     const fp = r.falsePositives.length === 0 ? '0' : `${r.falsePositives.length} (${r.falsePositives.slice(0, 3).map(show).join(', ')})`;
-    console.log(`${r.protocol.padEnd(12)} ${r.tool.padEnd(10)} ${String(r.parallel).padStart(3)}  ${result.padEnd(14)} ${secs.padStart(8)} ${rate.padStart(11)} ${hosts.padStart(8)}  ${fp}`);
+    console.log(`${r.protocol.padEnd(18)} ${r.tool.padEnd(10)} ${String(r.parallel).padStart(3)}  ${result.padEnd(14)} ${secs.padStart(8)} ${rate.padStart(11)} ${hosts.padStart(8)}  ${fp}`);
   }
   console.log(`(list: ${o.pairs} pairs, the right one at #${o.position}; attempts = #${o.position} when found, else ${o.pairs}; ≥/≤: stopped at the ${o.timeout} s limit)`);
 }
@@ -425,13 +425,13 @@ async function benchLab(o: Options, tools: readonly ToolName[]): Promise<void> {
             if (r.timedOut) t.timedOut++;
           }
           table.push(
-            `${protocol.padEnd(12)} ${tool.padEnd(10)} ${String(parallel).padStart(3)}  ${`${t.right}/${t.weak}`.padStart(9)}  ${t.seconds.toFixed(1).padStart(8)} ${(t.attempts / t.seconds).toFixed(1).padStart(11)} ${(t.finished / t.seconds).toFixed(3).padStart(8)}  ${t.falsePositives}${t.wrong.length > 0 ? ` (${t.wrong.slice(0, 2).join('; ')})` : ''}${t.timedOut > 0 ? ` [${t.timedOut} timed out]` : ''}`,
+            `${protocol.padEnd(18)} ${tool.padEnd(10)} ${String(parallel).padStart(3)}  ${`${t.right}/${t.weak}`.padStart(9)}  ${t.seconds.toFixed(1).padStart(8)} ${(t.attempts / t.seconds).toFixed(1).padStart(11)} ${(t.finished / t.seconds).toFixed(3).padStart(8)}  ${t.falsePositives}${t.wrong.length > 0 ? ` (${t.wrong.slice(0, 2).join('; ')})` : ''}${t.timedOut > 0 ? ` [${t.timedOut} timed out]` : ''}`,
           );
           console.log(`  ${table[table.length - 1]}`);
         }
       }
     }
-    console.log(`\nprotocol     tool       par  weak found   seconds  attempts/s  hosts/s  false positives`);
+    console.log(`\nprotocol           tool       par  weak found   seconds  attempts/s  hosts/s  false positives`);
     for (const line of table) console.log(line);
     console.log(`(hosts one after another, each bounded by ${o.timeout} s; attempts per host = position of its first accepted pair reported, else the list's length)`);
   } finally {

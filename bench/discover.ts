@@ -29,6 +29,7 @@ import { labDown, labUp, type LabState } from '../src/lab/runtime.js';
 import { labPortMap } from '../src/lab/state.js';
 import { measure } from './measure.js';
 import { densestBlock, inBlock, parseCounters, planSilence, silenceRuleset, silenceTable } from './silence.js';
+import { rerunInNamespace } from './namespace.js';
 
 const scenarios = ['loopback', 'internet'] as const;
 type Scenario = (typeof scenarios)[number];
@@ -90,30 +91,6 @@ function withNmap(): boolean {
 }
 
 const isRoot = process.getuid?.() === 0;
-
-/** As root, run one scenario of this script inside a fresh namespace and delete it afterwards. */
-function runInNamespace(scenario: Scenario): number {
-  const ns = `iotclean-bench-${process.pid}-${scenario}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-    const argv = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--scenario', scenario, '--inner'];
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: 'inherit' });
-    return r.status ?? 1;
-  } finally {
-    // Everything in the namespace was started by this run: if the inner run died before `lab
-    // down`, its lab shards would outlive the namespace's name.
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-    for (const pid of pids.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    execFileSync('ip', ['netns', 'del', ns]);
-  }
-}
 
 interface Run {
   readonly tool: string;
@@ -325,7 +302,7 @@ async function internetScenario(): Promise<void> {
 async function main(): Promise<void> {
   if (!args.inner && isRoot && have('ip')) {
     let status = 0;
-    for (const s of chosen) status ||= runInNamespace(s);
+    for (const s of chosen) status ||= rerunInNamespace(`iotclean-bench-${process.pid}-${s}`, ['--scenario', s]);
     process.exitCode = status;
     return;
   }

@@ -20,7 +20,7 @@
  *        [--max-seconds S] [--recog DIR] [--show-mistakes N]
  *        diagnosis: [--iotclean-only] [--nmap-only]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,7 @@ import {
   type Software,
 } from './grab-score.js';
 import { measure } from './measure.js';
+import { rerunInNamespace } from './namespace.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,28 +82,6 @@ const opt = {
 
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const isRoot = process.getuid?.() === 0;
-
-/** As root, run this script again inside a fresh namespace and delete it afterwards. */
-function runInNamespace(): number {
-  const ns = `iotclean-bench-grab-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-    const argv = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--inner'];
-    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: 'inherit' }).status ?? 1;
-  } finally {
-    // Everything in the namespace was started by this run (lab shards, a stray nmap).
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-    for (const pid of pids.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    execFileSync('ip', ['netns', 'del', ns]);
-  }
-}
 
 function cliArgv(): string[] {
   const cli = new URL(import.meta.url.endsWith('.ts') ? '../src/cli/main.ts' : '../src/cli/main.js', import.meta.url).pathname;
@@ -278,7 +257,7 @@ function nmapVersion(): string {
 
 async function main(): Promise<void> {
   if (!args.inner && isRoot && have('ip')) {
-    process.exitCode = runInNamespace();
+    process.exitCode = rerunInNamespace(`iotclean-bench-grab-${process.pid}`);
     return;
   }
   if (!isRoot) console.log('not root: running without a namespace of its own (the lab may move ports it cannot bind)');

@@ -50,16 +50,21 @@ export const deviceTypes = [
 ] as const;
 export type DeviceType = (typeof deviceTypes)[number];
 
-/** Grab statuses: the guard's closed set (src/scope/connection.ts), repeated so records stay plain. */
-export type GrabStatus =
-  | 'success'
-  | 'connection-refused'
-  | 'connection-timeout'
-  | 'io-timeout'
-  | 'connection-closed'
-  | 'protocol-error'
-  | 'blocklisted-target'
-  | 'unknown-error';
+/**
+ * The closed set of statuses a connection, and so a grab, ends with (zgrab2's set). Defined here
+ * so records stay plain; the guard's connections (src/scope/connection.ts) use the same list.
+ */
+export const grabStatuses = [
+  'success',
+  'connection-refused',
+  'connection-timeout',
+  'io-timeout',
+  'connection-closed',
+  'protocol-error',
+  'blocklisted-target',
+  'unknown-error',
+] as const;
+export type GrabStatus = (typeof grabStatuses)[number];
 
 /**
  * What one grab module saw at one endpoint (one row per endpoint and module tried). `fields` is the

@@ -8,7 +8,7 @@
 import * as z from 'zod';
 import { IotcleanError } from './errors.js';
 import { parseIpv4 } from './ip.js';
-import { deviceTypes, type Identification, type Observation } from './records.js';
+import { deviceTypes, grabStatuses, type Identification, type Observation } from './records.js';
 
 /** Largest `fields` JSON and `raw` base64 text a record may carry; modules bound theirs far below. */
 export const maxFieldsJsonBytes = 1 << 20;
@@ -22,16 +22,6 @@ const port = z.number().int().min(1).max(65535);
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { error: 'must be an ISO 8601 time' });
 const text = z.string().max(maxTextChars);
 const name = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: 'must be a lower-case module name' });
-const grabStatuses = [
-  'success',
-  'connection-refused',
-  'connection-timeout',
-  'io-timeout',
-  'connection-closed',
-  'protocol-error',
-  'blocklisted-target',
-  'unknown-error',
-] as const satisfies readonly Observation['status'][];
 
 /** JSON-serialisable and bounded: the text that will be stored, or an issue. */
 const jsonRecord = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {

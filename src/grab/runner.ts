@@ -186,7 +186,7 @@ export async function grabWith(req: GrabRequest, module: GrabModule, budgetMs = 
     ip: req.ip,
     port: req.port,
     module: module.name,
-    status: outcome.status as GrabStatus,
+    status: outcome.status,
     recognised: outcome.recognised,
     fields: outcome.fields,
     raw: raw().toString('base64'),

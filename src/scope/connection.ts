@@ -7,23 +7,15 @@
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { isIotcleanError } from '../core/errors.js';
+import { grabStatuses, type GrabStatus } from '../core/records.js';
 import { classifyError, type ErrnoClass } from './errno.js';
 import { requireCompiledScope } from './guard.js';
 import { checkHost, type CompiledScope } from './scope.js';
 import { dialTcp } from './socket.js';
 
-/** Every status a connection, a read or a write can end with (zgrab2's set). */
-export const connectionStatuses = [
-  'success',
-  'connection-refused',
-  'connection-timeout',
-  'io-timeout',
-  'connection-closed',
-  'protocol-error',
-  'blocklisted-target',
-  'unknown-error',
-] as const;
-export type ConnectionStatus = (typeof connectionStatuses)[number];
+/** Every status a connection, a read or a write can end with (zgrab2's set; one list in core/records). */
+export const connectionStatuses = grabStatuses;
+export type ConnectionStatus = GrabStatus;
 
 /** Time and size limits; all required so a caller states them (see defaultLimits). */
 export interface ConnectionLimits {

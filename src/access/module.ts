@@ -6,11 +6,11 @@
  * over guarded connections it opens through the context. It logs in, recognises success and logs
  * out: it runs no command and changes nothing.
  */
-import type { Observation } from '../core/records.js';
+import type { AccessProtocol, AccessVerdict, AttemptOutcome, Observation } from '../core/records.js';
 import type { CompiledScope } from '../scope/scope.js';
 import type { ConnectionLimits, OpenResult, TlsRequest } from '../scope/connection.js';
 
-export type AccessProtocol = 'telnet' | 'ssh' | 'http-basic' | 'http-digest' | 'http-form';
+export type { AccessProtocol, AccessVerdict, AttemptOutcome };
 
 /** One dictionary entry: a stable id (reports name it, never the password) and the pair. */
 export interface Credential {
@@ -18,9 +18,6 @@ export interface Credential {
   readonly username: string;
   readonly password: string;
 }
-
-/** How one try ended. */
-export type AttemptOutcome = 'success' | 'failure' | 'locked-out' | 'error';
 
 /** One try, for the audit (plan version and time are added by the runner). */
 export interface Attempt {
@@ -32,8 +29,6 @@ export interface Attempt {
   /** Why, in a few words ("login re-prompt", "401 for the control pair too", "EOF after password"). */
   readonly detail?: string;
 }
-
-export type AccessVerdict = 'weak-credential' | 'no-weak-credential' | 'accepts-any' | 'locked-out' | 'unsupported' | 'error';
 
 /** What a module says about one service after trying a list. */
 export interface ModuleVerdict {

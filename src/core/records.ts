@@ -150,3 +150,71 @@ export interface Identification {
   readonly catalogue: CatalogueEntry | null;
   readonly identifiedAt: string;
 }
+
+/** The auth types the access stage checks (one module each, src/access/). */
+export const accessProtocols = ['telnet', 'ssh', 'http-basic', 'http-digest', 'http-form'] as const;
+export type AccessProtocol = (typeof accessProtocols)[number];
+
+/**
+ * How the weak-credential check of one service ended:
+ * - weak-credential: a dictionary pair logged in and a random pair did not;
+ * - no-weak-credential: the whole list was tried and refused;
+ * - accepts-any: a random pair got in too (honeypot or broken device), never reported as weak;
+ * - locked-out: the device started refusing everything (lock-out) and stayed so after the back-off;
+ * - unsupported: it asks for a login this tool cannot drive (JavaScript login, second factor only);
+ * - error: it could not be checked (reason says why: timeouts, closed, garbage).
+ */
+export const accessVerdicts = ['weak-credential', 'no-weak-credential', 'accepts-any', 'locked-out', 'unsupported', 'error'] as const;
+export type AccessVerdict = (typeof accessVerdicts)[number];
+
+/** How one try ended. */
+export const attemptOutcomes = ['success', 'failure', 'locked-out', 'error'] as const;
+export type AttemptOutcome = (typeof attemptOutcomes)[number];
+
+/**
+ * The outcome of the access stage for one service (ip, port, auth type). Reports and exports name
+ * the dictionary entry id, never the password: the plaintext stays in the dictionary the plan
+ * pins (the operator's store). `username` is the ID that worked, shown so an ISP can tell the
+ * subscriber which account to change.
+ */
+export interface AccessResult {
+  readonly kind: 'access-result';
+  readonly id?: number;
+  readonly surveyId: number | null;
+  readonly endpointId: number | null;
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: AccessProtocol;
+  readonly verdict: AccessVerdict;
+  /** The dictionary entry that worked (weak-credential), else null. */
+  readonly entry: string | null;
+  readonly username: string | null;
+  /** Why, for verdicts other than weak/no-weak ("JavaScript login", "locked after 5 failures"). */
+  readonly reason: string | null;
+  /** Tries made, the random control pairs included. */
+  readonly attempts: number;
+  /** The plan the survey ran (digest and version) and the dictionary it pinned. */
+  readonly planDigest: string | null;
+  readonly planVersion: string | null;
+  readonly dictionary: { readonly name: string; readonly version: string; readonly digest: string };
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+/** One try, for the audit: every attempt the stage makes is stored. */
+export interface AccessAttemptRecord {
+  readonly kind: 'access-attempt';
+  readonly id?: number;
+  readonly surveyId: number | null;
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: AccessProtocol;
+  /** Dictionary entry id, or `control:<n>` for a random pair (accepts-any check). */
+  readonly entry: string;
+  readonly username: string;
+  readonly outcome: AttemptOutcome;
+  readonly at: string;
+  readonly durationMs: number;
+  readonly detail: string | null;
+  readonly planVersion: string | null;
+}

@@ -1,5 +1,5 @@
 /**
- * The write-side schemas of the records grab and identify produce (records.ts), in one place: the
+ * The write-side schemas of the records grab, identify and access produce (records.ts), in one place: the
  * store validates every observation and identification against them before a row is written, so
  * a stage with a bug cannot store a record that later readers misread. Unknown keys and bad values
  * are refused (IntelMQ's harmonisation rule); `fields` stays open because its shape belongs to the
@@ -8,7 +8,7 @@
 import * as z from 'zod';
 import { IotcleanError } from './errors.js';
 import { parseIpv4 } from './ip.js';
-import { deviceTypes, grabStatuses, type Identification, type Observation } from './records.js';
+import { accessProtocols, accessVerdicts, attemptOutcomes, deviceTypes, grabStatuses, type AccessAttemptRecord, type AccessResult, type Identification, type Observation } from './records.js';
 
 /** Largest `fields` JSON and `raw` base64 text a record may carry; modules bound theirs far below. */
 export const maxFieldsJsonBytes = 1 << 20;
@@ -97,6 +97,53 @@ export const identificationSchema = z
     }
   });
 
+const entryId = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, { error: 'must be a dictionary entry id' });
+const digest = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be a sha256 hex digest' });
+
+export const accessResultSchema = z
+  .strictObject({
+    kind: z.literal('access-result'),
+    id: id.optional(),
+    surveyId: id.nullable(),
+    endpointId: id.nullable(),
+    ip: ipv4,
+    port,
+    protocol: z.enum(accessProtocols),
+    verdict: z.enum(accessVerdicts),
+    entry: entryId.nullable(),
+    username: text.nullable(),
+    reason: text.nullable(),
+    attempts: z.number().int().min(0),
+    planDigest: digest.nullable(),
+    planVersion: text.nullable(),
+    dictionary: z.strictObject({ name: text, version: text, digest }),
+    startedAt: isoTime,
+    finishedAt: isoTime,
+  })
+  .superRefine((r, ctx) => {
+    // A weak verdict names its entry; no other verdict may (a report must never cite a pair
+    // that did not prove a weakness).
+    if ((r.verdict === 'weak-credential') !== (r.entry !== null)) {
+      ctx.addIssue({ code: 'custom', path: ['entry'], message: r.entry === null ? 'is required for a weak-credential verdict' : `must be null for a ${r.verdict} verdict` });
+    }
+  });
+
+export const accessAttemptSchema = z.strictObject({
+  kind: z.literal('access-attempt'),
+  id: id.optional(),
+  surveyId: id.nullable(),
+  ip: ipv4,
+  port,
+  protocol: z.enum(accessProtocols),
+  entry: entryId,
+  username: text,
+  outcome: z.enum(attemptOutcomes),
+  at: isoTime,
+  durationMs: z.number().min(0).finite(),
+  detail: text.nullable(),
+  planVersion: text.nullable(),
+});
+
 function refuse(what: string, r: unknown, error: z.ZodError): IotcleanError {
   const issue = error.issues[0];
   const at = issue?.path.length ? issue.path.map(String).join('.') : '(record)';
@@ -132,4 +179,18 @@ export function storableText(s: string | null | undefined): string | null | unde
 export function storableText(s: string | null | undefined): string | null | undefined {
   if (s === null || s === undefined) return s;
   return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g, '\uFFFD');
+}
+
+/** The access result as validated, or an E_STORE error naming the first bad field. */
+export function checkAccessResult(r: unknown): AccessResult {
+  const result = accessResultSchema.safeParse(r);
+  if (!result.success) throw refuse('access result', r, result.error);
+  return result.data as AccessResult;
+}
+
+/** The access attempt as validated, or an E_STORE error naming the first bad field. */
+export function checkAccessAttempt(r: unknown): AccessAttemptRecord {
+  const result = accessAttemptSchema.safeParse(r);
+  if (!result.success) throw refuse('access attempt', r, result.error);
+  return result.data as AccessAttemptRecord;
 }

@@ -15,3 +15,8 @@ export type { GrabRequest } from '../grab/runner.js';
 
 /** What the identify stage uses of the engine. */
 export type Identifier = Pick<EngineIdentifier, 'identifyEndpoint' | 'mergeHost'>;
+
+export { checkHost as checkAccessHost, type AccessHost } from '../access/runner.js';
+export { loadPlanDictionary } from '../access/dictionary/plan-dictionary.js';
+/** The ID/password list the access stage tries. */
+export type { Dictionary as AccessDictionary } from '../access/dictionary/dictionary.js';

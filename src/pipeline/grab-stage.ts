@@ -28,7 +28,7 @@ export interface StageCounts {
 
 /** One failed item, as the error sink gets it. */
 export interface StageFailure {
-  readonly stage: 'grab' | 'identify';
+  readonly stage: 'grab' | 'identify' | 'access';
   /** "ip:port" (or "ip" for a host). */
   readonly item: string;
   readonly error: unknown;

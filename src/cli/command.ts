@@ -57,9 +57,10 @@ export interface Output {
   result(text: string, value: unknown): void;
   /**
    * Print a long result row by row as it is read (constant memory): one line per row for people,
-   * a JSON array for --json. Stops reading once stdout is closed (`| head`).
+   * a JSON array for --json (JSON Lines, one object per line, with `jsonLines`). Stops reading
+   * once stdout is closed (`| head`).
    */
-  stream<T>(rows: AsyncIterable<T>, line: (row: T) => string): Promise<void>;
+  stream<T>(rows: AsyncIterable<T>, line: (row: T) => string, options?: { readonly jsonLines?: boolean }): Promise<void>;
   /** Progress and notes for people; silent with --json. */
   info(text: string): void;
 }
@@ -173,7 +174,11 @@ function makeOutput(json: boolean): Output {
     info(text) {
       if (!json) write(process.stderr, `${text}\n`);
     },
-    async stream(rows, line) {
+    async stream(rows, line, options = {}) {
+      if (json && options.jsonLines) {
+        for await (const row of rows) if (!(await writeWaiting(process.stdout, `${JSON.stringify(row)}\n`))) return;
+        return;
+      }
       let first = true;
       if (json && !(await writeWaiting(process.stdout, '['))) return;
       for await (const row of rows) {

@@ -170,6 +170,9 @@ const accessOptions = z
 /** The access block of a plan (with defaults filled in). */
 export type PlanAccess = z.output<typeof accessOptions>;
 
+/** What a plan without an access block checks with: the built-in list and the defaults above. */
+export const defaultPlanAccess: PlanAccess = Object.freeze(accessOptions.parse({}));
+
 const planShape = {
   version: z
     .string({ error: 'must be text; quote it, e.g. version: "2026.11-1"' })

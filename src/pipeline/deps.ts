@@ -1,6 +1,6 @@
 /**
  * The other stages' entry points the pipeline calls, in one place: the grab runner, the identify
- * engine and Recog's locator. The pipeline codes against the narrow shapes below (what it calls
+ * engine, Recog's locator, and the access runner with its dictionary loader. The pipeline codes against the narrow shapes below (what it calls
  * and nothing more, taken from the stages' own types), so a test can hand a stage a recording
  * function instead.
  */
@@ -17,6 +17,6 @@ export type { GrabRequest } from '../grab/runner.js';
 export type Identifier = Pick<EngineIdentifier, 'identifyEndpoint' | 'mergeHost'>;
 
 export { checkHost as checkAccessHost, type AccessHost } from '../access/runner.js';
-export { loadPlanDictionary } from '../access/dictionary/plan-dictionary.js';
+export { loadPlanDictionary as loadAccessDictionary } from '../access/dictionary/plan-dictionary.js';
 /** The ID/password list the access stage tries. */
 export type { Dictionary as AccessDictionary } from '../access/dictionary/dictionary.js';

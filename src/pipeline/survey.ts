@@ -10,12 +10,13 @@ import { IotcleanError } from '../core/errors.js';
 import { formatIpv4, type Ipv4Range } from '../core/ip.js';
 import type { Endpoint, Observation } from '../core/records.js';
 import { defaultWorkers, runDiscovery, type DiscoveryProgress, type DiscoveryStats, type Shard } from '../discover/engine.js';
-import { planDigest, surveyPlanSchema, type SurveyPlan } from '../discover/plan.js';
+import { defaultPlanAccess, planDigest, surveyPlanSchema, type SurveyPlan } from '../discover/plan.js';
 import { firstUncovered } from '../scope/range-set.js';
 import type { CompiledScope } from '../scope/scope.js';
 import { keepLease, leaseMsFromEnv, newLeaseOwner, takeLease, type HeldLease } from '../store/lease.js';
 import type { Store } from '../store/store.js';
-import type { GrabRequest, Identifier } from './deps.js';
+import { accessStage, storedAccessHosts, type AccessOutcome } from './access-stage.js';
+import type { AccessDictionary, GrabRequest, Identifier } from './deps.js';
 import { Channel } from './flow.js';
 import { grabStage, type StageCounts, type StageFailure } from './grab-stage.js';
 import { identifyStage, type IdentifyOutcome } from './identify-stage.js';
@@ -47,12 +48,18 @@ export interface SurveyRequest {
   readonly stages?: readonly StageName[];
   /** The identify engine, loaded by the caller (needed when identify runs). */
   readonly identifier?: Identifier;
+  /** The ID/password list the access stage tries (the plan's, loaded by the caller; needed when access runs). */
+  readonly dictionary?: AccessDictionary;
+  /** Sessions an access module may hold at once per host (default 1). */
+  readonly accessSessions?: number;
   /** The grab runner (default: src/grab/runner.ts); tests pass their own. */
   readonly grab?: (req: GrabRequest) => Promise<Observation[]>;
   /** The error sink: each endpoint or host a stage failed on. */
   readonly onStageError?: (failure: StageFailure) => void;
   /** Live counts of the later stages, for progress. */
-  readonly counts?: { readonly grab: StageCounts; readonly identify: StageCounts };
+  readonly counts?: { readonly grab: StageCounts; readonly identify: StageCounts; readonly access?: StageCounts };
+  /** Each access result as it is stored. */
+  readonly onAccessResult?: Parameters<typeof accessStage>[1]['onResult'];
 }
 
 /** Endpoints between discovery and grab: enough to keep grab busy, small enough to bound memory. */
@@ -79,6 +86,7 @@ export interface SurveyOutcome {
   /** Grab counts (in = endpoints, out = observations written, failed = endpoints), when grab ran. */
   readonly grab?: StageCounts;
   readonly identify?: IdentifyOutcome;
+  readonly access?: AccessOutcome;
 }
 
 /**
@@ -119,6 +127,9 @@ function checkModules(plan: SurveyPlan, wanted: readonly StageName[] = plan.modu
   if (wanted.includes('identify') && !wanted.includes('grab')) {
     throw new IotcleanError('E_PLAN_FILE', `${what} asks for identify without grab, which makes its input`, { hint: 'add grab, or run iotclean identify --survey ID on a grabbed survey' });
   }
+  if (wanted.includes('access') && !wanted.includes('grab')) {
+    throw new IotcleanError('E_PLAN_FILE', `${what} asks for access without grab, which finds the logins it checks`, { hint: 'add grab (and identify, which orders the list by maker), or run iotclean access --survey ID on a grabbed survey' });
+  }
   return stageNames.filter((n) => wanted.includes(n));
 }
 
@@ -127,6 +138,7 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   const { store } = req;
   const needs = (w: readonly StageName[]) => {
     if (w.includes('identify') && !req.identifier) throw new IotcleanError('E_INTERNAL', 'runSurvey: the identify stage needs an identifier (loadIdentifier)');
+    if (w.includes('access') && !req.dictionary) throw new IotcleanError('E_INTERNAL', 'runSurvey: the access stage needs the plan\'s dictionary (loadPlanDictionary)');
     return w;
   };
   let wanted = needs(checkModules(req.plan, req.stages));
@@ -199,6 +211,8 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   const downstreamFailed = new AbortController();
   let downstreamError: { error: unknown } | undefined;
   let identified: IdentifyOutcome | undefined;
+  let accessed: AccessOutcome | undefined;
+  const accesses = wanted.includes('access');
   const downstream = channel
     ? (async () => {
         // A resumed run first grabs what earlier runs stored but did not grab.
@@ -232,6 +246,30 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
           });
         } else {
           for await (const _ of groups);
+        }
+        // Access reads what grab and identify stored: it needs each host's merged identification
+        // (the maker orders the list), which exists once identify has seen every endpoint.
+        if (accesses && !stageSignal.aborted) {
+          const pinned = plan.access?.dictionaryDigest;
+          if (pinned !== undefined && pinned !== req.dictionary!.digest) {
+            throw new IotcleanError('E_PLAN_FILE', `survey ${surveyId}'s plan pins the ID/password list ${pinned.slice(0, 12)}…, not the one given (${req.dictionary!.name} ${req.dictionary!.version}, ${req.dictionary!.digest.slice(0, 12)}…)`, {
+              hint: 'resume with the list the survey started with (drop --dictionary), or start a new survey',
+            });
+          }
+          accessed = await accessStage(storedAccessHosts(store, surveyId), {
+            store,
+            surveyId,
+            scope: req.scope,
+            access: plan.access ?? defaultPlanAccess,
+            dictionary: req.dictionary!,
+            planDigest: planDigest(plan),
+            planVersion: plan.version,
+            ...(req.accessSessions !== undefined ? { sessions: req.accessSessions } : {}),
+            signal: stageSignal,
+            ...(counts.access ? { counts: counts.access } : {}),
+            ...(req.onStageError ? { onError: req.onStageError } : {}),
+            ...(req.onAccessResult ? { onResult: req.onAccessResult } : {}),
+          });
         }
       })().catch((error: unknown) => {
         downstreamError = { error };
@@ -287,5 +325,6 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     stages: wanted,
     ...(grabs ? { grab: { ...counts.grab } } : {}),
     ...(identified ? { identify: identified } : {}),
+    ...(accessed ? { access: accessed } : {}),
   };
 }

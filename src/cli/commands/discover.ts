@@ -4,7 +4,8 @@ import { labPortMap, runningLab } from '../../lab/state.js';
 import { formatIspSummary, summariseByIsp } from '../../pipeline/summary.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { countAddresses } from '../../scope/range-set.js';
-import type { Identifier } from '../../pipeline/deps.js';
+import type { AccessDictionary, Identifier } from '../../pipeline/deps.js';
+import type { SurveyPlan } from '../../discover/plan.js';
 import type { StageName } from '../../pipeline/stages.js';
 import { runSurvey, type SurveyOutcome, type SurveyStart } from '../../pipeline/survey.js';
 import type { IspTable } from '../../scope/isp.js';
@@ -37,6 +38,10 @@ export const discoverOptions = {
 export interface LaterStages {
   readonly stages: readonly StageName[];
   readonly identifier?: Identifier;
+  /** For the access stage: the plan with the check's options applied, and the list it tries. */
+  readonly access?: (plan: SurveyPlan) => Promise<{ readonly plan: SurveyPlan; readonly dictionary: AccessDictionary }>;
+  /** Sessions an access module may hold at once per host. */
+  readonly accessSessions?: number;
   /** Extra text and JSON keys for the report (device counts), given the survey id and ISP table. */
   readonly report?: (store: Store, surveyId: number, isps: IspTable | undefined) => Promise<{ text: string; json: Record<string, unknown> }>;
 }
@@ -55,7 +60,10 @@ export async function runDiscoverCli(o: ParsedOptions<typeof discoverOptions>, o
     // With --lab the default targets are the lab's network, not the whole (loopback) scope.
     const { scope, targets } = await resolveScope({ scope: o.scope, targets: o.targets ?? lab?.network });
     const portMap = lab ? labPortMap(lab) : new Map<number, number>();
-    const plan = withPortMap(await resolvePlan(o), portMap);
+    const planned = withPortMap(await resolvePlan(o), portMap);
+    // Only a new survey takes the access options; a resumed one runs its stored plan's.
+    const checking = later.access && later.stages.includes('access') ? await later.access(planned) : undefined;
+    const plan = checking?.plan ?? planned;
     const ispFile = o.isps ?? lab?.ispTablePath;
     const isps = ispFile ? await loadIspTable(ispFile) : undefined;
     const shard = parseShard(o.shard);
@@ -80,6 +88,8 @@ export async function runDiscoverCli(o: ParsedOptions<typeof discoverOptions>, o
           resume: o.resume,
           stages: later.stages,
           ...(later.identifier ? { identifier: later.identifier } : {}),
+          ...(checking ? { dictionary: checking.dictionary } : {}),
+          ...(later.accessSessions !== undefined ? { accessSessions: later.accessSessions } : {}),
           onStageError: (f) => out.info(`${f.stage} ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`),
           signal: controller.signal,
           onStart: (id, resumed, start) => {

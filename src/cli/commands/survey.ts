@@ -6,7 +6,8 @@
 import { IotcleanError } from '../../core/errors.js';
 import { parseIpv4 } from '../../core/ip.js';
 import type { Endpoint, Identification } from '../../core/records.js';
-import { planDigest, surveyPlanSchema } from '../../discover/plan.js';
+import { planDigest, surveyPlanSchema, type SurveyPlan } from '../../discover/plan.js';
+import { accessOptions, accessPlan, accessSummary } from '../access-report.js';
 import { findRecogDir, loadIdentifier, type Identifier } from '../../pipeline/deps.js';
 import { availableStages, isStageName, stageNames, stages, type StageName } from '../../pipeline/stages.js';
 import { countDevicesByIsp, formatDeviceCounts, grabStoredSurvey, identifyStoredSurvey } from '../../pipeline/stored.js';
@@ -16,7 +17,7 @@ import { defineCommand, type OptionSpec, type Output } from '../command.js';
 import { resolvePlan, resolveScope, scopeOptions, storeOption, withStore } from '../context.js';
 import { discoverOptions, runDiscoverCli } from './discover.js';
 
-const recogOption = {
+export const recogOption = {
   recog: { type: 'string', value: 'DIR', description: "Recog's xml/ folder to add its fingerprints (default: a copy found next to iotclean, if any)" },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -32,6 +33,7 @@ export function parseStages(text: string): StageName[] {
   if (dup) throw new IotcleanError('E_ARGS', `--stages lists "${dup}" twice`, { hint });
   if (!names.includes('discover')) throw new IotcleanError('E_ARGS', `--stages must include discover (survey runs it first)`, { hint: 'to grab or identify a stored survey, use iotclean grab --survey ID or iotclean identify --survey ID' });
   if (names.includes('identify') && !names.includes('grab')) throw new IotcleanError('E_ARGS', '--stages: identify needs grab in the same run (it identifies what grab saw)', { hint: 'use --stages discover,grab,identify' });
+  if (names.includes('access') && !names.includes('grab')) throw new IotcleanError('E_ARGS', '--stages: access needs grab in the same run (it checks the logins grab found)', { hint: 'use --stages discover,grab,identify,access, or iotclean access --survey ID on a grabbed survey' });
   return stageNames.filter((n) => names.includes(n as StageName)) as StageName[];
 }
 
@@ -57,18 +59,31 @@ export const surveyCommand = defineCommand({
     ...discoverOptions,
     stages: { type: 'string', value: 'LIST', list: true, description: `comma-separated stages to run, in pipeline order (default: the plan's modules; available: ${availableStages().join(', ')})` },
     ...recogOption,
+    ...accessOptions,
   },
   async run(o, _args, out) {
     const plan = await resolvePlan(o);
     const wanted = o.stages !== undefined ? parseStages(o.stages) : parseStages(plan.modules.join(','));
     const identifier = wanted.includes('identify') ? await identifierFor(o.recog, out) : undefined;
-    const { stages: _s, recog: _r, ...discover } = o;
-    return runDiscoverCli(discover, out, { stages: wanted, ...(identifier ? { identifier } : {}), ...(wanted.includes('identify') ? { report: deviceReport } : {}) });
+    const { stages: _s, recog: _r, dictionary: _d, sessions, pause: _p, ...discover } = o;
+    const checks = wanted.includes('access');
+    const report = async (store: Store, surveyId: number, isps: Parameters<typeof countDevicesByIsp>[1]) => {
+      const devices = wanted.includes('identify') ? await deviceReport(store, surveyId, isps) : undefined;
+      const access = checks ? await accessSummary(store, surveyId) : undefined;
+      return { text: [devices?.text, access?.text].filter(Boolean).join('\n'), json: { ...devices?.json, ...access?.json } };
+    };
+    return runDiscoverCli(discover, out, {
+      stages: wanted,
+      ...(identifier ? { identifier } : {}),
+      ...(checks ? { access: (p: SurveyPlan) => accessPlan(p, o) } : {}),
+      ...(sessions !== undefined ? { accessSessions: sessions } : {}),
+      ...(wanted.includes('identify') || checks ? { report } : {}),
+    });
   },
 });
 
 /** The survey id asked for, or the latest; an error naming it when the store lacks it. */
-async function surveyIdOf(store: Store, id: number | undefined): Promise<number> {
+export async function surveyIdOf(store: Store, id: number | undefined): Promise<number> {
   const surveys = await store.surveys.list();
   const chosen = id ?? surveys.at(-1)?.id;
   if (chosen === undefined || !surveys.some((s) => s.id === chosen)) {
@@ -77,7 +92,7 @@ async function surveyIdOf(store: Store, id: number | undefined): Promise<number>
   return chosen;
 }
 
-function stopOnSignal(): { signal: AbortSignal; done: () => void } {
+export function stopOnSignal(): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);

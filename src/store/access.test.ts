@@ -315,9 +315,7 @@ describe.each(backends)('access repository on %s', (_name, location) => {
     expect(error).toBeUndefined();
     await raw.destroy();
 
-    // Data written by the 0003 code paths (the repositories of that time are these ones).
-    const at3 = await openStoreAt3(old, dialect);
-    await at3.close();
+    await fillAt0003(old, dialect);
 
     const store2 = await openStore(old);
     try {
@@ -341,8 +339,16 @@ describe.each(backends)('access repository on %s', (_name, location) => {
  * Fill a database migrated to 0003 with a plan, a survey, endpoints, an observation and an
  * identification through plain inserts of that schema (no access tables exist yet).
  */
-async function openStoreAt3(where: string, dialect: Dialect): Promise<{ close(): Promise<void> }> {
+async function fillAt0003(where: string, dialect: Dialect): Promise<void> {
   const raw = rawDb(where);
+  try {
+    await fill(raw, dialect);
+  } finally {
+    await raw.destroy();
+  }
+}
+
+async function fill(raw: Kysely<any>, dialect: Dialect): Promise<void> {
   const tables = (await raw.introspection.getTables()).filter((t) => dialect === 'sqlite' || t.schema === `${schema}_old`);
   expect(tables.map((t) => t.name)).toContain('identifications');
   expect(tables.map((t) => t.name)).not.toContain('access_results');
@@ -372,5 +378,4 @@ async function openStoreAt3(where: string, dialect: Dialect): Promise<{ close():
     .insertInto('identifications')
     .values({ survey_id: surveyId, endpoint_id: endpointIds[0]!, ip: body.ip, ip_num: 0x7f440201, port: 23, protocol: 'telnet', type: 'router', vendor: 'NEC', product: null, version: null, cpe: '[]', confidence: 0.5, rule: null, body: JSON.stringify(body), identified_at: body.identifiedAt })
     .execute();
-  return { close: () => raw.destroy() };
 }

@@ -131,5 +131,63 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('identifications_survey_ip').on('identifications').columns(['survey_id', 'ip_num']).execute();
       },
     },
+    '0004-access': {
+      async up(db: Kysely<unknown>) {
+        // One result per service checked. Unique per (survey, address, port, auth type): a re-run
+        // replaces its row (upsert). Both back ends treat NULLs as distinct in a unique
+        // constraint, so results of runs outside any survey (survey_id null) get a partial
+        // unique index of their own: they too are one row per service, the latest run's.
+        await db.schema
+          .createTable('access_results')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('survey_id', 'integer', (c) => c.references('surveys.id'))
+          .addColumn('endpoint_id', 'bigint', (c) => c.references('endpoints.id'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('protocol', 'text', (c) => c.notNull())
+          .addColumn('verdict', 'text', (c) => c.notNull())
+          .addColumn('entry', 'text')
+          .addColumn('username', 'text')
+          .addColumn('reason', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('plan_digest', 'text')
+          .addColumn('plan_version', 'text')
+          .addColumn('dictionary', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text', (c) => c.notNull())
+          // JSON of the text fields a text column cannot hold exactly (NUL, lone surrogates), else null.
+          .addColumn('exact', 'text')
+          .addUniqueConstraint('access_results_survey_service', ['survey_id', 'ip_num', 'port', 'protocol'])
+          .execute();
+        await db.schema
+          .createIndex('access_results_no_survey_service')
+          .on('access_results')
+          .columns(['ip_num', 'port', 'protocol'])
+          .unique()
+          .where(sql<boolean>`survey_id is null`)
+          .execute();
+        // The audit: every try, only ever appended.
+        await db.schema
+          .createTable('access_attempts')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('survey_id', 'integer', (c) => c.references('surveys.id'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('protocol', 'text', (c) => c.notNull())
+          .addColumn('entry', 'text', (c) => c.notNull())
+          .addColumn('username', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('duration_ms', 'real', (c) => c.notNull())
+          .addColumn('detail', 'text')
+          .addColumn('plan_version', 'text')
+          .addColumn('exact', 'text')
+          .execute();
+        // id last: one service's attempts read in order straight from the index.
+        await db.schema.createIndex('access_attempts_survey_ip_port').on('access_attempts').columns(['survey_id', 'ip_num', 'port', 'id']).execute();
+      },
+    },
   };
 }

@@ -102,10 +102,57 @@ export interface IdentificationTable {
   identified_at: string;
 }
 
+/** One service's weak-credential result (records.ts AccessResult); one row per (survey, ip, port, protocol). */
+export interface AccessResultTable {
+  id: Generated<number>;
+  survey_id: number | null;
+  endpoint_id: number | null;
+  ip: string;
+  ip_num: number;
+  port: number;
+  protocol: string;
+  verdict: string;
+  /** Dictionary entry id that worked (weak-credential only); never a password. */
+  entry: string | null;
+  username: string | null;
+  reason: string | null;
+  attempts: number;
+  plan_digest: string | null;
+  plan_version: string | null;
+  /** JSON: { name, version, digest } of the dictionary the plan pinned. */
+  dictionary: string;
+  started_at: string;
+  finished_at: string;
+  /** JSON of the exact text fields the flat columns could not hold (NUL, lone surrogates), else null. */
+  exact: string | null;
+}
+
+/** One try of the access stage (records.ts AccessAttemptRecord): the audit, append-only. */
+export interface AccessAttemptTable {
+  id: Generated<number>;
+  survey_id: number | null;
+  ip: string;
+  ip_num: number;
+  port: number;
+  protocol: string;
+  /** Dictionary entry id, or control:<n> for a random pair. */
+  entry: string;
+  username: string;
+  outcome: string;
+  at: string;
+  duration_ms: number;
+  detail: string | null;
+  plan_version: string | null;
+  /** As AccessResultTable.exact. */
+  exact: string | null;
+}
+
 export interface Database {
   plan_versions: PlanVersionTable;
   surveys: SurveyTable;
   endpoints: EndpointTable;
   observations: ObservationTable;
   identifications: IdentificationTable;
+  access_results: AccessResultTable;
+  access_attempts: AccessAttemptTable;
 }

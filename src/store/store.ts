@@ -8,6 +8,7 @@ import { IotcleanError } from '../core/errors.js';
 import type { Ipv4Range } from '../core/ip.js';
 import type { Endpoint, EndpointSource } from '../core/records.js';
 import { parseIpv4 } from '../core/ip.js';
+import { createAccessRepository, type AccessRepository } from './access.js';
 import type { Dialect } from './migrations.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
@@ -117,6 +118,8 @@ export interface Store {
   readonly leases: LeaseRepository;
   readonly observations: ObservationRepository;
   readonly identifications: IdentificationRepository;
+  /** Weak-credential results per service and the audit of every try (./access.ts). */
+  readonly access: AccessRepository;
   close(): Promise<void>;
 }
 
@@ -406,6 +409,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     leases,
     observations: createObservationRepository(db),
     identifications: createIdentificationRepository(db),
+    access: createAccessRepository(db),
     async close() {
       await db.destroy();
     },

@@ -368,7 +368,7 @@ export interface CredentialList {
   /** Line i of users pairs with line i of passwords: ncrack -U/-P --pairwise. */
   readonly users: string;
   readonly passwords: string;
-  /** [{id, username, password}] JSON, entry ids "bench-<i>": for iotclean. */
+  /** An iotclean dictionary (.yaml) of the pairs, entry ids "bench-<i>": for iotclean --dictionary. */
   readonly entries: string;
 }
 
@@ -417,6 +417,17 @@ export function writeCredentialList(dir: string, o: { right: Pair; position: num
     medusaCombo: file('medusa', pairs.map((p) => `:${p.username}:${p.password}`)),
     users: file('users', pairs.map((p) => p.username)),
     passwords: file('passwords', pairs.map((p) => p.password)),
-    entries: file('json', [JSON.stringify(pairs.map((p, i) => ({ id: `bench-${i + 1}`, ...p })))]),
+    entries: file('yaml', dictionaryLines(pairs)),
   };
+}
+
+/** The pairs as an iotclean dictionary file (JSON strings are YAML double-quoted scalars). */
+export function dictionaryLines(pairs: readonly Pair[]): string[] {
+  return [
+    'version: "bench-1"',
+    'name: bench list',
+    'sources: { bench: { title: "bench/access-servers.ts decoys", path: bench/access-servers.ts } }',
+    'entries:',
+    ...pairs.map((p, i) => `  - { id: bench-${i + 1}, username: ${JSON.stringify(p.username)}, password: ${JSON.stringify(p.password)}, sources: [bench] }`),
+  ];
 }

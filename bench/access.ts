@@ -11,8 +11,7 @@
  *   attempts/s      (K when the right pair was reported, else N) / seconds, as the issue defines it
  *   hosts/s         targets finished (the tool exited by itself) / seconds
  *   false positives reported pairs that are not the right one
- * The iotclean row runs `iotclean access --targets IP --ports P --json` when the command exists
- * (issue 7's CLI, to come); until then it is skipped with a message: see iotcleanRun below.
+ * The iotclean row runs `iotclean access --targets IP --ports P --json` (see iotcleanArgv).
  *
  * Usage (root): node dist/bench/access.js [--pairs N] [--position K] [--parallelism 1,4]
  *   [--protocols telnet,ssh,http-basic,http-digest,http-digest-sha256] [--tools iotclean,hydra,ncrack,medusa]
@@ -40,6 +39,7 @@ import {
   startAccessServers,
   whyNotAccessServers,
   writeCredentialList,
+  dictionaryLines,
   type AccessLab,
   type AccessServer,
   type AccessServerName,
@@ -182,14 +182,13 @@ function iotcleanAccessAvailable(): boolean {
 }
 
 /**
- * ===== iotclean slot (issue 7's CLI, next session) =====
- * The argv and the reading of its output follow the issue's CLI (`iotclean access --targets R
- * --ports P --json`, one JSON object per service with ip, port, protocol, verdict, entry, username).
- * How the list is given (`--credentials FILE` of [{id, username, password}] here) and how the
- * per-host parallelism is set (`--parallel N`) are assumptions to align with the CLI when it lands.
+ * iotclean's row: `iotclean access --targets IP --ports P --json` with the bench list as its
+ * dictionary and the same sessions per host as the other tools get threads; it prints one JSON
+ * object per service (ip, port, protocol, verdict, entry, username).
  */
 function iotcleanArgv(s: AccessServer, l: CredentialList, parallel: number, db: string): string[] {
-  return [...cliArgv(), 'access', '--targets', s.ip, '--ports', String(s.port), '--credentials', l.entries, '--parallel', String(parallel), '--db', db, '--json'];
+  // --pause 0: the other tools do not pause between tries either.
+  return [...cliArgv(), 'access', '--targets', s.ip, '--ports', String(s.port), '--dictionary', l.entries, '--sessions', String(parallel), '--pause', '0', '--db', db, '--json'];
 }
 
 /** The pairs iotclean's `access --json` output names as weak (entry ids "bench-<i>" → the list's pair i). */
@@ -447,7 +446,7 @@ function rewriteList(l: CredentialList, pairs: readonly Pair[]): CredentialList 
   write(l.medusaCombo, pairs.map((p) => `:${p.username}:${p.password}`));
   write(l.users, pairs.map((p) => p.username));
   write(l.passwords, pairs.map((p) => p.password));
-  write(l.entries, [JSON.stringify(pairs.map((p, i) => ({ id: `bench-${i + 1}`, ...p })))]);
+  write(l.entries, dictionaryLines(pairs));
   return { ...l, pairs };
 }
 

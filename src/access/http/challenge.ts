@@ -58,14 +58,20 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
     if (!scheme.accept(first)) return { verdict: 'unsupported', entry: null, attempts, reason: `the 401 at ${path} offers no ${scheme.name} challenge this client can answer` };
 
     // The control pair: what a refusal looks like here.
-    const control = randomPair();
+    const control = { id: 'control:0', ...randomPair() };
+    const controlStarted = clock();
     const c = await tryPair(client, scheme, control, path, ctx);
-    if (c.kind === 'failed') return { verdict: 'error', entry: null, attempts, reason: `control request: ${c.error}` };
+    if (c.kind === 'failed') {
+      attempts.push(attempt(control, 'error', controlStarted, c.error));
+      return { verdict: 'error', entry: null, attempts, reason: `control request: ${c.error}` };
+    }
     const refusal: AnswerSignature = signatureOf(c.reply, [control.username, control.password]);
     // A 2xx for a random pair is a login unless the page says it is an error (devices that answer
     // 200 with "authentication failed"): then it is only what a refusal looks like here.
     const controlAccepted = isSuccessStatus(c.reply.status) && !refusalWords.test(c.reply.text.slice(0, 64 * 1024));
     const control2xx = isSuccessStatus(c.reply.status);
+    // The control is a try like any other on the device: it goes in the audit too.
+    attempts.push(attempt(control, controlAccepted ? 'success' : 'failure', controlStarted, `random control pair: ${c.reply.status}`));
     let worked = 1;
 
     for (const cred of credentials) {

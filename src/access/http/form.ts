@@ -122,10 +122,16 @@ async function runForm(page: HttpFields, target: AccessTarget, credentials: read
   const client = createHttpClient(ctx, target, scheme);
   const attempts: Attempt[] = [];
   try {
-    const control = randomPair();
+    const control = { id: 'control:0', ...randomPair() };
+    const controlStarted = clock();
     const c = await submit(client, scheme, target, loginPath, control);
     if (c.kind === 'unsupported') return { verdict: 'unsupported', entry: null, attempts, reason: c.reason };
-    if (c.kind === 'failed') return { verdict: 'error', entry: null, attempts, reason: `control submit: ${c.error}` };
+    if (c.kind === 'failed') {
+      attempts.push(attempt(control, 'error', controlStarted, c.error));
+      return { verdict: 'error', entry: null, attempts, reason: `control submit: ${c.error}` };
+    }
+    // The control is a try like any other on the device: it goes in the audit too.
+    attempts.push(attempt(control, 'failure', controlStarted, `random control pair: ${c.value.first.status}`));
     const controlMarkers = markersOf(c.value, loginPath);
     const refusal: AnswerSignature = signatureOf(c.value.final, [control.username, control.password]);
     let answered = 1;

@@ -64,8 +64,10 @@ describe.each(cases)('%s against the lab', (_name, module, weak, strongDevice, h
   it('finds the weak pair at #7 of 8, with every try recorded and connections kept alive', async () => {
     const { verdict, opened } = await run(module, weak, devicePort);
     expect(verdict).toMatchObject({ verdict: 'weak-credential', entry: 'e7' });
-    expect(verdict.attempts.map((a) => a.outcome)).toEqual([...Array<string>(6).fill('failure'), 'success']);
-    expect(verdict.attempts.every((a) => a.entry.startsWith('e') && !('password' in a))).toBe(true);
+    // The random control pair first (audited like any try), then the list up to the weak pair.
+    expect(verdict.attempts.map((a) => a.outcome)).toEqual(['failure', ...Array<string>(6).fill('failure'), 'success']);
+    expect(verdict.attempts[0]!.entry).toBe('control:0');
+    expect(verdict.attempts.slice(1).every((a) => a.entry.startsWith('e') && !('password' in a))).toBe(true);
     // 1 challenge/control + 7 tries on far fewer connections than requests.
     expect(opened).toBeLessThan(4);
   }, 60_000);
@@ -74,7 +76,7 @@ describe.each(cases)('%s against the lab', (_name, module, weak, strongDevice, h
     const { verdict } = await run(module, strongDevice, devicePort, dictionary(8, 0, strong));
     expect(verdict).toMatchObject({ verdict: 'no-weak-credential', entry: null });
     expect(verdict.controlAccepted).toBeUndefined();
-    expect(verdict.attempts).toHaveLength(8);
+    expect(verdict.attempts).toHaveLength(9);
     expect(verdict.attempts.every((a) => a.outcome === 'failure')).toBe(true);
   }, 60_000);
 

@@ -188,11 +188,18 @@ describe('access runner', () => {
     expect(out.map((o) => o.result.protocol)).toEqual(['http-digest']);
   });
 
-  it("spends one budget over the host's services", async () => {
+  it("shares one budget fairly over the host's services", async () => {
     const state = fresh();
-    const out = await checkHost(host([[23, 'telnet'], [22, 'ssh']]), options([scripted('telnet', { accepts: () => false }, state), scripted('ssh', { accepts: () => false }, state)], { maxAttemptsPerHost: 7 }));
-    expect(state.calls.map((c) => c.length)).toEqual([5, 2]);
-    expect(out.map((o) => o.result.verdict)).toEqual(['no-weak-credential', 'no-weak-credential']);
+    const refuse = { accepts: () => false };
+    const three = host([[23, 'telnet'], [22, 'ssh'], [80, 'http-basic']]);
+    const out = await checkHost(three, options([scripted('telnet', refuse, state), scripted('ssh', refuse, state), scripted('http-basic', refuse, state)], { maxAttemptsPerHost: 7 }));
+    // A strong first service cannot starve the others: 7 tries split 3 + 2 + 2.
+    expect(state.calls.map((c) => c.length)).toEqual([3, 2, 2]);
+    expect(out.map((o) => o.result.verdict)).toEqual(['no-weak-credential', 'no-weak-credential', 'no-weak-credential']);
+    // What a service leaves unspent goes to the ones after it.
+    const again = fresh();
+    await checkHost(host([[23, 'telnet'], [22, 'ssh']]), options([scripted('telnet', { accepts: (c) => c.id === 'e-1' }, again), scripted('ssh', refuse, again)], { maxAttemptsPerHost: 7 }));
+    expect(again.calls.map((c) => c.length)).toEqual([4, 1, 5]);
   });
 
   it('a module that throws is an error result naming it; services already checked are skipped', async () => {

@@ -33,7 +33,10 @@ export interface AccessRunOptions {
   readonly planVersion: string | null;
   /** Pause between two tries on one host, ms. */
   readonly pauseMs: number;
-  /** Tries per host at most, over all its services (control pairs not counted). */
+  /**
+   * Tries per host at most, over all its services (control pairs not counted), shared fairly: each
+   * service may use what is left divided by the services still to check.
+   */
   readonly maxAttemptsPerHost: number;
   /** Wait after a lock-out before one more go; 0 = report locked-out at once. */
   readonly lockoutBackoffMs: number;
@@ -85,12 +88,13 @@ export async function checkHost(host: AccessHost, options: AccessRunOptions): Pr
   /** Set once a service of this host ended locked-out: the device may count failures across services. */
   let lockedOn: string | undefined;
 
+  // The services to check, decided first, so the host's budget is shared fairly among them.
+  const services: { endpoint: AccessHost['endpoints'][number]; target: AccessTarget; module: AccessModule }[] = [];
   for (const endpoint of host.endpoints) {
     const target: AccessTarget = { ip: host.ip, port: endpoint.port, observations: endpoint.observations };
     const skip = new Set<string>();
     for (const module of modules) {
       if (skip.has(module.protocol)) continue;
-      if (options.signal?.aborted) return outcomes;
       let applies: boolean;
       try {
         applies = module.applies(target);
@@ -98,115 +102,122 @@ export async function checkHost(host: AccessHost, options: AccessRunOptions): Pr
         applies = false;
       }
       if (!applies) continue;
-      if (options.skip?.has(`${host.ip}:${endpoint.port}:${module.protocol}`)) continue;
       for (const p of sameLogin[module.protocol] ?? []) skip.add(p);
-      const startedAt = new Date().toISOString();
-      const audit: AccessAttemptRecord[] = [];
-      const ctx: AccessContext = {
-        scope: options.scope,
-        limits,
-        pauseMs: options.pauseMs,
-        ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        open: (o) => openConnection(options.scope, host.ip, endpoint.port, limits, o ?? {}),
-      };
-      const log = (attempts: readonly Attempt[]) => {
-        for (const a of attempts) {
-          audit.push({
-            kind: 'access-attempt',
-            surveyId: options.surveyId,
-            ip: host.ip,
-            port: endpoint.port,
-            protocol: module.protocol,
-            entry: a.entry,
-            username: a.username,
-            outcome: a.outcome,
-            at: a.startedAt,
-            durationMs: Math.max(0, a.durationMs),
-            detail: a.detail ?? null,
-            planVersion: options.planVersion,
-          });
-        }
-      };
-      const run = async (list: readonly Credential[]): Promise<ModuleVerdict> => {
-        try {
-          const v = await module.run(target, list, ctx);
-          log(v.attempts);
-          return v;
-        } catch (e) {
-          return { verdict: 'error', entry: null, attempts: [], reason: `the ${module.protocol} module failed: ${e instanceof Error ? e.message : String(e)}` };
-        }
-      };
-      const finish = (verdict: AccessResult['verdict'], entry: string | null, reason: string | null) => {
-        const username = entry === null ? null : (dictionary.entries.find((e) => e.id === entry)?.username ?? null);
-        outcomes.push({
-          result: {
-            kind: 'access-result',
-            surveyId: options.surveyId,
-            endpointId: endpoint.endpointId,
-            ip: host.ip,
-            port: endpoint.port,
-            protocol: module.protocol,
-            verdict,
-            entry,
-            username,
-            reason,
-            attempts: audit.length,
-            planDigest: options.planDigest,
-            planVersion: options.planVersion,
-            dictionary: { name: dictionary.name, version: dictionary.version, digest: dictionary.digest },
-            startedAt,
-            finishedAt: new Date().toISOString(),
-          },
-          attempts: audit,
-        });
-      };
-
-      if (lockedOn !== undefined && options.lockoutBackoffMs <= 0) {
-        finish('locked-out', null, `not tried: the host refused every login on ${lockedOn} (lock-out)`);
-        continue;
-      }
-      if (lockedOn !== undefined) await wait(options.lockoutBackoffMs, options.signal);
-      if (budget <= 0) {
-        finish('error', null, `not tried: the host's budget of ${options.maxAttemptsPerHost} tries is spent`);
-        continue;
-      }
-      let list = orderFor(dictionary, host.hint, { protocol: module.protocol }).slice(0, budget);
-      let verdict = await run(list);
-      let backedOff = false;
-      // A lock-out: leave the host alone for the back-off, then go on from the entry it refused.
-      while (verdict.verdict === 'locked-out' && !backedOff && options.lockoutBackoffMs > 0 && !options.signal?.aborted) {
-        backedOff = true;
-        const tried = new Set(verdict.attempts.filter((a) => a.outcome !== 'locked-out').map((a) => a.entry));
-        budget -= tried.size;
-        list = list.filter((c) => !tried.has(c.id));
-        if (list.length === 0) break;
-        await wait(options.lockoutBackoffMs, options.signal);
-        verdict = await run(list);
-      }
-      budget -= new Set(verdict.attempts.filter((a) => !a.entry.startsWith('control:') && a.outcome !== 'locked-out').map((a) => a.entry)).size;
-
-      if (verdict.controlAccepted) {
-        finish('accepts-any', null, verdict.reason ?? 'a random pair got the same answer as a login');
-        continue;
-      }
-      if (verdict.verdict === 'weak-credential') {
-        const entry = verdict.entry;
-        if (entry === null || !list.some((c) => c.id === entry)) {
-          finish('error', null, `the ${module.protocol} module reported a login with no entry of the list (${String(entry)})`);
-          continue;
-        }
-        await wait(options.pauseMs, options.signal);
-        const recheck = await run([controlCredential(++controls, options.random)]);
-        if (recheck.verdict === 'weak-credential' || recheck.controlAccepted) finish('accepts-any', null, `a random pair logged in too after ${entry} did`);
-        else if (recheck.verdict === 'no-weak-credential') finish('weak-credential', entry, null);
-        // Unsure whether the host takes anything: never a weak report without the control refused.
-        else finish('error', null, `${entry} logged in, but the random-pair re-check ended ${recheck.verdict}${recheck.reason ? ` (${recheck.reason})` : ''}`);
-        continue;
-      }
-      if (verdict.verdict === 'locked-out') lockedOn = `${module.protocol}/${endpoint.port}`;
-      finish(verdict.verdict, null, verdict.reason ?? null);
+      if (options.skip?.has(`${host.ip}:${endpoint.port}:${module.protocol}`)) continue;
+      services.push({ endpoint, target, module });
     }
+  }
+
+  for (const [index, { endpoint, target, module }] of services.entries()) {
+    if (options.signal?.aborted) return outcomes;
+    const startedAt = new Date().toISOString();
+    const audit: AccessAttemptRecord[] = [];
+    const ctx: AccessContext = {
+      scope: options.scope,
+      limits,
+      pauseMs: options.pauseMs,
+      ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      open: (o) => openConnection(options.scope, host.ip, endpoint.port, limits, o ?? {}),
+    };
+    const log = (attempts: readonly Attempt[]) => {
+      for (const a of attempts) {
+        audit.push({
+          kind: 'access-attempt',
+          surveyId: options.surveyId,
+          ip: host.ip,
+          port: endpoint.port,
+          protocol: module.protocol,
+          entry: a.entry,
+          username: a.username,
+          outcome: a.outcome,
+          at: a.startedAt,
+          durationMs: Math.max(0, a.durationMs),
+          detail: a.detail ?? null,
+          planVersion: options.planVersion,
+        });
+      }
+    };
+    const run = async (list: readonly Credential[]): Promise<ModuleVerdict> => {
+      try {
+        const v = await module.run(target, list, ctx);
+        log(v.attempts);
+        return v;
+      } catch (e) {
+        return { verdict: 'error', entry: null, attempts: [], reason: `the ${module.protocol} module failed: ${e instanceof Error ? e.message : String(e)}` };
+      }
+    };
+    const finish = (verdict: AccessResult['verdict'], entry: string | null, reason: string | null) => {
+      const username = entry === null ? null : (dictionary.entries.find((e) => e.id === entry)?.username ?? null);
+      outcomes.push({
+        result: {
+          kind: 'access-result',
+          surveyId: options.surveyId,
+          endpointId: endpoint.endpointId,
+          ip: host.ip,
+          port: endpoint.port,
+          protocol: module.protocol,
+          verdict,
+          entry,
+          username,
+          reason,
+          attempts: audit.length,
+          planDigest: options.planDigest,
+          planVersion: options.planVersion,
+          dictionary: { name: dictionary.name, version: dictionary.version, digest: dictionary.digest },
+          startedAt,
+          finishedAt: new Date().toISOString(),
+        },
+        attempts: audit,
+      });
+    };
+
+    if (lockedOn !== undefined && options.lockoutBackoffMs <= 0) {
+      finish('locked-out', null, `not tried: the host refused every login on ${lockedOn} (lock-out)`);
+      continue;
+    }
+    if (lockedOn !== undefined) await wait(options.lockoutBackoffMs, options.signal);
+    if (budget <= 0) {
+      finish('error', null, `not tried: the host's budget of ${options.maxAttemptsPerHost} tries is spent`);
+      continue;
+    }
+    // A fair share of what is left, so a strong first service cannot starve the others.
+    const share = Math.ceil(budget / (services.length - index));
+    let list = orderFor(dictionary, host.hint, { protocol: module.protocol }).slice(0, share);
+    let verdict = await run(list);
+    let backedOff = false;
+    // A lock-out: leave the host alone for the back-off, then go on from the entry it refused.
+    while (verdict.verdict === 'locked-out' && !backedOff && options.lockoutBackoffMs > 0 && !options.signal?.aborted) {
+      backedOff = true;
+      const tried = new Set(verdict.attempts.filter((a) => a.outcome !== 'locked-out').map((a) => a.entry));
+      budget -= tried.size;
+      list = list.filter((c) => !tried.has(c.id));
+      if (list.length === 0) break;
+      await wait(options.lockoutBackoffMs, options.signal);
+      verdict = await run(list);
+    }
+    budget -= new Set(verdict.attempts.filter((a) => !a.entry.startsWith('control:') && a.outcome !== 'locked-out').map((a) => a.entry)).size;
+
+    if (verdict.controlAccepted) {
+      finish('accepts-any', null, verdict.reason ?? 'a random pair got the same answer as a login');
+      continue;
+    }
+    if (verdict.verdict === 'weak-credential') {
+      const entry = verdict.entry;
+      if (entry === null || !list.some((c) => c.id === entry)) {
+        finish('error', null, `the ${module.protocol} module reported a login with no entry of the list (${String(entry)})`);
+        continue;
+      }
+      await wait(options.pauseMs, options.signal);
+      const recheck = await run([controlCredential(++controls, options.random)]);
+      if (recheck.verdict === 'weak-credential' || recheck.controlAccepted) finish('accepts-any', null, `a random pair logged in too after ${entry} did`);
+      else if (recheck.verdict === 'no-weak-credential') finish('weak-credential', entry, null);
+      // Unsure whether the host takes anything: never a weak report without the control refused.
+      else finish('error', null, `${entry} logged in, but the random-pair re-check ended ${recheck.verdict}${recheck.reason ? ` (${recheck.reason})` : ''}`);
+      continue;
+    }
+    if (verdict.verdict === 'locked-out') lockedOn = `${module.protocol}/${endpoint.port}`;
+    finish(verdict.verdict, null, verdict.reason ?? null);
   }
   return outcomes;
 }

@@ -27,7 +27,7 @@ describe('plan access block', () => {
 
   it('is optional, and filled with defaults when present', () => {
     expect(parsePlan(head, 'p.yaml').access).toBeUndefined();
-    expect(parsePlan(`${head}access: {}\n`, 'p.yaml').access).toEqual({ dictionary: 'default', pauseMs: 200, maxAttemptsPerHost: 600, concurrency: 64, lockoutBackoffMs: 300000 });
+    expect(parsePlan(`${head}access: {}\n`, 'p.yaml').access).toEqual({ dictionary: 'default', pauseMs: 200, maxAttemptsPerHost: 3000, concurrency: 64, lockoutBackoffMs: 300000 });
   });
 
   it.each([

@@ -159,7 +159,7 @@ const accessShape = {
   // so the plan digest (which every result records) covers the list's content.
   dictionaryDigest: z.string({ error: 'must be text' }).regex(/^[0-9a-f]{64}$/, { error: 'must be a sha256 in lower-case hex (64 characters)' }).optional(),
   pauseMs: nonNegativeInt.max(600_000, { error: 'must be <= 600000 (10 minutes)' }).default(200),
-  maxAttemptsPerHost: positiveInt.max(10_000, { error: 'must be <= 10000' }).default(600),
+  maxAttemptsPerHost: positiveInt.max(10_000, { error: 'must be <= 10000' }).default(3000),
   concurrency: positiveInt.max(4096, { error: 'must be <= 4096' }).default(64),
   lockoutBackoffMs: nonNegativeInt.max(86_400_000, { error: 'must be <= 86400000 (a day)' }).default(300_000),
 };

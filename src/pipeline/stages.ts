@@ -16,7 +16,7 @@ export const stages = {
   discover: { available: true, description: 'TCP connect discovery of open ports' },
   grab: { available: true, description: 'banner grab per protocol module' },
   identify: { available: true, description: 'device identification from banners' },
-  access: { available: false, description: 'weak ID/password check' },
+  access: { available: true, description: 'weak ID/password check' },
   vuln: { available: false, description: 'known-vulnerability matching' },
 } as const satisfies Record<string, StageInfo>;
 

@@ -3,7 +3,7 @@
  * identify --survey ID`), and the per-ISP device counts the demo and the CLI print. The stages
  * are the same functions a survey chains; only their input comes from the store.
  */
-import type { Identification, Observation } from '../core/records.js';
+import type { AccessResult, AccessVerdict, Identification, Observation } from '../core/records.js';
 import type { SurveyPlan } from '../discover/plan.js';
 import type { IspTable } from '../scope/isp.js';
 import type { CompiledScope } from '../scope/scope.js';
@@ -99,5 +99,49 @@ export function formatDeviceCounts(rows: readonly DeviceCounts[]): string {
   if (rows.length === 0) return 'identified devices: none';
   const lines = ['identified devices (hosts) per ISP and type:'];
   for (const r of rows) lines.push(`  ${r.name}${r.ispId === '-' ? '' : ` [${r.ispId}]`}: ${r.hosts} hosts — ${Object.entries(r.byType).map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  return lines.join('\n');
+}
+
+/** Access results of one ISP: services checked, and per verdict, how many (weak ones per protocol). */
+export interface AccessCounts {
+  readonly ispId: string;
+  readonly name: string;
+  readonly services: number;
+  readonly byVerdict: Readonly<Partial<Record<AccessVerdict, number>>>;
+  /** Weak-credential services per protocol (telnet, ssh, http-basic, ...). */
+  readonly weakByProtocol: Readonly<Record<string, number>>;
+}
+
+/** Count access results per ISP (longest prefix; "-" outside every prefix). */
+export async function countAccessByIsp(results: AsyncIterable<AccessResult>, isps: IspTable | undefined): Promise<AccessCounts[]> {
+  const rows = new Map<string, { services: number; byVerdict: Partial<Record<AccessVerdict, number>>; weak: Record<string, number> }>();
+  for await (const r of results) {
+    const id = isps?.lookupText(r.ip)?.id ?? '-';
+    let row = rows.get(id);
+    if (!row) rows.set(id, (row = { services: 0, byVerdict: {}, weak: {} }));
+    row.services++;
+    row.byVerdict[r.verdict] = (row.byVerdict[r.verdict] ?? 0) + 1;
+    if (r.verdict === 'weak-credential') row.weak[r.protocol] = (row.weak[r.protocol] ?? 0) + 1;
+  }
+  const names = new Map((isps?.isps ?? []).map((i) => [i.id, i.name]));
+  const order = [...(isps?.isps ?? []).map((i) => i.id), '-'];
+  return order
+    .filter((id) => rows.has(id))
+    .map((id) => {
+      const r = rows.get(id)!;
+      return { ispId: id, name: id === '-' ? "(in no ISP's prefix)" : (names.get(id) ?? id), services: r.services, byVerdict: r.byVerdict, weakByProtocol: r.weak };
+    });
+}
+
+/** The access counts as text, one line per ISP. */
+export function formatAccessCounts(rows: readonly AccessCounts[]): string {
+  if (rows.length === 0) return 'weak ID/password check: no service asked for a login';
+  const lines = ['weak ID/password check (services that ask for a login) per ISP:'];
+  for (const r of rows) {
+    const weak = r.byVerdict['weak-credential'] ?? 0;
+    const protocols = Object.entries(r.weakByProtocol).map(([p, n]) => `${p} ${n}`).join(', ');
+    const others = (['no-weak-credential', 'accepts-any', 'locked-out', 'unsupported', 'error'] as const).filter((v) => r.byVerdict[v]).map((v) => `${v} ${r.byVerdict[v]}`);
+    lines.push(`  ${r.name}${r.ispId === '-' ? '' : ` [${r.ispId}]`}: ${r.services} services — weak-credential ${weak}${protocols ? ` (${protocols})` : ''}${others.length ? `; ${others.join(', ')}` : ''}`);
+  }
   return lines.join('\n');
 }

@@ -5,10 +5,8 @@
  * (ip, port, protocol, verdict, entry, username, ...): the dictionary entry id, never a password.
  */
 import { IotcleanError } from '../../core/errors.js';
-import type { AccessResult } from '../../core/records.js';
 import { planDigest, surveyPlanSchema } from '../../discover/plan.js';
 import { accessStage, storedAccessHosts } from '../../pipeline/access-stage.js';
-import { Channel } from '../../pipeline/flow.js';
 import { accessLine, accessOptions, accessPlan, accessSummary, rowsOf } from '../access-report.js';
 import { defineCommand, type OptionSpec, type Output, type ParsedOptions } from '../command.js';
 import { resolvePlan, resolveScope, withStore } from '../context.js';
@@ -42,11 +40,10 @@ export const accessCommand = defineCommand({
         const stored = surveyPlanSchema.safeParse(await store.plans.get((await store.surveys.get(surveyId))!.planDigest));
         const base = o.plan || !stored.success ? await resolvePlan({ plan: o.plan }) : stored.data;
         const { plan, dictionary } = await accessPlan(base, o);
-        out.info(`checking survey ${surveyId} with ${dictionary.name} ${dictionary.version} (${dictionary.entries.length} pairs), ${plan.access!.concurrency} hosts at once ...`);
-        const results = new Channel<AccessResult>(256);
         const digest = planDigest(plan);
         await store.plans.save({ digest, version: plan.version, name: plan.name, body: plan });
-        const stage = accessStage(storedAccessHosts(store, surveyId), {
+        out.info(`checking survey ${surveyId} with ${dictionary.name} ${dictionary.version} (${dictionary.entries.length} pairs), ${plan.access!.concurrency} hosts at once ...`);
+        const outcome = await accessStage(storedAccessHosts(store, surveyId), {
           store,
           surveyId,
           scope,
@@ -58,11 +55,10 @@ export const accessCommand = defineCommand({
           ...(o.sessions !== undefined ? { sessions: o.sessions } : {}),
           signal: stop.signal,
           onError: (f) => out.info(`access ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`),
-          onResult: (r) => results.push(r).then(() => undefined),
-        }).finally(() => results.close());
-        await out.stream(rowsOf(results), accessLine, { jsonLines: true });
-        const outcome = await stage;
-        out.info(`survey ${surveyId}: ${outcome.services} services on ${outcome.hosts} hosts checked, ${outcome.failed} hosts failed${stop.signal.aborted ? ' (interrupted)' : ''}; ${(await accessSummary(store, surveyId)).text}`);
+        });
+        out.info(`survey ${surveyId}: ${outcome.services} services on ${outcome.hosts} hosts checked now, ${outcome.failed} hosts failed${stop.signal.aborted ? ' (interrupted)' : ''}; ${(await accessSummary(store, surveyId)).text}`);
+        // Every result of the survey, those of earlier runs included: what a script reads.
+        await out.stream(rowsOf(store.access.list(surveyId)), accessLine, { jsonLines: true });
         return stop.signal.aborted ? 130 : 0;
       });
     } finally {

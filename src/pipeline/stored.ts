@@ -139,7 +139,7 @@ export function formatAccessCounts(rows: readonly AccessCounts[]): string {
   const lines = ['weak ID/password check (services that ask for a login) per ISP:'];
   for (const r of rows) {
     const weak = r.byVerdict['weak-credential'] ?? 0;
-    const protocols = Object.entries(r.weakByProtocol).map(([p, n]) => `${p} ${n}`).join(', ');
+    const protocols = Object.entries(r.weakByProtocol).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([p, n]) => `${p} ${n}`).join(', ');
     const others = (['no-weak-credential', 'accepts-any', 'locked-out', 'unsupported', 'error'] as const).filter((v) => r.byVerdict[v]).map((v) => `${v} ${r.byVerdict[v]}`);
     lines.push(`  ${r.name}${r.ispId === '-' ? '' : ` [${r.ispId}]`}: ${r.services} services — weak-credential ${weak}${protocols ? ` (${protocols})` : ''}${others.length ? `; ${others.join(', ')}` : ''}`);
   }

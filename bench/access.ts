@@ -125,6 +125,30 @@ export interface RunResult {
   /** K when the right pair was reported, else N (the issue's definition). */
   readonly attempts: number;
   readonly output: string;
+  /**
+   * iotclean only: seconds from its first try to its last (the results' startedAt/finishedAt),
+   * i.e. the check without the process start, discovery, grab and identify around it.
+   */
+  readonly checkSeconds?: number;
+}
+
+/** The span of the services' checks in iotclean's JSON lines, in seconds (undefined when none). */
+export function iotcleanCheckSeconds(output: string): number | undefined {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const v = JSON.parse(line) as { startedAt?: unknown; finishedAt?: unknown };
+      if (typeof v.startedAt === 'string' && typeof v.finishedAt === 'string') {
+        first = Math.min(first, Date.parse(v.startedAt));
+        last = Math.max(last, Date.parse(v.finishedAt));
+      }
+    } catch {
+      // not a result line
+    }
+  }
+  return Number.isFinite(first) && Number.isFinite(last) ? Math.max(0.001, (last - first) / 1000) : undefined;
 }
 
 /** Score a run's findings against the right pair. */
@@ -276,16 +300,18 @@ export function parseOptions(argv: readonly string[]): Options {
 const show = (p: Pair) => `${p.username}/${p.password}`;
 
 function printTable(results: readonly RunResult[], o: Options): void {
-  console.log(`\nprotocol           tool       par  result          seconds  attempts/s  hosts/s  false positives`);
+  console.log(`\nprotocol           tool       par  result          seconds  attempts/s  hosts/s  false positives  (iotclean: check s, attempts/s in the check)`);
   for (const r of results) {
     const result = r.falsePositives.length > 0 ? `WRONG` : r.foundRight ? 'right' : r.timedOut ? 'timeout' : 'not found';
     const secs = `${r.timedOut ? '≥' : ''}${r.seconds.toFixed(r.seconds < 1 ? 3 : 1)}`;
     const rate = `${r.timedOut ? '≤' : ''}${(r.attempts / r.seconds).toFixed(1)}`;
     const hosts = r.timedOut ? '0' : (1 / r.seconds).toFixed(3);
     const fp = r.falsePositives.length === 0 ? '0' : `${r.falsePositives.length} (${r.falsePositives.slice(0, 3).map(show).join(', ')})`;
-    console.log(`${r.protocol.padEnd(18)} ${r.tool.padEnd(10)} ${String(r.parallel).padStart(3)}  ${result.padEnd(14)} ${secs.padStart(8)} ${rate.padStart(11)} ${hosts.padStart(8)}  ${fp}`);
+    const check = r.checkSeconds !== undefined ? `  (${r.checkSeconds.toFixed(3)} s, ${(r.attempts / r.checkSeconds).toFixed(1)}/s)` : '';
+    console.log(`${r.protocol.padEnd(18)} ${r.tool.padEnd(10)} ${String(r.parallel).padStart(3)}  ${result.padEnd(14)} ${secs.padStart(8)} ${rate.padStart(11)} ${hosts.padStart(8)}  ${fp.padEnd(15)}${check}`);
   }
-  console.log(`(list: ${o.pairs} pairs, the right one at #${o.position}; attempts = #${o.position} when found, else ${o.pairs}; ≥/≤: stopped at the ${o.timeout} s limit)`);
+  console.log(`(list: ${o.pairs} pairs, the right one at #${o.position}; attempts = #${o.position} when found, else ${o.pairs}; ≥/≤: stopped at the ${o.timeout} s limit;`);
+  console.log(` seconds are wall time of the whole process; iotclean's also include Node's start, loading its rules (Recog's ~0.8 s) and the discover and grab before the check)`);
 }
 
 async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, parallel: number, inNs: (argv: readonly string[]) => string[], work: string, o: Options): Promise<RunResult> {
@@ -302,7 +328,8 @@ async function runOne(tool: ToolName, s: AccessServer, list: CredentialList, par
   const m = await runBounded(inNs(argv), work, o.timeout);
   const reported = parse(m.output);
   if (o.showOutput) console.log(`--- ${tool} ${s.name} -t ${parallel}: ${argv.join(' ')}\n${m.output.slice(-4000)}`);
-  return { tool, protocol: s.name, parallel, seconds: m.seconds, timedOut: m.timedOut, exitCode: m.code, reported, ...score(reported, list), output: m.output };
+  const check = tool === 'iotclean' ? iotcleanCheckSeconds(m.output) : undefined;
+  return { tool, protocol: s.name, parallel, seconds: m.seconds, timedOut: m.timedOut, exitCode: m.code, reported, ...score(reported, list), output: m.output, ...(check !== undefined ? { checkSeconds: check } : {}) };
 }
 
 /** Run the whole bench; returns every run's result (also printed). */

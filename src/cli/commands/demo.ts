@@ -13,6 +13,7 @@ import { progressBar, type ProgressBar } from '../progress.js';
 import { devicePorts, formatSurveyReport, surveyReport } from '../report.js';
 import { stageLine } from './discover.js';
 import { identifierFor } from './survey.js';
+import { accessSummary } from '../access-report.js';
 
 export const demoCommand = defineCommand({
   name: 'demo',
@@ -74,7 +75,7 @@ export const demoCommand = defineCommand({
         bar?.end();
         const devices: DeviceCounts[] = await countDevicesByIsp(store.identifications.hosts(outcome.surveyId), isps);
         const access: AccessCounts[] = await countAccessByIsp(store.access.list(outcome.surveyId), isps);
-        return { outcome, devices, access, endpoints: await store.endpoints.all(outcome.surveyId) };
+        return { outcome, devices, access, accessJson: (await accessSummary(store, outcome.surveyId)).json, endpoints: await store.endpoints.all(outcome.surveyId) };
       });
       const rows = summariseByIsp(result.endpoints, isps, targets.ranges, devicePorts(portMap));
       const report = surveyReport(result.outcome, started!, result.endpoints, portMap, rows);
@@ -94,7 +95,7 @@ export const demoCommand = defineCommand({
           formatAccessCounts(result.access),
           `  (demo: at most ${o['access-tries']} tries per host from ${dictionary.name} ${dictionary.version}, ${dictionary.entries.length} pairs, maker's pairs first; results name entry ids, never passwords: iotclean access --survey ${result.outcome.surveyId} --db ${o.db})`,
         ].join('\n'),
-        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, access: result.outcome.access, devices: result.devices, accessByIsp: result.access, totalMs },
+        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, totalMs },
       );
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {

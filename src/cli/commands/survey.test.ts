@@ -22,7 +22,8 @@ describe('--stages', () => {
 
   it.each([
     ['discover,grabb', /unknown stage "grabb"/],
-    ['discover,access', /"access" .* is not available yet/],
+    ['discover,access', /access needs grab/],
+    ['discover,grab,vuln', /"vuln" .* is not available yet/],
     ['grab,identify', /must include discover/],
     ['discover,identify', /identify needs grab/],
     ['discover,grab,grab', /lists "grab" twice/],

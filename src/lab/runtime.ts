@@ -24,7 +24,6 @@ import { labStatus, readLabState, removeLabState, writeLabState, type LabState }
 // The CLI, tests and benchmarks import these from here.
 export { labPorts, type PortMap, type PortOptions } from './port-map.js';
 export { labStatus, type LabState, type LabStatus, type ShardState } from './state.js';
-export { lockoutProblems, readLockouts, type DeviceLockouts, type LockPeriod } from './lockouts.js';
 
 /** Options of {@link startLabInProcess}. */
 export interface InProcessOptions extends LabConfig, PortOptions {

@@ -113,6 +113,13 @@ describe('scoreAccess', () => {
     expect(s).toMatchObject({ weakServices: 3, weakFound: 3, weakMissed: 0, weakDevices: 2, weakDevicesFound: 2, falsePositives: 0, honeypotServices: 2, honeypotsAcceptsAny: 2, honeypotsOther: 0, noResult: 0 });
     expect(s.lockoutVerdicts).toEqual({ 'locked-out': 1, 'no-weak-credential': 1, 'weak-credential': 1 });
     expect(s.stray).toEqual([]);
+    expect(s.byProtocol).toEqual({
+      telnet: { services: 3, weakServices: 1, weakFound: 1, falsePositives: 0 },
+      'http-basic': { services: 2, weakServices: 2, weakFound: 2, falsePositives: 0 },
+      ssh: { services: 2, weakServices: 0, weakFound: 0, falsePositives: 0 },
+      'http-form': { services: 1, weakServices: 0, weakFound: 0, falsePositives: 0 },
+      'http-digest': { services: 1, weakServices: 0, weakFound: 0, falsePositives: 0 },
+    });
   });
 
   it('also matches a result given with the device port', () => {
@@ -178,6 +185,7 @@ describe('scoreAccess', () => {
     const s = scoreAccess(truth, [...perfect, ...extra], entryPair);
     expect(s.stray).toHaveLength(3);
     expect(s.falsePositives).toBe(1);
+    expect(s.byProtocol.telnet?.falsePositives).toBe(1);
     expect(s.weakFound).toBe(3);
   });
 });

@@ -86,6 +86,14 @@ export interface ScoredAccessDevice {
   readonly falsePositives: number;
 }
 
+/** Totals of one access protocol. */
+export interface ProtocolTotals {
+  readonly services: number;
+  readonly weakServices: number;
+  readonly weakFound: number;
+  readonly falsePositives: number;
+}
+
 /** Totals over the lab. */
 export interface AccessScore {
   /** Scored services (auth among {@link accessAuths}). */
@@ -106,6 +114,8 @@ export interface AccessScore {
   readonly lockoutVerdicts: Readonly<Partial<Record<AccessVerdict | 'no-result', number>>>;
   /** Scored services without any result. */
   readonly noResult: number;
+  /** The same totals per access protocol (stray false positives under their result's protocol). */
+  readonly byProtocol: Readonly<Partial<Record<AccessProtocol, ProtocolTotals>>>;
   readonly scored: readonly ScoredAccessService[];
   readonly devices: readonly ScoredAccessDevice[];
   readonly stray: readonly StrayAccessResult[];
@@ -223,6 +233,16 @@ export function scoreAccess(truth: GroundTruth, results: readonly AccessResult[]
     if (s.behaviour !== 'lockout') continue;
     for (const v of s.got.length ? s.got : (['no-result'] as const)) lockoutVerdicts[v] = (lockoutVerdicts[v] ?? 0) + 1;
   }
+  const byProtocol: Partial<Record<AccessProtocol, { services: number; weakServices: number; weakFound: number; falsePositives: number }>> = {};
+  const totals = (p: AccessProtocol) => (byProtocol[p] ??= { services: 0, weakServices: 0, weakFound: 0, falsePositives: 0 });
+  for (const s of scored) {
+    const t = totals(s.protocol);
+    t.services++;
+    if (s.expected === 'weak-credential') t.weakServices++;
+    if (s.outcome === 'found') t.weakFound++;
+    if (s.outcome === 'false-positive') t.falsePositives++;
+  }
+  for (const r of stray) if (r.falsePositive) totals(r.protocol).falsePositives++;
   const weakServices = count((s) => s.expected === 'weak-credential');
   const weakFound = count((s) => s.outcome === 'found');
   return {
@@ -239,6 +259,7 @@ export function scoreAccess(truth: GroundTruth, results: readonly AccessResult[]
     honeypotsOther: count((s) => s.outcome === 'honeypot-other'),
     lockoutVerdicts,
     noResult: count((s) => s.got.length === 0),
+    byProtocol,
     scored,
     devices,
     stray,

@@ -53,6 +53,8 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/access/telnet/hostile.test.ts', modules: ['node:net'], reason: 'hand-made hostile telnet devices (servers) on loopback that the telnet access module logs in to' },
   { path: 'src/access/telnet/lab.test.ts', modules: [], reason: "starts the lab's telnet devices in-process (servers, through src/lab/); imports no network module" },
   { path: 'src/access/telnet/busybox.test.ts', modules: [], reason: 'real busybox telnetd in its own namespace, reached only by netns-probe.ts run inside it; imports no network module' },
+  { path: 'test/access-lockout.test.ts', modules: [], reason: "starts the lab's lock-out devices in-process (servers, through src/lab/) for every access module; imports no network module" },
+  { path: 'test/access-lab.test.ts', modules: [], reason: "starts a small lab in-process (servers, through src/lab/) to check the access scoring helpers; imports no network module" },
   { path: 'src/access/http/hand-made.test.ts', modules: ['node:http', 'node:net'], reason: 'loopback web servers (awkward logins and hostile peers) the HTTP access modules log in to' },
 ];
 

@@ -4,6 +4,7 @@
  * telnet and an HTTP failure count against the same device counter, as on real firmware.
  */
 import { createHash } from 'node:crypto';
+import { recordLock, recordRefused } from './lockouts.js';
 import type { DeviceState, LabCredential, LabDevice, ServiceContext, ServiceProfile } from './types.js';
 
 /** Default lockout length when a lockout profile gives none. */
@@ -11,12 +12,22 @@ export const defaultLockoutSeconds = 300;
 
 /** Fresh per-device state. */
 export function createDeviceState(): DeviceState {
-  return { failures: 0, lockedUntil: 0 };
+  return { failures: 0, lockedUntil: 0, lockPeriods: [], lockPeriodsDropped: 0 };
 }
 
 /** True while the device refuses every login. */
 export function isLockedOut(ctx: Pick<ServiceContext, 'device' | 'state'>, now = Date.now()): boolean {
   return ctx.device.profile.behaviour === 'lockout' && ctx.state.lockedUntil > now;
+}
+
+/**
+ * For a service that refuses a whole connection while the device is locked (telnet's notice, SSH's
+ * drop): true when locked, and the refusal is counted in the lock record (src/lab/lockouts.ts).
+ */
+export function refuseIfLocked(ctx: Pick<ServiceContext, 'device' | 'state'>, now = Date.now()): boolean {
+  if (!isLockedOut(ctx, now)) return false;
+  recordRefused(ctx.state);
+  return true;
 }
 
 /**
@@ -34,7 +45,10 @@ export function checkLoginWith(
   const profile = device.profile;
   if (profile.behaviour === 'honeypot') return true;
   if (profile.behaviour === 'lockout') {
-    if (state.lockedUntil > now) return false;
+    if (state.lockedUntil > now) {
+      recordRefused(state);
+      return false;
+    }
     // A lockout that has expired starts a fresh count.
     if (state.lockedUntil !== 0) {
       state.lockedUntil = 0;
@@ -48,6 +62,7 @@ export function checkLoginWith(
   state.failures++;
   if (profile.behaviour === 'lockout' && state.failures >= (profile.lockoutAfter ?? 5)) {
     state.lockedUntil = now + (profile.lockoutSeconds ?? defaultLockoutSeconds) * 1000;
+    recordLock(state, now, state.lockedUntil);
   }
   return false;
 }

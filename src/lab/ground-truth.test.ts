@@ -12,6 +12,8 @@ import { sourceImports } from './source-imports.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const truthModule = 'src/lab/ground-truth.ts';
+/** Modules that score against the truth or record it (lock periods): for the lab, tests and benchmarks only too. */
+const truthSideModules = [truthModule, 'src/lab/score.ts', 'src/lab/score-access.ts', 'src/lab/lockouts.ts'];
 
 interface SourceFile {
   /** Path relative to the repository root, with / separators. */
@@ -38,6 +40,10 @@ function truthLeaks(files: readonly SourceFile[]): string[] {
     const uses = sourceImports(f.path, f.text).filter((i) => resolveSpecifier(f.path, i.specifier) === truthModule);
     if (!mayUseTruth(f.path)) {
       if (uses.length > 0) leaks.push(`${f.path} imports ${truthModule}`);
+      for (const i of sourceImports(f.path, f.text)) {
+        const target = resolveSpecifier(f.path, i.specifier);
+        if (target !== undefined && target !== truthModule && truthSideModules.includes(target)) leaks.push(`${f.path} imports ${target}`);
+      }
       if (f.text.includes(groundTruthFile)) leaks.push(`${f.path} mentions ${groundTruthFile}`);
     } else if (uses.some((i) => i.kind === 'export')) {
       // A lab module re-exporting the truth would let detection code reach it through that module.
@@ -71,6 +77,7 @@ describe('ground truth isolation', () => {
       { path: 'src/grab/peek.ts', text: "export type { GroundTruth } from '../lab/ground-truth.js';\n" },
       { path: 'src/access/sneak.ts', text: "const t = readFileSync(join(dir, 'ground-truth.json'), 'utf8');\n" },
       { path: 'src/cli/lazy.ts', text: "const m = await import('../lab/ground-truth.js');\n" },
+      { path: 'src/access/peek.ts', text: "import { scoreAccess } from '../lab/score-access.js';\nimport { readLockouts } from '../lab/lockouts.js';\n" },
       { path: 'src/lab/barrel.ts', text: "export { readGroundTruth } from './ground-truth.js';\n" },
       // Allowed: tests, benchmarks, and the lab using the truth itself.
       { path: 'test/x.test.ts', text: "import { readGroundTruth } from '../src/lab/ground-truth.js';\n" },
@@ -85,6 +92,8 @@ describe('ground truth isolation', () => {
       `src/grab/peek.ts imports ${truthModule}`,
       `src/access/sneak.ts mentions ${groundTruthFile}`,
       `src/cli/lazy.ts imports ${truthModule}`,
+      'src/access/peek.ts imports src/lab/score-access.ts',
+      'src/access/peek.ts imports src/lab/lockouts.ts',
       `src/lab/barrel.ts re-exports ${truthModule}`,
     ]);
   });

@@ -5,7 +5,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { IotcleanError } from '../core/errors.js';
 import { assertLoopback, closeServer, listenOn } from './bind.js';
-import { createDeviceState, createServiceContext } from './context.js';
+import { createDeviceState, createServiceContext, defaultLockoutSeconds } from './context.js';
+import { lockoutsOf, type DeviceLockouts } from './lockouts.js';
 import type { PortMap } from './port-map.js';
 import { handlers } from './services/index.js';
 import { certificatesOf } from './tls/certificates.js';
@@ -15,6 +16,8 @@ import type { DeviceState, LabDevice } from './types.js';
 export interface Listening {
   readonly listeners: number;
   close(): Promise<void>;
+  /** The lock-out devices' lock periods so far (ground-truth side: for tests, never detection). */
+  lockouts(): DeviceLockouts[];
 }
 
 /** Connections one device service holds at once; more are dropped, as a small device would. */
@@ -42,10 +45,12 @@ export async function listenDevices(devices: readonly LabDevice[], portMap: Port
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const jobs: { device: LabDevice; index: number; state: DeviceState }[] = [];
+  const states: { device: LabDevice; state: DeviceState }[] = [];
   for (const device of devices) {
     assertLoopback(device.ip);
     // One state per device, so its services share the lockout counter.
     const state = createDeviceState();
+    states.push({ device, state });
     device.profile.services.forEach((_s, index) => jobs.push({ device, index, state }));
   }
   const close = async (): Promise<void> => {
@@ -91,5 +96,5 @@ export async function listenDevices(devices: readonly LabDevice[], portMap: Port
     await close();
     throw e;
   }
-  return { listeners: servers.length, close };
+  return { listeners: servers.length, close, lockouts: () => lockoutsOf(states, defaultLockoutSeconds) };
 }

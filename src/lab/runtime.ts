@@ -14,6 +14,7 @@ import { formatIspTable } from '../scope/isp.js';
 import { writeFileAtomic } from './files.js';
 import { writeGroundTruth } from './ground-truth.js';
 import { listenDevices } from './listen.js';
+import { clearLockouts, type DeviceLockouts } from './lockouts.js';
 import { decidePortMap, labPorts, type PortMap, type PortOptions } from './port-map.js';
 import { buildLab, type LabConfig, type LabPlan } from './population.js';
 import { startShards, stopShards, type ShardOptions } from './shards.js';
@@ -39,6 +40,8 @@ export interface LabHandle {
   readonly listeners: number;
   /** Stop listening and drop every open connection. */
   close(): Promise<void>;
+  /** The lock-out devices' lock periods so far (src/lab/lockouts.ts; tests only, never detection). */
+  lockouts(): DeviceLockouts[];
 }
 
 /** Options of {@link labUp}. */
@@ -59,7 +62,7 @@ export async function startLabInProcess(opts: InProcessOptions = {}): Promise<La
   const plan = opts.plan ?? buildLab(opts);
   const portMap = opts.portMap ?? (await portMapOf(plan, opts));
   const running = await listenDevices(plan.devices, portMap);
-  return { plan, portMap, listeners: running.listeners, close: running.close };
+  return { plan, portMap, listeners: running.listeners, close: running.close, lockouts: running.lockouts };
 }
 
 /**
@@ -77,6 +80,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     });
   }
   const plan = buildLab(opts);
+  clearLockouts(dir);
   // Default TLS certificates: those of an earlier run in this folder are kept (a model's
   // certificate stays the same across restarts, and start-up skips key generation); the rest are
   // made while the ports are probed. startShards awaits the same cached work.

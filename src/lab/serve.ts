@@ -4,7 +4,8 @@
  * The parent disconnects after "ready"; the listening sockets keep this process alive.
  */
 import { IotcleanError } from '../core/errors.js';
-import { listenDevices } from './listen.js';
+import { listenDevices, type Listening } from './listen.js';
+import { writeLockouts } from './lockouts.js';
 import { devicesOfRequest, type ShardReply, type ShardRequest } from './shards.js';
 import { adoptCertificates } from './tls/certificates.js';
 
@@ -21,8 +22,10 @@ async function start(req: ShardRequest): Promise<void> {
   if (req.certificates) adoptCertificates(req.certificates);
   const running = await listenDevices(devices, req.portMap);
   log(`${devices.length} devices, ${running.listeners} listeners (${devices[0]?.ip} .. ${devices[devices.length - 1]?.ip})`);
+  const saveLockouts = req.lockoutFile !== undefined ? keepLockouts(running, req.lockoutFile) : () => undefined;
   const stop = (signal: string): void => {
     log(`${signal}: stopping`);
+    saveLockouts();
     void running.close().finally(() => process.exit(0));
     // Closing waits for nothing long, but never let a stuck socket keep the shard alive.
     setTimeout(() => process.exit(0), 2000).unref();
@@ -30,6 +33,28 @@ async function start(req: ShardRequest): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   reply({ type: 'ready', listeners: running.listeners });
+}
+
+/**
+ * Keep the shard's lock-out record in `file`: written at start, within half a second of any change
+ * and by the returned function (on stop). Only lock-out devices are in it, so it stays small.
+ */
+function keepLockouts(running: Listening, file: string): () => void {
+  let last = '';
+  const save = (): void => {
+    const records = running.lockouts();
+    const text = JSON.stringify(records);
+    if (text === last) return;
+    try {
+      writeLockouts(file, records);
+      last = text;
+    } catch (e) {
+      log(`cannot write ${file}: ${String(e)}`);
+    }
+  };
+  save();
+  setInterval(save, 500).unref();
+  return save;
 }
 
 // A handler bug must not take the other devices down; log it and keep serving.

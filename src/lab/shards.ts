@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IotcleanError } from '../core/errors.js';
 import type { PortMap } from './port-map.js';
+import { lockoutFile } from './lockouts.js';
 import { isOurShard, type ShardState } from './state.js';
 import type { DeviceProfile, LabCredential, LabDevice } from './types.js';
 import { certificatesOf, type LabCertificate } from './tls/certificates.js';
@@ -22,6 +23,8 @@ export type ShardRequest = {
   readonly portMap: PortMap;
   /** Default certificates made once by the parent, so every shard serves the same one per model. */
   readonly certificates?: Readonly<Record<string, LabCertificate>>;
+  /** Where the shard keeps its lock-out record (src/lab/lockouts.ts), for tests to read. */
+  readonly lockoutFile?: string;
 };
 export type ShardReply =
   | { readonly type: 'ready'; readonly listeners: number }
@@ -87,7 +90,7 @@ export function splitShards(devices: readonly LabDevice[], maxListeners: number)
 }
 
 /** The start message for a shard serving these devices. */
-function shardRequest(devices: readonly LabDevice[], portMap: PortMap, certificates: Readonly<Record<string, LabCertificate>>): ShardRequest {
+function shardRequest(devices: readonly LabDevice[], portMap: PortMap, certificates: Readonly<Record<string, LabCertificate>>, lockouts: string): ShardRequest {
   const profiles = new Map(devices.map((d) => [d.profile.id, d.profile]));
   return {
     type: 'start',
@@ -95,6 +98,7 @@ function shardRequest(devices: readonly LabDevice[], portMap: PortMap, certifica
     profiles: [...profiles.values()],
     devices: devices.map((d) => ({ id: d.id, ip: d.ip, ispId: d.ispId, profile: d.profile.id, weak: d.weak, credentials: d.credentials })),
     portMap,
+    lockoutFile: lockouts,
   };
 }
 
@@ -156,7 +160,7 @@ export async function startShards(
     shards = await Promise.all(
       parts.map(async (part, i) => {
         const log = join(dir, `shard-${i}.log`);
-        const { child, listeners } = await startShard(command.args, log, shardRequest(part, portMap, certificates), opts.readyTimeoutMs ?? 120_000);
+        const { child, listeners } = await startShard(command.args, log, shardRequest(part, portMap, certificates, lockoutFile(dir, i)), opts.readyTimeoutMs ?? 120_000);
         children.push(child);
         return {
           pid: child.pid ?? -1,

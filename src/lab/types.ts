@@ -96,6 +96,9 @@ export interface LabDevice {
 export interface DeviceState {
   failures: number;
   lockedUntil: number;
+  /** Lock periods so far, for tests (src/lab/lockouts.ts); bounded there. */
+  lockPeriods?: { lockedAt: number; until: number; refused: number }[];
+  lockPeriodsDropped?: number;
 }
 
 /** Context handed to a connection handler. */

@@ -10,7 +10,7 @@
 import type { AccessContext, AccessTarget, Attempt, Credential, ModuleVerdict } from '../module.js';
 import type { HttpFields } from '../../grab/fields.js';
 import { createHttpClient, randomPair, type HttpClient, type HttpOutcome, type HttpReply } from './client.js';
-import { attempt, clock, isSuccessStatus, looksLockedOut, pause, refusalWords, sameAnswer, signatureOf, type AnswerSignature } from './common.js';
+import { attempt, clock, isSuccessStatus, lockedBeforeTries, looksLockedOut, pause, refusalWords, sameAnswer, signatureOf, type AnswerSignature } from './common.js';
 
 /** One auth scheme's part of the loop. */
 export interface ChallengeScheme {
@@ -64,6 +64,11 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
     if (c.kind === 'failed') {
       attempts.push(attempt(control, 'error', controlStarted, c.error));
       return { verdict: 'error', entry: null, attempts, reason: `control request: ${c.error}` };
+    }
+    // Locked before the list starts (an earlier run, another service): the control says so.
+    if (lockedBeforeTries(c.reply, signatureOf(first))) {
+      attempts.push(attempt(control, 'locked-out', controlStarted, `random control pair: ${c.reply.status} with lock-out words`));
+      return { verdict: 'locked-out', entry: null, attempts, reason: `the device answered the control pair ${c.reply.status} with lock-out words before any try` };
     }
     const refusal: AnswerSignature = signatureOf(c.reply, [control.username, control.password]);
     // A 2xx for a random pair is a login unless the page says it is an error (devices that answer

@@ -116,6 +116,19 @@ export function looksLockedOut(reply: HttpReply, refusal: AnswerSignature): bool
   return lockoutWords.test(text) && !lockoutWords.test(refusal.text);
 }
 
+/** Words that say the device is locked now (not "will be locked after 3 tries"). */
+const lockedNowWords = /too many (?:failed|failures|login|logon|attempts|tries)|try again (?:later|in \d)|(?:login|retry) after \d|(?:is|are|has been|have been) (?:temporarily )?(?:locked|blocked|disabled)|locked (?:out|for \d)/i;
+
+/**
+ * Whether the answer to the random control pair, the first login of a run, already says the device
+ * is locked (locked by an earlier run or another service of the device): lock-out words the page
+ * without a login (`baseline`) did not have. Every entry would then get the same lock-out page,
+ * which must not be mistaken for a plain refusal of the whole list.
+ */
+export function lockedBeforeTries(control: HttpReply, baseline: AnswerSignature): boolean {
+  return lockedNowWords.test(control.text.slice(0, 64 * 1024)) && !lockedNowWords.test(baseline.text);
+}
+
 /** 2xx (RFC 9110 §15.3). */
 export function isSuccessStatus(status: number): boolean {
   return status >= 200 && status < 300;

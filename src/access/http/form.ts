@@ -12,7 +12,7 @@ import type { HttpFields } from '../../grab/fields.js';
 import { headerValues } from '../../grab/http/response.js';
 import { redirectStatuses, resolveLocation } from '../../grab/http/redirect.js';
 import { createCookieJar, createHttpClient, randomPair, type HttpClient, type HttpReply, type Scheme } from './client.js';
-import { attempt, clock, httpPages, isSuccessStatus, looksLockedOut, pause, refusalWords, signatureOf, type AnswerSignature } from './common.js';
+import { attempt, clock, httpPages, isSuccessStatus, lockedBeforeTries, looksLockedOut, pause, refusalWords, signatureOf, type AnswerSignature } from './common.js';
 import { formBody, parseLoginPage, type LoginPage } from './form-page.js';
 
 /** Redirects followed after a submit. */
@@ -20,6 +20,8 @@ const maxHops = 3;
 
 /** What one submit led to. */
 interface Submitted {
+  /** The login page as fetched before the submit. */
+  readonly loginPage: HttpReply;
   readonly first: HttpReply;
   /** The last page reached (after redirects). */
   readonly final: HttpReply;
@@ -77,7 +79,7 @@ async function submit(client: HttpClient, scheme: Scheme, target: AccessTarget, 
     final = r;
     finalPath = next.path;
   }
-  return { kind: 'ok', value: { first, final, finalPath, redirectTo, newCookies: [...newCookies].sort(), finalPage: parseLoginPage(final.text), cookie: jar.header() } };
+  return { kind: 'ok', value: { loginPage: get, first, final, finalPath, redirectTo, newCookies: [...newCookies].sort(), finalPage: parseLoginPage(final.text), cookie: jar.header() } };
 }
 
 /** The positive markers of a submit. */
@@ -129,6 +131,11 @@ async function runForm(page: HttpFields, target: AccessTarget, credentials: read
     if (c.kind === 'failed') {
       attempts.push(attempt(control, 'error', controlStarted, c.error));
       return { verdict: 'error', entry: null, attempts, reason: `control submit: ${c.error}` };
+    }
+    // Locked before the list starts (an earlier run, another service): the control says so.
+    if (lockedBeforeTries(c.value.final, signatureOf(c.value.loginPage))) {
+      attempts.push(attempt(control, 'locked-out', controlStarted, 'random control pair: lock-out words'));
+      return { verdict: 'locked-out', entry: null, attempts, reason: `the login page answered the control pair with lock-out words before any try` };
     }
     // The control is a try like any other on the device: it goes in the audit too.
     attempts.push(attempt(control, 'failure', controlStarted, `random control pair: ${c.value.first.status}`));

@@ -22,9 +22,13 @@ export interface SshAccessOptions {
   readonly maxTriesPerConnection: number;
 }
 
-/** Defaults: about 15 s of back-off before locked-out; embedded servers answer within seconds. */
+/**
+ * Defaults: 10 s of back-off over three unanswered connections before locked-out (a device that
+ * locks is then refused at most three times: it stays locked no longer than its window); embedded
+ * servers answer within seconds.
+ */
 export const defaultSshAccessOptions: SshAccessOptions = Object.freeze({
-  backoffMs: [1_000, 4_000, 10_000],
+  backoffMs: [2_000, 8_000],
   replyTimeoutMs: 15_000,
   maxTriesPerConnection: 10,
 });

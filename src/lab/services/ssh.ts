@@ -15,7 +15,7 @@
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel, Session } from 'ssh2';
 import type { Socket } from 'node:net';
-import { isLockedOut } from '../context.js';
+import { isLockedOut, refuseIfLocked } from '../context.js';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 
 const { Server, utils } = ssh2;
@@ -105,7 +105,7 @@ class SshSession {
     const { socket, opts, banner } = this;
     socket.on('error', () => socket.destroy());
     // A locked-out device drops the connection at once, as sshd with a per-source penalty does.
-    if (isLockedOut(this.ctx)) {
+    if (refuseIfLocked(this.ctx)) {
       socket.destroy();
       return;
     }

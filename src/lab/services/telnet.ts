@@ -21,7 +21,7 @@ import {
   escapeIac,
   type TelnetVerb,
 } from '../../protocols/telnet.js';
-import { isLockedOut } from '../context.js';
+import { isLockedOut, refuseIfLocked } from '../context.js';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 
 const { EC, EL } = TelnetCommand;
@@ -156,7 +156,7 @@ class TelnetSession {
     const b = this.banner;
     this.sendText(b['preLogin'] ?? '');
     // A locked device says so and hangs up, before and after the failure that locked it.
-    if (isLockedOut(this.ctx)) return this.lockedOut();
+    if (refuseIfLocked(this.ctx)) return this.lockedOut();
     let failures = 0;
     let empty = 0;
     while (failures < this.opts.maxFailures) {

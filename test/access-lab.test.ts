@@ -1,27 +1,20 @@
 /**
  * Issue 7 against the lab's ground truth. `expectLabAccessPerfect` (test/access-lab.ts) holds the
- * criteria; the lead's end-to-end test calls it on what `iotclean access` stored, once the stage
- * exists (the todo below). Until then a stand-in loop shows the access modules meet the criteria
- * on a lab holding every profile, weak and strong: each listening port grabbed by the real grab
- * stage, each host identified by the real identify stage, the default dictionary ordered for it
- * (orderFor), every module whose `applies` is true run on it, a success re-checked with a random
- * pair (accepts-any), one session per host. It is not the runner (src/access/runner.ts).
+ * criteria (its own tests first); then the runner (src/access/runner.ts) on an in-process lab
+ * holding every profile twice, weak and strong: each listening port grabbed by the real grab
+ * stage, each host identified by the real identify stage, then checkHost with the default
+ * dictionary. test/access-cli.test.ts runs the same criteria through the CLI on `lab up`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDictionary, orderFor, dictionaryRef, type Dictionary } from '../src/access/dictionary/index.js';
-import { httpBasicAccess, httpDigestAccess, httpFormAccess } from '../src/access/http/index.js';
-import { randomPair } from '../src/access/http/client.js';
-import type { AccessModule, Credential } from '../src/access/module.js';
-import { sshAccess } from '../src/access/ssh/index.js';
-import { telnetAccess } from '../src/access/telnet/index.js';
-import { loopbackContext } from '../src/access/telnet/test-context.js';
+import { loadDictionary, type Dictionary } from '../src/access/dictionary/index.js';
+import { checkHost } from '../src/access/runner.js';
 import type { AccessResult, AccessVerdict, Observation } from '../src/core/records.js';
 import { grabEndpoint } from '../src/grab/runner.js';
 import { identifyObservations, loadIdentifier, type Identifier } from '../src/identify/index.js';
 import { groundTruth, type GroundTruth } from '../src/lab/ground-truth.js';
 import { loadProfiles } from '../src/lab/profiles.js';
 import { startLabInProcess, type LabHandle } from '../src/lab/runtime.js';
-import { scoreAccess, type AccessScore } from '../src/lab/score-access.js';
+import { accessProtocolOf, scoreAccess, type AccessScore } from '../src/lab/score-access.js';
 import type { LabDevice } from '../src/lab/types.js';
 import { compileScope, defaultScope } from '../src/scope/scope.js';
 import type { ConnectionLimits } from '../src/scope/connection.js';
@@ -73,14 +66,9 @@ describe('expectLabAccessPerfect', () => {
   it('fails an empty run', () => {
     expect(() => expectLabAccessPerfect(score([]))).toThrow();
   });
-
-  // The lead's end-to-end test: `iotclean lab up`, `survey --stages discover,grab,identify,access`,
-  // `lab down`, then expectLabAccessPerfect(scoreAccess(readGroundTruth(dir), stored results,
-  // entry id → pair of the plan's dictionary), readLockouts(dir)).
-  it.todo('the access stage on `iotclean lab up` meets every criterion (needs src/access/runner.ts and the stage)');
 });
 
-// ---- the stand-in run ------------------------------------------------------------------------
+// ---- the runner on every profile --------------------------------------------------------------
 
 /** Entries tried per service: the ordered list's head (covers every lab weak pair's rank for its identified maker, ≤ 72). */
 const listHead = 80;
@@ -90,7 +78,6 @@ const net = `127.89.${1 + (process.pid % 250)}`;
 const strong = { username: 'admin', password: 'Lab-Strong-7q#Pw' };
 const scope = compileScope(defaultScope());
 const limits: ConnectionLimits = { connectTimeoutMs: 3000, firstByteTimeoutMs: 5000, idleTimeoutMs: 5000, deadlineMs: 20_000, maxBytes: 256 * 1024 };
-const modules: readonly AccessModule[] = [telnetAccess, sshAccess, httpBasicAccess, httpDigestAccess, httpFormAccess];
 
 /** Every profile twice: weak (the last pair of its pool, often the latest in the list) and strong. */
 function labDevices(): LabDevice[] {
@@ -104,42 +91,22 @@ function labDevices(): LabDevice[] {
   return out;
 }
 
-async function runHost(device: LabDevice, ports: readonly number[], dictionary: Dictionary, identifier: Identifier): Promise<AccessResult[]> {
+/** Grab every port of the device, identify the host, then the real runner (src/access/runner.ts) on it. */
+async function runHost(device: LabDevice, ports: readonly number[], logins: number, dictionary: Dictionary, identifier: Identifier): Promise<AccessResult[]> {
   const observations: Observation[] = [];
   for (const port of ports) observations.push(...(await grabEndpoint({ scope, ip: device.ip, port, limits })));
   const host = identifyObservations(identifier, observations).hosts[0] ?? null;
-  const hint = host ? { vendor: host.vendor, product: host.product, type: host.type } : null;
-  const ref = dictionaryRef(dictionary);
-  const results: AccessResult[] = [];
-  for (const port of ports) {
-    const target = { ip: device.ip, port, observations: observations.filter((o) => o.port === port) };
-    for (const module of modules) {
-      if (!module.applies(target)) continue;
-      const list: Credential[] = orderFor(dictionary, hint, { protocol: module.protocol }).slice(0, listHead);
-      const startedAt = new Date().toISOString();
-      const ctx = loopbackContext(device.ip, port, limits);
-      const v = await module.run(target, list, ctx);
-      let verdict: AccessVerdict = v.controlAccepted ? 'accepts-any' : v.verdict;
-      let entry = v.verdict === 'weak-credential' && !v.controlAccepted ? v.entry : null;
-      if (verdict === 'weak-credential') {
-        // Never a false alarm: a random pair that also logs in makes the host accepts-any.
-        const control = await module.run(target, [{ id: 'control:1', ...randomPair() }], loopbackContext(device.ip, port, limits));
-        if (control.verdict === 'weak-credential') {
-          verdict = 'accepts-any';
-          entry = null;
-        }
-      }
-      results.push({
-        kind: 'access-result', surveyId: null, endpointId: null, ip: device.ip, port, protocol: module.protocol, verdict, entry,
-        username: entry ? (list.find((c) => c.id === entry)?.username ?? null) : null, reason: v.reason ?? null, attempts: v.attempts.length,
-        planDigest: null, planVersion: null, dictionary: ref, startedAt, finishedAt: new Date().toISOString(),
-      });
-    }
-  }
-  return results;
+  const hint = host ? { vendor: host.device?.vendor ?? host.vendor, product: host.device?.product ?? host.product, type: host.type } : null;
+  const endpoints = ports.map((port) => ({ endpointId: null, port, observations: observations.filter((o) => o.port === port) }));
+  const outcomes = await checkHost(
+    { ip: device.ip, endpoints, hint },
+    // The head of the ordered list per login service; a lock-out is reported at once (the lab's lock lasts 10 minutes).
+    { scope, dictionary, surveyId: null, planDigest: null, planVersion: null, pauseMs: 0, maxAttemptsPerHost: listHead * Math.max(1, logins), lockoutBackoffMs: 0, limits },
+  );
+  return outcomes.map((o) => o.result);
 }
 
-describe('the access modules on a lab of every profile, weak and strong (stand-in for the stage)', () => {
+describe('the access runner on a lab of every profile, weak and strong', () => {
   const devices = labDevices();
   let lab: LabHandle;
   beforeAll(async () => {
@@ -159,12 +126,13 @@ describe('the access modules on a lab of every profile, weak and strong (stand-i
         while (next < truth.devices.length) {
           const d = truth.devices[next++]!;
           const device = devices.find((x) => x.id === d.id)!;
-          results.push(...(await runHost(device, [...new Set(d.services.map((s) => s.boundPort))].sort((a, b) => a - b), dictionary, identifier)));
+          const logins = d.services.filter((s) => accessProtocolOf(s.auth) !== null).length;
+          results.push(...(await runHost(device, [...new Set(d.services.map((s) => s.boundPort))].sort((a, b) => a - b), logins, dictionary, identifier)));
         }
       }),
     );
     const score = scoreAccess(truth, results, (id) => byId.get(id));
-    console.log(`access stand-in: ${summary(score)}`);
+    console.log(`access runner on every profile: ${summary(score)}`);
     expect(score.weakDevices).toBeGreaterThan(20);
     expect(score.honeypotServices).toBeGreaterThan(0);
     expect(Object.keys(score.lockoutVerdicts).length).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { adapters, parseIotclean, score } from '../bench/access.js';
 import { writeCredentialList, type AccessServer } from './access-servers.js';
 import { createRng } from '../src/core/rng.js';
+import { parseDictionary } from '../src/access/dictionary/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-bench-access-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,8 +31,10 @@ describe('writeCredentialList', () => {
     expect(lines(l.medusaCombo)[94]).toBe(':root:admin');
     expect(lines(l.users)[94]).toBe('root');
     expect(lines(l.passwords)[94]).toBe('admin');
-    const entries = JSON.parse(readFileSync(l.entries, 'utf8')) as { id: string; username: string; password: string }[];
-    expect(entries[94]).toEqual({ id: 'bench-95', ...right });
+    // iotclean's copy is a dictionary file its own loader accepts.
+    const entries = parseDictionary(readFileSync(l.entries, 'utf8'), l.entries).entries;
+    expect(entries).toHaveLength(100);
+    expect(entries[94]).toMatchObject({ id: 'bench-95', ...right });
     for (const f of [l.combo, l.medusaCombo, l.users, l.passwords]) expect(lines(f)).toHaveLength(100);
   });
 

@@ -130,7 +130,7 @@ describe('iotclean CLI', () => {
   it("shows the plan's dictionary and its digest", async () => {
     const r = await runCli(['plan']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/access: dictionary default \(sha256 [0-9a-f]{16}…\), pause 200 ms, at most 600 tries per host/);
+    expect(r.stdout).toMatch(/access: dictionary default \(sha256 [0-9a-f]{16}…\), pause 200 ms, at most 3000 tries per host/);
     const j = await runCli(['plan', '--json']);
     expect((JSON.parse(j.stdout) as { access: { dictionaryDigest: string } }).access.dictionaryDigest).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -325,8 +325,8 @@ describe('--lab and demo', () => {
     const r = await run(['demo', '--dir', labDir, '--db', join(dir, 'demo.db'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const demo = JSON.parse(r.stdout) as Report & { totalMs: number };
-    // The demo also runs grab and identify, and counts devices.
-    expect(Object.keys(demo).sort()).toEqual([...Object.keys(discovered), 'totalMs', 'grab', 'identify', 'devices'].sort());
+    // The demo also runs grab, identify and access, and counts devices and weak logins.
+    expect(Object.keys(demo).sort()).toEqual([...Object.keys(discovered), 'totalMs', 'grab', 'identify', 'devices', 'access', 'accessByIsp'].sort());
     expect(demo.addresses).toBe(discovered.addresses);
     expect(demo.isps.at(-1)).toMatchObject({ ispId: '-', addressesSurveyed: discovered.isps.at(-1)!.addressesSurveyed });
   });

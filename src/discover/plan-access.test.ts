@@ -36,7 +36,7 @@ describe('plan access block', () => {
     ['a negative pause', 'access: {pauseMs: -1}\n', 5, /access\.pauseMs: must be >= 0/],
     ['zero attempts', 'access: {maxAttemptsPerHost: 0}\n', 5, /access\.maxAttemptsPerHost: must be > 0/],
     ['a digest that is not sha256', 'access: {dictionaryDigest: abc}\n', 5, /must be a sha256/],
-    ['the access stage before it is available', 'modules: [discover, access]\n', 5, /stage "access".*not available yet/],
+    ['a stage before it is available', 'modules: [discover, vuln]\n', 5, /stage "vuln".*not available yet/],
   ])('refuses %s with its line', (_what, extra, line, pattern) => {
     const e = planError(head + extra);
     expect(e.code).toBe('E_PLAN_FILE');

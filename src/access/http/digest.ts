@@ -36,10 +36,17 @@ export function pickChallenge(challenges: readonly DigestChallenge[]): DigestCha
 function digestScheme(): ChallengeScheme {
   let current: DigestChallenge | undefined;
   let nc = 0;
+  // accept and stale read the same 401 in turn: it is parsed once.
+  let parsedFor: HttpReply | undefined;
+  let parsed: DigestChallenge[] = [];
+  const challenges = (reply: HttpReply): DigestChallenge[] => {
+    if (reply !== parsedFor) [parsedFor, parsed] = [reply, challengesOfReply(reply)];
+    return parsed;
+  };
   return {
     name: 'Digest',
     accept(reply) {
-      const all = challengesOfReply(reply);
+      const all = challenges(reply);
       // Keep the algorithm chosen first when the server offers it again; its nonce is the new one.
       const next = (current && all.find((c) => c.algorithm === current?.algorithm && c.realm === current.realm)) ?? pickChallenge(all);
       if (!next) return false;
@@ -52,7 +59,9 @@ function digestScheme(): ChallengeScheme {
       nc++;
       return digestAuthorization(current, { username: pair.username, password: pair.password, method: 'GET', uri, cnonce: randomBytes(12).toString('hex'), nc });
     },
-    stale: (reply) => challengesOfReply(reply).some((c) => c.stale),
+    stale: (reply) => challenges(reply).some((c) => c.stale),
+    // Another session gets its own 401 and nonce: sharing one would send a nonce count twice or out of order.
+    fork: () => ({ scheme: digestScheme(), needsChallenge: true }),
   };
 }
 

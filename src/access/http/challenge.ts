@@ -34,6 +34,10 @@ export interface ChallengeScheme {
    * its first try (Digest: its own nonce, so two sessions never send one nonce count twice).
    */
   fork(): { readonly scheme: ChallengeScheme; readonly needsChallenge: boolean };
+  /** Whether this session may answer its current challenge (false: another session holds its nonce). */
+  usable?(): boolean;
+  /** The session is over: let go of what it holds. */
+  done?(): void;
 }
 
 /** Stale answers followed for one pair at most, so a server always saying stale cannot loop us. */
@@ -41,7 +45,9 @@ const maxStaleRetries = 2;
 /** Sessions on one host at most, whatever the context asks. */
 const maxSessions = 16;
 
-type TryResult = { readonly kind: 'reply'; readonly reply: HttpReply } | { readonly kind: 'failed'; readonly error: string; readonly refused: boolean };
+type TryResult =
+  | { readonly kind: 'reply'; readonly reply: HttpReply }
+  | { readonly kind: 'failed'; readonly error: string; readonly refused: boolean; readonly handBack?: boolean };
 
 async function tryPair(client: HttpClient, scheme: ChallengeScheme, pair: { readonly username: string; readonly password: string }, path: string, ctx: AccessContext): Promise<TryResult> {
   for (let round = 0; ; round++) {
@@ -55,7 +61,11 @@ async function tryPair(client: HttpClient, scheme: ChallengeScheme, pair: { read
     if (outcome.kind === 'failed') return { kind: 'failed', error: `${outcome.status}: ${outcome.error}`, refused: outcome.status === 'connection-refused' || outcome.status === 'connection-closed' };
     if (outcome.status !== 401) return { kind: 'reply', reply: outcome };
     scheme.accept(outcome);
-    if (round < maxStaleRetries && scheme.stale?.(outcome)) continue;
+    if (round < maxStaleRetries && scheme.stale?.(outcome)) {
+      // The new nonce is another session's: this pair is not judged here (the caller hands it back).
+      if (scheme.usable?.() === false) return { kind: 'failed', error: 'stale nonce, the new one held by another session', refused: false, handBack: true };
+      continue;
+    }
     return { kind: 'reply', reply: outcome };
   }
 }
@@ -145,6 +155,12 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
       }
     }
     await Promise.all(runs);
+    // Entries handed back after the other sessions had found the list empty: one session finishes them.
+    for (let round = 0; !sh.ended && sh.redo.length > 0 && round <= credentials.length; round++) {
+      const f = scheme.fork();
+      sh.active = 1;
+      await session(newClient(), f.scheme, f.needsChallenge, credentials, ctx, path, refusal, sh);
+    }
     attempts.push(...sh.attempts.sort((a, b) => a.index - b.index).map((a) => a.attempt));
     if (sh.ended) return { verdict: sh.ended.verdict, entry: sh.ended.entry, attempts, ...(sh.ended.reason ? { reason: sh.ended.reason } : {}) };
     return controlAccepted
@@ -177,11 +193,20 @@ async function session(
     if (needsChallenge) {
       // Its own challenge, not a try: a session that cannot get one leaves the list to the others.
       const got = await client.request({ method: 'GET', path });
-      if (got.kind === 'failed' || got.status !== 401 || !scheme.accept(got)) return;
+      if (!(got.kind === 'reply' && got.status === 401 && scheme.accept(got))) {
+        // Others carry on without it; the last session left must say why the list stops here.
+        if (sh.active > 1 || sh.ended) return;
+        if (got.kind === 'failed' && (got.status === 'connection-refused' || got.status === 'connection-closed')) {
+          return end({ verdict: 'locked-out', entry: null, reason: `connections refused after ${sh.worked} answered tries` });
+        }
+        return end({ verdict: 'error', entry: null, reason: `a session's challenge: ${got.kind === 'failed' ? `${got.status}: ${got.error}` : `${got.status}, not a 401 challenge`}` });
+      }
     }
     for (;;) {
       if (sh.ended) return;
       if (ctx.signal?.aborted) return end({ verdict: 'error', entry: null, reason: 'aborted' });
+      // A challenge another session answers (one server-wide nonce): one session is enough there.
+      if (sh.active > 1 && scheme.usable?.() === false) return;
       const index = sh.redo.length > 0 ? sh.redo.shift()! : sh.next < credentials.length ? sh.next++ : undefined;
       if (index === undefined) return;
       const cred = credentials[index]!;
@@ -233,6 +258,9 @@ async function session(
       record(index, attempt(cred, 'failure', started, `${reply.status}`));
     }
   } finally {
+    // A session done is closed at once: no idle connection waits on the device for the others.
     sh.active--;
+    scheme.done?.();
+    client.close();
   }
 }

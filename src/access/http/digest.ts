@@ -32,8 +32,15 @@ export function pickChallenge(challenges: readonly DigestChallenge[]): DigestCha
   return best;
 }
 
-/** A Digest client state for one run: the current challenge and its nonce count. */
-function digestScheme(): ChallengeScheme {
+/**
+ * A Digest client state for one session: the current challenge and its nonce count. The sessions
+ * of one run share `owners` (nonce → the session answering it): a nonce is answered by one session
+ * only, since two counting nc on one nonce would repeat counts or send them out of order, and a
+ * server checking them (§3.4, §5.12 replay) would refuse a right pair. A session handed a nonce
+ * another holds (a server-wide nonce) is not `usable` and leaves the list to the holder.
+ */
+function digestScheme(owners: Map<string, object> = new Map()): ChallengeScheme {
+  const me = {};
   let current: DigestChallenge | undefined;
   let nc = 0;
   // accept and stale read the same 401 in turn: it is parsed once.
@@ -43,6 +50,9 @@ function digestScheme(): ChallengeScheme {
     if (reply !== parsedFor) [parsedFor, parsed] = [reply, challengesOfReply(reply)];
     return parsed;
   };
+  const release = (): void => {
+    if (current && owners.get(current.nonce) === me) owners.delete(current.nonce);
+  };
   return {
     name: 'Digest',
     accept(reply) {
@@ -50,8 +60,12 @@ function digestScheme(): ChallengeScheme {
       // Keep the algorithm chosen first when the server offers it again; its nonce is the new one.
       const next = (current && all.find((c) => c.algorithm === current?.algorithm && c.realm === current.realm)) ?? pickChallenge(all);
       if (!next) return false;
-      if (!current || next.nonce !== current.nonce) nc = 0;
+      if (!current || next.nonce !== current.nonce) {
+        release();
+        nc = 0;
+      }
       current = next;
+      if (!owners.has(next.nonce)) owners.set(next.nonce, me);
       return true;
     },
     authorization(pair, uri) {
@@ -60,8 +74,15 @@ function digestScheme(): ChallengeScheme {
       return digestAuthorization(current, { username: pair.username, password: pair.password, method: 'GET', uri, cnonce: randomBytes(12).toString('hex'), nc });
     },
     stale: (reply) => challenges(reply).some((c) => c.stale),
-    // Another session gets its own 401 and nonce: sharing one would send a nonce count twice or out of order.
-    fork: () => ({ scheme: digestScheme(), needsChallenge: true }),
+    usable() {
+      if (!current) return false;
+      // A nonce its holder let go of is free again.
+      if (!owners.has(current.nonce)) owners.set(current.nonce, me);
+      return owners.get(current.nonce) === me;
+    },
+    done: release,
+    // Another session gets its own 401 and nonce (the owners map keeps two from sharing one).
+    fork: () => ({ scheme: digestScheme(owners), needsChallenge: true }),
   };
 }
 

@@ -9,7 +9,8 @@
  *
  * AccessContext.sessions (default 1) lets up to that many sessions, each on its own connections,
  * share the list in order once the challenge and the control pair are done; the first success,
- * lock-out or error seen ends every session (tries already sent are still read and audited). A
+ * lock-out or error seen ends every session (after a success the tries in flight are read to the
+ * end; after a lock-out, an error or an abort they are cut off). A
  * session whose connection is refused or cut while others still get answers retires, handing its
  * entry back, so a device that limits connections per source is tried with fewer sessions instead
  * of being called locked-out; the last session left applies the rules above.
@@ -49,14 +50,22 @@ type TryResult =
   | { readonly kind: 'reply'; readonly reply: HttpReply }
   | { readonly kind: 'failed'; readonly error: string; readonly refused: boolean; readonly handBack?: boolean };
 
-async function tryPair(client: HttpClient, scheme: ChallengeScheme, pair: { readonly username: string; readonly password: string }, path: string, ctx: AccessContext): Promise<TryResult> {
+async function tryPair(
+  client: HttpClient,
+  scheme: ChallengeScheme,
+  pair: { readonly username: string; readonly password: string },
+  path: string,
+  ctx: AccessContext,
+  over: () => boolean = () => false,
+): Promise<TryResult> {
+  const halted = (): boolean => over() || ctx.signal?.aborted === true;
   for (let round = 0; ; round++) {
     let outcome: HttpOutcome = await client.request({ method: 'GET', path, headers: { Authorization: scheme.authorization(pair, path) } });
     // One connection failure is retried after a pause (a device's server restarting a worker);
-    // a second is the answer.
-    if (outcome.kind === 'failed' && !ctx.signal?.aborted) {
+    // a second is the answer. Not once the run is over: its end closed the connection.
+    if (outcome.kind === 'failed' && !halted()) {
       await pause(Math.max(ctx.pauseMs, 200), ctx.signal);
-      if (!ctx.signal?.aborted) outcome = await client.request({ method: 'GET', path, headers: { Authorization: scheme.authorization(pair, path) } });
+      if (!halted()) outcome = await client.request({ method: 'GET', path, headers: { Authorization: scheme.authorization(pair, path) } });
     }
     if (outcome.kind === 'failed') return { kind: 'failed', error: `${outcome.status}: ${outcome.error}`, refused: outcome.status === 'connection-refused' || outcome.status === 'connection-closed' };
     if (outcome.status !== 401) return { kind: 'reply', reply: outcome };
@@ -88,6 +97,8 @@ interface Shared {
   /** Answered tries so far, the control's included. */
   worked: number;
   ended?: Ending;
+  /** Close every session's connection (the run has ended: tries in flight are cut off). */
+  readonly stop: () => void;
   /** Attempts with the list index they belong to (-1: control), sorted at the end. */
   readonly attempts: { readonly index: number; readonly attempt: Attempt }[];
 }
@@ -110,10 +121,10 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
     return c;
   };
   // An abort closes every connection, so tries in flight end now rather than at a timeout.
-  const onAbort = (): void => {
+  const closeAll = (): void => {
     for (const c of clients) c.close();
   };
-  ctx.signal?.addEventListener('abort', onAbort, { once: true });
+  ctx.signal?.addEventListener('abort', closeAll, { once: true });
   const client = newClient();
   const attempts: Attempt[] = [];
   const path = page.path;
@@ -142,7 +153,7 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
     // 200 with "authentication failed"): then it is only what a refusal looks like here.
     const controlAccepted = refusal.control2xx && !refusalWords.test(c.reply.text.slice(0, 64 * 1024));
     // The control is a try like any other on the device: it goes in the audit too.
-    const sh: Shared = { next: 0, redo: [], active: 0, worked: 1, attempts: [{ index: -1, attempt: attempt(control, controlAccepted ? 'success' : 'failure', controlStarted, `random control pair: ${c.reply.status}`) }] };
+    const sh: Shared = { next: 0, redo: [], active: 0, worked: 1, stop: closeAll, attempts: [{ index: -1, attempt: attempt(control, controlAccepted ? 'success' : 'failure', controlStarted, `random control pair: ${c.reply.status}`) }] };
 
     const sessions = Math.max(1, Math.min(ctx.sessions ?? 1, maxSessions, credentials.length));
     const runs: Promise<void>[] = [];
@@ -167,7 +178,7 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
       ? { verdict: 'no-weak-credential', entry: null, attempts, reason: `the random control pair got ${refusal.status} and no entry's answer differed from it`, controlAccepted: true }
       : { verdict: 'no-weak-credential', entry: null, attempts };
   } finally {
-    ctx.signal?.removeEventListener('abort', onAbort);
+    ctx.signal?.removeEventListener('abort', closeAll);
     for (const cl of clients) cl.close();
   }
 }
@@ -184,7 +195,12 @@ async function session(
   sh: Shared,
 ): Promise<void> {
   const end = (e: Ending): void => {
-    sh.ended ??= e;
+    if (sh.ended) return;
+    sh.ended = e;
+    // A lock-out or an error stops at once: the other sessions' tries in flight are cut off (and
+    // audited as such), so a lock-out lasts no longer than it must. After a success they are only
+    // read to the end: already sent, their answers complete the audit and cost the device nothing.
+    if (e.verdict !== 'weak-credential') sh.stop();
   };
   const record = (index: number, a: Attempt): void => {
     sh.attempts.push({ index, attempt: a });
@@ -216,7 +232,7 @@ async function session(
         continue;
       }
       const started = clock();
-      const r = await tryPair(client, scheme, cred, path, ctx);
+      const r = await tryPair(client, scheme, cred, path, ctx, () => sh.ended !== undefined);
       if (r.kind === 'failed') {
         if (ctx.signal?.aborted) {
           record(index, attempt(cred, 'error', started, `aborted: ${r.error}`));

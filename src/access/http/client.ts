@@ -48,6 +48,7 @@ export interface HttpClient {
   request(req: HttpRequest): Promise<HttpOutcome>;
   /** Connections opened so far (a fresh one per handshake). */
   readonly connections: number;
+  /** Close for good: a request in flight ends failed, later ones fail at once. */
   close(): void;
 }
 
@@ -107,6 +108,8 @@ export function createHttpClient(ctx: AccessContext, target: { readonly ip: stri
   let openedAt = 0;
   let sent = 0;
   let connections = 0;
+  /** Set by close(): nothing more is sent, not even the resend of a request it cut off. */
+  let closed = false;
   const fixed = fixedHeaders(scheme, target.ip, target.port);
 
   const drop = (): void => {
@@ -159,17 +162,22 @@ export function createHttpClient(ctx: AccessContext, target: { readonly ip: stri
         // A path or header from device input that cannot go on the wire: nothing is sent.
         return { kind: 'failed', status: 'protocol-error', error: e instanceof Error ? e.message : String(e) };
       }
-      // An aborted run sends nothing more, not even the resend of a try its abort cut off.
-      const aborted: HttpFailure = { kind: 'failed', status: 'connection-closed', error: 'aborted' };
-      if (ctx.signal?.aborted) return aborted;
+      // A closed client or an aborted run sends nothing more, not even the resend of a try cut off.
+      const stopped = (): HttpFailure | undefined =>
+        closed ? { kind: 'failed', status: 'connection-closed', error: 'client closed' } : ctx.signal?.aborted ? { kind: 'failed', status: 'connection-closed', error: 'aborted' } : undefined;
+      const before = stopped();
+      if (before) return before;
       const first = await once(bytes);
       if (!first.retry) return first.outcome;
-      return ctx.signal?.aborted ? aborted : (await once(bytes)).outcome;
+      return stopped() ?? (await once(bytes)).outcome;
     },
     get connections() {
       return connections;
     },
-    close: drop,
+    close() {
+      closed = true;
+      drop();
+    },
   };
 }
 

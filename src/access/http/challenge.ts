@@ -172,7 +172,13 @@ export async function runChallenge(scheme: ChallengeScheme, page: HttpFields, ta
       sh.active = 1;
       await session(newClient(), f.scheme, f.needsChallenge, credentials, ctx, path, refusal, sh);
     }
-    attempts.push(...sh.attempts.sort((a, b) => a.index - b.index).map((a) => a.attempt));
+    // An entry handed back and never tried again before a lock-out ended the run met the lock-out.
+    const untried = new Set(sh.ended?.verdict === 'locked-out' ? sh.redo : []);
+    attempts.push(
+      ...sh.attempts
+        .sort((a, b) => a.index - b.index)
+        .map((a) => (untried.has(a.index) && a.attempt.outcome === 'error' ? { ...a.attempt, outcome: 'locked-out' as const } : a.attempt)),
+    );
     if (sh.ended) return { verdict: sh.ended.verdict, entry: sh.ended.entry, attempts, ...(sh.ended.reason ? { reason: sh.ended.reason } : {}) };
     return controlAccepted
       ? { verdict: 'no-weak-credential', entry: null, attempts, reason: `the random control pair got ${refusal.status} and no entry's answer differed from it`, controlAccepted: true }
@@ -238,8 +244,10 @@ async function session(
           record(index, attempt(cred, 'error', started, `aborted: ${r.error}`));
           return end({ verdict: 'error', entry: null, reason: 'aborted' });
         }
-        // The run ended meanwhile (another session's success or lock-out): this try only goes in the audit.
-        if (sh.ended) return record(index, attempt(cred, 'error', started, r.error));
+        // Another session ended the run while this try was out and cut it off: after a lock-out it
+        // met the lock-out (so a runner that backs off tries the entry again), else it is an error.
+        const ended = sh.ended as Ending | undefined;
+        if (ended) return record(index, attempt(cred, ended.verdict === 'locked-out' ? 'locked-out' : 'error', started, `cut off: ${r.error}`));
         // Others still get answers: this session alone was turned away (a per-source connection
         // limit); the try is audited and its entry goes back to the list for another session.
         if (sh.active > 1) {

@@ -7,10 +7,18 @@
  * limits, the default loopback-only scope, no pause). Every run is bounded by its pair count and by
  * --timeout; the figures are printed, never asserted.
  *
- * Usage (root): node dist/bench/access-http.js [--pairs 2000] [--sessions 1,2,4] [--protocols http-basic,http-digest,http-digest-sha256] [--timeout 60] [--repeat 1]
+ * medusa (the fastest of the three reference tools on HTTP Basic here) runs right after each
+ * iotclean run on the same list with -t set to the session count, when it is installed (--no-medusa
+ * skips it); the ratio iotclean/medusa is printed. medusa's Digest answers lighttpd's challenge
+ * with requests lighttpd refuses as 400 Bad Request: its row says so (not a correct run).
+ *
+ * Usage (root): node dist/bench/access-http.js [--pairs 2000] [--sessions 1,2,4] [--protocols http-basic,http-digest,http-digest-sha256] [--timeout 60] [--repeat 1] [--no-medusa]
  * or from source: node --import tsx bench/access-http.ts ...; add --cpu-prof before the script to profile (the inner run writes the profile).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { httpBasicAccess, httpDigestAccess } from '../src/access/http/index.js';
 import type { AccessContext, AccessModule, Credential } from '../src/access/module.js';
@@ -31,6 +39,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '60' },
     repeat: { type: 'string', default: '1' },
     inner: { type: 'boolean', default: false },
+    'no-medusa': { type: 'boolean', default: false },
     target: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -51,8 +60,38 @@ function wrongPairs(n: number): Credential[] {
   return Array.from({ length: n }, (_, i) => ({ id: `e${i + 1}`, username: i % 3 === 0 ? 'root' : 'admin', password: `wrong-${i + 1}` }));
 }
 
+const medusaArgs: Readonly<Record<Protocol, readonly string[]>> = {
+  'http-basic': ['-M', 'http', '-m', 'DIR:/'],
+  'http-digest': ['-M', 'http', '-m', 'DIR:/', '-m', 'AUTH:DIGEST'],
+  'http-digest-sha256': ['-M', 'http', '-m', 'DIR:/', '-m', 'AUTH:DIGEST'],
+};
+
+const medusaInstalled = (): boolean => spawnSync('sh', ['-c', 'command -v medusa'], { stdio: 'ignore' }).status === 0;
+
+/** medusa over the same list (its -C ":user:pass" lines), -t `threads`: attempts/s, or why the run is not a correct one. */
+function runMedusa(protocol: Protocol, ip: string, port: number, combo: string, threads: number): { readonly perSecond: number; readonly note: string } {
+  const t0 = performance.now();
+  const r = spawnSync('medusa', ['-b', '-f', '-t', String(threads), '-h', ip, '-n', String(port), '-C', combo, ...medusaArgs[protocol]], { encoding: 'utf8', timeout: timeoutS * 1000, killSignal: 'SIGKILL' });
+  const ms = performance.now() - t0;
+  const out = `${r.stdout}${r.stderr}`;
+  const note = r.error ? `killed: ${r.error.message}` : /ERROR|ACCOUNT FOUND/.test(out) ? `not correct: ${out.split('\n').find((l) => /ERROR|ACCOUNT FOUND/.test(l))?.slice(0, 120) ?? ''}` : 'ok';
+  return { perSecond: (pairs * 1000) / ms, note };
+}
+
 async function inner(): Promise<void> {
   const scope = compileScope(defaultScope());
+  const withMedusa = !values['no-medusa'] && medusaInstalled();
+  const dir = mkdtempSync(join(tmpdir(), 'iotclean-bench-access-http-'));
+  const combo = join(dir, 'combo.txt');
+  writeFileSync(combo, `${wrongPairs(pairs).map((p) => `:${p.username}:${p.password}`).join('\n')}\n`);
+  try {
+    await innerRuns(scope, withMedusa, combo);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function innerRuns(scope: ReturnType<typeof compileScope>, withMedusa: boolean, combo: string): Promise<void> {
   for (const spec of values.target) {
     const [protocol, ip = '', portText = ''] = spec.split(':') as [Protocol, string, string];
     if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip)) throw new Error(`not a loopback target: ${ip}`);
@@ -87,6 +126,10 @@ async function inner(): Promise<void> {
         console.log(
           `${protocol.padEnd(19)} sessions ${String(sessions).padStart(2)}  ${String(tries).padStart(6)} tries in ${ms.toFixed(0).padStart(6)} ms = ${((tries * 1000) / ms).toFixed(0).padStart(6)} attempts/s  ${cpuUs.toFixed(0).padStart(4)} µs CPU/try  ${opened} connections  verdict ${v.verdict}${v.reason ? ` (${v.reason})` : ''}`,
         );
+        if (withMedusa) {
+          const m = runMedusa(protocol, ip, port, combo, sessions);
+          console.log(`${'  medusa'.padEnd(19)} -t ${String(sessions).padStart(5)}  ${String(pairs).padStart(6)} tries         = ${m.perSecond.toFixed(0).padStart(6)} attempts/s  iotclean/medusa ${((tries * 1000) / ms / m.perSecond).toFixed(2)}  ${m.note}`);
+        }
       }
     }
   }

@@ -128,7 +128,7 @@ async function innerRuns(scope: ReturnType<typeof compileScope>, withMedusa: boo
         );
         if (withMedusa) {
           const m = runMedusa(protocol, ip, port, combo, sessions);
-          console.log(`${'  medusa'.padEnd(19)} -t ${String(sessions).padStart(5)}  ${String(pairs).padStart(6)} tries         = ${m.perSecond.toFixed(0).padStart(6)} attempts/s  iotclean/medusa ${((tries * 1000) / ms / m.perSecond).toFixed(2)}  ${m.note}`);
+          console.log(`${'  medusa'.padEnd(19)} -t ${String(sessions).padStart(5)}  ${String(pairs).padStart(6)} tries         = ${m.perSecond.toFixed(0).padStart(6)} attempts/s  iotclean/medusa ${m.note === 'ok' ? ((tries * 1000) / ms / m.perSecond).toFixed(2) : 'n/a'}  ${m.note}`);
         }
       }
     }

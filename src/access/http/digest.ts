@@ -14,6 +14,15 @@ import { runChallenge, type ChallengeScheme } from './challenge.js';
 import type { HttpReply } from './client.js';
 import { challengedPage } from './common.js';
 
+/** Client nonces (§3.4: unpredictable) from a pool of random bytes, refilled as it runs out: one system call per 256 tries. */
+const cnoncePool = { bytes: Buffer.alloc(0), at: 0 };
+function cnonce(): string {
+  if (cnoncePool.at + 12 > cnoncePool.bytes.length) [cnoncePool.bytes, cnoncePool.at] = [randomBytes(12 * 256), 0];
+  const hex = cnoncePool.bytes.toString('hex', cnoncePool.at, cnoncePool.at + 12);
+  cnoncePool.at += 12;
+  return hex;
+}
+
 const strength: Readonly<Record<DigestAlgorithm, number>> = { MD5: 1, 'MD5-sess': 1, 'SHA-256': 2, 'SHA-256-sess': 2, 'SHA-512-256': 3, 'SHA-512-256-sess': 3 };
 
 /** The Digest challenges of a response, in the server's order. */
@@ -71,7 +80,7 @@ function digestScheme(owners: Map<string, object> = new Map()): ChallengeScheme 
     authorization(pair, uri) {
       if (!current) throw new Error('digest: no challenge yet');
       nc++;
-      return digestAuthorization(current, { username: pair.username, password: pair.password, method: 'GET', uri, cnonce: randomBytes(12).toString('hex'), nc });
+      return digestAuthorization(current, { username: pair.username, password: pair.password, method: 'GET', uri, cnonce: cnonce(), nc });
     },
     stale: (reply) => challenges(reply).some((c) => c.stale),
     usable() {

@@ -12,7 +12,7 @@
  * skips it); the ratio iotclean/medusa is printed. medusa's Digest answers lighttpd's challenge
  * with requests lighttpd refuses as 400 Bad Request: its row says so (not a correct run).
  *
- * Usage (root): node dist/bench/access-http.js [--pairs 2000] [--sessions 1,2,4] [--protocols http-basic,http-digest,http-digest-sha256] [--timeout 60] [--repeat 1] [--no-medusa]
+ * Usage (root): node dist/bench/access-http.js [--pairs 2000] [--sessions 1,2,4] [--protocols http-basic,http-digest,http-digest-sha256] [--timeout 60] [--repeat 1] [--warmup 1000] [--no-medusa]
  * or from source: node --import tsx bench/access-http.ts ...; add --cpu-prof before the script to profile (the inner run writes the profile).
  */
 import { spawnSync } from 'node:child_process';
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     protocols: { type: 'string', default: protocols.join(',') },
     timeout: { type: 'string', default: '60' },
     repeat: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '1000' },
     inner: { type: 'boolean', default: false },
     'no-medusa': { type: 'boolean', default: false },
     target: { type: 'string', multiple: true, default: [] },
@@ -49,11 +50,13 @@ const sessionCounts = values.sessions.split(',').map(Number);
 const chosen = values.protocols.split(',') as Protocol[];
 const timeoutS = Number(values.timeout);
 const repeat = Number(values.repeat);
+const warmup = Number(values.warmup);
 if (!Number.isInteger(pairs) || pairs < 1 || pairs > 50_000) throw new Error('--pairs: 1..50000');
 if (sessionCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) throw new Error('--sessions: integers 1..16');
 if (chosen.some((p) => !protocols.includes(p))) throw new Error(`--protocols: some of ${protocols.join(',')}`);
 if (!(timeoutS > 0 && timeoutS <= 600)) throw new Error('--timeout: 1..600 s');
 if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10) throw new Error('--repeat: 1..10');
+if (!Number.isInteger(warmup) || warmup < 0 || warmup > 5000) throw new Error('--warmup: 0..5000 pairs');
 
 /** `n` wrong pairs (none is any server's pair: those are not "wrong-…"). */
 function wrongPairs(n: number): Credential[] {
@@ -100,6 +103,8 @@ async function innerRuns(scope: ReturnType<typeof compileScope>, withMedusa: boo
     const target = { ip, port, observations };
     const module = moduleOf[protocol];
     if (!module.applies(target)) throw new Error(`${protocol} does not apply to ${ip}:${port}`);
+    // A short unmeasured run first, so the figures are the steady state rather than the JIT's warm-up.
+    if (warmup > 0) await module.run(target, wrongPairs(warmup), { scope, limits: defaultLimits, pauseMs: 0, open: (o) => openConnection(scope, ip, port, defaultLimits, o ?? {}) });
     for (const sessions of sessionCounts) {
       for (let r = 0; r < repeat; r++) {
         const signal = AbortSignal.timeout(timeoutS * 1000);

@@ -14,11 +14,25 @@ export function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 
+/** Whether one WWW-Authenticate value offers Basic (RFC 9110 §11.6.1: one or more challenges). */
+function offersBasic(value: string): boolean {
+  return (parseAuthHeader(value) ?? [{ scheme: /^\s*(\w+)/.exec(value)?.[1]?.toLowerCase() ?? '' }]).some((e) => e.scheme === 'basic');
+}
+
+// Every refusal repeats the same challenge: the last value's answer is kept (one entry, bounded).
+let lastValue: string | undefined;
+let lastOffers = false;
+
 const basicScheme: ChallengeScheme = {
   name: 'Basic',
   accept: (reply) =>
-    headerValues(reply.head, 'www-authenticate').some((v) => (parseAuthHeader(v) ?? [{ scheme: /^\s*(\w+)/.exec(v)?.[1]?.toLowerCase() ?? '' }]).some((e) => e.scheme === 'basic')),
+    headerValues(reply.head, 'www-authenticate').some((v) => {
+      if (v !== lastValue) [lastValue, lastOffers] = [v, offersBasic(v)];
+      return lastOffers;
+    }),
   authorization: (pair) => basicAuthorization(pair.username, pair.password),
+  // Basic has no state to split: every session answers the same challenge.
+  fork: () => ({ scheme: basicScheme, needsChallenge: false }),
 };
 
 /** HTTP Basic: applies where the grab saw a 401 with a Basic challenge. */

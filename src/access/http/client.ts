@@ -48,6 +48,7 @@ export interface HttpClient {
   request(req: HttpRequest): Promise<HttpOutcome>;
   /** Connections opened so far (a fresh one per handshake). */
   readonly connections: number;
+  /** Close for good: a request in flight ends failed, later ones fail at once. */
   close(): void;
 }
 
@@ -61,16 +62,30 @@ const requestPath = /^\/[\x21-\x7e]{0,2047}$/;
 
 /** The request bytes (RFC 9112 §3): Host without the scheme's default port, as browsers send it. */
 export function requestBytes(scheme: Scheme, ip: string, port: number, req: HttpRequest): string {
-  if (!requestPath.test(req.path)) throw new Error(`not a request path: ${JSON.stringify(req.path.slice(0, 64))}`);
+  return requestWith(fixedHeaders(scheme, ip, port), req);
+}
+
+/** The header lines every request to one endpoint carries, each ending CRLF (built once per client). */
+function fixedHeaders(scheme: Scheme, ip: string, port: number): string {
   const host = port === (scheme === 'https' ? 443 : 80) ? ip : `${ip}:${port}`;
-  const lines = [`${req.method} ${req.path} HTTP/1.1`, `Host: ${host}`, `User-Agent: ${userAgent}`, 'Accept: */*', 'Accept-Encoding: identity', 'Connection: keep-alive'];
-  for (const [name, value] of Object.entries(req.headers ?? {})) {
-    // Header values built from device input (cookies, nonces) must not split the request.
-    if (/[\r\n\0]/.test(name) || /[\r\n\0]/.test(value)) throw new Error(`header ${name} holds a line break`);
-    lines.push(`${name}: ${value}`);
+  return `Host: ${host}\r\nUser-Agent: ${userAgent}\r\nAccept: */*\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n`;
+}
+
+const lineBreak = /[\r\n\0]/;
+
+function requestWith(fixed: string, req: HttpRequest): string {
+  if (!requestPath.test(req.path)) throw new Error(`not a request path: ${JSON.stringify(req.path.slice(0, 64))}`);
+  let out = `${req.method} ${req.path} HTTP/1.1\r\n${fixed}`;
+  if (req.headers) {
+    for (const name in req.headers) {
+      const value = req.headers[name]!;
+      // Header values built from device input (cookies, nonces) must not split the request.
+      if (lineBreak.test(name) || lineBreak.test(value)) throw new Error(`header ${name} holds a line break`);
+      out += `${name}: ${value}\r\n`;
+    }
   }
-  if (req.body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(req.body)}`);
-  return `${lines.join('\r\n')}\r\n\r\n${req.body ?? ''}`;
+  if (req.body !== undefined) out += `Content-Length: ${Buffer.byteLength(req.body)}\r\n`;
+  return `${out}\r\n${req.body ?? ''}`;
 }
 
 /** Whether the connection may carry another request after this response (RFC 9112 §9.3). */
@@ -93,6 +108,9 @@ export function createHttpClient(ctx: AccessContext, target: { readonly ip: stri
   let openedAt = 0;
   let sent = 0;
   let connections = 0;
+  /** Set by close(): nothing more is sent, not even the resend of a request it cut off. */
+  let closed = false;
+  const fixed = fixedHeaders(scheme, target.ip, target.port);
 
   const drop = (): void => {
     conn?.close();
@@ -139,18 +157,27 @@ export function createHttpClient(ctx: AccessContext, target: { readonly ip: stri
     async request(req) {
       let bytes: string;
       try {
-        bytes = requestBytes(scheme, target.ip, target.port, req);
+        bytes = requestWith(fixed, req);
       } catch (e) {
         // A path or header from device input that cannot go on the wire: nothing is sent.
         return { kind: 'failed', status: 'protocol-error', error: e instanceof Error ? e.message : String(e) };
       }
+      // A closed client or an aborted run sends nothing more, not even the resend of a try cut off.
+      const stopped = (): HttpFailure | undefined =>
+        closed ? { kind: 'failed', status: 'connection-closed', error: 'client closed' } : ctx.signal?.aborted ? { kind: 'failed', status: 'connection-closed', error: 'aborted' } : undefined;
+      const before = stopped();
+      if (before) return before;
       const first = await once(bytes);
-      return first.retry ? (await once(bytes)).outcome : first.outcome;
+      if (!first.retry) return first.outcome;
+      return stopped() ?? (await once(bytes)).outcome;
     },
     get connections() {
       return connections;
     },
-    close: drop,
+    close() {
+      closed = true;
+      drop();
+    },
   };
 }
 

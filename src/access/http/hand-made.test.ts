@@ -481,3 +481,166 @@ describe('fuzz: the parsers of device bytes never throw', () => {
     }
   });
 });
+
+/** A node:http server that also counts the connections open at once (and can refuse those past `maxOpen`). */
+async function serveCounting(handler: (req: IncomingMessage, res: ServerResponse) => unknown, opts: { maxOpen?: number; onTurnAway?: (count: number) => void } = {}) {
+  /** `armed`: the limit applies (set once the grab's own connection is gone). */
+  const stats = { open: 0, peak: 0, turnedAway: 0, armed: false };
+  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => handler(req, res));
+  });
+  server.on('connection', (socket) => {
+    if (opts.maxOpen !== undefined && stats.armed && stats.open >= opts.maxOpen) {
+      socket.destroy();
+      opts.onTurnAway?.(++stats.turnedAway);
+      return;
+    }
+    stats.open++;
+    stats.peak = Math.max(stats.peak, stats.open);
+    socket.on('close', () => stats.open--);
+  });
+  servers.push(server);
+  const port = nextPort++;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, ip, () => resolve());
+  });
+  return { port, stats };
+}
+
+/** Basic for admin/`pass`; `seen` gets the password of every try, in the order the server read them. */
+function basicLogin(pass: string, seen: string[]) {
+  return (req: IncomingMessage, res: ServerResponse): unknown => {
+    const p = basicPair(req);
+    if (p) seen.push(p.pass);
+    if (p?.user === 'admin' && p.pass === pass) {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      return res.end(html('Camera', 'live view'));
+    }
+    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"', 'Content-Type': 'text/html' });
+    res.end(html('401', 'Unauthorized'));
+  };
+}
+
+/** The list index (0-based) of a password `dictionary` made ("wrong-N" or the right one at `at`). */
+const indexOf = (pass: string, at: number): number => (pass === right.password ? at - 1 : Number(/^wrong-(\d+)$/.exec(pass)?.[1] ?? NaN) - 1);
+
+describe('several sessions on one host (AccessContext.sessions)', () => {
+  const withSessions = async (port: number, sessions: number, list: Parameters<AccessModule['run']>[1], module: AccessModule = httpBasicAccess, signal?: AbortSignal) => {
+    const target = await grabbedTarget(ip, port, 'http');
+    expect(module.applies(target)).toBe(true);
+    return module.run(target, list, { ...accessContext(ip, port), sessions, ...(signal ? { signal } : {}) });
+  };
+
+  it('share the list in order on as many connections: each entry tried once, none far ahead of its turn', async () => {
+    const seen: string[] = [];
+    const { port, stats } = await serveCounting(basicLogin('S7r0ng!pass', seen));
+    const v = await withSessions(port, 4, dictionary(40, 0, right));
+    expect(v).toMatchObject({ verdict: 'no-weak-credential', entry: null });
+    expect(stats.peak).toBe(4);
+    const entries = v.attempts.map((a) => a.entry);
+    expect(entries).toEqual(['control:0', ...Array.from({ length: 40 }, (_, i) => `e${i + 1}`)]);
+    // The tries as the server read them: the control first, then the list, each at most 3 places (4 sessions) early.
+    const tries = seen.slice(seen.length - 40).map((p) => indexOf(p, 0));
+    expect(new Set(tries).size).toBe(40);
+    tries.forEach((index, position) => expect(index).toBeLessThanOrEqual(position + 3));
+  });
+
+  it('stop every session at the first success, which is the real pair', async () => {
+    const seen: string[] = [];
+    const { port } = await serveCounting(basicLogin(right.password, seen));
+    const v = await withSessions(port, 4, dictionary(40, 10, right));
+    expect(v).toMatchObject({ verdict: 'weak-credential', entry: 'e10' });
+    expect(v.attempts.filter((a) => a.outcome === 'success').map((a) => a.entry)).toEqual(['e10']);
+    // Only the tries in flight beside it were still sent: nothing past entry 10 + 3.
+    const tried = seen.filter((p) => p.startsWith('wrong-') || p === right.password).map((p) => indexOf(p, 10));
+    expect(Math.max(...tried)).toBeLessThanOrEqual(12);
+  });
+
+  it('stop every session at a lock-out: only the tries in flight meet it', async () => {
+    let failures = 0;
+    let lockedAnswers = 0;
+    const { port } = await serveCounting((req, res) => {
+      const p = basicPair(req);
+      if (p && failures >= 8) {
+        lockedAnswers++;
+        res.writeHead(429, { 'Content-Type': 'text/html' });
+        return res.end(html('Locked', 'Too many failed logins, try again later'));
+      }
+      if (p) failures++;
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' });
+      res.end(html('401', 'Unauthorized'));
+    });
+    const v = await withSessions(port, 4, dictionary(40, 0, right));
+    expect(v.verdict).toBe('locked-out');
+    expect(lockedAnswers).toBeGreaterThan(0);
+    expect(lockedAnswers).toBeLessThanOrEqual(4);
+    expect(v.attempts.some((a) => a.outcome === 'locked-out')).toBe(true);
+    // Tries cut off by the lock-out say so (a runner backing off tries those entries again).
+    expect(v.attempts.filter((a) => a.outcome !== 'failure' && a.outcome !== 'locked-out')).toEqual([]);
+  });
+
+  it('fall back to fewer sessions on a device that turns away connections past two (not a lock-out)', async () => {
+    // The device answers no entry until the two sessions past its limit were turned away twice
+    // each (a first try and its retry): without the fall-back they would call that a lock-out.
+    const held: (() => void)[] = [];
+    let released = false;
+    const login = basicLogin(right.password, []);
+    const { port, stats } = await serveCounting(
+      (req, res) => {
+        const p = basicPair(req);
+        if (!released && p && (p.pass.startsWith('wrong-') || p.pass === right.password)) held.push(() => login(req, res));
+        else login(req, res);
+      },
+      {
+        maxOpen: 2,
+        onTurnAway: (n) => {
+          if (n < 4) return;
+          released = true;
+          for (const answer of held.splice(0)) answer();
+        },
+      },
+    );
+    const target = await grabbedTarget(ip, port, 'http');
+    for (let i = 0; i < 100 && stats.open > 0; i++) await new Promise((r) => setTimeout(r, 10)); // the grab's connection closes
+    stats.armed = true;
+    const v = await httpBasicAccess.run(target, dictionary(30, 25, right), { ...accessContext(ip, port), sessions: 4 });
+    expect(stats.turnedAway).toBeGreaterThanOrEqual(4);
+    expect(v).toMatchObject({ verdict: 'weak-credential', entry: 'e25' });
+    // Every entry before the right one was answered by the device (a turned-away try was redone).
+    const answered = new Set(v.attempts.filter((a) => a.outcome === 'failure').map((a) => a.entry));
+    for (let i = 1; i < 25; i++) expect(answered.has(`e${i}`)).toBe(true);
+  }, 30_000);
+
+  it('stop when the run is aborted, sending nothing new after it', async () => {
+    const controller = new AbortController();
+    let tries = 0;
+    let afterAbort = 0;
+    const { port } = await serveCounting((req, res) => {
+      if (basicPair(req)) {
+        if (controller.signal.aborted) afterAbort++;
+        if (++tries === 10) controller.abort();
+      }
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="x"' });
+      res.end();
+    });
+    const v = await withSessions(port, 4, dictionary(200, 0, right), httpBasicAccess, controller.signal);
+    expect(v).toMatchObject({ verdict: 'error', reason: 'aborted' });
+    // At most the other sessions' tries already on the wire arrive after the abort.
+    expect(afterAbort).toBeLessThanOrEqual(3);
+    expect(v.attempts.length).toBeLessThan(20);
+  });
+
+  it('Digest: each session answers its own nonce; one server-wide nonce with strict counts still finds the pair', async () => {
+    const pair = { username: 'admin', password: '1234' };
+    const fresh = digestServer('1234');
+    expect(await withSessions(await serve(fresh.handler), 3, dictionary(12, 9, pair), httpDigestAccess)).toMatchObject({ verdict: 'weak-credential', entry: 'e9' });
+    // Every nonce count the server read was new for its nonce (a repeat would have been refused).
+    const fixed = digestServer('1234', { fixedNonce: true });
+    const v = await withSessions(await serve(fixed.handler), 3, dictionary(12, 9, pair), httpDigestAccess);
+    expect(v).toMatchObject({ verdict: 'weak-credential', entry: 'e9' });
+    const counts = fixed.log.map((l) => parseInt(/nc=(\w+)/.exec(l)?.[1] ?? '0', 16));
+    expect(counts).toEqual(counts.map((_, i) => i + 1));
+  });
+});

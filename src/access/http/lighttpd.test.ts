@@ -78,10 +78,10 @@ interface Probe {
 }
 
 /** Run a module inside the namespace (waits for the server to listen: a refused grab is retried, bounded). */
-async function probeIn(module: string, port: number, list: unknown): Promise<Probe> {
+async function probeIn(module: string, port: number, list: unknown, sessions = 1): Promise<Probe> {
   for (let i = 0; ; i++) {
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', probe, module, ip, String(port), JSON.stringify(list)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', probe, module, ip, String(port), JSON.stringify(list), String(sessions)], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let stdout = '';
       let stderr = '';
@@ -146,12 +146,27 @@ describe.skipIf(skip !== undefined)('real lighttpd mod_auth in a network namespa
   }, 120_000);
 
   it.each([
-    ['http-basic', 8002],
-    ['http-digest', 8004],
-  ] as const)('%s: attempts per second over 500 wrong pairs (printed, not asserted)', async (module, port) => {
-    const p = await probeIn(module, port, dictionary(500, 0, weak));
+    ['http-basic', 8001, 8002],
+    ['http-digest', 8003, 8004],
+  ] as const)('%s with 4 sessions: finds the weak pair at #30 of 40, every entry before it answered, and not the strong one', async (module, weakPort, strongPort) => {
+    const found = await probeIn(module, weakPort, dictionary(40, 30, weak), 4);
+    expect(found.verdict).toMatchObject({ verdict: 'weak-credential', entry: 'e30' });
+    const failed = new Set(found.verdict.attempts.filter((a) => a.outcome === 'failure').map((a) => a.entry));
+    for (let i = 1; i < 30; i++) expect(failed.has(`e${i}`)).toBe(true);
+    const notFound = await probeIn(module, strongPort, dictionary(40, 30, weak), 4);
+    expect(notFound.verdict).toMatchObject({ verdict: 'no-weak-credential', entry: null });
+    expect(notFound.verdict.attempts).toHaveLength(41);
+  }, 120_000);
+
+  it.each([
+    ['http-basic', 8002, 1],
+    ['http-basic', 8002, 4],
+    ['http-digest', 8004, 1],
+    ['http-digest', 8004, 4],
+  ] as const)('%s on port %i: attempts per second over 500 wrong pairs, %i session(s) (printed, not asserted)', async (module, port, sessions) => {
+    const p = await probeIn(module, port, dictionary(500, 0, weak), sessions);
     expect(p.verdict.verdict).toBe('no-weak-credential');
     expect(p.verdict.attempts).toHaveLength(501); // the control pair, then 500
-    console.log(`[access lighttpd] ${module}: ${p.verdict.attempts.length} attempts in ${p.ms.toFixed(0)} ms = ${((p.verdict.attempts.length * 1000) / p.ms).toFixed(0)} attempts/s on ${p.connections} connections`);
+    console.log(`[access lighttpd] ${module}, ${sessions} session(s): ${p.verdict.attempts.length} attempts in ${p.ms.toFixed(0)} ms = ${((p.verdict.attempts.length * 1000) / p.ms).toFixed(0)} attempts/s on ${p.connections} connections`);
   }, 120_000);
 });

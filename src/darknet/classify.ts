@@ -1,0 +1,354 @@
+/**
+ * Per-source, per-UTC-day classification of darknet traffic.
+ *
+ * Every packet is folded into its source's counters in a struct-of-arrays table (no object per
+ * packet or per source): probes (SYN without ACK, UDP, ICMP echo request), backscatter (SYN-ACK,
+ * RST, ICMP echo reply / unreachable / time exceeded, the answers victims of spoofed attacks send
+ * to addresses that never asked), fingerprint hits, exact counts of telnet ports, distinct
+ * destinations (exact up to 8, then a 256-register HyperLogLog) and a top-4 of destination ports.
+ *
+ * Memory bound: about 200 bytes per source plus 256 bytes for each source past 8 destinations,
+ * at most `maxSources` sources per open day (default 1,000,000, ≈ 200–450 MB). When a day's table
+ * is full, its one-packet sources (never enough to label) are evicted; if it is still nine-tenths
+ * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once
+ * packets two days later arrive (captures may be out of order by up to a day), or at the end.
+ */
+import { fingerprintRules, weighFingerprints, type Fingerprint } from './fingerprints.js';
+import { addressText, type PacketView } from './pcap/packet.js';
+import { HLL_REGISTERS, hllAdd, hllCount } from './sketch.js';
+
+export type SourceClass = 'scanning' | 'backscatter' | 'other';
+
+/** One source on one UTC day: what a later findings step turns into `infected` findings. */
+export interface SourceSummary {
+  readonly kind: 'darknet-source';
+  readonly ip: string;
+  /** UTC day, YYYY-MM-DD. */
+  readonly day: string;
+  readonly class: SourceClass;
+  readonly fingerprint: Fingerprint;
+  readonly confidence: number;
+  readonly packets: number;
+  /** Distinct destinations: exact up to 8, then an estimate (about ±6.5 %). */
+  readonly destinations: number;
+  readonly destinationsExact: boolean;
+  /** Most frequent destination ports, most first (Misra–Gries lower-bound counts). */
+  readonly ports: readonly number[];
+  readonly portPackets: readonly number[];
+  /** Share of TCP SYN probes to 23 or 2323 (Mirai's 9:1 mix), 0 without probes. */
+  readonly telnetShare: number;
+  readonly port2323Share: number;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly counts: {
+    readonly synProbes: number;
+    readonly udpProbes: number;
+    readonly icmpEcho: number;
+    readonly synAck: number;
+    readonly rst: number;
+    readonly icmpReplies: number;
+    readonly other: number;
+  };
+  /** Mirai-style scanning: the candidate a findings step checks against ISP ranges. */
+  readonly infected: boolean;
+}
+
+/** What the read as a whole could not keep. */
+export interface AnalysisLimits {
+  readonly evictedSources: number;
+  readonly droppedPackets: number;
+}
+
+export interface AnalyserOptions {
+  /** Sources per open day (see the header for the memory this takes). */
+  readonly maxSources?: number;
+  /** Called when a day is closed, with its sources. */
+  readonly onDay?: (sources: SourceSummary[]) => void;
+}
+
+// Counter layout per source (stride S).
+const PACKETS = 0, SYN = 1, SYNACK = 2, RST = 3, UDP = 4, ECHO = 5, ICMPBACK = 6, OTHER = 7;
+const HITS = 8; // one counter per fingerprint rule, then:
+const P23 = HITS + 3, P2323 = HITS + 4, NDEST = HITS + 5, DEST = HITS + 6;
+const EXACT = 8;
+const TOPK = 4;
+const PORTS = DEST + EXACT, PORTCOUNTS = PORTS + TOPK;
+const S = PORTCOUNTS + TOPK;
+/** NDEST value once a source's destinations moved to its HyperLogLog. */
+const SKETCHED = 0xffffffff;
+
+const DAY = 86400;
+const RULES = fingerprintRules;
+if (RULES.length > 3) throw new Error('classify.ts reserves three fingerprint counters');
+
+/** ICMP(v6) types that answer something: echo reply, unreachable, time exceeded (RFC 792, 4443). */
+function icmpIsReply(v: PacketView): boolean {
+  const t = v.icmpType;
+  return v.proto === 1 ? t === 0 || t === 3 || t === 11 : t === 129 || t === 1 || t === 3;
+}
+
+class DayTable {
+  readonly keys4 = new Map<number, number>();
+  readonly keys6 = new Map<string, number>();
+  ips6: string[] = [];
+  ips4 = new Uint32Array(1024);
+  c = new Uint32Array(1024 * S);
+  t = new Float64Array(1024 * 2);
+  sketches = new Map<number, Uint8Array>();
+  size = 0;
+  evicted = 0;
+  dropped = 0;
+
+  constructor(readonly day: number, private readonly max: number) {}
+
+  private grow(): void {
+    const cap = this.ips4.length * 2;
+    const ips = new Uint32Array(cap);
+    ips.set(this.ips4);
+    this.ips4 = ips;
+    const c = new Uint32Array(cap * S);
+    c.set(this.c);
+    this.c = c;
+    const t = new Float64Array(cap * 2);
+    t.set(this.t);
+    this.t = t;
+  }
+
+  /** Evict one-packet sources by compacting the table in place. */
+  private compact(): void {
+    let w = 0;
+    const ips6 = new Map<number, string>();
+    for (const [ip, slot] of this.keys6) ips6.set(slot, ip);
+    this.keys4.clear();
+    this.keys6.clear();
+    const sketches = new Map<number, Uint8Array>();
+    const newIps6: string[] = [];
+    for (let r = 0; r < this.size; r++) {
+      if (this.c[r * S + PACKETS]! <= 1) {
+        this.evicted++;
+        continue;
+      }
+      if (w !== r) {
+        this.c.copyWithin(w * S, r * S, r * S + S);
+        this.t[w * 2] = this.t[r * 2]!;
+        this.t[w * 2 + 1] = this.t[r * 2 + 1]!;
+        this.ips4[w] = this.ips4[r]!;
+      }
+      const six = ips6.get(r);
+      if (six !== undefined) {
+        this.keys6.set(six, w);
+        newIps6[w] = six;
+      } else this.keys4.set(this.ips4[w]!, w);
+      const sk = this.sketches.get(r);
+      if (sk) sketches.set(w, sk);
+      w++;
+    }
+    this.c.fill(0, w * S, this.size * S);
+    this.size = w;
+    this.sketches = sketches;
+    this.ips6 = newIps6;
+  }
+
+  private newSlot(): number {
+    if (this.size >= this.max) {
+      this.compact();
+      if (this.size >= this.max * 0.9) return -1;
+    }
+    if (this.size >= this.ips4.length) this.grow();
+    return this.size++;
+  }
+
+  add(v: PacketView, ts: number): void {
+    let slot: number | undefined;
+    if (v.ipVersion === 4) {
+      slot = this.keys4.get(v.src);
+      if (slot === undefined) {
+        slot = this.newSlot();
+        if (slot < 0) {
+          this.dropped++;
+          return;
+        }
+        this.keys4.set(v.src, slot);
+        this.ips4[slot] = v.src;
+        this.t[slot * 2] = ts;
+      }
+    } else {
+      const ip = addressText(v, 'src');
+      slot = this.keys6.get(ip);
+      if (slot === undefined) {
+        slot = this.newSlot();
+        if (slot < 0) {
+          this.dropped++;
+          return;
+        }
+        this.keys6.set(ip, slot);
+        this.ips6[slot] = ip;
+        this.t[slot * 2] = ts;
+      }
+    }
+    const c = this.c;
+    const b = slot * S;
+    c[b + PACKETS]!++;
+    if (ts < this.t[slot * 2]!) this.t[slot * 2] = ts;
+    if (ts > this.t[slot * 2 + 1]!) this.t[slot * 2 + 1] = ts;
+    const proto = v.proto;
+    if (!v.l4) c[b + OTHER]!++;
+    else if (proto === 6) {
+      const f = v.tcpFlags;
+      if ((f & 0x12) === 0x02) {
+        c[b + SYN]!++;
+        if (v.ipVersion === 4) {
+          for (let i = 0; i < RULES.length; i++) if (RULES[i]!.match(v)) c[b + HITS + i]!++;
+        }
+        if (v.dport === 23) c[b + P23]!++;
+        else if (v.dport === 2323) c[b + P2323]!++;
+      } else if ((f & 0x12) === 0x12) c[b + SYNACK]!++;
+      else if (f & 0x04) c[b + RST]!++;
+      else c[b + OTHER]!++;
+    } else if (proto === 17) c[b + UDP]!++;
+    else if (proto === 1 || proto === 58) {
+      if ((proto === 1 && v.icmpType === 8) || (proto === 58 && v.icmpType === 128)) c[b + ECHO]!++;
+      else if (icmpIsReply(v)) c[b + ICMPBACK]!++;
+      else c[b + OTHER]!++;
+    } else c[b + OTHER]!++;
+    if (v.l4 && (proto === 6 || proto === 17)) this.port(b, v.dport);
+    this.destination(slot, b, v.ipVersion === 4 ? v.dst : (v.buf[v.dstOffset + 12]! << 24 | v.buf[v.dstOffset + 13]! << 16 | v.buf[v.dstOffset + 14]! << 8 | v.buf[v.dstOffset + 15]!) >>> 0);
+  }
+
+  /** Misra–Gries top-k: ports above n/(k+1) of the packets are always kept; counts are lower bounds. */
+  private port(b: number, port: number): void {
+    const c = this.c;
+    let free = -1;
+    for (let i = 0; i < TOPK; i++) {
+      const n = c[b + PORTCOUNTS + i]!;
+      if (n !== 0 && c[b + PORTS + i] === port) {
+        c[b + PORTCOUNTS + i] = n + 1;
+        return;
+      }
+      if (n === 0 && free < 0) free = i;
+    }
+    if (free >= 0) {
+      c[b + PORTS + free] = port;
+      c[b + PORTCOUNTS + free] = 1;
+    } else for (let i = 0; i < TOPK; i++) c[b + PORTCOUNTS + i]!--;
+  }
+
+  private destination(slot: number, b: number, dst: number): void {
+    const c = this.c;
+    const n = c[b + NDEST]!;
+    if (n === SKETCHED) {
+      hllAdd(this.sketches.get(slot)!, dst);
+      return;
+    }
+    for (let i = 0; i < n; i++) if (c[b + DEST + i] === dst) return;
+    if (n < EXACT) {
+      c[b + DEST + n] = dst;
+      c[b + NDEST] = n + 1;
+      return;
+    }
+    const regs = new Uint8Array(HLL_REGISTERS);
+    for (let i = 0; i < EXACT; i++) hllAdd(regs, c[b + DEST + i]!);
+    hllAdd(regs, dst);
+    this.sketches.set(slot, regs);
+    c[b + NDEST] = SKETCHED;
+  }
+
+  summaries(): SourceSummary[] {
+    const out: SourceSummary[] = [];
+    const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
+    const ips6 = this.ips6;
+    for (let slot = 0; slot < this.size; slot++) {
+      const b = slot * S;
+      const c = this.c;
+      const at = (i: number) => c[b + i]!;
+      const ip = ips6[slot] ?? formatV4(this.ips4[slot]!);
+      const packets = at(PACKETS);
+      const syn = at(SYN);
+      const probes = syn + at(UDP) + at(ECHO);
+      const back = at(SYNACK) + at(RST) + at(ICMPBACK);
+      const sketched = at(NDEST) === SKETCHED;
+      const destinations = sketched ? Math.max(EXACT + 1, hllCount(this.sketches.get(slot)!)) : at(NDEST);
+      const verdict = weighFingerprints(syn, RULES.map((_, i) => at(HITS + i)));
+      const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
+      const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';
+      const top: [number, number][] = [];
+      for (let i = 0; i < TOPK; i++) if (at(PORTCOUNTS + i) > 0) top.push([at(PORTS + i), at(PORTCOUNTS + i)]);
+      top.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+      out.push({
+        kind: 'darknet-source',
+        ip,
+        day: dayText,
+        class: cls,
+        fingerprint,
+        confidence: cls === 'scanning' ? verdict.confidence : 0,
+        packets,
+        destinations,
+        destinationsExact: !sketched,
+        ports: top.map((x) => x[0]),
+        portPackets: top.map((x) => x[1]),
+        telnetShare: syn > 0 ? round3((at(P23) + at(P2323)) / syn) : 0,
+        port2323Share: syn > 0 ? round3(at(P2323) / syn) : 0,
+        firstSeen: new Date(this.t[slot * 2]! * 1000).toISOString(),
+        lastSeen: new Date(this.t[slot * 2 + 1]! * 1000).toISOString(),
+        counts: { synProbes: syn, udpProbes: at(UDP), icmpEcho: at(ECHO), synAck: at(SYNACK), rst: at(RST), icmpReplies: at(ICMPBACK), other: at(OTHER) },
+        infected: cls === 'scanning' && fingerprint === 'mirai',
+      });
+    }
+    return out;
+  }
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/** Folds packets into per-source, per-day state; `finish` closes every open day. */
+export class DarknetAnalyser {
+  private readonly tables = new Map<number, DayTable>();
+  private current: DayTable | undefined;
+  private maxDay = -Infinity;
+  private evicted = 0;
+  private dropped = 0;
+  private readonly closed: SourceSummary[] = [];
+
+  constructor(private readonly options: AnalyserOptions = {}) {}
+
+  /** Fold one packet in (the view is not kept). */
+  add(v: PacketView): void {
+    const ts = v.tsSec + v.tsNsec / 1e9;
+    const day = Math.floor(v.tsSec / DAY);
+    let t = this.current;
+    if (t === undefined || t.day !== day) t = this.table(day);
+    t.add(v, ts);
+  }
+
+  private table(day: number): DayTable {
+    let t = this.tables.get(day);
+    if (!t) {
+      t = new DayTable(day, this.options.maxSources ?? 1_000_000);
+      this.tables.set(day, t);
+    }
+    if (day > this.maxDay) {
+      this.maxDay = day;
+      for (const [d, old] of this.tables) if (d < day - 1) this.close(d, old);
+    }
+    this.current = t;
+    return t;
+  }
+
+  private close(day: number, t: DayTable): void {
+    this.tables.delete(day);
+    this.evicted += t.evicted;
+    this.dropped += t.dropped;
+    const sources = t.summaries();
+    if (this.options.onDay) this.options.onDay(sources);
+    else for (const s of sources) this.closed.push(s);
+  }
+
+  /** Close every open day; returns the sources not already given to `onDay`, busiest first. */
+  finish(): { sources: SourceSummary[]; limits: AnalysisLimits } {
+    for (const [d, t] of [...this.tables].sort((a, b) => a[0] - b[0])) this.close(d, t);
+    this.current = undefined;
+    const sources = this.closed.splice(0).sort((a, b) => a.day.localeCompare(b.day) || b.packets - a.packets || a.ip.localeCompare(b.ip));
+    return { sources, limits: { evictedSources: this.evicted, droppedPackets: this.dropped } };
+  }
+}

@@ -267,7 +267,7 @@ class DayTable {
       const probes = syn + at(UDP) + at(ECHO);
       const back = at(SYNACK) + at(RST) + at(ICMPBACK);
       const sketched = at(NDEST) === SKETCHED;
-      const destinations = sketched ? Math.max(EXACT + 1, hllCount(this.sketches.get(slot)!)) : at(NDEST);
+      const destinations = sketched ? Math.min(packets, Math.max(EXACT + 1, hllCount(this.sketches.get(slot)!))) : at(NDEST);
       const verdict = weighFingerprints(syn, RULES.map((_, i) => at(HITS + i)));
       const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
       const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';

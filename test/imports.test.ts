@@ -40,6 +40,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/pipeline/stages.test.ts', modules: ['node:net'], reason: 'loopback listeners (via test/helpers listenSpread) for a streaming survey (servers)' },
   { path: 'test/real-daemons.ts', modules: [], reason: 'starts real servers (Debian daemons) as processes in its own namespace; imports no network module' },
   { path: 'test/real-daemons.test.ts', modules: [], reason: 'real daemons in its own namespace, reached only by the CLI run inside it; imports no network module' },
+  { path: 'test/darknet-real-tools.test.ts', modules: [], reason: 'runs masscan, zmap and tcpdump as processes in its own namespace (scanning only its lo); imports no network module' },
   { path: 'test/grab-servers.ts', modules: ['node:net', 'node:http', 'ssh2'], reason: 'loopback servers the grab tests talk to (hostile peers, telnet, FTP, MQTT, ssh2 Server, node:http)' },
   { path: 'src/grab/ssh/ssh2-session.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (a Duplex passed as sock): it never dials" },
   { path: 'src/grab/http/http.test.ts', modules: ['node:http', 'node:https', 'node:net'], reason: 'loopback web servers (well-formed and hostile) the http/https grab modules read' },

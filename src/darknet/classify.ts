@@ -7,7 +7,7 @@
  * to addresses that never asked), fingerprint hits, exact counts of telnet ports, distinct
  * destinations (exact up to 8, then a 256-register HyperLogLog) and a top-4 of destination ports.
  *
- * Memory bound: about 200 bytes per source plus 256 bytes for each source past 8 destinations,
+ * Memory bound: about 200 bytes per source plus 256 bytes (from a per-day pool) for each source past 8 destinations,
  * at most `maxSources` sources per open day (default 1,000,000, ≈ 200–450 MB). When a day's table
  * is full, its one-packet sources (never enough to label) are evicted; if it is still nine-tenths
  * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once
@@ -15,7 +15,7 @@
  */
 import { fingerprintRules, weighFingerprints, type Fingerprint } from './fingerprints.js';
 import { addressText, type PacketView } from './pcap/packet.js';
-import { HLL_REGISTERS, hllAdd, hllCount } from './sketch.js';
+import { HLL_REGISTERS, hllAdd, hllCount, U32Map } from './sketch.js';
 
 export type SourceClass = 'scanning' | 'backscatter' | 'other';
 
@@ -88,13 +88,15 @@ function icmpIsReply(v: PacketView): boolean {
 }
 
 class DayTable {
-  readonly keys4 = new Map<number, number>();
+  readonly keys4 = new U32Map();
   readonly keys6 = new Map<string, number>();
   ips6: string[] = [];
   ips4 = new Uint32Array(1024);
   c = new Uint32Array(1024 * S);
   t = new Float64Array(1024 * 2);
-  sketches = new Map<number, Uint8Array>();
+  /** HyperLogLog registers of sources past EXACT destinations, HLL_REGISTERS bytes each. */
+  pool = new Uint8Array(HLL_REGISTERS * 64);
+  pooled = 0;
   size = 0;
   evicted = 0;
   dropped = 0;
@@ -121,7 +123,6 @@ class DayTable {
     for (const [ip, slot] of this.keys6) ips6.set(slot, ip);
     this.keys4.clear();
     this.keys6.clear();
-    const sketches = new Map<number, Uint8Array>();
     const newIps6: string[] = [];
     for (let r = 0; r < this.size; r++) {
       if (this.c[r * S + PACKETS]! <= 1) {
@@ -139,13 +140,10 @@ class DayTable {
         this.keys6.set(six, w);
         newIps6[w] = six;
       } else this.keys4.set(this.ips4[w]!, w);
-      const sk = this.sketches.get(r);
-      if (sk) sketches.set(w, sk);
       w++;
     }
     this.c.fill(0, w * S, this.size * S);
     this.size = w;
-    this.sketches = sketches;
     this.ips6 = newIps6;
   }
 
@@ -162,7 +160,7 @@ class DayTable {
     let slot: number | undefined;
     if (v.ipVersion === 4) {
       slot = this.keys4.get(v.src);
-      if (slot === undefined) {
+      if (slot < 0) {
         slot = this.newSlot();
         if (slot < 0) {
           this.dropped++;
@@ -212,7 +210,7 @@ class DayTable {
       else c[b + OTHER]!++;
     } else c[b + OTHER]!++;
     if (v.l4 && (proto === 6 || proto === 17)) this.port(b, v.dport);
-    this.destination(slot, b, v.ipVersion === 4 ? v.dst : (v.buf[v.dstOffset + 12]! << 24 | v.buf[v.dstOffset + 13]! << 16 | v.buf[v.dstOffset + 14]! << 8 | v.buf[v.dstOffset + 15]!) >>> 0);
+    this.destination(b, v.ipVersion === 4 ? v.dst : (v.buf[v.dstOffset + 12]! << 24 | v.buf[v.dstOffset + 13]! << 16 | v.buf[v.dstOffset + 14]! << 8 | v.buf[v.dstOffset + 15]!) >>> 0);
   }
 
   /** Misra–Gries top-k: ports above n/(k+1) of the packets are always kept; counts are lower bounds. */
@@ -233,11 +231,11 @@ class DayTable {
     } else for (let i = 0; i < TOPK; i++) c[b + PORTCOUNTS + i]!--;
   }
 
-  private destination(slot: number, b: number, dst: number): void {
+  private destination(b: number, dst: number): void {
     const c = this.c;
     const n = c[b + NDEST]!;
     if (n === SKETCHED) {
-      hllAdd(this.sketches.get(slot)!, dst);
+      hllAdd(this.pool, c[b + DEST]! * HLL_REGISTERS, dst);
       return;
     }
     for (let i = 0; i < n; i++) if (c[b + DEST + i] === dst) return;
@@ -246,10 +244,16 @@ class DayTable {
       c[b + NDEST] = n + 1;
       return;
     }
-    const regs = new Uint8Array(HLL_REGISTERS);
-    for (let i = 0; i < EXACT; i++) hllAdd(regs, c[b + DEST + i]!);
-    hllAdd(regs, dst);
-    this.sketches.set(slot, regs);
+    // Past EXACT: move the set into a fresh HyperLogLog from the pool (never freed within the day).
+    if ((this.pooled + 1) * HLL_REGISTERS > this.pool.length) {
+      const bigger = new Uint8Array(this.pool.length * 2);
+      bigger.set(this.pool);
+      this.pool = bigger;
+    }
+    const at = this.pooled++;
+    for (let i = 0; i < EXACT; i++) hllAdd(this.pool, at * HLL_REGISTERS, c[b + DEST + i]!);
+    hllAdd(this.pool, at * HLL_REGISTERS, dst);
+    c[b + DEST] = at;
     c[b + NDEST] = SKETCHED;
   }
 
@@ -267,7 +271,7 @@ class DayTable {
       const probes = syn + at(UDP) + at(ECHO);
       const back = at(SYNACK) + at(RST) + at(ICMPBACK);
       const sketched = at(NDEST) === SKETCHED;
-      const destinations = sketched ? Math.min(packets, Math.max(EXACT + 1, hllCount(this.sketches.get(slot)!))) : at(NDEST);
+      const destinations = sketched ? Math.min(packets, Math.max(EXACT + 1, hllCount(this.pool, at(DEST) * HLL_REGISTERS))) : at(NDEST);
       const verdict = weighFingerprints(syn, RULES.map((_, i) => at(HITS + i)));
       const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
       const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';

@@ -16,21 +16,21 @@ export function mix32(x: number): number {
 }
 
 /** Add a 32-bit value to the registers regs[at, at+256). */
-export function hllAdd(regs: Uint8Array, value: number): void {
+export function hllAdd(regs: Uint8Array, at: number, value: number): void {
   const h = mix32(value);
-  const idx = h >>> 24;
+  const idx = at + (h >>> 24);
   const rest = (h << 8) >>> 0;
   const rank = rest === 0 ? 25 : Math.clz32(rest) + 1;
   if (rank > regs[idx]!) regs[idx] = rank;
 }
 
-/** The cardinality estimate of the registers. */
-export function hllCount(regs: Uint8Array): number {
+/** The cardinality estimate of the registers regs[at, at+256). */
+export function hllCount(regs: Uint8Array, at = 0): number {
   const m = HLL_REGISTERS;
   let sum = 0;
   let zeros = 0;
   for (let i = 0; i < m; i++) {
-    const r = regs[i]!;
+    const r = regs[at + i]!;
     sum += 2 ** -r;
     if (r === 0) zeros++;
   }
@@ -39,4 +39,58 @@ export function hllCount(regs: Uint8Array): number {
   // Linear counting where HLL is biased: few distinct values leave many empty registers.
   if (raw <= 2.5 * m && zeros > 0) return Math.round(m * Math.log(m / zeros));
   return Math.round(raw);
+}
+
+/**
+ * An open-addressing hash map from 32-bit keys (IPv4 sources) to slot numbers: linear probing over
+ * typed arrays, load at most one half. Several times faster than Map on the per-packet lookup.
+ */
+export class U32Map {
+  private keys = new Uint32Array(1 << 12);
+  private vals = new Int32Array(1 << 12).fill(-1);
+  private mask = (1 << 12) - 1;
+  size = 0;
+
+  /** The value of key, or -1. */
+  get(key: number): number {
+    const keys = this.keys;
+    const vals = this.vals;
+    for (let i = mix32(key) & this.mask; ; i = (i + 1) & this.mask) {
+      const v = vals[i]!;
+      if (v < 0 || keys[i] === key) return v;
+    }
+  }
+
+  /** Set key to a value ≥ 0. */
+  set(key: number, value: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.rehash(this.keys.length * 2);
+    for (let i = mix32(key) & this.mask; ; i = (i + 1) & this.mask) {
+      const v = this.vals[i]!;
+      if (v < 0) {
+        this.keys[i] = key;
+        this.vals[i] = value;
+        this.size++;
+        return;
+      }
+      if (this.keys[i] === key) {
+        this.vals[i] = value;
+        return;
+      }
+    }
+  }
+
+  clear(): void {
+    this.vals.fill(-1);
+    this.size = 0;
+  }
+
+  private rehash(capacity: number): void {
+    const oldKeys = this.keys;
+    const oldVals = this.vals;
+    this.keys = new Uint32Array(capacity);
+    this.vals = new Int32Array(capacity).fill(-1);
+    this.mask = capacity - 1;
+    this.size = 0;
+    for (let i = 0; i < oldKeys.length; i++) if (oldVals[i]! >= 0) this.set(oldKeys[i]!, oldVals[i]!);
+  }
 }

@@ -66,20 +66,21 @@ export interface AnalyserOptions {
   readonly onDay?: (sources: SourceSummary[]) => void;
 }
 
-// Counter layout per source (stride S).
-const PACKETS = 0, SYN = 1, SYNACK = 2, RST = 3, UDP = 4, ECHO = 5, ICMPBACK = 6, OTHER = 7;
-const HITS = 8; // one counter per fingerprint rule, then:
-const P23 = HITS + 3, P2323 = HITS + 4, NDEST = HITS + 5, DEST = HITS + 6;
+// Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
+// first 64 bytes (one cache line), the rest in the second; the analysis is bound by memory misses.
+const PACKETS = 0, SYN = 1, HITS = 2; // one hit counter per fingerprint rule (three)
+const NDEST = 5, FIRST = 6, LAST = 7, DEST = 8;
 const EXACT = 8;
+const P23 = 16, P2323 = 17, SYNACK = 18, RST = 19, UDP = 20, ECHO = 21, ICMPBACK = 22, OTHER = 23;
 const TOPK = 4;
-const PORTS = DEST + EXACT, PORTCOUNTS = PORTS + TOPK;
-const S = PORTCOUNTS + TOPK;
+const PORTS = 24, PORTCOUNTS = PORTS + TOPK;
+const S = 32;
 /** NDEST value once a source's destinations moved to its HyperLogLog. */
 const SKETCHED = 0xffffffff;
 
 const DAY = 86400;
 const RULES = fingerprintRules;
-if (RULES.length > 3) throw new Error('classify.ts reserves three fingerprint counters');
+if (RULES.length !== NDEST - HITS) throw new Error('classify.ts reserves three fingerprint counters');
 
 /** ICMP(v6) types that answer something: echo reply, unreachable, time exceeded (RFC 792, 4443). */
 function icmpIsReply(v: PacketView): boolean {
@@ -93,7 +94,6 @@ class DayTable {
   ips6: string[] = [];
   ips4 = new Uint32Array(1024);
   c = new Uint32Array(1024 * S);
-  t = new Float64Array(1024 * 2);
   /** HyperLogLog registers of sources past EXACT destinations, HLL_REGISTERS bytes each. */
   pool = new Uint8Array(HLL_REGISTERS * 64);
   pooled = 0;
@@ -111,9 +111,6 @@ class DayTable {
     const c = new Uint32Array(cap * S);
     c.set(this.c);
     this.c = c;
-    const t = new Float64Array(cap * 2);
-    t.set(this.t);
-    this.t = t;
   }
 
   /** Evict one-packet sources by compacting the table in place. */
@@ -131,8 +128,6 @@ class DayTable {
       }
       if (w !== r) {
         this.c.copyWithin(w * S, r * S, r * S + S);
-        this.t[w * 2] = this.t[r * 2]!;
-        this.t[w * 2 + 1] = this.t[r * 2 + 1]!;
         this.ips4[w] = this.ips4[r]!;
       }
       const six = ips6.get(r);
@@ -156,7 +151,8 @@ class DayTable {
     return this.size++;
   }
 
-  add(v: PacketView, ts: number): void {
+  /** Fold in a packet seen `ms` milliseconds after this day's start. */
+  add(v: PacketView, ms: number): void {
     let slot: number | undefined;
     if (v.ipVersion === 4) {
       slot = this.keys4.get(v.src);
@@ -168,7 +164,7 @@ class DayTable {
         }
         this.keys4.set(v.src, slot);
         this.ips4[slot] = v.src;
-        this.t[slot * 2] = ts;
+        this.c[slot * S + FIRST] = ms;
       }
     } else {
       const ip = addressText(v, 'src');
@@ -181,14 +177,14 @@ class DayTable {
         }
         this.keys6.set(ip, slot);
         this.ips6[slot] = ip;
-        this.t[slot * 2] = ts;
+        this.c[slot * S + FIRST] = ms;
       }
     }
     const c = this.c;
     const b = slot * S;
     c[b + PACKETS]!++;
-    if (ts < this.t[slot * 2]!) this.t[slot * 2] = ts;
-    if (ts > this.t[slot * 2 + 1]!) this.t[slot * 2 + 1] = ts;
+    if (ms < c[b + FIRST]!) c[b + FIRST] = ms;
+    if (ms > c[b + LAST]!) c[b + LAST] = ms;
     const proto = v.proto;
     if (!v.l4) c[b + OTHER]!++;
     else if (proto === 6) {
@@ -292,8 +288,8 @@ class DayTable {
         portPackets: top.map((x) => x[1]),
         telnetShare: syn > 0 ? round3((at(P23) + at(P2323)) / syn) : 0,
         port2323Share: syn > 0 ? round3(at(P2323) / syn) : 0,
-        firstSeen: new Date(this.t[slot * 2]! * 1000).toISOString(),
-        lastSeen: new Date(this.t[slot * 2 + 1]! * 1000).toISOString(),
+        firstSeen: new Date(this.day * DAY * 1000 + at(FIRST)).toISOString(),
+        lastSeen: new Date(this.day * DAY * 1000 + at(LAST)).toISOString(),
         counts: { synProbes: syn, udpProbes: at(UDP), icmpEcho: at(ECHO), synAck: at(SYNACK), rst: at(RST), icmpReplies: at(ICMPBACK), other: at(OTHER) },
         infected: cls === 'scanning' && fingerprint === 'mirai',
       });
@@ -318,11 +314,10 @@ export class DarknetAnalyser {
 
   /** Fold one packet in (the view is not kept). */
   add(v: PacketView): void {
-    const ts = v.tsSec + v.tsNsec / 1e9;
     const day = Math.floor(v.tsSec / DAY);
     let t = this.current;
     if (t === undefined || t.day !== day) t = this.table(day);
-    t.add(v, ts);
+    t.add(v, (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6));
   }
 
   private table(day: number): DayTable {

@@ -46,51 +46,50 @@ export function hllCount(regs: Uint8Array, at = 0): number {
  * typed arrays, load at most one half. Several times faster than Map on the per-packet lookup.
  */
 export class U32Map {
-  private keys = new Uint32Array(1 << 12);
-  private vals = new Int32Array(1 << 12).fill(-1);
+  /** Pairs (key, value + 1) side by side, so one probe touches one cache line; 0 marks empty. */
+  private table = new Uint32Array(2 << 12);
   private mask = (1 << 12) - 1;
   size = 0;
 
   /** The value of key, or -1. */
   get(key: number): number {
-    const keys = this.keys;
-    const vals = this.vals;
-    for (let i = mix32(key) & this.mask; ; i = (i + 1) & this.mask) {
-      const v = vals[i]!;
-      if (v < 0 || keys[i] === key) return v;
+    const t = this.table;
+    const mask = this.mask;
+    for (let i = mix32(key) & mask; ; i = (i + 1) & mask) {
+      const v = t[2 * i + 1]!;
+      if (v === 0) return -1;
+      if (t[2 * i] === key) return v - 1;
     }
   }
 
-  /** Set key to a value ≥ 0. */
+  /** Set key to a value from 0 to 2^32 - 2. */
   set(key: number, value: number): void {
-    if ((this.size + 1) * 2 > this.keys.length) this.rehash(this.keys.length * 2);
+    if ((this.size + 1) * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2);
+    const t = this.table;
     for (let i = mix32(key) & this.mask; ; i = (i + 1) & this.mask) {
-      const v = this.vals[i]!;
-      if (v < 0) {
-        this.keys[i] = key;
-        this.vals[i] = value;
+      if (t[2 * i + 1] === 0) {
+        t[2 * i] = key;
+        t[2 * i + 1] = value + 1;
         this.size++;
         return;
       }
-      if (this.keys[i] === key) {
-        this.vals[i] = value;
+      if (t[2 * i] === key) {
+        t[2 * i + 1] = value + 1;
         return;
       }
     }
   }
 
   clear(): void {
-    this.vals.fill(-1);
+    this.table.fill(0);
     this.size = 0;
   }
 
   private rehash(capacity: number): void {
-    const oldKeys = this.keys;
-    const oldVals = this.vals;
-    this.keys = new Uint32Array(capacity);
-    this.vals = new Int32Array(capacity).fill(-1);
+    const old = this.table;
+    this.table = new Uint32Array(2 * capacity);
     this.mask = capacity - 1;
     this.size = 0;
-    for (let i = 0; i < oldKeys.length; i++) if (oldVals[i]! >= 0) this.set(oldKeys[i]!, oldVals[i]!);
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.set(old[i]!, old[i + 1]! - 1);
   }
 }

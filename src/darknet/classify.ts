@@ -5,9 +5,9 @@
  * packet or per source): probes (SYN without ACK, UDP, ICMP echo request), backscatter (SYN-ACK,
  * RST, ICMP echo reply / unreachable / time exceeded, the answers victims of spoofed attacks send
  * to addresses that never asked), fingerprint hits, exact counts of telnet ports, distinct
- * destinations (exact up to 8, then a 256-register HyperLogLog) and a top-4 of destination ports.
+ * destinations (exact up to 8, then a 256-register HyperLogLog) and a top-3 of destination ports.
  *
- * Memory bound: about 200 bytes per source plus 256 bytes (from a per-day pool) for each source past 8 destinations,
+ * Memory bound: 128 bytes per source (256 while the open-addressing table is half full) plus 256 bytes (from a per-day pool) for each source past 8 destinations,
  * at most `maxSources` sources per open day (default 1,000,000, ≈ 200–450 MB). When a day's table
  * is full, its one-packet sources (never enough to label) are evicted; if it is still nine-tenths
  * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once
@@ -15,7 +15,7 @@
  */
 import { fingerprintRules, weighFingerprints, type Fingerprint } from './fingerprints.js';
 import { addressText, type PacketView } from './pcap/packet.js';
-import { HLL_REGISTERS, hllAdd, hllCount, U32Map } from './sketch.js';
+import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
 
 export type SourceClass = 'scanning' | 'backscatter' | 'other';
 
@@ -67,14 +67,16 @@ export interface AnalyserOptions {
 }
 
 // Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
-// first 64 bytes (one cache line), the rest in the second; the analysis is bound by memory misses.
-const PACKETS = 0, SYN = 1, HITS = 2; // one hit counter per fingerprint rule (three)
-const NDEST = 5, FIRST = 6, LAST = 7, DEST = 8;
+// first 64 bytes (one cache line, with the key: the table is its own hash map), the rest in the
+// second. The analysis is bound by memory misses on random sources, so lines are what count.
+const KEY = 0, PACKETS = 1, SYN = 2, HITS = 3; // one hit counter per fingerprint rule (three)
+const NDEST = 6, LAST = 7, DEST = 8;
 const EXACT = 8;
-const P23 = 16, P2323 = 17, SYNACK = 18, RST = 19, UDP = 20, ECHO = 21, ICMPBACK = 22, OTHER = 23;
-const TOPK = 4;
-const PORTS = 24, PORTCOUNTS = PORTS + TOPK;
+const FIRST = 16, P23 = 17, P2323 = 18, SYNACK = 19, RST = 20, UDP = 21, ECHO = 22, ICMPBACK = 23, OTHER = 24;
+const TOPK = 3;
+const PORTS = 25, PORTCOUNTS = PORTS + TOPK;
 const S = 32;
+const INITIAL = 1 << 12;
 /** NDEST value once a source's destinations moved to its HyperLogLog. */
 const SKETCHED = 0xffffffff;
 
@@ -89,99 +91,127 @@ function icmpIsReply(v: PacketView): boolean {
 }
 
 class DayTable {
-  readonly keys4 = new U32Map();
+  /** IPv4 sources: open addressing over the counters themselves (PACKETS 0 = empty entry). */
+  c4 = new Uint32Array(INITIAL * S);
+  mask4 = INITIAL - 1;
+  size4 = 0;
+  /** IPv6 sources (rare in darknets): sequential entries found by their text. */
+  c6 = new Uint32Array(16 * S);
   readonly keys6 = new Map<string, number>();
   ips6: string[] = [];
-  ips4 = new Uint32Array(1024);
-  c = new Uint32Array(1024 * S);
   /** HyperLogLog registers of sources past EXACT destinations, HLL_REGISTERS bytes each. */
   pool = new Uint8Array(HLL_REGISTERS * 64);
   pooled = 0;
-  size = 0;
   evicted = 0;
   dropped = 0;
 
   constructor(readonly day: number, private readonly max: number) {}
 
-  private grow(): void {
-    const cap = this.ips4.length * 2;
-    const ips = new Uint32Array(cap);
-    ips.set(this.ips4);
-    this.ips4 = ips;
-    const c = new Uint32Array(cap * S);
-    c.set(this.c);
-    this.c = c;
+  get size(): number {
+    return this.size4 + this.ips6.length;
   }
 
-  /** Evict one-packet sources by compacting the table in place. */
-  private compact(): void {
-    let w = 0;
-    const ips6 = new Map<number, string>();
-    for (const [ip, slot] of this.keys6) ips6.set(slot, ip);
-    this.keys4.clear();
-    this.keys6.clear();
-    const newIps6: string[] = [];
-    for (let r = 0; r < this.size; r++) {
-      if (this.c[r * S + PACKETS]! <= 1) {
+  /** Move the IPv4 entries into a table of `capacity` entries, leaving out those `drop` names. */
+  private rehash(capacity: number, drop: (packets: number) => boolean): void {
+    const old = this.c4;
+    const c = new Uint32Array(capacity * S);
+    const mask = capacity - 1;
+    let size = 0;
+    for (let b = 0; b < old.length; b += S) {
+      const packets = old[b + PACKETS]!;
+      if (packets === 0) continue;
+      if (drop(packets)) {
         this.evicted++;
         continue;
       }
-      if (w !== r) {
-        this.c.copyWithin(w * S, r * S, r * S + S);
-        this.ips4[w] = this.ips4[r]!;
-      }
-      const six = ips6.get(r);
-      if (six !== undefined) {
-        this.keys6.set(six, w);
-        newIps6[w] = six;
-      } else this.keys4.set(this.ips4[w]!, w);
-      w++;
+      let i = mix32(old[b + KEY]!) & mask;
+      while (c[i * S + PACKETS] !== 0) i = (i + 1) & mask;
+      c.set(old.subarray(b, b + S), i * S);
+      size++;
     }
-    this.c.fill(0, w * S, this.size * S);
-    this.size = w;
-    this.ips6 = newIps6;
+    this.c4 = c;
+    this.mask4 = mask;
+    this.size4 = size;
   }
 
-  private newSlot(): number {
+  /** Evict one-packet sources (never enough to label): the bound on memory. */
+  private compact(): void {
+    this.rehash(this.mask4 + 1, (packets) => packets <= 1);
+    const ips6: string[] = [];
+    let w = 0;
+    this.keys6.clear();
+    for (let r = 0; r < this.ips6.length; r++) {
+      if (this.c6[r * S + PACKETS]! <= 1) {
+        this.evicted++;
+        continue;
+      }
+      this.c6.copyWithin(w * S, r * S, r * S + S);
+      this.keys6.set(this.ips6[r]!, w);
+      ips6.push(this.ips6[r]!);
+      w++;
+    }
+    this.c6.fill(0, w * S);
+    this.ips6 = ips6;
+  }
+
+  /** Whether one more source fits (compacting when the bound is reached). */
+  private room(): boolean {
     if (this.size >= this.max) {
       this.compact();
-      if (this.size >= this.max * 0.9) return -1;
+      if (this.size >= this.max * 0.9) return false;
     }
-    if (this.size >= this.ips4.length) this.grow();
-    return this.size++;
+    return true;
+  }
+
+  /** Offset of the IPv4 source's entry (inserting it), or -1 when the bound is reached. */
+  private entry4(ip: number): number {
+    for (;;) {
+      const c = this.c4;
+      const mask = this.mask4;
+      for (let i = mix32(ip) & mask; ; i = (i + 1) & mask) {
+        const b = i * S;
+        if (c[b + PACKETS] === 0) break;
+        if (c[b + KEY] === ip) return b;
+      }
+      if (!this.room()) return -1;
+      if ((this.size4 + 1) * 2 > this.mask4 + 1) this.rehash((this.mask4 + 1) * 2, () => false);
+      const m = this.mask4;
+      let i = mix32(ip) & m;
+      while (this.c4[i * S + PACKETS] !== 0) i = (i + 1) & m;
+      this.c4[i * S + KEY] = ip;
+      this.size4++;
+      return i * S;
+    }
+  }
+
+  private entry6(ip: string): number {
+    const slot = this.keys6.get(ip);
+    if (slot !== undefined) return slot * S;
+    if (!this.room()) return -1;
+    const n = this.ips6.length;
+    if ((n + 1) * S > this.c6.length) {
+      const bigger = new Uint32Array(this.c6.length * 2);
+      bigger.set(this.c6);
+      this.c6 = bigger;
+    }
+    this.keys6.set(ip, n);
+    this.ips6.push(ip);
+    return n * S;
   }
 
   /** Fold in a packet seen `ms` milliseconds after this day's start. */
   add(v: PacketView, ms: number): void {
-    let slot: number | undefined;
-    if (v.ipVersion === 4) {
-      slot = this.keys4.get(v.src);
-      if (slot < 0) {
-        slot = this.newSlot();
-        if (slot < 0) {
-          this.dropped++;
-          return;
-        }
-        this.keys4.set(v.src, slot);
-        this.ips4[slot] = v.src;
-        this.c[slot * S + FIRST] = ms;
-      }
-    } else {
-      const ip = addressText(v, 'src');
-      slot = this.keys6.get(ip);
-      if (slot === undefined) {
-        slot = this.newSlot();
-        if (slot < 0) {
-          this.dropped++;
-          return;
-        }
-        this.keys6.set(ip, slot);
-        this.ips6[slot] = ip;
-        this.c[slot * S + FIRST] = ms;
-      }
+    const four = v.ipVersion === 4;
+    const b = four ? this.entry4(v.src) : this.entry6(addressText(v, 'src'));
+    if (b < 0) {
+      this.dropped++;
+      return;
     }
-    const c = this.c;
-    const b = slot * S;
+    const c = four ? this.c4 : this.c6;
+    if (c[b + PACKETS] === 0) {
+      c[b + FIRST] = ms;
+      c[b + LAST] = ms;
+    }
     c[b + PACKETS]!++;
     if (ms < c[b + FIRST]!) c[b + FIRST] = ms;
     if (ms > c[b + LAST]!) c[b + LAST] = ms;
@@ -191,7 +221,7 @@ class DayTable {
       const f = v.tcpFlags;
       if ((f & 0x12) === 0x02) {
         c[b + SYN]!++;
-        if (v.ipVersion === 4) {
+        if (four) {
           for (let i = 0; i < RULES.length; i++) if (RULES[i]!.match(v)) c[b + HITS + i]!++;
         }
         if (v.dport === 23) c[b + P23]!++;
@@ -205,13 +235,14 @@ class DayTable {
       else if (icmpIsReply(v)) c[b + ICMPBACK]!++;
       else c[b + OTHER]!++;
     } else c[b + OTHER]!++;
-    if (v.l4 && (proto === 6 || proto === 17)) this.port(b, v.dport);
-    this.destination(b, v.ipVersion === 4 ? v.dst : (v.buf[v.dstOffset + 12]! << 24 | v.buf[v.dstOffset + 13]! << 16 | v.buf[v.dstOffset + 14]! << 8 | v.buf[v.dstOffset + 15]!) >>> 0);
+    if (v.l4 && (proto === 6 || proto === 17)) this.port(c, b, v.dport);
+    // IPv6 destinations are counted by their low 32 bits (the host part a darknet varies).
+    const o = v.dstOffset;
+    this.destination(c, b, four ? v.dst : ((v.buf[o + 12]! << 24) | (v.buf[o + 13]! << 16) | (v.buf[o + 14]! << 8) | v.buf[o + 15]!) >>> 0);
   }
 
   /** Misra–Gries top-k: ports above n/(k+1) of the packets are always kept; counts are lower bounds. */
-  private port(b: number, port: number): void {
-    const c = this.c;
+  private port(c: Uint32Array, b: number, port: number): void {
     let free = -1;
     for (let i = 0; i < TOPK; i++) {
       const n = c[b + PORTCOUNTS + i]!;
@@ -227,8 +258,7 @@ class DayTable {
     } else for (let i = 0; i < TOPK; i++) c[b + PORTCOUNTS + i]!--;
   }
 
-  private destination(b: number, dst: number): void {
-    const c = this.c;
+  private destination(c: Uint32Array, b: number, dst: number): void {
     const n = c[b + NDEST]!;
     if (n === SKETCHED) {
       hllAdd(this.pool, c[b + DEST]! * HLL_REGISTERS, dst);
@@ -256,12 +286,12 @@ class DayTable {
   summaries(): SourceSummary[] {
     const out: SourceSummary[] = [];
     const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
-    const ips6 = this.ips6;
-    for (let slot = 0; slot < this.size; slot++) {
-      const b = slot * S;
-      const c = this.c;
+    const entries: [Uint32Array, number, string | undefined][] = [];
+    for (let b = 0; b < this.c4.length; b += S) if (this.c4[b + PACKETS] !== 0) entries.push([this.c4, b, undefined]);
+    this.ips6.forEach((ip, slot) => entries.push([this.c6, slot * S, ip]));
+    for (const [c, b, six] of entries) {
       const at = (i: number) => c[b + i]!;
-      const ip = ips6[slot] ?? formatV4(this.ips4[slot]!);
+      const ip = six ?? formatV4(at(KEY));
       const packets = at(PACKETS);
       const syn = at(SYN);
       const probes = syn + at(UDP) + at(ECHO);

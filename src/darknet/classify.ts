@@ -5,9 +5,9 @@
  * packet or per source): probes (SYN without ACK, UDP, ICMP echo request), backscatter (SYN-ACK,
  * RST, ICMP echo reply / unreachable / time exceeded, the answers victims of spoofed attacks send
  * to addresses that never asked), fingerprint hits, exact counts of telnet ports, distinct
- * destinations (exact up to 8, then a 256-register HyperLogLog) and a top-3 of destination ports.
+ * destinations (exact up to 4, then a 256-register HyperLogLog) and a top-3 of destination ports.
  *
- * Memory bound: 128 bytes per source (256 while the open-addressing table is half full) plus 256 bytes (from a per-day pool) for each source past 8 destinations,
+ * Memory bound: 128 bytes per source (256 while the open-addressing table is half full) plus 256 bytes (from a per-day pool) for each source past 4 destinations,
  * at most `maxSources` sources per open day (default 1,000,000, ≈ 200–450 MB). When a day's table
  * is full, its one-packet sources (never enough to label) are evicted; if it is still nine-tenths
  * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once
@@ -29,10 +29,10 @@ export interface SourceSummary {
   readonly fingerprint: Fingerprint;
   readonly confidence: number;
   readonly packets: number;
-  /** Distinct destinations: exact up to 8, then an estimate (about ±6.5 %). */
+  /** Distinct destinations: exact up to 4, then an estimate (about ±6.5 %). */
   readonly destinations: number;
   readonly destinationsExact: boolean;
-  /** Most frequent destination ports, most first (Misra–Gries lower-bound counts). */
+  /** Most frequent destination ports, most first (Misra–Gries counts: lower bounds, halved together past 65,535). */
   readonly ports: readonly number[];
   readonly portPackets: readonly number[];
   /** Share of TCP SYN probes to 23 or 2323 (Mirai's 9:1 mix), 0 without probes. */
@@ -71,10 +71,11 @@ export interface AnalyserOptions {
 // second. The analysis is bound by memory misses on random sources, so lines are what count.
 const KEY = 0, PACKETS = 1, SYN = 2, HITS = 3; // one hit counter per fingerprint rule (three)
 const NDEST = 6, LAST = 7, DEST = 8;
-const EXACT = 8;
-const FIRST = 16, P23 = 17, P2323 = 18, SYNACK = 19, RST = 20, UDP = 21, ECHO = 22, ICMPBACK = 23, OTHER = 24;
+const EXACT = 4;
+/** Top-3 ports, each word (port << 16 | count); counts halve together before they overflow. */
 const TOPK = 3;
-const PORTS = 25, PORTCOUNTS = PORTS + TOPK;
+const PORTS = 12, P23 = 15;
+const FIRST = 16, P2323 = 17, SYNACK = 18, RST = 19, UDP = 20, ECHO = 21, ICMPBACK = 22, OTHER = 23;
 const S = 32;
 const INITIAL = 1 << 12;
 /** NDEST value once a source's destinations moved to its HyperLogLog. */
@@ -244,19 +245,20 @@ class DayTable {
   /** Misra–Gries top-k: ports above n/(k+1) of the packets are always kept; counts are lower bounds. */
   private port(c: Uint32Array, b: number, port: number): void {
     let free = -1;
-    for (let i = 0; i < TOPK; i++) {
-      const n = c[b + PORTCOUNTS + i]!;
-      if (n !== 0 && c[b + PORTS + i] === port) {
-        c[b + PORTCOUNTS + i] = n + 1;
+    for (let i = b + PORTS; i < b + PORTS + TOPK; i++) {
+      const w = c[i]!;
+      const n = w & 0xffff;
+      if (n !== 0 && w >>> 16 === port) {
+        if (n === 0xffff) for (let k = b + PORTS; k < b + PORTS + TOPK; k++) c[k] = (c[k]! & 0xffff0000) | ((c[k]! & 0xffff) >>> 1);
+        c[i]!++;
         return;
       }
       if (n === 0 && free < 0) free = i;
     }
-    if (free >= 0) {
-      c[b + PORTS + free] = port;
-      c[b + PORTCOUNTS + free] = 1;
-    } else for (let i = 0; i < TOPK; i++) c[b + PORTCOUNTS + i]!--;
+    if (free >= 0) c[free] = ((port << 16) | 1) >>> 0;
+    else for (let i = b + PORTS; i < b + PORTS + TOPK; i++) c[i]!--;
   }
+
 
   private destination(c: Uint32Array, b: number, dst: number): void {
     const n = c[b + NDEST]!;
@@ -302,7 +304,7 @@ class DayTable {
       const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
       const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';
       const top: [number, number][] = [];
-      for (let i = 0; i < TOPK; i++) if (at(PORTCOUNTS + i) > 0) top.push([at(PORTS + i), at(PORTCOUNTS + i)]);
+      for (let i = 0; i < TOPK; i++) if ((at(PORTS + i) & 0xffff) > 0) top.push([at(PORTS + i) >>> 16, at(PORTS + i) & 0xffff]);
       top.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
       out.push({
         kind: 'darknet-source',

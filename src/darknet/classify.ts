@@ -288,8 +288,12 @@ class DayTable {
   summaries(): SourceSummary[] {
     const out: SourceSummary[] = [];
     const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
-    const entries: [Uint32Array, number, string | undefined][] = [];
-    for (let b = 0; b < this.c4.length; b += S) if (this.c4[b + PACKETS] !== 0) entries.push([this.c4, b, undefined]);
+    // Busiest first, then by address: numeric keys sort far faster than the summaries' strings.
+    const order: number[] = [];
+    const c4 = this.c4;
+    for (let b = 0; b < c4.length; b += S) if (c4[b + PACKETS] !== 0) order.push(b);
+    order.sort((x, y) => c4[y + PACKETS]! - c4[x + PACKETS]! || c4[x + KEY]! - c4[y + KEY]!);
+    const entries: [Uint32Array, number, string | undefined][] = order.map((b) => [c4, b, undefined]);
     this.ips6.forEach((ip, slot) => entries.push([this.c6, slot * S, ip]));
     for (const [c, b, six] of entries) {
       const at = (i: number) => c[b + i]!;
@@ -300,7 +304,7 @@ class DayTable {
       const back = at(SYNACK) + at(RST) + at(ICMPBACK);
       const sketched = at(NDEST) === SKETCHED;
       const destinations = sketched ? Math.min(packets, Math.max(EXACT + 1, hllCount(this.pool, at(DEST) * HLL_REGISTERS))) : at(NDEST);
-      const verdict = weighFingerprints(syn, RULES.map((_, i) => at(HITS + i)));
+      const verdict = weighFingerprints(syn, [at(HITS), at(HITS + 1), at(HITS + 2)]);
       const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
       const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';
       const top: [number, number][] = [];
@@ -320,8 +324,8 @@ class DayTable {
         portPackets: top.map((x) => x[1]),
         telnetShare: syn > 0 ? round3((at(P23) + at(P2323)) / syn) : 0,
         port2323Share: syn > 0 ? round3(at(P2323) / syn) : 0,
-        firstSeen: new Date(this.day * DAY * 1000 + at(FIRST)).toISOString(),
-        lastSeen: new Date(this.day * DAY * 1000 + at(LAST)).toISOString(),
+        firstSeen: `${dayText}T${timeOfDay(at(FIRST))}Z`,
+        lastSeen: `${dayText}T${timeOfDay(at(LAST))}Z`,
         counts: { synProbes: syn, udpProbes: at(UDP), icmpEcho: at(ECHO), synAck: at(SYNACK), rst: at(RST), icmpReplies: at(ICMPBACK), other: at(OTHER) },
         infected: cls === 'scanning' && fingerprint === 'mirai',
       });
@@ -331,6 +335,12 @@ class DayTable {
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+/** HH:MM:SS.mmm of a millisecond offset into a UTC day (as toISOString writes it, but cheaper). */
+function timeOfDay(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${pad(Math.floor(s / 3600), 2)}:${pad(Math.floor(s / 60) % 60, 2)}:${pad(s % 60, 2)}.${pad(ms % 1000, 3)}`;
+}
 const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
 /** Folds packets into per-source, per-day state; `finish` closes every open day. */
@@ -360,7 +370,7 @@ export class DarknetAnalyser {
     }
     if (day > this.maxDay) {
       this.maxDay = day;
-      for (const [d, old] of this.tables) if (d < day - 1) this.close(d, old);
+      for (const [d, old] of [...this.tables].sort((x, y) => x[0] - y[0])) if (d < day - 1) this.close(d, old);
     }
     this.current = t;
     return t;
@@ -375,11 +385,11 @@ export class DarknetAnalyser {
     else for (const s of sources) this.closed.push(s);
   }
 
-  /** Close every open day; returns the sources not already given to `onDay`, busiest first. */
+  /** Close every open day; returns the sources not already given to `onDay`, by day, busiest first (IPv6 last). */
   finish(): { sources: SourceSummary[]; limits: AnalysisLimits } {
     for (const [d, t] of [...this.tables].sort((a, b) => a[0] - b[0])) this.close(d, t);
     this.current = undefined;
-    const sources = this.closed.splice(0).sort((a, b) => a.day.localeCompare(b.day) || b.packets - a.packets || a.ip.localeCompare(b.ip));
+    const sources = this.closed.splice(0);
     return { sources, limits: { evictedSources: this.evicted, droppedPackets: this.dropped } };
   }
 }

@@ -24,6 +24,9 @@ export function hllAdd(regs: Uint8Array, at: number, value: number): void {
   if (rank > regs[idx]!) regs[idx] = rank;
 }
 
+/** 2^-r for every register value (ranks run from 0 to 25). */
+const INVERSE_POWERS = Float64Array.from({ length: 33 }, (_, r) => 2 ** -r);
+
 /** The cardinality estimate of the registers regs[at, at+256). */
 export function hllCount(regs: Uint8Array, at = 0): number {
   const m = HLL_REGISTERS;
@@ -31,7 +34,7 @@ export function hllCount(regs: Uint8Array, at = 0): number {
   let zeros = 0;
   for (let i = 0; i < m; i++) {
     const r = regs[at + i]!;
-    sum += 2 ** -r;
+    sum += INVERSE_POWERS[r]!;
     if (r === 0) zeros++;
   }
   const alpha = 0.7213 / (1 + 1.079 / m);

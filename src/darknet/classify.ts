@@ -13,58 +13,12 @@
  * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once
  * packets two days later arrive (captures may be out of order by up to a day), or at the end.
  */
-import { fingerprintRules, weighFingerprints, type Fingerprint } from './fingerprints.js';
+import { fingerprintRules, weighFingerprints } from './fingerprints.js';
 import { addressText, type PacketView } from './pcap/packet.js';
 import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
+import type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
 
-export type SourceClass = 'scanning' | 'backscatter' | 'other';
-
-/** One source on one UTC day: what a later findings step turns into `infected` findings. */
-export interface SourceSummary {
-  readonly kind: 'darknet-source';
-  readonly ip: string;
-  /** UTC day, YYYY-MM-DD. */
-  readonly day: string;
-  readonly class: SourceClass;
-  readonly fingerprint: Fingerprint;
-  readonly confidence: number;
-  readonly packets: number;
-  /** Distinct destinations: exact up to 4, then an estimate (about ±6.5 %). */
-  readonly destinations: number;
-  readonly destinationsExact: boolean;
-  /** Most frequent destination ports, most first (Misra–Gries counts: lower bounds, halved together past 65,535). */
-  readonly ports: readonly number[];
-  readonly portPackets: readonly number[];
-  /** Share of TCP SYN probes to 23 or 2323 (Mirai's 9:1 mix), 0 without probes. */
-  readonly telnetShare: number;
-  readonly port2323Share: number;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly counts: {
-    readonly synProbes: number;
-    readonly udpProbes: number;
-    readonly icmpEcho: number;
-    readonly synAck: number;
-    readonly rst: number;
-    readonly icmpReplies: number;
-    readonly other: number;
-  };
-  /** Mirai-style scanning: the candidate a findings step checks against ISP ranges. */
-  readonly infected: boolean;
-}
-
-/** What the read as a whole could not keep. */
-export interface AnalysisLimits {
-  readonly evictedSources: number;
-  readonly droppedPackets: number;
-}
-
-export interface AnalyserOptions {
-  /** Sources per open day (see the header for the memory this takes). */
-  readonly maxSources?: number;
-  /** Called when a day is closed, with its sources. */
-  readonly onDay?: (sources: SourceSummary[]) => void;
-}
+export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
 
 // Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
 // first 64 bytes (one cache line, with the key: the table is its own hash map), the rest in the
@@ -76,6 +30,8 @@ const EXACT = 4;
 const TOPK = 3;
 const PORTS = 12, P23 = 15;
 const FIRST = 16, P2323 = 17, SYNACK = 18, RST = 19, UDP = 20, ECHO = 21, ICMPBACK = 22, OTHER = 23;
+/** Set once the source was reported through onInfected. */
+const ALERTED = 24;
 const S = 32;
 const INITIAL = 1 << 12;
 /** NDEST value once a source's destinations moved to its HyperLogLog. */
@@ -106,7 +62,7 @@ class DayTable {
   evicted = 0;
   dropped = 0;
 
-  constructor(readonly day: number, private readonly max: number) {}
+  constructor(readonly day: number, private readonly max: number, private readonly onInfected?: (s: SourceSummary) => void) {}
 
   get size(): number {
     return this.size4 + this.ips6.length;
@@ -240,6 +196,19 @@ class DayTable {
     // IPv6 destinations are counted by their low 32 bits (the host part a darknet varies).
     const o = v.dstOffset;
     this.destination(c, b, four ? v.dst : ((v.buf[o + 12]! << 24) | (v.buf[o + 13]! << 16) | (v.buf[o + 14]! << 8) | v.buf[o + 15]!) >>> 0);
+    // Rule 0 is Mirai's: the threshold is checked once this packet is folded in, once per source and day.
+    if (this.onInfected && four && c[b + ALERTED] === 0 && c[b + HITS] !== 0) this.alert(c, b);
+  }
+
+  /** Report the source once it reads as Mirai-style scanning (its summary says infected). */
+  private alert(c: Uint32Array, b: number): void {
+    const r = RULES[0]!;
+    const syn = c[b + SYN]!;
+    if (syn < r.minPackets || c[b + HITS]! < r.minShare * syn) return;
+    c[b + ALERTED] = 1;
+    const s = this.summaryOf(c, b, undefined);
+    if (s.infected) this.onInfected?.(s);
+    else c[b + ALERTED] = 0;
   }
 
   /** Misra–Gries top-k: ports above n/(k+1) of the packets are always kept; counts are lower bounds. */
@@ -295,7 +264,13 @@ class DayTable {
     order.sort((x, y) => c4[y + PACKETS]! - c4[x + PACKETS]! || c4[x + KEY]! - c4[y + KEY]!);
     const entries: [Uint32Array, number, string | undefined][] = order.map((b) => [c4, b, undefined]);
     this.ips6.forEach((ip, slot) => entries.push([this.c6, slot * S, ip]));
-    for (const [c, b, six] of entries) {
+    for (const [c, b, six] of entries) out.push(this.summaryOf(c, b, six, dayText));
+    return out;
+  }
+
+  /** The summary of one entry as it stands. */
+  summaryOf(c: Uint32Array, b: number, six: string | undefined, dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10)): SourceSummary {
+    {
       const at = (i: number) => c[b + i]!;
       const ip = six ?? formatV4(at(KEY));
       const packets = at(PACKETS);
@@ -310,7 +285,7 @@ class DayTable {
       const top: [number, number][] = [];
       for (let i = 0; i < TOPK; i++) if ((at(PORTS + i) & 0xffff) > 0) top.push([at(PORTS + i) >>> 16, at(PORTS + i) & 0xffff]);
       top.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
-      out.push({
+      return {
         kind: 'darknet-source',
         ip,
         day: dayText,
@@ -328,9 +303,8 @@ class DayTable {
         lastSeen: `${dayText}T${timeOfDay(at(LAST))}Z`,
         counts: { synProbes: syn, udpProbes: at(UDP), icmpEcho: at(ECHO), synAck: at(SYNACK), rst: at(RST), icmpReplies: at(ICMPBACK), other: at(OTHER) },
         infected: cls === 'scanning' && fingerprint === 'mirai',
-      });
+      };
     }
-    return out;
   }
 }
 
@@ -365,7 +339,7 @@ export class DarknetAnalyser {
   private table(day: number): DayTable {
     let t = this.tables.get(day);
     if (!t) {
-      t = new DayTable(day, this.options.maxSources ?? 1_000_000);
+      t = new DayTable(day, this.options.maxSources ?? 1_000_000, this.options.onInfected);
       this.tables.set(day, t);
     }
     if (day > this.maxDay) {

@@ -1,8 +1,9 @@
 /** `iotclean darknet analyse | generate`: darknet captures → sources per day; the lab's capture generator. */
 import { IotcleanError } from '../../core/errors.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { analyseCaptures, type AnalyseResult } from '../../darknet/analyse.js';
-import type { SourceSummary } from '../../darknet/classify.js';
-import type { CaptureInput } from '../../darknet/pcap/reader.js';
+import { DarknetAnalyser, type SourceSummary } from '../../darknet/classify.js';
+import { readCapture, type CaptureInput } from '../../darknet/pcap/reader.js';
 import { generateDarknetCapture } from '../../lab/darknet/generate.js';
 import { defineCommand } from '../command.js';
 import { progressBar } from '../progress.js';
@@ -98,6 +99,68 @@ export const darknetAnalyseCommand = defineCommand({
   },
 });
 
+/**
+ * A live sensor: packets from `tcpdump -i IF -w -` (started here with --interface) or from a
+ * capture stream on stdin are folded in as they come; each source is reported the moment it
+ * becomes a Mirai-style scanner, each UTC day is summarised when it closes, and memory stays
+ * bounded however long it runs (closed days are freed).
+ */
+export const darknetWatchCommand = defineCommand({
+  name: 'watch',
+  description: 'Watch a live capture (--interface IF through tcpdump, or a pcap stream on stdin) and report Mirai-style sources as they cross the threshold.',
+  options: {
+    interface: { type: 'string', value: 'IF', description: 'capture on this interface with tcpdump (needs tcpdump and the right to capture); default: read stdin' },
+    'max-sources': { type: 'number', value: 'N', integer: true, min: 1000, description: 'sources kept per open day (memory bound)', default: 1_000_000 },
+  },
+  async run(o, _args, out) {
+    const emit = (kind: string, value: Record<string, unknown>, text: string) => {
+      if (out.json) process.stdout.write(`${JSON.stringify({ event: kind, ...value })}\n`);
+      else process.stdout.write(`${text}\n`);
+    };
+    const analyser = new DarknetAnalyser({
+      maxSources: o['max-sources'],
+      onInfected: (s) => emit('infected', sourceJson(s), `infected  ${s.ip}  ${s.day}  after ${s.counts.synProbes} SYN probes (${s.ports.join(',')})`),
+      onDay: (sources) => {
+        const infected = sources.filter((s) => s.infected).length;
+        const day = sources[0]?.day ?? '';
+        emit('day', { day, sources: sources.length, infected }, `day ${day} closed: ${fmt(sources.length)} sources, ${fmt(infected)} Mirai-style`);
+      },
+    });
+    let input: CaptureInput = { name: 'stdin', stream: process.stdin };
+    let tcpdump: ChildProcess | undefined;
+    if (o.interface) {
+      tcpdump = spawn('tcpdump', ['-i', o.interface, '-n', '-U', '-w', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const failed = new Promise<never>((_, reject) => tcpdump!.on('error', (e) => reject(new IotcleanError('E_CAPTURE_FILE', `cannot start tcpdump on ${o.interface}: ${e.message}`, { hint: 'install tcpdump (apt-get install tcpdump) and run with the right to capture' }))));
+      void failed.catch(() => {});
+      input = { name: `tcpdump -i ${o.interface}`, stream: tcpdump.stdout! };
+      await Promise.race([new Promise((r) => tcpdump!.once('spawn', r)), failed]);
+    }
+    // Ctrl-C ends the watch cleanly: stop tcpdump (or stop reading stdin), then summarise.
+    const stop = () => {
+      if (tcpdump) tcpdump.kill('SIGINT');
+      else process.stdin.destroy();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    let stats: Awaited<ReturnType<typeof readCapture>> | undefined;
+    try {
+      stats = await readCapture(input, (v) => analyser.add(v));
+    } catch (e) {
+      // A stream cut by Ctrl-C before its first bytes is an empty watch, not a bad capture.
+      if (!(e instanceof IotcleanError && /empty/.test(e.message))) throw e;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      tcpdump?.kill('SIGINT');
+    }
+    analyser.finish();
+    if (stats) {
+      const skipped = Object.values(stats.skipped).reduce((a, b) => a + b, 0);
+      emit('end', { records: stats.records, packets: stats.packets, skipped: stats.skipped }, `watch ended: ${fmt(stats.records)} records, ${fmt(stats.packets)} IP packets, ${skipped ? `${fmt(skipped)} skipped` : 'none skipped'}`);
+    }
+  },
+});
+
 export const darknetGenerateCommand = defineCommand({
   name: 'generate',
   description: 'Write a lab darknet capture (Mirai-style bots, masscan and ZMap scanners, backscatter, noise) and its truth.',
@@ -122,6 +185,6 @@ export const darknetGenerateCommand = defineCommand({
 
 export const darknetCommand = defineCommand({
   name: 'darknet',
-  description: 'Darknet captures: darknet analyse | generate.',
-  subcommands: [darknetAnalyseCommand, darknetGenerateCommand] as never[],
+  description: 'Darknet captures: darknet analyse | watch | generate.',
+  subcommands: [darknetAnalyseCommand, darknetWatchCommand, darknetGenerateCommand] as never[],
 });

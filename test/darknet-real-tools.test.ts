@@ -2,7 +2,7 @@
  * Real scanners' traffic labelled by iotclean: masscan 1.3.2 and zmap 2.1.1 (Debian packages) scan
  * a /24 of the loopback range inside a network namespace this file creates, tcpdump -w captures
  * lo, and `iotclean darknet analyse --json` must label the masscan source masscan and the zmap
- * source zmap (and neither mirai nor infected).
+ * source zmap (and neither mirai nor infected); `darknet watch --interface lo` follows it live.
  *
  * Network rule: every probe goes to 127.201.0.0/24 inside the namespace, whose only interface is
  * lo; nothing leaves it. Every process is bounded in time; the namespace is deleted at the end,
@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers.js';
+import { repoRoot, runCli } from './helpers.js';
 
 const NS = `iotclean-darknet-${process.pid}`;
 const RANGE = '127.201.0.0/24';
@@ -86,6 +86,10 @@ function cleanup(): void {
 
 describe.skipIf(skipReason !== undefined)('darknet: real masscan and zmap traffic', () => {
   let capture = '';
+  let watch: ChildProcess | undefined;
+  let watchOut = '';
+  let watchErr = '';
+  let watchDone: Promise<number | null> = Promise.resolve(null);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'iotclean-darknet-real-'));
@@ -100,6 +104,16 @@ describe.skipIf(skipReason !== undefined)('darknet: real masscan and zmap traffi
     capture = join(dir, 'lo.pcap');
     const tcpdump = startInNs(['tcpdump', '-i', 'lo', '-n', '-U', '-w', capture], 90_000);
     expect(await until(() => /listening on lo/.test(tcpdump.stderr()), 10_000)).toBe(true);
+    // The live sensor too: iotclean darknet watch starting its own tcpdump on the namespace's lo.
+    watch = spawn('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'darknet', 'watch', '--interface', 'lo', '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(watch);
+    watch.stdout!.on('data', (d: Buffer) => (watchOut += d.toString()));
+    watch.stderr!.on('data', (d: Buffer) => (watchErr += d.toString()));
+    watchDone = new Promise((resolve) => watch!.on('close', (code) => {
+      live.delete(watch!);
+      resolve(code);
+    }));
+    expect(await until(() => /listening on lo/.test(watchErr), 20_000), watchErr).toBe(true);
 
     // masscan: two ports over the /24 (512 SYNs); it does not exit by itself, so it is stopped once
     // its status says it is waiting (every probe sent).
@@ -128,6 +142,10 @@ describe.skipIf(skipReason !== undefined)('darknet: real masscan and zmap traffi
     await sleep(500);
     tcpdump.child.kill('SIGINT');
     await tcpdump.done;
+    watch.kill('SIGINT');
+    const killer = setTimeout(() => watch?.kill('SIGKILL'), 20_000);
+    await watchDone;
+    clearTimeout(killer);
   }, 120_000);
 
   afterAll(cleanup);
@@ -146,4 +164,15 @@ describe.skipIf(skipReason !== undefined)('darknet: real masscan and zmap traffi
     // The kernel's RSTs from the scanned addresses are backscatter, never a scanner.
     expect(rows.filter((x) => x.ip.startsWith('127.201.0.')).every((x) => x.class !== 'scanning')).toBe(true);
   }, 60_000);
+
+  it('darknet watch --interface lo saw the same traffic live and ended cleanly on SIGINT', () => {
+    const events = watchOut.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; packets?: number; sources?: number; infected?: number });
+    const end = events.find((e) => e.event === 'end');
+    expect(end, watchErr).toBeDefined();
+    expect(end!.packets).toBeGreaterThanOrEqual(512 + 256);
+    const day = events.find((e) => e.event === 'day');
+    expect(day?.sources).toBeGreaterThanOrEqual(2);
+    // masscan and zmap are research scanners: never raised as infected.
+    expect(events.filter((e) => e.event === 'infected')).toEqual([]);
+  });
 });

@@ -129,7 +129,8 @@ export const darknetWatchCommand = defineCommand({
     let input: CaptureInput = { name: 'stdin', stream: process.stdin };
     let tcpdump: ChildProcess | undefined;
     if (o.interface) {
-      tcpdump = spawn('tcpdump', ['-i', o.interface, '-n', '-U', '-w', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // tcpdump's own messages (listening on IF, packets dropped by the kernel) go to our stderr.
+      tcpdump = spawn('tcpdump', ['-i', o.interface, '-n', '-U', '-w', '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
       const failed = new Promise<never>((_, reject) => tcpdump!.on('error', (e) => reject(new IotcleanError('E_CAPTURE_FILE', `cannot start tcpdump on ${o.interface}: ${e.message}`, { hint: 'install tcpdump (apt-get install tcpdump) and run with the right to capture' }))));
       void failed.catch(() => {});
       input = { name: `tcpdump -i ${o.interface}`, stream: tcpdump.stdout! };

@@ -133,6 +133,24 @@ describe('DarknetAnalyser', () => {
   });
 });
 
+describe('port counts', () => {
+  it('halve together before a 16-bit count overflows, keeping the order of ports', () => {
+    const a = new DarknetAnalyser();
+    const s = newFrameSpec();
+    s.src = 0x7ff00009;
+    for (let i = 0; i < 100_000; i++) {
+      s.dport = i % 4 === 0 ? 443 : 80;
+      s.dst = 0x7fc80000 + (i & 0xffff);
+      feed(a, s, DAY0 + i / 100);
+    }
+    const got = one(a.finish().sources, '127.240.0.9');
+    expect(got.ports).toEqual([80, 443]);
+    expect(got.portPackets[0]!).toBeLessThanOrEqual(65535);
+    expect(got.portPackets[0]! / got.portPackets[1]!).toBeCloseTo(3, 1);
+    expect(got.packets).toBe(100_000);
+  });
+});
+
 describe('HyperLogLog', () => {
   it('estimates within 20 % (three standard errors of 256 registers) from 10 to 100,000 distinct values', () => {
     for (const n of [10, 100, 1000, 100_000]) {

@@ -146,6 +146,50 @@ describe('readCapture', () => {
     expect(stats.skipped).toEqual({ 'unknown-interface': 1 });
   });
 
+  it('reads Simple Packet Blocks, walks IPv6 extension headers, counts non-IP and unknown link types', async () => {
+    const file = join(dir, 'mixed.pcapng');
+    // Interface 0 Ethernet, interface 1 an unknown link type (147, a user DLT).
+    const w = new CaptureWriter(file, { format: 'pcapng', interfaces: [{ linkType: 1 }, { linkType: 147 }] });
+    const s = newFrameSpec();
+    const buf = new Uint8Array(256);
+    s.ipVersion = 6;
+    s.src6 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 9]);
+    s.dport = 2323;
+    const n = writeFrame(buf, s);
+    // Put a hop-by-hop options header (8 bytes) between the IPv6 header and TCP.
+    const v6 = new Uint8Array(n + 8);
+    v6.set(buf.subarray(0, 14 + 40));
+    v6[14 + 6] = 0;
+    v6[14 + 4] = 0;
+    v6[14 + 5] = 20 + 8;
+    v6.set([6, 0, 1, 4, 0, 0, 0, 0], 14 + 40);
+    v6.set(buf.subarray(14 + 40, n), 14 + 48);
+    w.packet(v6, v6.length, 1_700_000_000, 0, 0);
+    w.packet(buf, n, 1_700_000_001, 0, 1);
+    // An ARP frame (EtherType 0x0806).
+    const arp = new Uint8Array(42);
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    w.packet(arp, arp.length, 1_700_000_002, 0, 0);
+    // A Simple Packet Block (type 3) carrying the IPv6 frame, on interface 0.
+    const spb = Buffer.alloc(16 + ((v6.length + 3) & ~3));
+    spb.writeUInt32LE(3, 0);
+    spb.writeUInt32LE(spb.length, 4);
+    spb.writeUInt32LE(v6.length, 8);
+    spb.set(v6, 12);
+    spb.writeUInt32LE(spb.length, spb.length - 4);
+    w.raw(spb);
+    w.close();
+    const seen: Seen[] = [];
+    const stats = await readCapture(file, (v) => keep(v, seen));
+    expect(stats.records).toBe(4);
+    expect(stats.skipped).toEqual({ 'unsupported-link': 1, 'non-ip': 1 });
+    expect(seen).toHaveLength(2);
+    for (const p of seen) expect(p).toMatchObject({ src: '2001:db8::9', proto: 6, dport: 2323, flags: 2, l4: true });
+    // The SPB has no timestamp of its own: it carries the last one seen.
+    expect(seen[1]?.tsSec).toBe(1_700_000_002);
+  });
+
   it('refuses a file that is not a capture, naming the file', async () => {
     const file = join(dir, 'notes.txt');
     writeFileSync(file, 'hello, this is text\n');

@@ -9,6 +9,19 @@ const dir = mkdtempSync(join(tmpdir(), 'iotclean-darknet-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('iotclean darknet', () => {
+  it('has help for each command and takes one or more capture files', async () => {
+    for (const path of [['darknet'], ['darknet', 'analyse'], ['darknet', 'watch'], ['darknet', 'generate']]) {
+      const r = await runCli([...path, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: iotclean darknet/);
+      expect(r.stdout).toContain('--json');
+    }
+    expect((await runCli(['darknet', 'analyse', '--help'])).stdout).toContain('<file...>');
+    const none = await runCli(['darknet', 'analyse']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/E_ARGS .*at least 1 argument/);
+  }, 60_000);
+
   const cap = join(dir, 'lab.pcap');
   const truth = join(dir, 'lab.json');
 

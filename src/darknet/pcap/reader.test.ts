@@ -280,3 +280,25 @@ describe.skipIf(!tcpdump)('cross-check with tcpdump -r', () => {
   });
 });
 if (!tcpdump) console.warn('reader.test: tcpdump not installed (apt-get install tcpdump): cross-check skipped');
+
+const tshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+describe.skipIf(!tshark)('cross-check with tshark -r', () => {
+  it('tshark decodes the same addresses, ports and sequence numbers from every format and framing', async () => {
+    for (const [format, framing] of [['pcap', 'sll'], ['pcap-ns', 'vlan'], ['pcapng', 'sll2'], ['pcapng', 'raw']] as const) {
+      const file = join(dir, `t-${format}-${framing}.cap`);
+      const written = writeSample(file, format, framing, format === 'pcapng', format === 'pcapng' ? 2 : 1);
+      const text = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'tcp.dstport', '-e', 'udp.dstport', '-e', 'tcp.seq_raw'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const rows = text.trim().split('\n').map((l) => l.split('\t'));
+      expect(rows).toHaveLength(written);
+      const seen: Seen[] = [];
+      await readCapture(file, (v) => keep(v, seen));
+      rows.forEach((r, i) => {
+        const ours = seen[i]!;
+        expect(r[0] || r[1]).toBe(ours.src);
+        if (ours.l4 && ours.proto === 6) expect([Number(r[2]), Number(r[4])]).toEqual([ours.dport, ours.seq]);
+        if (ours.proto === 17) expect(Number(r[3])).toBe(ours.dport);
+      });
+    }
+  }, 60_000);
+});
+if (!tshark) console.warn('reader.test: tshark not installed (apt-get install tshark): cross-check skipped');

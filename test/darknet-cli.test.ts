@@ -70,3 +70,10 @@ describe('iotclean darknet', () => {
     expect(bad.stderr).toContain(text);
   }, 60_000);
 });
+
+describe('darknet generate, bounded', () => {
+  it('refuses ISP prefixes too small for the bots asked of them instead of looping', async () => {
+    const { generateDarknetCapture } = await import('../src/lab/darknet/generate.js');
+    expect(() => generateDarknetCapture({ out: join(dir, 'x.pcap'), truth: join(dir, 'x.json'), packets: 100_000, isps: [{ id: 'tiny', prefix: '127.9.9.0/30' }] })).toThrow(/no free source address/);
+  });
+});

@@ -169,7 +169,7 @@ export const darknetGenerateCommand = defineCommand({
     out: { type: 'string', value: 'FILE', description: 'capture to write' },
     truth: { type: 'string', value: 'FILE', description: 'truth JSON to write (what every source really is)' },
     seed: { type: 'string', value: 'S', description: 'seed (same seed, same capture)', default: 'iotclean' },
-    packets: { type: 'number', value: 'N', integer: true, min: 1000, max: 200_000_000, description: 'packets to write', default: 200_000 },
+    packets: { type: 'number', value: 'N', integer: true, min: 1000, max: 100_000_000, description: 'packets to write (the generator holds 4 bytes per packet while shuffling)', default: 200_000 },
     format: { type: 'string', choices: ['pcap', 'pcap-ns', 'pcapng'], description: 'capture format', default: 'pcap' },
     darknet: { type: 'string', value: 'CIDR', description: 'the darknet block in 127.0.0.0/8', default: '127.200.0.0/16' },
   },

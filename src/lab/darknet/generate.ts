@@ -109,13 +109,15 @@ export function generateDarknetCapture(o: GenerateOptions): DarknetTruth {
   const used = new Set<number>();
   const inDark = (ip: number) => ip >= dark.base && ip < dark.base + dark.size;
   const fresh = (base: number, size: number): number => {
-    for (;;) {
+    // Bounded: a block too small for the sources asked of it is an error, not an endless loop.
+    for (let tries = 0; tries < 64 + size * 4; tries++) {
       const ip = (base + rng.int(size)) >>> 0;
       if (!used.has(ip) && !inDark(ip) && (ip & 255) !== 0 && (ip & 255) !== 255) {
         used.add(ip);
         return ip;
       }
     }
+    throw new IotcleanError('E_ARGS', `no free source address left in ${formatIpv4(base)} (${size} addresses) for ${total} packets`, { hint: 'give larger ISP prefixes, or fewer --packets' });
   };
   const sources: Source[] = [];
   const add = (role: DarknetRole, ip: number, packets: number, isp?: string) => {

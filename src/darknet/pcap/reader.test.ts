@@ -124,6 +124,22 @@ describe('readCapture', () => {
     expect(seen[0]?.dst).toBe('127.20.2.3');
   });
 
+  it('reads a pcapng with several sections of different byte orders (concatenated captures)', async () => {
+    const le = join(dir, 'sec-le.pcapng');
+    const be = join(dir, 'sec-be.pcapng');
+    const a = writeSample(le, 'pcapng', 'ethernet', false, 2);
+    const b = writeSample(be, 'pcapng', 'sll2', true, 1);
+    const both = join(dir, 'sections.pcapng');
+    writeFileSync(both, Buffer.concat([readFileSync(le), readFileSync(be)]));
+    const seen: Seen[] = [];
+    const stats = await readCapture(both, (v) => keep(v, seen), { chunkSize: 4096 });
+    expect(stats.packets).toBe(a + b);
+    expect(stats.skipped).toEqual({});
+    // Interface numbering restarts with each section.
+    expect(seen.slice(a).every((p) => p.iface === 0)).toBe(true);
+    expect(seen[a]).toMatchObject({ src: '127.10.0.1', dport: 23 });
+  });
+
   it('skips unknown pcapng blocks and counts packets on an undeclared interface', async () => {
     const file = join(dir, 'odd.pcapng');
     writeSample(file, 'pcapng', 'ethernet', false, 1);

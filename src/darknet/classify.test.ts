@@ -114,6 +114,22 @@ describe('DarknetAnalyser', () => {
     expect(closed.at(-1)?.[0]?.day).toBe('2026-01-18');
   });
 
+  it('keeps at most four days open whatever the timestamps (descending days, garbage clocks)', () => {
+    let closedDays = 0;
+    let open = 0;
+    const a = new DarknetAnalyser({ onDay: () => void closedDays++ });
+    const s = newFrameSpec();
+    s.src = 0x7f4d0004;
+    for (let i = 0; i < 2000; i++) {
+      // Every packet a day earlier than the last, as a corrupt or shuffled capture might say.
+      feed(a, s, DAY0 - i * 86400);
+      open = i + 1 - closedDays;
+      expect(open).toBeLessThanOrEqual(4);
+    }
+    a.finish();
+    expect(closedDays).toBe(2000);
+  });
+
   it('stays within maxSources by evicting one-packet sources, and counts what it dropped', () => {
     const a = new DarknetAnalyser({ maxSources: 1000 });
     const s = newFrameSpec();
@@ -177,4 +193,33 @@ describe('decodePacket fuzz', () => {
       expect(result === undefined || typeof result === 'string').toBe(true);
     }
   });
+});
+
+describe('analysis fuzz', () => {
+  it('mutated captures go through the whole analysis: summaries and counted skips, never a throw', async () => {
+    const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { analyseCaptures } = await import('./analyse.js');
+    const { generateDarknetCapture } = await import('../lab/darknet/generate.js');
+    const dir = mkdtempSync(join(tmpdir(), 'iotclean-darknet-fuzz-'));
+    try {
+      const base = join(dir, 'base.pcap');
+      generateDarknetCapture({ out: base, truth: join(dir, 'truth.json'), seed: 'fuzz', packets: 3000 });
+      const orig = readFileSync(base);
+      const r = createRng('analysis-fuzz');
+      const file = join(dir, 'fuzz.pcap');
+      for (let round = 0; round < 60; round++) {
+        const b = Buffer.from(orig.subarray(0, r.next() < 0.3 ? 24 + r.int(orig.length - 24) : orig.length));
+        // Flip bytes anywhere past the magic: timestamps, lengths, headers, addresses.
+        for (let i = 0, n = 1 + r.int(400); i < n; i++) b[4 + r.int(b.length - 4)] = r.int(256);
+        writeFileSync(file, b);
+        const out = await analyseCaptures([file]);
+        expect(out.records).toBeGreaterThanOrEqual(out.packets);
+        expect(out.sources.reduce((a, s) => a + s.packets, 0) + out.limits.droppedPackets).toBe(out.packets);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

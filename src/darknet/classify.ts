@@ -14,7 +14,8 @@
  * objects (about 0.9 KB each), freed once handed on. When a day's table
  * is full, its one-packet sources (never enough to label) are evicted; if it is still nine-tenths
  * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once
- * packets two days later arrive (captures may be out of order by up to a day), or at the end.
+ * packets two days later arrive (captures may be out of order by up to a day), or at the end; at
+ * most four days are open at once, whatever the timestamps say.
  */
 import { fingerprintRules, weighFingerprints } from './fingerprints.js';
 import { addressText, type PacketView } from './pcap/packet.js';
@@ -36,11 +37,13 @@ const FIRST = 16, P2323 = 17, SYNACK = 18, RST = 19, UDP = 20, ECHO = 21, ICMPBA
 /** Set once the source was reported through onInfected. */
 const ALERTED = 24;
 const S = 32;
-const INITIAL = 1 << 12;
+const INITIAL = 1 << 10;
 /** NDEST value once a source's destinations moved to its HyperLogLog. */
 const SKETCHED = 0xffffffff;
 
 const DAY = 86400;
+/** Day tables open at once (today, yesterday, and a little room for captures out of order). */
+const MAX_OPEN_DAYS = 4;
 const RULES = fingerprintRules;
 if (RULES.length !== NDEST - HITS) throw new Error('classify.ts reserves three fingerprint counters');
 
@@ -348,6 +351,13 @@ export class DarknetAnalyser {
     if (day > this.maxDay) {
       this.maxDay = day;
       for (const [d, old] of [...this.tables].sort((x, y) => x[0] - y[0])) if (d < day - 1) this.close(d, old);
+    }
+    // Packets far out of order (or garbage timestamps) must not open days without end: past
+    // MAX_OPEN_DAYS the oldest other day is closed, and a later packet for it opens it afresh
+    // (its sources are then summarised twice for that day; memory stays bounded).
+    if (this.tables.size > MAX_OPEN_DAYS) {
+      const oldest = Math.min(...[...this.tables.keys()].filter((d) => d !== day));
+      this.close(oldest, this.tables.get(oldest)!);
     }
     this.current = t;
     return t;

@@ -43,6 +43,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'bench/access-servers.ts', modules: [], reason: 'starts real weak-credential servers (busybox telnetd, dropbear, lighttpd) as processes in its own namespace; imports no network module' },
   { path: 'test/access-servers.ts', modules: [], reason: 're-exports bench/access-servers.ts (real servers in their own namespace); imports no network module' },
   { path: 'test/reference-access.test.ts', modules: [], reason: 'real weak-credential servers in its own namespace, reached only by hydra, medusa and python3 http.client run inside it; imports no network module' },
+  { path: 'test/darknet-real-tools.test.ts', modules: [], reason: 'runs masscan, zmap and tcpdump as processes in its own namespace (scanning only its lo); imports no network module' },
   { path: 'test/grab-servers.ts', modules: ['node:net', 'node:http', 'ssh2'], reason: 'loopback servers the grab tests talk to (hostile peers, telnet, FTP, MQTT, ssh2 Server, node:http)' },
   { path: 'src/grab/ssh/ssh2-session.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (a Duplex passed as sock): it never dials" },
   { path: 'src/access/ssh/client.ts', modules: ['ssh2'], reason: "drives ssh2's Client over the guarded Connection (the Duplex of ssh2-session.ts) for login tries: it never dials" },

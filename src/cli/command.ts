@@ -71,7 +71,8 @@ export interface Command<O extends Record<string, OptionSpec> = Record<string, O
   /** When set, the command takes --version and prints this. */
   readonly version?: string;
   readonly options?: O;
-  readonly positionals?: readonly { readonly name: string; readonly description: string; readonly optional?: boolean }[];
+  /** The last positional may be `variadic`: it then takes one or more values (FILE...). */
+  readonly positionals?: readonly { readonly name: string; readonly description: string; readonly optional?: boolean; readonly variadic?: boolean }[];
   readonly subcommands?: readonly Command<never>[];
   readonly run?: (opts: ParsedOptions<O>, positionals: readonly string[], out: Output) => Promise<number | void>;
 }
@@ -101,7 +102,7 @@ function numberRule(o: NumberOptionSpec): string {
 }
 
 export function helpText(path: readonly string[], c: Command<never>): string {
-  const lines = [`Usage: ${path.join(' ')}${c.subcommands ? ' <command>' : ''}${(c.positionals ?? []).map((p) => (p.optional ? ` [${p.name}]` : ` <${p.name}>`)).join('')} [options]`, '', c.description];
+  const lines = [`Usage: ${path.join(' ')}${c.subcommands ? ' <command>' : ''}${(c.positionals ?? []).map((p) => (p.optional ? ` [${p.name}${p.variadic ? '...' : ''}]` : ` <${p.name}${p.variadic ? '...' : ''}>`)).join('')} [options]`, '', c.description];
   if (c.subcommands?.length) {
     lines.push('', 'Commands:');
     const w = Math.max(...c.subcommands.map((s) => s.name.length));
@@ -310,9 +311,9 @@ export async function runCommand(root: Command<never>, argv: readonly string[], 
   }
   const positionals = parsed.positionals;
   const required = (root.positionals ?? []).filter((p) => !p.optional).length;
-  const max = (root.positionals ?? []).length;
+  const max = root.positionals?.at(-1)?.variadic ? Infinity : (root.positionals ?? []).length;
   if (positionals.length < required || positionals.length > max) {
-    throw new IotcleanError('E_ARGS', `${path.join(' ')} takes ${required === max ? max : `${required} to ${max}`} argument(s), got ${positionals.length}`, { hint });
+    throw new IotcleanError('E_ARGS', `${path.join(' ')} takes ${required === max ? max : max === Infinity ? `at least ${required}` : `${required} to ${max}`} argument(s), got ${positionals.length}`, { hint });
   }
   const code = await root.run(values as never, positionals, makeOutput(json));
   return code ?? 0;

@@ -15,6 +15,7 @@ export const errorCodes = {
   E_RULES_FILE: 'fingerprint rule file is invalid',
   E_CATALOGUE_FILE: 'device-model catalogue file is invalid',
   E_DICTIONARY_FILE: 'ID/password dictionary file is invalid',
+  E_CAPTURE_FILE: 'packet capture cannot be read',
   E_NOT_FOUND: 'not found',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;

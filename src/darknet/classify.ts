@@ -1,0 +1,382 @@
+/**
+ * Per-source, per-UTC-day classification of darknet traffic.
+ *
+ * Every packet is folded into its source's counters in a struct-of-arrays table (no object per
+ * packet or per source): probes (SYN without ACK, UDP, ICMP echo request), backscatter (SYN-ACK,
+ * RST, ICMP echo reply / unreachable / time exceeded, the answers victims of spoofed attacks send
+ * to addresses that never asked), fingerprint hits, exact counts of telnet ports, distinct
+ * destinations (exact up to 4, then a 256-register HyperLogLog) and a top-3 of destination ports.
+ *
+ * Memory bound: 128 bytes per source entry in an open-addressing table at most half full (so up
+ * to 256 bytes per source), plus 256 bytes from a per-day pool for each source past 4 destinations,
+ * at most `maxSources` sources per open day (default 1,000,000: about 270 MB of tables, measured
+ * 321 MB RSS with 5 M distinct sources streaming through). Closing a day builds its summaries as JS
+ * objects (about 0.9 KB each), freed once handed on. When a day's table
+ * is full, its one-packet sources (never enough to label) are evicted; if it is still nine-tenths
+ * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once
+ * packets two days later arrive (captures may be out of order by up to a day), or at the end; at
+ * most four days are open at once, whatever the timestamps say.
+ */
+import { fingerprintRules, weighFingerprints } from './fingerprints.js';
+import { addressText, type PacketView } from './pcap/packet.js';
+import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
+import type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
+
+export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
+
+// Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
+// first 64 bytes (one cache line, with the key: the table is its own hash map), the rest in the
+// second. The analysis is bound by memory misses on random sources, so lines are what count.
+const KEY = 0, PACKETS = 1, SYN = 2, HITS = 3; // one hit counter per fingerprint rule (three)
+const NDEST = 6, LAST = 7, DEST = 8;
+const EXACT = 4;
+/** Top-3 ports, each word (port << 16 | count); counts halve together before they overflow. */
+const TOPK = 3;
+const PORTS = 12, P23 = 15;
+const FIRST = 16, P2323 = 17, SYNACK = 18, RST = 19, UDP = 20, ECHO = 21, ICMPBACK = 22, OTHER = 23;
+/** Set once the source was reported through onInfected. */
+const ALERTED = 24;
+const S = 32;
+const INITIAL = 1 << 10;
+/** NDEST value once a source's destinations moved to its HyperLogLog. */
+const SKETCHED = 0xffffffff;
+
+const DAY = 86400;
+/** Day tables open at once (today, yesterday, and a little room for captures out of order). */
+const MAX_OPEN_DAYS = 4;
+const RULES = fingerprintRules;
+if (RULES.length !== NDEST - HITS) throw new Error('classify.ts reserves three fingerprint counters');
+
+/** ICMP(v6) types that answer something: echo reply, unreachable, time exceeded (RFC 792, 4443). */
+function icmpIsReply(v: PacketView): boolean {
+  const t = v.icmpType;
+  return v.proto === 1 ? t === 0 || t === 3 || t === 11 : t === 129 || t === 1 || t === 3;
+}
+
+class DayTable {
+  /** IPv4 sources: open addressing over the counters themselves (PACKETS 0 = empty entry). */
+  c4 = new Uint32Array(INITIAL * S);
+  mask4 = INITIAL - 1;
+  size4 = 0;
+  /** IPv6 sources (rare in darknets): sequential entries found by their text. */
+  c6 = new Uint32Array(16 * S);
+  readonly keys6 = new Map<string, number>();
+  ips6: string[] = [];
+  /** HyperLogLog registers of sources past EXACT destinations, HLL_REGISTERS bytes each. */
+  pool = new Uint8Array(HLL_REGISTERS * 64);
+  pooled = 0;
+  evicted = 0;
+  dropped = 0;
+
+  constructor(readonly day: number, private readonly max: number, private readonly onInfected?: (s: SourceSummary) => void) {}
+
+  get size(): number {
+    return this.size4 + this.ips6.length;
+  }
+
+  /** Move the IPv4 entries into a table of `capacity` entries, leaving out those `drop` names. */
+  private rehash(capacity: number, drop: (packets: number) => boolean): void {
+    const old = this.c4;
+    const c = new Uint32Array(capacity * S);
+    const mask = capacity - 1;
+    let size = 0;
+    for (let b = 0; b < old.length; b += S) {
+      const packets = old[b + PACKETS]!;
+      if (packets === 0) continue;
+      if (drop(packets)) {
+        this.evicted++;
+        continue;
+      }
+      let i = mix32(old[b + KEY]!) & mask;
+      while (c[i * S + PACKETS] !== 0) i = (i + 1) & mask;
+      c.set(old.subarray(b, b + S), i * S);
+      size++;
+    }
+    this.c4 = c;
+    this.mask4 = mask;
+    this.size4 = size;
+  }
+
+  /** Evict one-packet sources (never enough to label): the bound on memory. */
+  private compact(): void {
+    this.rehash(this.mask4 + 1, (packets) => packets <= 1);
+    const ips6: string[] = [];
+    let w = 0;
+    this.keys6.clear();
+    for (let r = 0; r < this.ips6.length; r++) {
+      if (this.c6[r * S + PACKETS]! <= 1) {
+        this.evicted++;
+        continue;
+      }
+      this.c6.copyWithin(w * S, r * S, r * S + S);
+      this.keys6.set(this.ips6[r]!, w);
+      ips6.push(this.ips6[r]!);
+      w++;
+    }
+    this.c6.fill(0, w * S);
+    this.ips6 = ips6;
+  }
+
+  /** Whether one more source fits (compacting when the bound is reached). */
+  private room(): boolean {
+    if (this.size >= this.max) {
+      this.compact();
+      if (this.size >= this.max * 0.9) return false;
+    }
+    return true;
+  }
+
+  /** Offset of the IPv4 source's entry (inserting it), or -1 when the bound is reached. */
+  private entry4(ip: number): number {
+    for (;;) {
+      const c = this.c4;
+      const mask = this.mask4;
+      for (let i = mix32(ip) & mask; ; i = (i + 1) & mask) {
+        const b = i * S;
+        if (c[b + PACKETS] === 0) break;
+        if (c[b + KEY] === ip) return b;
+      }
+      if (!this.room()) return -1;
+      if ((this.size4 + 1) * 2 > this.mask4 + 1) this.rehash((this.mask4 + 1) * 2, () => false);
+      const m = this.mask4;
+      let i = mix32(ip) & m;
+      while (this.c4[i * S + PACKETS] !== 0) i = (i + 1) & m;
+      this.c4[i * S + KEY] = ip;
+      this.size4++;
+      return i * S;
+    }
+  }
+
+  private entry6(ip: string): number {
+    const slot = this.keys6.get(ip);
+    if (slot !== undefined) return slot * S;
+    if (!this.room()) return -1;
+    const n = this.ips6.length;
+    if ((n + 1) * S > this.c6.length) {
+      const bigger = new Uint32Array(this.c6.length * 2);
+      bigger.set(this.c6);
+      this.c6 = bigger;
+    }
+    this.keys6.set(ip, n);
+    this.ips6.push(ip);
+    return n * S;
+  }
+
+  /** Fold in a packet seen `ms` milliseconds after this day's start. */
+  add(v: PacketView, ms: number): void {
+    const four = v.ipVersion === 4;
+    const b = four ? this.entry4(v.src) : this.entry6(addressText(v, 'src'));
+    if (b < 0) {
+      this.dropped++;
+      return;
+    }
+    const c = four ? this.c4 : this.c6;
+    if (c[b + PACKETS] === 0) {
+      c[b + FIRST] = ms;
+      c[b + LAST] = ms;
+    }
+    c[b + PACKETS]!++;
+    if (ms < c[b + FIRST]!) c[b + FIRST] = ms;
+    if (ms > c[b + LAST]!) c[b + LAST] = ms;
+    const proto = v.proto;
+    if (!v.l4) c[b + OTHER]!++;
+    else if (proto === 6) {
+      const f = v.tcpFlags;
+      if ((f & 0x12) === 0x02) {
+        c[b + SYN]!++;
+        if (four) {
+          for (let i = 0; i < RULES.length; i++) if (RULES[i]!.match(v)) c[b + HITS + i]!++;
+        }
+        if (v.dport === 23) c[b + P23]!++;
+        else if (v.dport === 2323) c[b + P2323]!++;
+      } else if ((f & 0x12) === 0x12) c[b + SYNACK]!++;
+      else if (f & 0x04) c[b + RST]!++;
+      else c[b + OTHER]!++;
+    } else if (proto === 17) c[b + UDP]!++;
+    else if (proto === 1 || proto === 58) {
+      if ((proto === 1 && v.icmpType === 8) || (proto === 58 && v.icmpType === 128)) c[b + ECHO]!++;
+      else if (icmpIsReply(v)) c[b + ICMPBACK]!++;
+      else c[b + OTHER]!++;
+    } else c[b + OTHER]!++;
+    if (v.l4 && (proto === 6 || proto === 17)) this.port(c, b, v.dport);
+    // IPv6 destinations are counted by their low 32 bits (the host part a darknet varies).
+    const o = v.dstOffset;
+    this.destination(c, b, four ? v.dst : ((v.buf[o + 12]! << 24) | (v.buf[o + 13]! << 16) | (v.buf[o + 14]! << 8) | v.buf[o + 15]!) >>> 0);
+    // Rule 0 is Mirai's: the threshold is checked once this packet is folded in, once per source and day.
+    if (this.onInfected && four && c[b + ALERTED] === 0 && c[b + HITS] !== 0) this.alert(c, b);
+  }
+
+  /** Report the source once it reads as Mirai-style scanning (its summary says infected). */
+  private alert(c: Uint32Array, b: number): void {
+    const r = RULES[0]!;
+    const syn = c[b + SYN]!;
+    if (syn < r.minPackets || c[b + HITS]! < r.minShare * syn) return;
+    c[b + ALERTED] = 1;
+    const s = this.summaryOf(c, b, undefined);
+    if (s.infected) this.onInfected?.(s);
+    else c[b + ALERTED] = 0;
+  }
+
+  /** Misra–Gries top-k: ports above n/(k+1) of the packets are always kept; counts are lower bounds. */
+  private port(c: Uint32Array, b: number, port: number): void {
+    let free = -1;
+    for (let i = b + PORTS; i < b + PORTS + TOPK; i++) {
+      const w = c[i]!;
+      const n = w & 0xffff;
+      if (n !== 0 && w >>> 16 === port) {
+        if (n === 0xffff) for (let k = b + PORTS; k < b + PORTS + TOPK; k++) c[k] = (c[k]! & 0xffff0000) | ((c[k]! & 0xffff) >>> 1);
+        c[i]!++;
+        return;
+      }
+      if (n === 0 && free < 0) free = i;
+    }
+    if (free >= 0) c[free] = ((port << 16) | 1) >>> 0;
+    else for (let i = b + PORTS; i < b + PORTS + TOPK; i++) c[i]!--;
+  }
+
+
+  private destination(c: Uint32Array, b: number, dst: number): void {
+    const n = c[b + NDEST]!;
+    if (n === SKETCHED) {
+      hllAdd(this.pool, c[b + DEST]! * HLL_REGISTERS, dst);
+      return;
+    }
+    for (let i = 0; i < n; i++) if (c[b + DEST + i] === dst) return;
+    if (n < EXACT) {
+      c[b + DEST + n] = dst;
+      c[b + NDEST] = n + 1;
+      return;
+    }
+    // Past EXACT: move the set into a fresh HyperLogLog from the pool (never freed within the day).
+    if ((this.pooled + 1) * HLL_REGISTERS > this.pool.length) {
+      const bigger = new Uint8Array(this.pool.length * 2);
+      bigger.set(this.pool);
+      this.pool = bigger;
+    }
+    const at = this.pooled++;
+    for (let i = 0; i < EXACT; i++) hllAdd(this.pool, at * HLL_REGISTERS, c[b + DEST + i]!);
+    hllAdd(this.pool, at * HLL_REGISTERS, dst);
+    c[b + DEST] = at;
+    c[b + NDEST] = SKETCHED;
+  }
+
+  summaries(): SourceSummary[] {
+    const out: SourceSummary[] = [];
+    const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
+    // Busiest first, then by address: numeric keys sort far faster than the summaries' strings.
+    const order: number[] = [];
+    const c4 = this.c4;
+    for (let b = 0; b < c4.length; b += S) if (c4[b + PACKETS] !== 0) order.push(b);
+    order.sort((x, y) => c4[y + PACKETS]! - c4[x + PACKETS]! || c4[x + KEY]! - c4[y + KEY]!);
+    const entries: [Uint32Array, number, string | undefined][] = order.map((b) => [c4, b, undefined]);
+    this.ips6.forEach((ip, slot) => entries.push([this.c6, slot * S, ip]));
+    for (const [c, b, six] of entries) out.push(this.summaryOf(c, b, six, dayText));
+    return out;
+  }
+
+  /** The summary of one entry as it stands. */
+  summaryOf(c: Uint32Array, b: number, six: string | undefined, dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10)): SourceSummary {
+    {
+      const at = (i: number) => c[b + i]!;
+      const ip = six ?? formatV4(at(KEY));
+      const packets = at(PACKETS);
+      const syn = at(SYN);
+      const probes = syn + at(UDP) + at(ECHO);
+      const back = at(SYNACK) + at(RST) + at(ICMPBACK);
+      const sketched = at(NDEST) === SKETCHED;
+      const destinations = sketched ? Math.min(packets, Math.max(EXACT + 1, hllCount(this.pool, at(DEST) * HLL_REGISTERS))) : at(NDEST);
+      const verdict = weighFingerprints(syn, [at(HITS), at(HITS + 1), at(HITS + 2)]);
+      const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
+      const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';
+      const top: [number, number][] = [];
+      for (let i = 0; i < TOPK; i++) if ((at(PORTS + i) & 0xffff) > 0) top.push([at(PORTS + i) >>> 16, at(PORTS + i) & 0xffff]);
+      top.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+      return {
+        kind: 'darknet-source',
+        ip,
+        day: dayText,
+        class: cls,
+        fingerprint,
+        confidence: cls === 'scanning' ? verdict.confidence : 0,
+        packets,
+        destinations,
+        destinationsExact: !sketched,
+        ports: top.map((x) => x[0]),
+        portPackets: top.map((x) => x[1]),
+        telnetShare: syn > 0 ? round3((at(P23) + at(P2323)) / syn) : 0,
+        port2323Share: syn > 0 ? round3(at(P2323) / syn) : 0,
+        firstSeen: `${dayText}T${timeOfDay(at(FIRST))}Z`,
+        lastSeen: `${dayText}T${timeOfDay(at(LAST))}Z`,
+        counts: { synProbes: syn, udpProbes: at(UDP), icmpEcho: at(ECHO), synAck: at(SYNACK), rst: at(RST), icmpReplies: at(ICMPBACK), other: at(OTHER) },
+        infected: cls === 'scanning' && fingerprint === 'mirai',
+      };
+    }
+  }
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+/** HH:MM:SS.mmm of a millisecond offset into a UTC day (as toISOString writes it, but cheaper). */
+function timeOfDay(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${pad(Math.floor(s / 3600), 2)}:${pad(Math.floor(s / 60) % 60, 2)}:${pad(s % 60, 2)}.${pad(ms % 1000, 3)}`;
+}
+const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/** Folds packets into per-source, per-day state; `finish` closes every open day. */
+export class DarknetAnalyser {
+  private readonly tables = new Map<number, DayTable>();
+  private current: DayTable | undefined;
+  private maxDay = -Infinity;
+  private evicted = 0;
+  private dropped = 0;
+  private readonly closed: SourceSummary[] = [];
+
+  constructor(private readonly options: AnalyserOptions = {}) {}
+
+  /** Fold one packet in (the view is not kept). */
+  add(v: PacketView): void {
+    const day = Math.floor(v.tsSec / DAY);
+    let t = this.current;
+    if (t === undefined || t.day !== day) t = this.table(day);
+    t.add(v, (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6));
+  }
+
+  private table(day: number): DayTable {
+    let t = this.tables.get(day);
+    if (!t) {
+      t = new DayTable(day, this.options.maxSources ?? 1_000_000, this.options.onInfected);
+      this.tables.set(day, t);
+    }
+    if (day > this.maxDay) {
+      this.maxDay = day;
+      for (const [d, old] of [...this.tables].sort((x, y) => x[0] - y[0])) if (d < day - 1) this.close(d, old);
+    }
+    // Packets far out of order (or garbage timestamps) must not open days without end: past
+    // MAX_OPEN_DAYS the oldest other day is closed, and a later packet for it opens it afresh
+    // (its sources are then summarised twice for that day; memory stays bounded).
+    if (this.tables.size > MAX_OPEN_DAYS) {
+      const oldest = Math.min(...[...this.tables.keys()].filter((d) => d !== day));
+      this.close(oldest, this.tables.get(oldest)!);
+    }
+    this.current = t;
+    return t;
+  }
+
+  private close(day: number, t: DayTable): void {
+    this.tables.delete(day);
+    this.evicted += t.evicted;
+    this.dropped += t.dropped;
+    const sources = t.summaries();
+    if (this.options.onDay) this.options.onDay(sources);
+    else for (const s of sources) this.closed.push(s);
+  }
+
+  /** Close every open day; returns the sources not already given to `onDay`, by day, busiest first (IPv6 last). */
+  finish(): { sources: SourceSummary[]; limits: AnalysisLimits } {
+    for (const [d, t] of [...this.tables].sort((a, b) => a[0] - b[0])) this.close(d, t);
+    this.current = undefined;
+    const sources = this.closed.splice(0);
+    return { sources, limits: { evictedSources: this.evicted, droppedPackets: this.dropped } };
+  }
+}

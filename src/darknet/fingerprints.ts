@@ -1,0 +1,79 @@
+/**
+ * Scanner fingerprints: one declarative rule per tool family, each a test on one TCP SYN probe's
+ * header fields. A source is labelled by the share of its SYN probes that match (never one hit),
+ * so a rule that random fields satisfy once in 65,536 packets cannot label a busy scanner.
+ *
+ * Facts from the tools' sources (read, not copied):
+ * - Mirai (scanner.c of the 2016 release): TCP sequence number = destination IPv4 address;
+ *   destination port 23, every tenth probe 2323; IP ID, source port and window random.
+ * - masscan (templ-pkt.c, 1.3.x): IP ID = low 16 bits of (destination address XOR destination port
+ *   XOR sequence number), the sequence number being its SYN cookie; window 1024, TTL 255.
+ * - ZMap before 4.1 (packet.c make_ip_header): IP ID fixed at 54321, window 65535, TTL 255.
+ *   Newer ZMap takes the IP ID from its validation hash (random-looking) but keeps window 65535,
+ *   TTL 255 and one of four fixed TCP option layouts (module_tcp_synscan.c probe-args: windows,
+ *   the default, linux, bsd, smallest-probes).
+ */
+import { tcpOptionLayout, type PacketView } from './pcap/packet.js';
+
+/** The families we name; everything else is 'unknown'. */
+export type Fingerprint = 'mirai' | 'masscan' | 'zmap' | 'unknown';
+
+export interface FingerprintRule {
+  readonly name: Exclude<Fingerprint, 'unknown'>;
+  /** Whether one SYN probe (IPv4, SYN without ACK) carries the family's trait. */
+  readonly match: (v: PacketView) => boolean;
+  /** SYN probes a source needs before the rule is trusted. */
+  readonly minPackets: number;
+  /** Share of a source's SYN probes that must match. */
+  readonly minShare: number;
+  /** Chance that one probe with random fields matches (for documentation and confidence). */
+  readonly chance: number;
+}
+
+/** Option digests of ZMap's fixed SYN layouts (MSS 1460; window scale 8, 7 or 6). */
+const ZMAP_LAYOUTS: ReadonlySet<number> = new Set(
+  [
+    [2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2],
+    [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 7],
+    [2, 4, 5, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 4, 2, 0, 0],
+    [2, 4, 5, 0xb4],
+  ].map((bytes) => tcpOptionLayout(Uint8Array.from(bytes), 0, bytes.length)),
+);
+
+/** The registry: evaluated in this order, the first family wins a tie. */
+export const fingerprintRules: readonly FingerprintRule[] = [
+  { name: 'mirai', match: (v) => v.seq === v.dst, minPackets: 2, minShare: 0.5, chance: 2 ** -32 },
+  { name: 'masscan', match: (v) => ((v.dst ^ v.dport ^ v.seq) & 0xffff) === v.ipId, minPackets: 3, minShare: 0.5, chance: 2 ** -16 },
+  {
+    name: 'zmap',
+    match: (v) => v.ipId === 54321 || (v.window === 65535 && v.ttl > 128 && ZMAP_LAYOUTS.has(v.tcpOptions)),
+    minPackets: 3,
+    minShare: 0.5,
+    chance: 2 ** -16,
+  },
+];
+
+/** Result of weighing one source's hits. */
+export interface FingerprintVerdict {
+  readonly fingerprint: Fingerprint;
+  /** Share of matching SYN probes, discounted for few probes: share·n/(n+1). */
+  readonly confidence: number;
+}
+
+/** Label a source from its SYN probe count and per-rule hit counts (same order as the registry). */
+export function weighFingerprints(probes: number, hits: readonly number[]): FingerprintVerdict {
+  let best: Fingerprint = 'unknown';
+  let bestShare = 0;
+  let anyShare = 0;
+  fingerprintRules.forEach((r, i) => {
+    const share = probes > 0 ? (hits[i] ?? 0) / probes : 0;
+    anyShare = Math.max(anyShare, share);
+    if (probes >= r.minPackets && share >= r.minShare && share > bestShare) {
+      best = r.name;
+      bestShare = share;
+    }
+  });
+  const discount = probes / (probes + 1);
+  const confidence = best === 'unknown' ? (1 - anyShare) * discount : bestShare * discount;
+  return { fingerprint: best, confidence: Math.round(confidence * 1000) / 1000 };
+}

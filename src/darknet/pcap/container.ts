@@ -1,0 +1,36 @@
+/**
+ * What the capture-file parsers (classic pcap, pcapng) share: they cut a byte stream into records
+ * and hand each to a sink, never holding more than the record in hand.
+ */
+import type { DecodeFailure } from './packet.js';
+
+/** Why bytes of a capture were skipped; every reason is counted in the read's statistics. */
+export type SkipReason =
+  | 'truncated-header'
+  | 'truncated-record'
+  | 'bad-record-header'
+  | 'bad-block'
+  | 'unknown-interface'
+  | 'packet-before-interface'
+  | DecodeFailure;
+
+/** Receives the records a parser cuts out. */
+export interface RecordSink {
+  /** One captured record: its link type, bytes (valid only during the call) and time. */
+  record(linkType: number, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number, iface: number): void;
+  /** Something was skipped for `reason`, `bytes` long. */
+  skip(reason: SkipReason, bytes: number): void;
+  /** More bytes skipped while looking for the next good record (no new count). */
+  skipBytes(bytes: number): void;
+}
+
+/** A push parser over a growing buffer. */
+export interface ContainerParser {
+  /**
+   * Consume whole records from buf[start, end) and return where the unconsumed bytes begin.
+   * With `eof`, whatever remains is counted as truncated and consumed.
+   */
+  feed(buf: Uint8Array, start: number, end: number, eof: boolean): number;
+  /** Bytes the parser needs from the returned offset before it can go on (sizes the buffer). */
+  readonly need: number;
+}

@@ -17,11 +17,11 @@ import type { Document } from 'yaml';
 import * as z from 'zod';
 import { IotcleanError } from '../../core/errors.js';
 import { readInputFile } from '../../core/files.js';
-import { deviceTypes, type DeviceType } from '../../core/records.js';
+import { accessProtocols, deviceTypes, type DeviceType } from '../../core/records.js';
 import type { AccessProtocol, Credential } from '../module.js';
 
-/** Protocols an entry may be restricted to (the access modules' protocols). */
-export const accessProtocols = ['telnet', 'ssh', 'http-basic', 'http-digest', 'http-form'] as const satisfies readonly AccessProtocol[];
+/** Protocols an entry may be restricted to: the access modules' (one list, in core/records.ts). */
+export { accessProtocols };
 
 /** One dictionary entry: the pair, where it was published, and what it is known for. */
 export interface DictionaryEntry extends Credential {

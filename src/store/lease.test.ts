@@ -24,13 +24,19 @@ const children: ChildProcess[] = [];
 // A short lease so a killed runner's survey lapses quickly; three heartbeats fit in it.
 const env = { IOTCLEAN_LEASE_MS: '6000' };
 
+/**
+ * Kill a child and wait until it is gone. One that has already exited emits no second 'close',
+ * so waiting for it would hang: on a busy machine a runner may finish before the test kills it.
+ */
+async function killAndWait(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const closed = new Promise((r) => c.once('close', r));
+  c.kill('SIGKILL');
+  await closed;
+}
+
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-      await new Promise((r) => c.once('close', r));
-    }
-  }
+  for (const c of children.splice(0)) await killAndWait(c);
 });
 const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
 const schemas: string[] = [];
@@ -101,8 +107,8 @@ describe.each(backends)('one runner per survey on %s', (_name, location) => {
     expect(second.stderr).toContain(`survey 1 is being run by ${started!.lease!.owner}`);
     expect(second.stderr).toMatch(/since \d{4}-.*expires at \d{4}-/);
 
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('close', r));
+    expect(first.exitCode, 'the runner ended before the test killed it (too fast a machine or too slow a poll)').toBeNull();
+    await killAndWait(first);
     // The dead runner renews nothing: the survey turns interrupted by itself once the lease lapses.
     const lapsed = await waitFor(db, (r) => r?.status === 'interrupted');
     expect(lapsed?.status).toBe('interrupted');
@@ -118,11 +124,12 @@ describe.each(backends)('one runner per survey on %s', (_name, location) => {
 
   it('a runner that died on this host is replaced at once, without waiting for its lease', async () => {
     const db = await location('dead');
-    const first = startCli(args(db, 100), { IOTCLEAN_LEASE_MS: '3600000' });
+    // 8,192 probes at 50/s: still running long after its first checkpoint, even on a busy machine.
+    const first = startCli(args(db, 50), { IOTCLEAN_LEASE_MS: '3600000' });
     children.push(first);
     await waitFor(db, (r) => r?.checkpoint.some((n) => n > 0) === true);
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('close', r));
+    expect(first.exitCode, 'the runner ended before the test killed it (too fast a machine or too slow a poll)').toBeNull();
+    await killAndWait(first);
     // An hour-long lease, still live: only the holder's death lets the resume in.
     expect((await survey(db, 1))?.status).toBe('running');
     const resumed = await runCli(['discover', '--resume', '1', '--rate', '0', '--db', db, '--json']);

@@ -26,6 +26,7 @@
  * --pairs 100 --position 95 --timeout 600 (telnet then takes up to an hour for the three tools).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { rerunInNamespace } from './namespace.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -477,33 +478,11 @@ function rewriteList(l: CredentialList, pairs: readonly Pair[]): CredentialList 
   return { ...l, pairs };
 }
 
-/** As root, run this script again inside a fresh namespace (only lo) and delete it afterwards. */
-function runInNamespace(): number {
-  const ns = `iotc-bench-access-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-    const argv = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--inner'];
-    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: 'inherit' }).status ?? 1;
-  } finally {
-    // Everything in the namespace was started by this run (lab shards, a tool left over).
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-    for (const pid of pids.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    execFileSync('ip', ['netns', 'del', ns]);
-  }
-}
-
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
   try {
     const o = parseOptions(process.argv.slice(2));
-    if (o.lab > 0 && !o.inner) process.exitCode = runInNamespace();
+    if (o.lab > 0 && !o.inner) process.exitCode = rerunInNamespace(`iotc-bench-access-${process.pid}`);
     else await benchAccess(o);
   } catch (e) {
     if (e instanceof IotcleanError) {

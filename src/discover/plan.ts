@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { LineCounter, isAlias, isMap, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import * as z from 'zod';
+import { canonicalJson } from '../core/canonical-json.js';
 import { IotcleanError } from '../core/errors.js';
 import { readInputFile } from '../core/files.js';
 import type { PlanPort } from '../core/records.js';
@@ -330,17 +331,6 @@ export function withPortMap(plan: SurveyPlan, map: ReadonlyMap<number, number>):
  */
 export function planDigest(plan: SurveyPlan): string {
   return createHash('sha256').update(canonicalJson(plan)).digest('hex');
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 // --- locating zod issues in the YAML source ----------------------------------------------------

@@ -17,6 +17,7 @@ import type { Document } from 'yaml';
 import * as z from 'zod';
 import { IotcleanError } from '../../core/errors.js';
 import { readInputFile } from '../../core/files.js';
+import { canonicalJson } from '../../core/canonical-json.js';
 import { accessProtocols, deviceTypes, type DeviceType } from '../../core/records.js';
 import type { AccessProtocol, Credential } from '../module.js';
 
@@ -253,17 +254,6 @@ export function dictionaryRef(d: Dictionary): DictionaryRef {
  */
 export function dictionaryDigest(content: Pick<Dictionary, 'version' | 'name' | 'sources' | 'entries'>): string {
   return createHash('sha256').update(canonicalJson({ version: content.version, name: content.name, sources: content.sources, entries: content.entries })).digest('hex');
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 // --- locating a zod issue in the YAML source ---------------------------------------------------

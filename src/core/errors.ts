@@ -16,6 +16,12 @@ export const errorCodes = {
   E_CATALOGUE_FILE: 'device-model catalogue file is invalid',
   E_DICTIONARY_FILE: 'ID/password dictionary file is invalid',
   E_CAPTURE_FILE: 'packet capture cannot be read',
+  E_VULN_DATA: 'vulnerability data file is invalid',
+  E_CPE: 'CPE name is invalid',
+  E_FINDING: 'finding record is invalid',
+  E_SESSION_LOG: 'session log cannot be read',
+  E_TEMPLATE: 'alert template is invalid',
+  E_SMTP: 'mail delivery failed',
   E_NOT_FOUND: 'not found',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;

@@ -218,3 +218,124 @@ export interface AccessAttemptRecord {
   readonly detail: string | null;
   readonly planVersion: string | null;
 }
+
+/** How the vuln stage judged one CVE against one device (NIST IR 7696 matching, see src/vuln/). */
+export const vulnStatuses = ['affected', 'not-affected', 'unknown'] as const;
+export type VulnStatus = (typeof vulnStatuses)[number];
+
+/** Alert levels, most urgent first. Findings and threat levels share them. */
+export const severities = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof severities)[number];
+
+/**
+ * What makes one CVE match worth an alert: the facts, then the level derived from them by the
+ * documented rule in src/vuln/threat.ts. Unknown facts are null, never zero.
+ */
+export interface ThreatLevel {
+  readonly level: Severity;
+  /** Listed in CISA KEV, and KEV's `knownRansomwareCampaignUse` ("Known" → true, "Unknown" → null). */
+  readonly kev: boolean;
+  readonly kevDateAdded: string | null;
+  readonly ransomware: boolean | null;
+  /** FIRST EPSS probability (0…1) and percentile, with the score date. */
+  readonly epss: number | null;
+  readonly epssPercentile: number | null;
+  readonly epssDate: string | null;
+  /** Highest CVSS base score found (v4.0 preferred, then v3.1, v3.0), with its version and vector. */
+  readonly cvss: { readonly version: string; readonly score: number; readonly vector: string } | null;
+  /** A public exploit is known (KEV listing, or an NVD reference tagged "Exploit"). */
+  readonly exploitPublic: boolean;
+  /** Devices in the survey matched as affected by this CVE (prevalence in the surveyed space). */
+  readonly devicesAffected: number;
+}
+
+/** One CVE considered for one identified device (host-level identification). */
+export interface VulnerabilityMatch {
+  readonly kind: 'vulnerability-match';
+  readonly id?: number;
+  readonly surveyId: number | null;
+  /** The host-level identification matched. */
+  readonly identificationId: number | null;
+  readonly ip: string;
+  readonly cve: string;
+  readonly status: VulnStatus;
+  /** The device CPE(s) the decision used. */
+  readonly cpe: readonly string[];
+  /** Which configuration node and version bound decided it, for a human to check. */
+  readonly reason: string;
+  readonly threat: ThreatLevel;
+  readonly matchedAt: string;
+}
+
+/** Kinds of notifiable problem; one harmonised finding record for all (src/findings/). */
+export const findingKinds = [
+  'weak-credential',
+  'firmware-vulnerability',
+  'infected',
+  'exposed-service',
+  'unauthenticated-admin',
+  'end-of-life',
+  'c2-server',
+] as const;
+export type FindingKind = (typeof findingKinds)[number];
+
+/** The device a finding is about, as identified (null where unknown). */
+export interface FindingDevice {
+  readonly type: DeviceType | null;
+  readonly vendor: string | null;
+  readonly model: string | null;
+  readonly firmware: string | null;
+}
+
+/** A stored record a finding rests on, so a human can check it (the raw evidence is kept there). */
+export interface EvidenceRef {
+  readonly record: 'observation' | 'identification' | 'access-result' | 'vulnerability-match' | 'infection' | 'c2-candidate';
+  /** The store id; for records not in the store (a darknet capture's source-day) a stable key. */
+  readonly id: number | string;
+}
+
+/** Why a finding is held instead of sent (attribution found no participant to notify). */
+export const holdReasons = ['no-isp', 'not-participating', 'resold-no-participant'] as const;
+export type HoldReason = (typeof holdReasons)[number];
+
+/**
+ * One notifiable problem at one ip[:port] at one time. Unlike stage records, `kind` here is the
+ * finding's kind (IntelMQ's classification.type): every finding record is a finding. Deduplicated
+ * per (kind, ip, port, period). No plaintext password ever: weak credentials name the dictionary
+ * entry in `details.entry`. The field list with types and descriptions is src/findings/schema.ts.
+ */
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly id?: number;
+  readonly ip: string;
+  /** Null for host-level findings (an infected host, end-of-life device). */
+  readonly port: number | null;
+  /** Protocol or auth type (telnet, ssh, http-basic, ...), null when not port-bound. */
+  readonly protocol: string | null;
+  /** When the problem was observed, ISO 8601 UTC. */
+  readonly observedAt: string;
+  /** Deduplication period, e.g. "2026-12" (monthly survey) or "2026-12-01" (darknet day). */
+  readonly period: string;
+  readonly device: FindingDevice;
+  readonly severity: Severity;
+  /** Kind-specific facts (entry, username, cves, threat, fingerprint, reason, ...), see the schema. */
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly evidence: readonly EvidenceRef[];
+  readonly surveyId: number | null;
+  readonly planVersion: string | null;
+  /** The ISP to notify (longest-prefix match, resellers walked up), or null when held. */
+  readonly isp: string | null;
+  /** The ISP whose prefix holds the address, participating or not (null: no prefix). */
+  readonly prefixOwner: string | null;
+  readonly held: HoldReason | null;
+}
+
+/** A centre → ISP batch: one ISP's findings, with a ticket id the ISP quotes back. */
+export interface NotificationBatch {
+  readonly kind: 'notification-batch';
+  /** Unique, e.g. "IOTC-20261201-ispa-0001". */
+  readonly ticket: string;
+  readonly isp: string;
+  readonly createdAt: string;
+  readonly findings: readonly Finding[];
+}

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { recordLock, recordRefused } from './lockouts.js';
+import { currentCredentials } from './owner-actions.js';
 import type { DeviceState, LabCredential, LabDevice, ServiceContext, ServiceProfile } from './types.js';
 
 /** Default lockout length when a lockout profile gives none. */
@@ -55,7 +56,7 @@ export function checkLoginWith(
       state.failures = 0;
     }
   }
-  if (device.credentials.some((c) => c.username === username && matches(c))) {
+  if (currentCredentials(device, state).some((c) => c.username === username && matches(c))) {
     state.failures = 0;
     return true;
   }

@@ -7,6 +7,7 @@ import { IotcleanError } from '../core/errors.js';
 import { assertLoopback, closeServer, listenOn } from './bind.js';
 import { createDeviceState, createServiceContext, defaultLockoutSeconds } from './context.js';
 import { lockoutsOf, type DeviceLockouts } from './lockouts.js';
+import { applyOwnerActions, type OwnerAction } from './owner-actions.js';
 import type { PortMap } from './port-map.js';
 import { handlers } from './services/index.js';
 import { certificatesOf } from './tls/certificates.js';
@@ -18,6 +19,8 @@ export interface Listening {
   close(): Promise<void>;
   /** The lock-out devices' lock periods so far (ground-truth side: for tests, never detection). */
   lockouts(): DeviceLockouts[];
+  /** Apply owners' actions to the devices served here (src/lab/owner-actions.ts); returns how many changed. */
+  applyOwnerActions(actions: readonly OwnerAction[], generation: number): number;
 }
 
 /** Connections one device service holds at once; more are dropped, as a small device would. */
@@ -96,5 +99,10 @@ export async function listenDevices(devices: readonly LabDevice[], portMap: Port
     await close();
     throw e;
   }
-  return { listeners: servers.length, close, lockouts: () => lockoutsOf(states, defaultLockoutSeconds) };
+  return {
+    listeners: servers.length,
+    close,
+    lockouts: () => lockoutsOf(states, defaultLockoutSeconds),
+    applyOwnerActions: (actions, generation) => applyOwnerActions(states, actions, generation),
+  };
 }

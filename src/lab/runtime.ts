@@ -7,7 +7,7 @@
  * listening sockets), shards.ts (the processes), state.ts (state.json) and ground-truth.ts (the
  * truth, which detection never reads).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { IotcleanError } from '../core/errors.js';
 import { formatIspTable } from '../scope/isp.js';
@@ -15,11 +15,12 @@ import { writeFileAtomic } from './files.js';
 import { writeGroundTruth } from './ground-truth.js';
 import { listenDevices } from './listen.js';
 import { clearLockouts, type DeviceLockouts } from './lockouts.js';
+import { ownerAckFile, ownerActionsFile, readOwnerAck, writeOwnerActions, type OwnerAction } from './owner-actions.js';
 import { decidePortMap, labPorts, type PortMap, type PortOptions } from './port-map.js';
 import { buildLab, type LabConfig, type LabPlan } from './population.js';
 import { startShards, stopShards, type ShardOptions } from './shards.js';
 import { adoptCertificates, certificatesOf, type LabCertificate } from './tls/certificates.js';
-import { labStatus, readLabState, removeLabState, writeLabState, type LabState } from './state.js';
+import { isOurShard, labStatus, readLabState, removeLabState, writeLabState, type LabState } from './state.js';
 
 // The CLI, tests and benchmarks import these from here.
 export { labPorts, type PortMap, type PortOptions } from './port-map.js';
@@ -42,6 +43,8 @@ export interface LabHandle {
   close(): Promise<void>;
   /** The lock-out devices' lock periods so far (src/lab/lockouts.ts; tests only, never detection). */
   lockouts(): DeviceLockouts[];
+  /** Owners' actions on their devices (src/lab/owner-actions.ts); returns how many devices changed. */
+  applyOwnerActions(actions: readonly OwnerAction[]): number;
 }
 
 /** Options of {@link labUp}. */
@@ -62,7 +65,8 @@ export async function startLabInProcess(opts: InProcessOptions = {}): Promise<La
   const plan = opts.plan ?? buildLab(opts);
   const portMap = opts.portMap ?? (await portMapOf(plan, opts));
   const running = await listenDevices(plan.devices, portMap);
-  return { plan, portMap, listeners: running.listeners, close: running.close, lockouts: running.lockouts };
+  let generation = 0;
+  return { plan, portMap, listeners: running.listeners, close: running.close, lockouts: running.lockouts, applyOwnerActions: (actions) => running.applyOwnerActions(actions, ++generation) };
 }
 
 /**
@@ -81,6 +85,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   }
   const plan = buildLab(opts);
   clearLockouts(dir);
+  clearOwnerActions(dir);
   // Default TLS certificates: those of an earlier run in this folder are kept (a model's
   // certificate stays the same across restarts, and start-up skips key generation); the rest are
   // made while the ports are probed. startShards awaits the same cached work.
@@ -135,4 +140,34 @@ export async function labDown(dir = '.lab'): Promise<{ readonly stopped: readonl
   const stopped = await stopShards(state.pids, state.entry);
   removeLabState(abs);
   return { stopped };
+}
+
+/** A new lab starts with the profiles' credentials: drop an earlier run's owner actions and acks. */
+function clearOwnerActions(dir: string): void {
+  rmSync(ownerActionsFile(dir), { force: true });
+  for (const name of readdirSync(dir)) if (/^owner-ack-\d+\.json$/.test(name)) rmSync(join(dir, name), { force: true });
+}
+
+/**
+ * Apply owners' actions to the lab running in `dir`: write them as a new generation, signal every
+ * shard, and wait (bounded) until each has acknowledged, so a re-scan right after sees them.
+ * Returns how many devices changed.
+ */
+export async function labApplyOwnerActions(dir: string, actions: readonly OwnerAction[], timeoutMs = 20_000): Promise<number> {
+  const abs = resolve(dir);
+  const state = readLabState(abs);
+  if (!state) throw new IotcleanError('E_LAB', `no lab state in ${abs}`, { hint: 'start one with `iotclean lab up`' });
+  const generation = writeOwnerActions(abs, actions);
+  const acks = state.shards.map((_s, i) => ownerAckFile(abs, i));
+  const deadline = Date.now() + timeoutMs;
+  let signalled = 0;
+  for (;;) {
+    const pending = state.pids.filter((_p, i) => readOwnerAck(acks[i]!) < generation);
+    if (pending.length === 0) break;
+    if (Date.now() > deadline) throw new IotcleanError('E_LAB', `lab shards ${pending.join(', ')} did not take the owners' actions within ${timeoutMs / 1000} s`, { hint: 'see the shard logs in the lab folder' });
+    // Signal again now and then: a shard still starting its SIGHUP handler may miss the first one.
+    if (signalled++ % 20 === 0) for (const pid of pending) if (isOurShard(pid, state.entry)) process.kill(pid, 'SIGHUP');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return acks.reduce((n, file) => n + (JSON.parse(readFileSync(file, 'utf8')) as { changed: number }).changed, 0);
 }

@@ -6,6 +6,7 @@
 import { IotcleanError } from '../core/errors.js';
 import { listenDevices, type Listening } from './listen.js';
 import { writeLockouts } from './lockouts.js';
+import { ownerAckFile, readOwnerActions, writeOwnerAck } from './owner-actions.js';
 import { devicesOfRequest, type ShardReply, type ShardRequest } from './shards.js';
 import { adoptCertificates } from './tls/certificates.js';
 
@@ -30,9 +31,31 @@ async function start(req: ShardRequest): Promise<void> {
     // Closing waits for nothing long, but never let a stuck socket keep the shard alive.
     setTimeout(() => process.exit(0), 2000).unref();
   };
+  if (req.dir !== undefined && req.index !== undefined) followOwnerActions(running, req.dir, req.index);
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   reply({ type: 'ready', listeners: running.listeners });
+}
+
+/**
+ * On SIGHUP, apply the owners' actions of a new generation (src/lab/owner-actions.ts) and
+ * acknowledge it, so `labApplyOwnerActions` knows every shard has them before a re-scan starts.
+ */
+function followOwnerActions(running: Listening, dir: string, index: number): void {
+  let applied = 0;
+  const ack = ownerAckFile(dir, index);
+  process.on('SIGHUP', () => {
+    try {
+      const file = readOwnerActions(dir);
+      if (!file || file.generation <= applied) return;
+      const changed = running.applyOwnerActions(file.actions, file.generation);
+      applied = file.generation;
+      writeOwnerAck(ack, applied, changed);
+      log(`owner actions generation ${applied}: ${changed} devices changed`);
+    } catch (e) {
+      log(`owner actions: ${e instanceof IotcleanError ? e.format() : String(e)}`);
+    }
+  });
 }
 
 /**

@@ -25,6 +25,9 @@ export type ShardRequest = {
   readonly certificates?: Readonly<Record<string, LabCertificate>>;
   /** Where the shard keeps its lock-out record (src/lab/lockouts.ts), for tests to read. */
   readonly lockoutFile?: string;
+  /** The lab folder and this shard's index, for owners' actions (src/lab/owner-actions.ts). */
+  readonly dir?: string;
+  readonly index?: number;
 };
 export type ShardReply =
   | { readonly type: 'ready'; readonly listeners: number }
@@ -90,7 +93,7 @@ export function splitShards(devices: readonly LabDevice[], maxListeners: number)
 }
 
 /** The start message for a shard serving these devices. */
-function shardRequest(devices: readonly LabDevice[], portMap: PortMap, certificates: Readonly<Record<string, LabCertificate>>, lockouts: string): ShardRequest {
+function shardRequest(devices: readonly LabDevice[], portMap: PortMap, certificates: Readonly<Record<string, LabCertificate>>, lockouts: string, dir: string, index: number): ShardRequest {
   const profiles = new Map(devices.map((d) => [d.profile.id, d.profile]));
   return {
     type: 'start',
@@ -99,6 +102,8 @@ function shardRequest(devices: readonly LabDevice[], portMap: PortMap, certifica
     devices: devices.map((d) => ({ id: d.id, ip: d.ip, ispId: d.ispId, profile: d.profile.id, weak: d.weak, credentials: d.credentials })),
     portMap,
     lockoutFile: lockouts,
+    dir,
+    index,
   };
 }
 
@@ -160,7 +165,7 @@ export async function startShards(
     shards = await Promise.all(
       parts.map(async (part, i) => {
         const log = join(dir, `shard-${i}.log`);
-        const { child, listeners } = await startShard(command.args, log, shardRequest(part, portMap, certificates, lockoutFile(dir, i)), opts.readyTimeoutMs ?? 120_000);
+        const { child, listeners } = await startShard(command.args, log, shardRequest(part, portMap, certificates, lockoutFile(dir, i), dir, i), opts.readyTimeoutMs ?? 120_000);
         children.push(child);
         return {
           pid: child.pid ?? -1,

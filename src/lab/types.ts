@@ -99,6 +99,8 @@ export interface DeviceState {
   /** Lock periods so far, for tests (src/lab/lockouts.ts); bounded there. */
   lockPeriods?: { lockedAt: number; until: number; refused: number }[];
   lockPeriodsDropped?: number;
+  /** The owner's credentials once they changed them (src/lab/owner-actions.ts); the profile's otherwise. */
+  credentials?: readonly LabCredential[];
 }
 
 /** Context handed to a connection handler. */

@@ -20,6 +20,7 @@ import { certificateSpec, secureContextFor } from '../tls/certificates.js';
 import { faviconBytes } from './favicon.js';
 import { encodeShiftJis } from './shift-jis.js';
 import { checkLoginWith, isLockedOut } from '../context.js';
+import { currentCredentials } from '../owner-actions.js';
 import { parseDigestCredentials } from '../../protocols/http-auth.js';
 import { digestChallenges, parseAlgorithms, verifyDigest } from './digest.js';
 
@@ -230,7 +231,7 @@ function digestAuth(req: IncomingMessage, res: ServerResponse, ctx: ServiceConte
       params,
       { method: req.method ?? 'GET', uri: req.url ?? '/', realm, algorithms, requireQop: true },
       (username, matches) => checkLoginWith(ctx.device, ctx.state, username, matches),
-      ctx.device.credentials,
+      currentCredentials(ctx.device, ctx.state),
     );
     if (verdict.kind === 'ok') return send(res, ctx, 200, statusPage(ctx, false));
     if (isLockedOut(ctx)) return send(res, ctx, 403, page(ctx, `<p>${escapeHtml(lockedMessage(ctx))}</p>`));

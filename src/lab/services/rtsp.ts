@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import type { ConnectionHandler, ServiceContext } from '../types.js';
 import { checkLoginWith, isLockedOut } from '../context.js';
+import { currentCredentials } from '../owner-actions.js';
 import { parseDigestCredentials } from '../../protocols/http-auth.js';
 import { encodeRtspMessage, nextRtspMessage, parseRtspRequest, rtspHeader, type RtspRequest } from '../../protocols/rtsp.js';
 import { digestChallenges, verifyDigest } from './digest.js';
@@ -104,7 +105,7 @@ function authorised(ctx: ServiceContext, req: RtspRequest, realm: string): 'ok' 
     params,
     { method: req.method, uri, realm, algorithms: ['MD5'], requireQop: false },
     (username, matches) => checkLoginWith(ctx.device, ctx.state, username, matches),
-    ctx.device.credentials,
+    currentCredentials(ctx.device, ctx.state),
   );
   return verdict.kind === 'ok' ? 'ok' : verdict.kind === 'stale' ? 'stale' : 'fail';
 }

@@ -11,6 +11,7 @@ import { grabEndpoint } from '../grab/runner.js';
 import { identifyObservations, loadIdentifier } from '../identify/index.js';
 import type { ServiceName } from '../pipeline/services.js';
 import { compileScope, defaultScope } from '../scope/index.js';
+import { exposureFindings, loadExposurePlan } from '../vuln/exposure.js';
 import { loadProfiles } from './profiles.js';
 import { startLabInProcess, type LabHandle } from './runtime.js';
 import type { DeviceProfile, LabDevice } from './types.js';
@@ -74,7 +75,8 @@ const expected: Readonly<Record<string, { readonly product: string | null; reado
 };
 
 const prefix = `127.81.${1 + (process.pid % 250)}`;
-const devices: LabDevice[] = withTruth.map((profile, i) => ({
+const exposureProfiles = ['netis-wf2419-open-admin', 'script-title-camera', 'mosquitto-open-broker'];
+const devices: LabDevice[] = [...withTruth, ...exposureProfiles.map((id) => profiles.find((p) => p.id === id) as DeviceProfile)].map((profile, i) => ({
   id: `v-${i + 1}`,
   ip: `${prefix}.${i + 1}`,
   ispId: 'test',
@@ -94,7 +96,7 @@ describe('the issue-8 devices in a running lab, grabbed and identified', () => {
     const scope = compileScope(defaultScope());
     const { identifier } = loadIdentifier();
     expect(Object.keys(expected).sort()).toEqual(withTruth.map((p) => p.id).sort());
-    for (const d of devices) {
+    for (const d of devices.filter((x) => x.profile.vulnerabilities !== undefined)) {
       const observations: Observation[] = [];
       for (const s of d.profile.services) {
         const port = lab.portMap[String(s.port)] ?? s.port;
@@ -110,5 +112,31 @@ describe('the issue-8 devices in a running lab, grabbed and identified', () => {
       expect(host?.cpe, d.profile.id).toEqual(want?.cpe);
       if (want?.product) expect(host?.catalogue?.model, d.profile.id).toBe(d.profile.model);
     }
+  });
+
+  it('exposure findings from real grabs: the open admin UI, the UPnP and MQTT ports, and no false positive on the script-title camera', { timeout: 120_000 }, async () => {
+    const scope = compileScope(defaultScope());
+    const { identifier } = loadIdentifier();
+    const plan = loadExposurePlan();
+    const findings = async (id: string): Promise<string[]> => {
+      const d = devices.find((x) => x.profile.id === id) as LabDevice;
+      const observations: Observation[] = [];
+      for (const s of d.profile.services) {
+        const port = lab.portMap[String(s.port)] ?? s.port;
+        const service = (s.port === 52869 || s.port === 37215 ? 'upnp' : s.protocol) as ServiceName;
+        observations.push(...(await grabEndpoint({ scope, ip: d.ip, port, service })));
+      }
+      const host = identifyObservations(identifier, observations).hosts[0];
+      if (!host) throw new Error(id);
+      // Ports as the device has them (the lab may publish a port elsewhere).
+      const back = new Map(Object.entries(lab.portMap).map(([real, bound]) => [bound, Number(real)]));
+      return exposureFindings(host, observations.map((o) => ({ ...o, port: back.get(o.port) ?? o.port })), plan).map((f) => `${f.kind}:${f.port ?? '-'}`);
+    };
+    expect(await findings('netis-wf2419-open-admin')).toEqual(['unauthenticated-admin:80']);
+    expect(await findings('script-title-camera')).toEqual([]);
+    expect(await findings('mosquitto-open-broker')).toEqual(['exposed-service:1883']);
+    expect(await findings('dlink-dir-605l-fw206')).toEqual(['exposed-service:52869']);
+    expect(await findings('huawei-hg532-customised')).toEqual(['exposed-service:37215']);
+    expect(await findings('huawei-hg532-fixed')).toEqual([]);
   });
 });

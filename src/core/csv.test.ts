@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, splitCsvLine } from './csv.js';
+import { csvCell, csvField, splitCsvLine } from './csv.js';
 
 describe('splitCsvLine', () => {
   it.each([
@@ -27,5 +27,14 @@ describe('splitCsvLine', () => {
   it('reads back what csvField writes', () => {
     const values = ['plain', 'with,comma', 'say "hi"', ' padded ', '#not-a-comment', ''];
     expect(splitCsvLine(values.map(csvField).join(','))).toEqual({ fields: values });
+  });
+});
+
+describe('csvCell', () => {
+  it('defuses spreadsheet formulas and line breaks, and reads back as text', () => {
+    const values = ['=1+1', '+SUM(A1)', '-2', '@cmd', '\tx', 'plain', 'a,b', 'two\r\nlines'];
+    const split = splitCsvLine(values.map(csvCell).join(','));
+    expect(split).toEqual({ fields: ["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", "' x", 'plain', 'a,b', 'two  lines'] });
+    expect([csvCell(null), csvCell(3), csvCell(true)]).toEqual(['', '3', 'true']);
   });
 });

@@ -51,3 +51,15 @@ export function csvField(value: string): string {
   const needsQuotes = /[",]/.test(value) || value !== value.trim() || value.startsWith('#');
   return needsQuotes ? `"${value.replace(/"/g, '""')}"` : value;
 }
+
+/**
+ * One field for a CSV meant to be opened in a spreadsheet: a value starting with "=", "+", "-",
+ * "@", tab or CR would be run as a formula (OWASP "CSV Injection"), so it is prefixed with "'",
+ * then quoted as {@link csvField} does. Device banners and models are untrusted text.
+ */
+export function csvCell(value: string | number | boolean | null): string {
+  const text = value === null ? '' : String(value);
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  // One record per line: control characters (line breaks included) become spaces.
+  return csvField(safe.replace(/[\u0000-\u001f\u007f]/g, ' '));
+}

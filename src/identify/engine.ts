@@ -76,6 +76,12 @@ interface Evidence {
   readonly device: LayerEvidence | null;
   readonly type: LayerEvidence | null;
   readonly os: LayerEvidence | null;
+  /**
+   * The CPE the OS layer decided. Usually part o, but firmware built on a vendor SDK is named as
+   * an application by NVD (cpe:2.3:a:realtek:rtl819x_jungle_software_development_kit), and the
+   * host row must keep it without picking up the endpoint's service CPE.
+   */
+  readonly osCpe?: string | null;
 }
 
 /** One match with the order it was found in. */
@@ -359,7 +365,8 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     const recognised = observations.find((o) => o.recognised && o.module !== 'generic') ?? observations.find((o) => o.recognised);
     const rules: string[] = [];
     for (const f of found) if (!rules.includes(f.m.rule)) rules.push(f.m.rule);
-    const cpe = [cpeOf(device), cpeOf(os), cpeOf(service)].filter((c): c is string => c !== null);
+    const osCpe = cpeOf(os);
+    const cpe = [cpeOf(device), osCpe, cpeOf(service)].filter((c): c is string => c !== null);
     const row: Identification = {
       kind: 'identification',
       surveyId: first.surveyId,
@@ -385,6 +392,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
       device: device ? { confidence: device.confidence, rule: device.rule } : null,
       type: typed.type !== null ? { confidence: typed.confidence, rule: typed.rule } : null,
       os: os ? { confidence: os.confidence, rule: os.rule } : null,
+      osCpe,
     });
     return row;
   }
@@ -436,7 +444,8 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     // The deciding endpoint's hardware CPE when it named the merged model, else one bound from the merged device.
     let hwCpe = winner && modelKey(winner.device?.product) === modelKey(device?.product) ? winner.cpe.filter((c) => c.startsWith('cpe:2.3:h:')) : [];
     if (hwCpe.length === 0 && device?.vendor && device.product) hwCpe = [formatCpe23({ part: 'h', vendor: device.vendor, product: device.product, version: device.version })];
-    const osCpe = osFrom ? osFrom.cpe.filter((c) => c.startsWith('cpe:2.3:o:')) : [];
+    const decidedOsCpe = osFrom ? evidence.get(osFrom)?.osCpe : undefined;
+    const osCpe = decidedOsCpe ? [decidedOsCpe] : osFrom ? osFrom.cpe.filter((c) => c.startsWith('cpe:2.3:o:')) : [];
     const allRules: string[] = [];
     for (const e of endpoints) for (const r of e.rules) if (!allRules.includes(r)) allRules.push(r);
     const confidence = device ? (d?.confidence ?? 0) : type !== null ? typeConfidence : 0;

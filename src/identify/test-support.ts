@@ -148,8 +148,10 @@ export function profileObservation(profile: DeviceProfile, service: ServiceProfi
       const heading = b['heading'] ?? profile.model;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(b)) if (k.startsWith('header:')) headers[k.slice(7).toLowerCase()] = v;
+      // The lab prints the footer (model and firmware lines) on every page, the login page included.
+      const footer = b['footer'] !== undefined ? `\n<div class="footer">${escapeHtml(b['footer'])}</div>` : '';
       const page = (content: string): string =>
-        `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n<body>\n${content}\n</body></html>\n`;
+        `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n<body>\n${content}${footer}\n</body></html>\n`;
       const server = b['server'] ?? null;
       const scheme = protocol === 'https' ? 'https' : 'http';
       const certificate =
@@ -184,7 +186,8 @@ export function profileObservation(profile: DeviceProfile, service: ServiceProfi
         const loginForm = { action: '/login.cgi', method: 'post', fields: [{ name: 'username', type: 'text' }, { name: 'password', type: 'password' }] };
         return observation(scheme, httpFields({ ...base, redirects: ['/login.html'], path: '/login.html', body, loginForm }), at);
       }
-      return observation(scheme, httpFields({ ...base, body: b['body'] ?? page(`<h1>${escapeHtml(heading)}</h1>`) }), at);
+      const status = Number(b['status'] ?? 200);
+      return observation(scheme, httpFields({ ...base, status, body: b['body'] !== undefined ? page(b['body']) : page(`<h1>${escapeHtml(heading)}</h1>`) }), at);
     }
     case 'rtsp': {
       const realm = auth === 'none' ? null : (b['realm'] ?? profile.model);

@@ -10,7 +10,7 @@ import { IotcleanError } from '../core/errors.js';
 import { writeFileAtomic } from './files.js';
 import type { LabIsp, LabPlan } from './population.js';
 import type { PortMap } from './port-map.js';
-import type { DeviceProfile, LabAuth, LabCredential, LabIdentity, LabProtocol, LabSoftware } from './types.js';
+import type { DeviceProfile, LabAuth, LabCredential, LabIdentity, LabProtocol, LabSoftware, LabVulnStatus } from './types.js';
 
 /** Name of the ground-truth file inside a lab folder. */
 export const groundTruthFile = 'ground-truth.json';
@@ -47,6 +47,10 @@ export interface GroundTruthDevice {
   readonly weak: boolean;
   readonly credentials: readonly LabCredential[];
   readonly services: readonly GroundTruthService[];
+  /** The firmware it really runs (the profile's). */
+  readonly firmware?: string;
+  /** Expected status of each CVE that concerns its model (empty when none does). */
+  readonly vulnerabilities?: Readonly<Record<string, LabVulnStatus>>;
 }
 
 /** Contents of <dir>/ground-truth.json: read by tests and benchmarks only, never by detection. */
@@ -88,6 +92,8 @@ export function groundTruth(plan: LabPlan, portMap: PortMap): GroundTruth {
         auth: s.auth,
         software: s.software ?? null,
       })),
+      firmware: d.profile.firmware,
+      vulnerabilities: d.profile.vulnerabilities ?? {},
     })),
   };
 }

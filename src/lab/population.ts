@@ -103,6 +103,29 @@ export const defaultMix: Readonly<Record<string, number>> = {
   'trickle-banner': 1,
   'huge-banner': 1,
   'nul-banner': 1,
+  // Firmware vulnerabilities (issue 8): for each CVE of the survey's data, the affected model with
+  // a vulnerable firmware and with a fixed one; one firmware that cannot be ordered against its
+  // CVE's bound; and a router whose web UI opens without any login.
+  'dlink-dir-605l-fw206': 1,
+  'dlink-dir-605l-fw213': 1,
+  'huawei-hg532-customised': 1,
+  'huawei-hg532-fixed': 1,
+  'tenda-ac15-v15-03-05-19': 1,
+  'tenda-ac15-v15-03-05-20': 1,
+  'dlink-dcs-2530l-fw10505': 1,
+  'dlink-dcs-2530l-fw10601': 1,
+  'draytek-vigor2960-fw131-beta': 1,
+  'draytek-vigor2960-fw151': 1,
+  'dahua-ipc-hdw3441t-2021-01': 1,
+  'dahua-ipc-hdw3441t-2021-07': 1,
+  'dahua-ipc-hdw3441t-undated': 1,
+  'hikvision-ds-2cd2046g2-v5553': 1,
+  'hikvision-ds-2cd2046g2-v55800': 1,
+  'tplink-archer-ax21-1-1-3': 1,
+  'tplink-archer-ax21-1-1-4': 1,
+  'realtek-jungle-sdk-3-4-11': 1,
+  'realtek-jungle-sdk-3-4-14c': 1,
+  'netis-wf2419-open-admin': 1,
 };
 
 /**

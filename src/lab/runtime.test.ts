@@ -62,7 +62,7 @@ describe('lab runtime, 30 devices in process', () => {
     const truth = groundTruth(lab.plan, lab.portMap);
     expect(truth.devices).toHaveLength(30);
     const d = truth.devices[0];
-    expect(Object.keys(d ?? {}).sort()).toEqual(['behaviour', 'credentials', 'id', 'identity', 'ip', 'ispId', 'model', 'profile', 'services', 'type', 'vendor', 'weak'].sort());
+    expect(Object.keys(d ?? {}).sort()).toEqual(['behaviour', 'credentials', 'firmware', 'id', 'identity', 'ip', 'ispId', 'model', 'profile', 'services', 'type', 'vendor', 'vulnerabilities', 'weak'].sort());
     for (const dev of truth.devices) {
       expect(dev.identity).toBe(lab.plan.devices.find((x) => x.id === dev.id)?.profile.identity ?? 'known');
       for (const s of dev.services) {

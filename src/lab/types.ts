@@ -51,6 +51,9 @@ export interface ServiceProfile {
   readonly software?: LabSoftware;
 }
 
+/** Expected status of one CVE on a lab device (ground truth only). */
+export type LabVulnStatus = 'affected' | 'not-affected' | 'unknown';
+
 /** Special behaviour of awkward devices. */
 export type LabBehaviour =
   | 'normal'
@@ -76,6 +79,12 @@ export interface DeviceProfile {
   readonly identity?: LabIdentity;
   /** Where the banners were modelled from (manual, vendor page, public banner collection). */
   readonly source?: string;
+  /**
+   * Expected outcome of each CVE that concerns this model and firmware (ground truth for tests
+   * only: detection code never reads it). "unknown" marks a firmware version that cannot be
+   * ordered against the CVE's version bounds.
+   */
+  readonly vulnerabilities?: Readonly<Record<string, LabVulnStatus>>;
   /** Set by loadProfiles when a favicon names a file: the folder it is in (not part of the file). */
   readonly assetsDir?: string;
 }

@@ -131,7 +131,9 @@ function page(ctx: ServiceContext, content: string): string {
   const title = ctx.service.banner?.['titleHtml'] ?? escapeHtml(banner(ctx, 'title', ctx.device.profile.model));
   const charset = isShiftJis(ctx) ? 'Shift_JIS' : 'utf-8';
   const icon = ctx.service.banner?.['favicon'] ? '<link rel="shortcut icon" href="/favicon.ico">' : '';
-  return `<!DOCTYPE html>\n<html><head><meta charset="${charset}"><title>${title}</title>${icon}</head>\n<body>\n${content}\n</body></html>\n`;
+  const footerText = ctx.service.banner?.['footer'];
+  const footer = footerText ? `\n<div class="footer">${escapeHtml(footerText)}</div>` : '';
+  return `<!DOCTYPE html>\n<html><head><meta charset="${charset}"><title>${title}</title>${icon}</head>\n<body>\n${content}${footer}\n</body></html>\n`;
 }
 
 /** GET /favicon.ico, served without a login as real admin UIs do (their login page shows it). */
@@ -197,9 +199,11 @@ function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: ServiceCo
       return digestAuth(req, res, ctx);
     case 'http-form':
       return formAuth(req, res, ctx);
-    default:
+    default: {
       req.resume();
-      return send(res, ctx, 200, statusPage(ctx, false));
+      const status = Number(ctx.service.banner?.['status'] ?? 200);
+      return send(res, ctx, status, status === 200 ? statusPage(ctx, false) : page(ctx, ctx.service.banner?.['body'] ?? `<h1>${status}</h1>`));
+    }
   }
 }
 

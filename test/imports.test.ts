@@ -31,6 +31,7 @@ interface Allowed {
 }
 
 const ALLOWLIST: readonly Allowed[] = [
+  { path: 'src/notify/api.test.ts', modules: ['node:http'], reason: "node:http client requests to the notify API server the test starts on 127.9x (loopback)" },
   { path: 'src/scope/', reason: 'the scope guard: the one place outbound sockets are opened' },
   { path: 'src/store/', modules: ['pg'], reason: "the store's PostgreSQL driver (the database, not survey targets)" },
   { path: 'src/lab/', reason: "the lab's emulated devices are servers (net, ssh2 Server); its own tests talk to them on loopback" },

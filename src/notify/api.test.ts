@@ -80,8 +80,8 @@ beforeAll(async () => {
     for (const b of r.batches) await store.notifications.create({ ticket: b.meta.ticket, isp: b.meta.isp, createdAt: b.meta.createdAt, findingCount: b.findingCount, afterFindingId: b.afterFindingId, maxFindingId: b.maxFindingId, counts: b.counts, files: [] });
     return r.batches.map((b) => b.meta.ticket);
   };
-  [ticketA1, ticketB1] = await run(all.slice(0, 30));
-  [ticketA2] = await run(all.filter((f) => f.isp === 'ispa'));
+  [ticketA1 = '', ticketB1 = ''] = await run(all.slice(0, 30));
+  [ticketA2 = ''] = await run(all.filter((f) => f.isp === 'ispa'));
   api = await serveNotifyApi(createNotifyApi({ source: honest, batches: store.notifications, tokens }), { host });
   liar = await serveNotifyApi(createNotifyApi({ source: lying, batches: store.notifications, tokens }), { host });
 }, 60_000);

@@ -31,6 +31,7 @@ interface Allowed {
 }
 
 const ALLOWLIST: readonly Allowed[] = [
+  { path: 'src/notify/mail.ts', modules: ['nodemailer'], reason: "sends notification mail to the operator's SMTP relay (--smtp), not to survey targets" },
   { path: 'src/notify/api.test.ts', modules: ['node:http'], reason: "node:http client requests to the notify API server the test starts on 127.9x (loopback)" },
   { path: 'src/scope/', reason: 'the scope guard: the one place outbound sockets are opened' },
   { path: 'src/store/', modules: ['pg'], reason: "the store's PostgreSQL driver (the database, not survey targets)" },

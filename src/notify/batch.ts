@@ -99,7 +99,8 @@ export async function groupFindings(findings: AsyncIterable<Finding> | Iterable<
         b = { meta, writer: await options.writer(meta), after, count: 0, max: after, counts: {} };
         open.set(f.isp, b);
       }
-      await b.writer.add(f);
+      const pending = b.writer.add(f);
+      if (pending) await pending;
       b.count++;
       if (f.id !== undefined && f.id > b.max) b.max = f.id;
       b.counts[f.kind] = (b.counts[f.kind] ?? 0) + 1;
@@ -157,7 +158,8 @@ class FormatFile {
     private readonly meta: BatchMeta,
     options: FormatOptions,
   ) {
-    this.stream = createWriteStream(path, { flags: 'wx' });
+    // A large buffer: the formatter runs ahead of the disk instead of stalling on every chunk.
+    this.stream = createWriteStream(path, { flags: 'wx', highWaterMark: 1 << 20 });
     this.stream.on('error', (e) => (this.failure = e));
     this.push(format.head(meta, options));
   }
@@ -167,9 +169,10 @@ class FormatFile {
     this.buffered += text.length;
   }
 
-  async add(f: Finding): Promise<void> {
+  /** Add a row; a promise only when the buffer was flushed (awaiting every row costs more than formatting it). */
+  add(f: Finding): Promise<void> | undefined {
     this.push(this.format.row(f, this.meta, this.index++));
-    if (this.buffered >= chunkChars) await this.flush();
+    return this.buffered >= chunkChars ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
@@ -210,8 +213,13 @@ export function fileWriter(dir: string, meta: BatchMeta, names: readonly FormatN
     return new FormatFile(format, name, join(dir, name), meta, options);
   });
   return {
-    async add(f) {
-      for (const file of files) await file.add(f);
+    add(f) {
+      let wait: Promise<void>[] | undefined;
+      for (const file of files) {
+        const p = file.add(f);
+        if (p) (wait ??= []).push(p);
+      }
+      return wait ? Promise.all(wait).then(() => undefined) : undefined;
     },
     async close() {
       const out: BatchFile[] = [];

@@ -19,9 +19,18 @@ function scrub(value: unknown, depth: number): unknown {
   return value;
 }
 
+/** Whether a value holds a secret-looking key anywhere (no copy: the common case costs a walk). */
+function hasSecret(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > 8) return true;
+  if (Array.isArray(value)) return value.some((v) => hasSecret(v, depth + 1));
+  for (const k in value) if (secretKey.test(k) || hasSecret((value as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
+
 /** The finding as exported: the same record with secret-looking detail keys removed. */
 export function publicFinding(f: Finding): Finding {
-  return { ...f, details: scrub(f.details, 0) as Finding['details'] };
+  return hasSecret(f.details, 0) ? { ...f, details: scrub(f.details, 0) as Finding['details'] } : f;
 }
 
 /** The CVE ids a finding cites: `details.cves` (strings or `{ cve }` objects) or `details.cve`. */

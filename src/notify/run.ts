@@ -10,7 +10,7 @@ import type { Finding } from '../core/records.js';
 import type { FindingRepository } from '../findings/types.js';
 import type { BatchRow, NotificationRepository } from '../store/notifications.js';
 import { batchFileName, fileWriter, groupFindings, memoryWriter, ticketId, type GroupResult } from './batch.js';
-import { formats, renderBatchText, type FormatOptions } from './formats/index.js';
+import { formats, renderBatchText, type FormatName, type FormatOptions } from './formats/index.js';
 import type { MailAttachment } from './mail.js';
 
 export interface NotifyDeps {
@@ -24,6 +24,8 @@ export interface BatchRunOptions {
   readonly out?: string;
   readonly now?: Date;
   readonly format?: FormatOptions;
+  /** Which files to write to `out` (default all: CSV, JSON, IntelMQ). */
+  readonly formats?: readonly FormatName[];
 }
 
 export interface BatchRunResult {
@@ -43,7 +45,7 @@ export async function makeBatches(deps: NotifyDeps, options: BatchRunOptions = {
     since,
     ...(options.isp !== undefined ? { isp: options.isp } : {}),
     meta: async (isp) => ({ ticket: ticketId(isp, now, await deps.notifications.nextSequence(isp, day)), isp, createdAt }),
-    writer: (meta) => (options.out !== undefined ? fileWriter(options.out, meta, ['csv', 'json', 'intelmq'], options.format) : memoryWriter()),
+    writer: (meta) => (options.out !== undefined ? fileWriter(options.out, meta, options.formats ?? ['csv', 'json', 'intelmq'], options.format) : memoryWriter()),
   });
   const rows: BatchRow[] = [];
   for (const b of group.batches) {

@@ -52,7 +52,7 @@ export interface GroupResult {
   readonly alreadyBatched: number;
 }
 
-/** `IOTC-YYYYMMDD-<isp>-NNNN`; ISP ids are kept as they are unless they hold other than [A-Za-z0-9_.]. */
+/** `IOTC-YYYYMMDD-<isp>-NNNN`; ISP ids are kept as they are unless they hold other than [A-Za-z0-9_.-] (what contacts and tokens accept). */
 export function ticketId(isp: string, at: Date, seq: number): string {
   const day = at.toISOString().slice(0, 10).replace(/-/g, '');
   return `IOTC-${day}-${ticketIsp(isp)}-${String(seq).padStart(4, '0')}`;
@@ -60,7 +60,7 @@ export function ticketId(isp: string, at: Date, seq: number): string {
 
 /** The ISP as it appears in a ticket and a file name: never a path separator or a space. */
 export function ticketIsp(isp: string): string {
-  return isp.replace(/[^A-Za-z0-9_.]/g, '_').replace(/^\./, '_');
+  return isp.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\./, '_');
 }
 
 interface Open {

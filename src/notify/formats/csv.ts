@@ -56,7 +56,8 @@ export function csvCell(value: string | number | null): string {
   if (value === null) return '';
   if (typeof value === 'number') return String(value);
   let text = value.replace(unsafeChars, '\uFFFD');
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  // Also after leading blanks: some spreadsheet imports trim them before looking for a formula.
+  if (/^[=+\-@\t\r]|^\s+[=+\-@]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

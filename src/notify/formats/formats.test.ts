@@ -39,7 +39,7 @@ describe('CSV', () => {
     expect(rows[1]![col('ticket')]).toBe('IOTC-20261201-ispa-0001');
   });
 
-  it.each(['=cmd|"/c calc"!A1', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx', '=HYPERLINK("http://127.0.0.1")'])('defuses a cell starting a formula: %j', (text) => {
+  it.each(['=cmd|"/c calc"!A1', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx', '=HYPERLINK("http://127.0.0.1")', ' =1+1', '\n-1'])('defuses a cell starting a formula: %j', (text) => {
     const rows = parseCsv(renderBatchText(formats.csv, batch([finding('ispa', 1, { device: { type: 'router', vendor: text, model: text, firmware: text }, details: { entry: 'e1', reason: text } })])));
     for (const name of ['device_vendor', 'device_model', 'device_firmware', 'reason']) {
       const cell = rows[1]![rows[0]!.indexOf(name)]!;
@@ -134,7 +134,7 @@ describe('fuzz: hostile device text', () => {
       const rows = parseCsv(renderBatchText(formats.csv, batch([f])));
       expect(rows).toHaveLength(2);
       expect(rows[1]).toHaveLength(csvColumns.length);
-      for (const cell of rows[1]!) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+      for (const cell of rows[1]!) expect(cell).not.toMatch(/^[=+\-@\t\r]|^\s+[=+\-@]/);
     }
   });
 });

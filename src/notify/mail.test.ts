@@ -188,6 +188,23 @@ describe('notification mail over SMTP', () => {
     }
     expect((await store.notifications.pending('email')).map((b) => b.ticket)).toEqual(['IOTC-20261202-ispc-0001']);
   });
+
+  it('sends a batch too large to attach without files, pointing to the API', async () => {
+    const findings = memoryFindings(Array.from({ length: 5 }, (_, i) => finding('ispa', 200 + i)));
+    const { rows } = await makeBatches({ findings, notifications: store.notifications }, { now: new Date('2026-12-03T00:00:00Z') });
+    const mailer = createMailer({ smtp: `smtp://${host}:${port}` });
+    const before = inbox.length;
+    try {
+      const r = await deliverBatches(rows, { mailer, contacts, notifications: store.notifications, attachments: (row) => batchAttachments(findings, row, undefined, 4) });
+      expect(r.outcomes.map((o) => o.status)).toEqual(['accepted']);
+    } finally {
+      mailer.close();
+    }
+    const { mail } = inbox[before]!;
+    expect(mail.attachments).toEqual([]);
+    expect(mail.text).toContain('get the files from the API');
+    expect(mail.text).toContain('APIから取得してください');
+  });
 });
 
 describe('contacts file and SMTP URL', () => {

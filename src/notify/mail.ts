@@ -41,6 +41,13 @@ export interface MailerOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Batches with more findings than this go without attachments (the mail says to use the API):
+ * about 10 MB of CSV and JSON, below common SMTP size limits (RFC 1870 SIZE), and a retry renders
+ * the attachments in memory.
+ */
+export const maxAttachedFindings = 20_000;
+
 const kindNames: Readonly<Record<FindingKind, { readonly ja: string; readonly en: string }>> = {
   'weak-credential': { ja: '容易に推測されるID・パスワード', en: 'weak ID/password' },
   'firmware-vulnerability': { ja: 'ファームウェアの脆弱性', en: 'firmware vulnerability' },
@@ -69,7 +76,7 @@ export function parseSmtpUrl(text: string): { readonly host: string; readonly po
 }
 
 /** The subject and text of a batch's mail; both languages, the contact's first. */
-export function mailText(batch: BatchRow, language: MailLanguage, apiUrl?: string): { readonly subject: string; readonly text: string } {
+export function mailText(batch: BatchRow, language: MailLanguage, apiUrl?: string, attached = true): { readonly subject: string; readonly text: string } {
   const kinds = findingKinds.filter((k) => (batch.counts[k] ?? 0) > 0);
   const ja = [
     `${batch.isp} ご担当者様`,
@@ -81,7 +88,7 @@ export function mailText(batch: BatchRow, language: MailLanguage, apiUrl?: strin
     '種別ごとの件数:',
     ...kinds.map((k) => `  ${kindNames[k].ja}: ${batch.counts[k]}件`),
     '',
-    '添付ファイル: CSV(1行1件)とJSON。パスワードは含まれません。辞書のエントリIDのみ記載しています。',
+    attached ? '添付ファイル: CSV(1行1件)とJSON。パスワードは含まれません。辞書のエントリIDのみ記載しています。' : `件数が多いためファイルは添付していません。APIから取得してください。パスワードは含まれません。`,
     apiUrl ? `API: ${apiUrl}/api/v1/batches/${batch.ticket} (Authorization: Bearer <貴社のトークン>)` : 'APIでも取得できます(/api/v1/batches、貴社のトークンで認証)。',
   ];
   const en = [
@@ -94,7 +101,7 @@ export function mailText(batch: BatchRow, language: MailLanguage, apiUrl?: strin
     'Findings per kind:',
     ...kinds.map((k) => `  ${kindNames[k].en}: ${batch.counts[k]}`),
     '',
-    'Attached: CSV (one row per finding) and JSON. No passwords: the dictionary entry id only.',
+    attached ? 'Attached: CSV (one row per finding) and JSON. No passwords: the dictionary entry id only.' : `Too many findings to attach (over ${maxAttachedFindings}): get the files from the API. No passwords: the dictionary entry id only.`,
     apiUrl ? `API: ${apiUrl}/api/v1/batches/${batch.ticket} (Authorization: Bearer <your token>)` : 'The same data is on the API (/api/v1/batches, with your token).',
   ];
   const parts = language === 'ja' ? [ja, en] : [en, ja];
@@ -117,7 +124,7 @@ export function createMailer(options: MailerOptions): Mailer {
   const from = options.from ?? 'iotclean <iotclean@localhost>';
   return {
     async send(batch, contact, attachments) {
-      const { subject, text } = mailText(batch, contact.language, options.apiUrl);
+      const { subject, text } = mailText(batch, contact.language, options.apiUrl, attachments.length > 0);
       try {
         const info = await transport.sendMail({
           from,

@@ -11,7 +11,7 @@ import type { FindingRepository } from '../findings/types.js';
 import type { BatchRow, NotificationRepository } from '../store/notifications.js';
 import { batchFileName, fileWriter, groupFindings, memoryWriter, ticketId, type GroupResult } from './batch.js';
 import { formats, renderBatchText, type FormatName, type FormatOptions } from './formats/index.js';
-import type { MailAttachment } from './mail.js';
+import { maxAttachedFindings, type MailAttachment } from './mail.js';
 
 export interface NotifyDeps {
   readonly findings: Pick<FindingRepository, 'list'>;
@@ -66,9 +66,10 @@ export async function* batchFindings(findings: Pick<FindingRepository, 'list'>, 
 
 /**
  * A batch's mail attachments (CSV and JSON): the files of its run when they are in `out` (streamed
- * from disk), else rendered from the findings (a retry in a later run).
+ * from disk), else rendered from the findings (a retry in a later run); none above `limit` findings.
  */
-export async function batchAttachments(findings: Pick<FindingRepository, 'list'>, row: BatchRow, out?: string): Promise<MailAttachment[]> {
+export async function batchAttachments(findings: Pick<FindingRepository, 'list'>, row: BatchRow, out?: string, limit = maxAttachedFindings): Promise<MailAttachment[]> {
+  if (row.findingCount > limit) return [];
   const wanted = [formats.csv, formats.json];
   const onDisk = out !== undefined && wanted.every((f) => row.files.some((x) => x.name === batchFileName(row.ticket, f)) && existsSync(join(out, batchFileName(row.ticket, f))));
   if (onDisk) return wanted.map((f) => ({ filename: batchFileName(row.ticket, f), contentType: f.mediaType, content: createReadStream(join(out!, batchFileName(row.ticket, f))) }));

@@ -5,10 +5,13 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/helpers.js';
 import type { Finding } from '../../core/records.js';
 import type { FindingFilter, FindingRepository } from '../../findings/types.js';
+import { createRng } from '../../core/rng.js';
+import { parseContacts } from '../../notify/contacts.js';
 import { finding } from '../../notify/test-support.js';
 import { openStore } from '../../store/open.js';
 import { runNotify } from './notify.js';
@@ -75,4 +78,56 @@ describe('runNotify', () => {
       await store.close();
     }
   });
+});
+
+describe('runNotify with --smtp', () => {
+  it('mails the new batches, and on the next run retries the one the server refused', async () => {
+    const rng = createRng(`notify-cli-smtp-${process.pid}`);
+    const host = `127.${90 + rng.int(10)}.${rng.int(256)}.3`;
+    const received: string[] = [];
+    let refuse = true;
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      logger: false,
+      onRcptTo(address, _s, cb) {
+        if (refuse && address.address === 'noc@ispb.example') return cb(Object.assign(new Error('mailbox full'), { responseCode: 552 }));
+        cb();
+      },
+      onData(stream, session, cb) {
+        stream.resume();
+        stream.on('end', () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          cb();
+        });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      smtp.once('error', reject);
+      smtp.listen(0, host, () => resolve((smtp.server.address() as { port: number }).port));
+    });
+    const store = await openStore(join(dir, 'smtp.db'));
+    try {
+      const list = [finding('ispa', 1), finding('ispb', 2)];
+      const deps = { findings: memoryFindings(list), notifications: store.notifications };
+      const contacts = parseContacts('ispa,abuse@ispa.example,ja\nispb,noc@ispb.example,en\n');
+      const o = { smtp: `smtp://${host}:${port}`, contacts, now: new Date('2026-12-01T09:00:00Z') };
+      const first = await runNotify(deps, o);
+      expect(first.mail!.outcomes.map((d) => [d.ticket, d.status])).toEqual([
+        ['IOTC-20261201-ispa-0001', 'accepted'],
+        ['IOTC-20261201-ispb-0001', 'rejected'],
+      ]);
+      expect(received).toEqual(['abuse@ispa.example']);
+      refuse = false;
+      const second = await runNotify(deps, { ...o, now: new Date('2026-12-01T10:00:00Z') });
+      expect(second.batches).toEqual([]);
+      expect(second.mail!.outcomes.map((d) => [d.ticket, d.status])).toEqual([['IOTC-20261201-ispb-0001', 'accepted']]);
+      expect(received).toEqual(['abuse@ispa.example', 'noc@ispb.example']);
+      const third = await runNotify(deps, { ...o, now: new Date('2026-12-01T11:00:00Z') });
+      expect(third.mail!.outcomes).toEqual([]);
+    } finally {
+      await store.close();
+      await new Promise<void>((r) => smtp.close(() => r()));
+    }
+  }, 60_000);
 });

@@ -4,7 +4,7 @@
  * format with the SHA-256 and size of what they wrote, and never overwrite a file.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,9 +95,21 @@ describe('fileWriter', () => {
     expect(readFileSync(join(out, files[2]!.name), 'utf8').trim().split('\n')).toHaveLength(3000);
   });
 
+  it('removes its partial files when the stream fails', async () => {
+    const out = mkdtempSync(join(dir, 'fail-'));
+    async function* broken(): AsyncGenerator<Finding> {
+      for (let i = 1; i <= 5000; i++) yield finding('ispa', i);
+      throw new Error('store went away');
+    }
+    await expect(groupFindings(broken(), { since: new Map(), meta, writer: (m) => fileWriter(out, m) })).rejects.toThrow('store went away');
+    expect(readdirSync(out)).toEqual([]);
+  });
+
   it('never overwrites an existing file', async () => {
     const out = mkdtempSync(join(dir, 'again-'));
     await groupFindings([finding('ispa', 1)], { since: new Map(), meta, writer: (m) => fileWriter(out, m) });
-    await expect(groupFindings([finding('ispa', 1)], { since: new Map(), meta, writer: (m) => fileWriter(out, m) })).rejects.toMatchObject({ code: 'E_ARGS' });
+    const first = readFileSync(join(out, 'IOTC-20261201-ispa-0001.csv'));
+    await expect(groupFindings([finding('ispa', 1, { ip: '127.90.9.9' })], { since: new Map(), meta, writer: (m) => fileWriter(out, m) })).rejects.toMatchObject({ code: 'E_ARGS' });
+    expect(readFileSync(join(out, 'IOTC-20261201-ispa-0001.csv'))).toEqual(first);
   });
 });

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IotcleanError } from '../core/errors.js';
 import type { Finding, HoldReason, NotificationBatch } from '../core/records.js';
@@ -110,9 +111,15 @@ export async function groupFindings(findings: AsyncIterable<Finding> | Iterable<
     throw e;
   }
   const batches: WrittenBatch[] = [];
-  for (const b of [...open.values()].sort((x, y) => (x.meta.isp < y.meta.isp ? -1 : x.meta.isp > y.meta.isp ? 1 : 0))) {
-    const closed = await b.writer.close();
-    batches.push({ meta: b.meta, findingCount: b.count, afterFindingId: b.after, maxFindingId: b.max, counts: b.counts, files: closed.files, ...(closed.findings ? { findings: closed.findings } : {}) });
+  try {
+    for (const b of [...open.values()].sort((x, y) => (x.meta.isp < y.meta.isp ? -1 : x.meta.isp > y.meta.isp ? 1 : 0))) {
+      const closed = await b.writer.close();
+      batches.push({ meta: b.meta, findingCount: b.count, afterFindingId: b.after, maxFindingId: b.max, counts: b.counts, files: closed.files, ...(closed.findings ? { findings: closed.findings } : {}) });
+    }
+  } catch (e) {
+    // All or nothing: a batch without its row would block its ticket's files on the next run.
+    await Promise.allSettled([...open.values()].map((b) => b.writer.abort()));
+    throw e;
   }
   return { batches, held, heldBy, alreadyBatched };
 }
@@ -183,7 +190,19 @@ class FormatFile {
     this.buffered = 0;
     this.hash.update(data);
     this.bytes += data.length;
-    if (!this.stream.write(data)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    if (!this.stream.write(data)) {
+      // Drain, or the error that means it never comes (disk full): never wait forever.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.stream.off('drain', done);
+          this.stream.off('error', done);
+          this.stream.off('close', done);
+          resolve();
+        };
+        this.stream.once('drain', done).once('error', done).once('close', done);
+      });
+      if (this.failure) throw writeError(this.path, this.failure);
+    }
   }
 
   async close(): Promise<BatchFile> {
@@ -194,8 +213,11 @@ class FormatFile {
     return { format: this.format.name, name: this.name, bytes: this.bytes, sha256: this.hash.digest('hex') };
   }
 
-  abort(): void {
+  /** Stop and remove the partial file (a failed run leaves no half batch behind). */
+  async abort(): Promise<void> {
     this.stream.destroy();
+    if (this.failure && (this.failure as NodeJS.ErrnoException).code === 'EEXIST') return; // not ours
+    await rm(this.path, { force: true });
   }
 }
 
@@ -227,7 +249,7 @@ export function fileWriter(dir: string, meta: BatchMeta, names: readonly FormatN
       return { files: out };
     },
     async abort() {
-      for (const file of files) file.abort();
+      for (const file of files) await file.abort();
     },
   };
 }

@@ -5,6 +5,7 @@
  * only, so this runs on any store that provides it.
  */
 import { createReadStream, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Finding } from '../core/records.js';
 import type { FindingRepository } from '../findings/types.js';
@@ -48,9 +49,15 @@ export async function makeBatches(deps: NotifyDeps, options: BatchRunOptions = {
     writer: (meta) => (options.out !== undefined ? fileWriter(options.out, meta, options.formats ?? ['csv', 'json', 'intelmq'], options.format) : memoryWriter()),
   });
   const rows: BatchRow[] = [];
-  for (const b of group.batches) {
+  for (const [i, b] of group.batches.entries()) {
     const row = { ticket: b.meta.ticket, isp: b.meta.isp, createdAt, findingCount: b.findingCount, afterFindingId: b.afterFindingId, maxFindingId: b.maxFindingId, counts: b.counts, files: b.files };
-    await deps.notifications.create(row);
+    try {
+      await deps.notifications.create(row);
+    } catch (e) {
+      // The files of batches left without a row go, so the next run can make them again.
+      if (options.out !== undefined) for (const later of group.batches.slice(i)) for (const f of later.files) await rm(join(options.out, f.name), { force: true });
+      throw e;
+    }
     rows.push({ ...row, deliveries: [] });
   }
   return { group, rows };

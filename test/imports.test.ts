@@ -31,6 +31,11 @@ interface Allowed {
 }
 
 const ALLOWLIST: readonly Allowed[] = [
+  { path: 'src/notify/mail.test.ts', modules: [], reason: 'starts a real smtp-server on 127.9x that the notify mailer delivers to; imports no network module' },
+  { path: 'src/cli/commands/notify.test.ts', modules: [], reason: 'starts a real smtp-server on 127.9x for the notify run with --smtp; imports no network module' },
+  { path: 'src/notify/api.ts', modules: [], reason: "the ISPs' notify API server (hono on @hono/node-server, 127.0.0.1 by default); imports no client module" },
+  { path: 'src/notify/mail.ts', modules: ['nodemailer'], reason: "sends notification mail to the operator's SMTP relay (--smtp), not to survey targets" },
+  { path: 'src/notify/api.test.ts', modules: ['node:http'], reason: "node:http client requests to the notify API server the test starts on 127.9x (loopback)" },
   { path: 'src/scope/', reason: 'the scope guard: the one place outbound sockets are opened' },
   { path: 'src/store/', modules: ['pg'], reason: "the store's PostgreSQL driver (the database, not survey targets)" },
   { path: 'src/lab/', reason: "the lab's emulated devices are servers (net, ssh2 Server); its own tests talk to them on loopback" },

@@ -10,6 +10,7 @@ import { darknetCommand } from './commands/darknet.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
 import { labCommand } from './commands/lab.js';
+import { notifyCommand } from './commands/notify.js';
 import { devicesCommand, grabCommand, identifyCommand, surveyCommand } from './commands/survey.js';
 import { endpointsCommand, importCommand, surveysCommand } from './commands/store.js';
 
@@ -32,7 +33,7 @@ export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
   version: packageVersion(),
-  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, darknetCommand, scopeCommand, planCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, notifyCommand, darknetCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

@@ -189,5 +189,42 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('access_attempts_survey_ip_port').on('access_attempts').columns(['survey_id', 'ip_num', 'port', 'id']).execute();
       },
     },
+    '0008-notify': {
+      async up(db: Kysely<unknown>) {
+        // One row per centre → ISP batch. A batch is a range of the ISP's finding ids
+        // (after_finding_id, max_finding_id], so it is re-read from the findings without a join
+        // table, and the next batch starts above the last max ("since last batch").
+        await db.schema
+          .createTable('notification_batches')
+          .addColumn('ticket', 'text', (c) => c.primaryKey())
+          .addColumn('isp', 'text', (c) => c.notNull())
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('finding_count', 'integer', (c) => c.notNull())
+          .addColumn('after_finding_id', 'bigint', (c) => c.notNull())
+          .addColumn('max_finding_id', 'bigint', (c) => c.notNull())
+          .addColumn('counts', 'text', (c) => c.notNull())
+          .addColumn('files', 'text', (c) => c.notNull())
+          .addUniqueConstraint('notification_batches_isp_day_seq', ['isp', 'day', 'seq'])
+          .execute();
+        await db.schema.createIndex('notification_batches_isp_max').on('notification_batches').columns(['isp', 'max_finding_id']).execute();
+        // Delivery per batch and channel (email now; portal and API reads need no row): the
+        // latest attempt's status, the server's response and when, and how many attempts.
+        await db.schema
+          .createTable('notification_deliveries')
+          .addColumn('ticket', 'text', (c) => c.notNull().references('notification_batches.ticket'))
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('response', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('first_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('last_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('delivered_at', 'text')
+          .addPrimaryKeyConstraint('notification_deliveries_pk', ['ticket', 'channel'])
+          .execute();
+      },
+    },
   };
 }

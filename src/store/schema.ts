@@ -147,6 +147,39 @@ export interface AccessAttemptTable {
   exact: string | null;
 }
 
+/** One centre → ISP batch (src/notify/batch.ts): the ISP's findings with ids in (after, max]. */
+export interface NotificationBatchTable {
+  ticket: string;
+  isp: string;
+  /** UTC day of the ticket, YYYYMMDD; `seq` counts the ISP's batches of that day from 1. */
+  day: string;
+  seq: number;
+  created_at: string;
+  finding_count: number;
+  after_finding_id: number;
+  max_finding_id: number;
+  /** JSON: findings per kind. */
+  counts: string;
+  /** JSON: [{ format, name, bytes, sha256 }] of the files written. */
+  files: string;
+}
+
+/** The latest delivery attempt of one batch on one channel (email). */
+export interface NotificationDeliveryTable {
+  ticket: string;
+  channel: string;
+  /** Where it went (the contact's address). */
+  target: string;
+  /** accepted, rejected (the server refused) or failed (no answer: connection, timeout). */
+  status: string;
+  /** The server's response line, or the error. */
+  response: string | null;
+  attempts: number;
+  first_attempt_at: string;
+  last_attempt_at: string;
+  delivered_at: string | null;
+}
+
 export interface Database {
   plan_versions: PlanVersionTable;
   surveys: SurveyTable;
@@ -155,4 +188,6 @@ export interface Database {
   identifications: IdentificationTable;
   access_results: AccessResultTable;
   access_attempts: AccessAttemptTable;
+  notification_batches: NotificationBatchTable;
+  notification_deliveries: NotificationDeliveryTable;
 }

@@ -84,6 +84,7 @@ function caseRow(c: TrackedCase): Omit<IspCaseTable, 'id'> {
     control: c.control ? 1 : 0,
     last_ip: c.lastIp,
     last_seen_at: c.lastSeenAt,
+    contact: c.contact === null ? null : storableText(c.contact),
   };
 }
 
@@ -106,6 +107,7 @@ function toCase(r: Selectable<IspCaseTable>, transitions: readonly CaseTransitio
     control: Number(r.control) === 1,
     lastIp: r.last_ip,
     lastSeenAt: r.last_seen_at,
+    contact: r.contact,
   };
 }
 

@@ -212,6 +212,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('control', 'integer', (c) => c.notNull())
           .addColumn('last_ip', 'text', (c) => c.notNull())
           .addColumn('last_seen_at', 'text', (c) => c.notNull())
+          .addColumn('contact', 'text')
           .addUniqueConstraint('isp_cases_problem', ['subscriber', 'finding_kind', 'port_key'])
           .execute();
         await db.schema.createIndex('isp_cases_state').on('isp_cases').columns(['state', 'id']).execute();

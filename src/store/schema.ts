@@ -171,6 +171,8 @@ export interface IspCaseTable {
   control: number;
   last_ip: string;
   last_seen_at: string;
+  /** Ops queue (isp-task) or SIer (sier-notice) address; never the subscriber's. */
+  contact: string | null;
 }
 
 /** One step of a case (CaseTransition), append-only, ordered by seq. */

@@ -26,6 +26,8 @@ export interface TrackedCase extends Case {
   /** The address and time the problem was last seen at (the latest finding or re-scan). */
   readonly lastIp: string;
   readonly lastSeenAt: string;
+  /** Who gets the task or notice (InventoryEntry.contact): ops queue for isp-task, SIer for sier-notice. */
+  readonly contact: string | null;
 }
 
 /** Who/what did a step, when, and why. */
@@ -113,6 +115,8 @@ export interface OpenCase {
   readonly control: boolean;
   readonly ticket: string | null;
   readonly step: CaseStep;
+  /** Routing's contact for isp-task / sier-notice (never the subscriber's address). */
+  readonly contact?: string | null;
 }
 
 /** A finding key the case rests on: ticket, else kind@ip:port/period. */
@@ -146,6 +150,7 @@ export function openCase(o: OpenCase): TrackedCase {
     control: o.control,
     lastIp: f.ip,
     lastSeenAt: f.observedAt,
+    contact: o.contact ?? null,
   };
 }
 

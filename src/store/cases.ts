@@ -50,7 +50,7 @@ export interface CaseRepository {
   /** Cases by id (opening order), with their transitions. */
   list(filter?: CaseFilter): Promise<TrackedCase[]>;
   /** Cases whose problem was last seen at this address (the fallback matcher for re-scans). */
-  byLastIp(ip: string, kind: FindingKind, port: number | null): Promise<TrackedCase[]>;
+  byLastIp(ip: string): Promise<TrackedCase[]>;
   recordAlert(a: AlertRecord): Promise<void>;
   /** A case's alerts in the order tried. */
   alerts(reference: string): Promise<AlertRecord[]>;
@@ -198,8 +198,8 @@ export function createCaseRepository(db: Kysely<Database>): CaseRepository {
         .execute();
       return withTransitions(rows);
     },
-    async byLastIp(ip, kind, port) {
-      const rows = await db.selectFrom('isp_cases').selectAll().where('last_ip', '=', ip).where('finding_kind', '=', kind).where('port_key', '=', port ?? -1).orderBy('id').execute();
+    async byLastIp(ip) {
+      const rows = await db.selectFrom('isp_cases').selectAll().where('last_ip', '=', ip).orderBy('id').execute();
       return withTransitions(rows);
     },
     async recordAlert(a) {

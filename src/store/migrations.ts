@@ -216,7 +216,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addUniqueConstraint('isp_cases_problem', ['subscriber', 'finding_kind', 'port_key'])
           .execute();
         await db.schema.createIndex('isp_cases_state').on('isp_cases').columns(['state', 'id']).execute();
-        await db.schema.createIndex('isp_cases_last_ip').on('isp_cases').columns(['last_ip', 'finding_kind']).execute();
+        await db.schema.createIndex('isp_cases_last_ip').on('isp_cases').columns(['last_ip']).execute();
         // Every step, append-only: seq orders a case's transitions.
         await db.schema
           .createTable('isp_case_transitions')

@@ -100,7 +100,7 @@ describe('verification', () => {
 
   it('resolves from the store when addresses are static', async () => {
     await intakeMatches(store, [{ match: testMatch('sub-a', testFinding('127.101.0.1', 23, day(0))), measure: 'subscriber-alert', contact: null, ticket: null }], { step: { at: day(0), by: 'm' }, controlShare: 0 });
-    const r = await applyVerifications(store, [v('127.101.0.1', day(7), false)], { resolve: lastSeenResolver(store, 'weak-credential'), escalateAfter: 2, by: 'verify' });
+    const r = await applyVerifications(store, [v('127.101.0.1', day(7), false)], { resolve: lastSeenResolver(store), escalateAfter: 2, by: 'verify' });
     expect(r.applied).toEqual([{ reference: 'IOTC-2026-000001', from: 'new', to: 'fixed', present: false }]);
   });
 });

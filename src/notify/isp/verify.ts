@@ -29,9 +29,9 @@ export interface VerifyResult {
  * A resolver from the store alone: the subscriber whose case last saw this problem at this
  * address. Good enough where addresses are static; with DHCP or CGNAT pass the session matcher.
  */
-export function lastSeenResolver(store: Store, kind: Verification['kind']): Resolve {
-  return async (ip, _at, port) => {
-    const cases = await store.cases.byLastIp(ip, kind, port);
+export function lastSeenResolver(store: Store): Resolve {
+  return async (ip) => {
+    const cases = await store.cases.byLastIp(ip);
     const subscribers = [...new Set(cases.map((c) => c.subscriber))];
     return subscribers.length === 1 ? subscribers[0]! : null;
   };

@@ -346,6 +346,8 @@ export interface AlertRunOptions {
   readonly by: string;
   /** Wait after the last delivered alert before a persisting case is alerted again. */
   readonly reAlertAfterMs: number;
+  /** How long control cases are held back before they are alerted too (default 30 days). */
+  readonly controlHoldMs?: number;
   readonly templates: AlertTemplates;
   readonly context: AlertContext;
   /** The ISP's subscriber directory (subscriber alerts only). */
@@ -391,13 +393,13 @@ function recipientFor(c: TrackedCase, o: AlertRunOptions): Recipient | string {
 }
 
 /**
- * Send what is due: every non-control `new` case, and persisting/escalated cases whose last
- * delivered alert is older than the wait. Each attempt is recorded with the server's answer; a
+ * Send what is due: every `new` case (control cases once their hold is over), and
+ * persisting/escalated cases whose last delivered alert is older than the wait. Each attempt is recorded with the server's answer; a
  * delivered one moves the case (alerted / re-alerted) and counts toward escalation.
  */
 export async function sendDueAlerts(store: Store, o: AlertRunOptions): Promise<AlertRunRow[]> {
   const rows: AlertRunRow[] = [];
-  const due = (await store.cases.list({ states: ['new', 'persisting', 'escalated'] })).filter((c) => alertDue(c, o.now, o.reAlertAfterMs));
+  const due = (await store.cases.list({ states: ['new', 'persisting', 'escalated'] })).filter((c) => alertDue(c, o.now, o.reAlertAfterMs, o.controlHoldMs));
   for (const c of due) {
     const to = recipientFor(c, o);
     if (typeof to === 'string') {

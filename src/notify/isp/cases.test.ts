@@ -96,9 +96,12 @@ describe('case lifecycle', () => {
     expect(c.lastIp).toBe('127.100.0.9');
   });
 
-  it('control cases are never due for an alert but a re-scan can fix them', () => {
+  it('control cases are held back for the hold period only, and a re-scan can fix them', () => {
     let c = fresh(true);
     expect(alertDue(c, day(1), 0)).toBe(false);
+    expect(alertDue(c, day(29.9), 0)).toBe(false);
+    expect(alertDue(c, day(30), 0)).toBe(true);
+    expect(alertDue(c, day(5), 0, 5 * 86_400_000)).toBe(true);
     c = applyVerification(c, v(day(7), true), opts);
     expect(c.state).toBe('new');
     c = applyVerification(c, v(day(14), false), opts);

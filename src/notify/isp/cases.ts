@@ -250,13 +250,17 @@ export function reinfections(c: Case): number {
   return c.transitions.filter((t) => t.from === 'fixed' && t.to === 'new').length;
 }
 
+/** How long control cases are held back before they too are alerted (the longest curve point). */
+export const defaultControlHoldMs = 30 * 86_400_000;
+
 /**
- * Whether a case should get an alert now: a `new` non-control case at once; a persisting or
- * escalated one when its last delivered alert is at least `reAlertAfterMs` old.
+ * Whether a case should get an alert now: a `new` case at once (a control case only once it has
+ * been held back `controlHoldMs`: the baseline needs "found but not yet notified", not "never
+ * told"); a persisting or escalated one when its last delivered alert is at least
+ * `reAlertAfterMs` old.
  */
-export function alertDue(c: TrackedCase, now: string, reAlertAfterMs: number): boolean {
-  if (c.control) return false;
-  if (c.state === 'new') return true;
+export function alertDue(c: TrackedCase, now: string, reAlertAfterMs: number, controlHoldMs = defaultControlHoldMs): boolean {
+  if (c.state === 'new') return !c.control || Date.parse(now) - Date.parse(c.openedAt) >= controlHoldMs;
   if (c.state !== 'persisting' && c.state !== 'escalated') return false;
   const last = lastAlertAt(c);
   return last === null || Date.parse(now) - Date.parse(last) >= reAlertAfterMs;

@@ -58,6 +58,18 @@ describe('effect', () => {
     expect(text).toContain('1 case(s) neither notified nor control');
   });
 
+  it('drops a control case from the baseline once it has been alerted (its hold is over)', () => {
+    const c = recordAlert(mk(20, { control: true, alerted: false }), { delivered: true, at: day(30), by: 'a' });
+    const fixed = applyVerification(c, { kind: c.findingKind, ip: c.lastIp, port: c.port, at: day(35), present: false, ticket: null }, by);
+    const r = computeEffect([fixed], { asOf: day(90), days: [30, 60] });
+    const all = r.rows.find((x) => x.dimension === 'all')!;
+    expect(all.baseline.points).toEqual([
+      { days: 30, eligible: 1, fixed: 0, share: 0 },
+      { days: 60, eligible: 0, fixed: 0, share: null },
+    ]);
+    expect(all.notified.cases).toBe(0);
+  });
+
   it('handles no cases at all', () => {
     const r = computeEffect([], { asOf: day(1) });
     expect(r.rows).toEqual([]);

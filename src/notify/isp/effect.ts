@@ -12,14 +12,16 @@
  *
  * Method (documented so others can reproduce it):
  * - Control group: a fixed share of subscriber-alert cases (--control-share) is held back from
- *   alerts when the case is opened. The choice is the first 32 bits of SHA-256 over the case key
+ *   alerts when the case is opened, for a bounded time only (30 days by default, the longest curve
+ *   point; then they are alerted like the others: nobody is left untold). The choice is the first 32 bits of SHA-256 over the case key
  *   (subscriber, kind, port) compared with the share (./cases.ts isControl): deterministic, blind
  *   to the device and the subscriber's history, and the same on every run.
  * - Notified group: non-control cases with at least one delivered alert. Cases never delivered
  *   (no address, bounced) are in neither group.
  * - Clock: days since the case was opened (the ISP received the finding), for both groups alike.
  * - A case counts at day d only once it has been open d days at `asOf` (right-censoring): the
- *   share's denominator is `eligible`, not all cases.
+ *   share's denominator is `eligible`, not all cases. A control case counts at day d only while it
+ *   was still un-notified through day d (points past the hold have no baseline).
  * - Fixed by day d: its first transition to `fixed` (a re-scan saw the problem gone) at or before
  *   openedAt + d. A later reinfection does not undo that fix; it is counted in the reinfection rate
  *   (reinfected / ever fixed).
@@ -66,13 +68,18 @@ export interface EffectReport {
 
 const dayMs = 86_400_000;
 
-function curve(cases: readonly TrackedCase[], asOf: number, days: readonly number[]): GroupCurve {
+function curve(cases: readonly TrackedCase[], asOf: number, days: readonly number[], baseline: boolean): GroupCurve {
   const points = days.map((d) => {
     let eligible = 0;
     let fixed = 0;
     for (const c of cases) {
       const opened = Date.parse(c.openedAt);
       if (opened + d * dayMs > asOf) continue;
+      if (baseline) {
+        // Alerted once its hold ended: from then on it is no longer a baseline case.
+        const alerted = firstAlertAt(c);
+        if (alerted !== null && Date.parse(alerted) < opened + d * dayMs) continue;
+      }
       eligible++;
       const f = firstFixedAt(c);
       if (f !== null && Date.parse(f) <= opened + d * dayMs) fixed++;
@@ -109,8 +116,8 @@ export function computeEffect(cases: readonly TrackedCase[], options: { readonly
   for (const dim of effectDimensions) {
     const values = [...new Set([...notified, ...baseline].map((c) => valueOf(c, dim)))].sort();
     for (const value of values) {
-      const n = curve(notified.filter((c) => valueOf(c, dim) === value), asOf, days);
-      const b = curve(baseline.filter((c) => valueOf(c, dim) === value), asOf, days);
+      const n = curve(notified.filter((c) => valueOf(c, dim) === value), asOf, days, false);
+      const b = curve(baseline.filter((c) => valueOf(c, dim) === value), asOf, days, true);
       const lift = n.points.map((p, i) => {
         const q = b.points[i]!.share;
         return p.share === null || q === null ? null : p.share - q;

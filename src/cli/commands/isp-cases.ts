@@ -18,7 +18,11 @@ import { loadCatalogue } from '../../identify/catalogue.js';
 import { defineCommand } from '../command.js';
 import { storeOption, withStore } from '../context.js';
 
-const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 time');
+// Times are compared as text inside, so every one is normalised to the one ISO 8601 UTC form.
+const iso = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 time')
+  .transform((s) => new Date(s).toISOString());
 const port = z.number().int().min(1).max(65535).nullable();
 const findingSchema = z.looseObject({
   kind: z.enum(findingKinds),
@@ -104,8 +108,8 @@ export const ispAlertCommand = defineCommand({
   },
   async run(o, _args, out) {
     if (!o.smtp) throw new IotcleanError('E_ARGS', '--smtp is required', { hint: 'give the SMTP server, e.g. --smtp smtp://127.0.0.1:25' });
-    const now = o.now ?? new Date().toISOString();
-    if (Number.isNaN(Date.parse(now))) throw new IotcleanError('E_ARGS', `--now "${o.now}" is not an ISO 8601 time`, { hint: 'e.g. 2026-12-01T09:00:00Z' });
+    if (o.now !== undefined && Number.isNaN(Date.parse(o.now))) throw new IotcleanError('E_ARGS', `--now "${o.now}" is not an ISO 8601 time`, { hint: 'e.g. 2026-12-01T09:00:00Z' });
+    const now = new Date(o.now ?? Date.now()).toISOString();
     const routed: RoutedMatch[] = o.matches ? readJsonArray(o.matches, routedSchema, 'matches') : [];
     const subs = new Map<string, Subscriber>((o.subscribers ? readJsonArray(o.subscribers, subscriberSchema, 'subscribers') : []).map((s) => [s.id, s]));
     const templates = loadAlertTemplates(o.templates);

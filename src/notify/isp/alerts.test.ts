@@ -186,6 +186,23 @@ describe('templates', () => {
     expect(fill('{{reference}}-{{ name }}', { reference: '{{name}}', name: 'x' } as never)).toBe('{{name}}-x');
   });
 
+  it('template parsing returns a template or E_TEMPLATE on random text (seeded fuzz)', () => {
+    const rng = createRng('template-fuzz');
+    const parts = ['Subject: ', '\n', '\r\n', '{{', '}}', '{{reference}}', '{{ name }}', '{{nope}}', 'x', '{', '}', '\u0000', '\uFEFF', '😀'];
+    let ok = 0;
+    for (let i = 0; i < 3000; i++) {
+      const text = Array.from({ length: rng.int(40) }, () => rng.pick(parts)).join('');
+      try {
+        parseTemplate('fuzz.txt', text);
+        ok++;
+      } catch (e) {
+        expect(e).toBeInstanceOf(IotcleanError);
+        expect((e as IotcleanError).code).toBe('E_TEMPLATE');
+      }
+    }
+    expect(ok).toBeGreaterThan(0);
+  });
+
   it('survives random device text (seeded fuzz): plain one-line subject, never throws', () => {
     const t = loadAlertTemplates();
     const rng = createRng('alerts-fuzz');

@@ -4,11 +4,11 @@
  * baseline; reinfections are counted; the simulation is reproducible from its seed.
  */
 import { describe, expect, it } from 'vitest';
-import { loadAlertTemplates, manualBaseUrl, sendDueAlerts, type AlertTransport } from '../notify/isp/alerts.js';
-import { computeEffect, effectText } from '../notify/isp/effect.js';
+import { loadAlertTemplates, manualBaseUrl, sendDueAlerts, type AlertRunOptions, type AlertTransport } from '../notify/isp/alerts.js';
+import { effectText } from '../notify/isp/effect.js';
+import { runIspLoop } from './isp-loop.js';
 import { intakeMatches, type RoutedMatch } from '../notify/isp/intake.js';
 import { testFinding, testMatch } from '../notify/isp/test-support.js';
-import { applyVerifications } from '../notify/isp/verify.js';
 import { openStore } from '../store/open.js';
 import { simulateOwners, type OwnerModel, type SimDevice } from './owners.js';
 
@@ -48,7 +48,7 @@ describe('owner simulation', () => {
       const intake = await intakeMatches(store, routed, { step: { at: t0, by: 'lab' }, controlShare: 0.3 });
       expect(intake.control.length / n).toBeGreaterThan(0.24);
       expect(intake.control.length / n).toBeLessThan(0.36);
-      const rows = await sendDueAlerts(store, {
+      const alertOptions: AlertRunOptions = {
         now: t0,
         by: 'lab',
         reAlertAfterMs: 7 * 86_400_000,
@@ -56,16 +56,28 @@ describe('owner simulation', () => {
         context: { ispName: 'lab', desk: { ja: 'd', en: 'd' }, manualBase: manualBaseUrl('https://notice.example.test'), manualFor: () => null },
         subscriber: (id) => ({ id, email: `${id}@home.test`, language: 'ja', name: null }),
         mail: accepting,
-      });
+      };
+      const rows = await sendDueAlerts(store, alertOptions);
       expect(rows.length).toBe(n - intake.control.length);
-      const controls = new Set(intake.control);
       const cases = await store.cases.list();
       const ipToSub = new Map(cases.map((c) => [c.lastIp, c.subscriber]));
-      const devices: SimDevice[] = cases.map((c) => ({ ip: c.lastIp, port: c.port, kind: c.findingKind, since: t0, notified: !controls.has(c.reference) }));
-      const sim = simulateOwners(devices, { seed: 'loop', weeks: 5, model });
-      const applied = await applyVerifications(store, sim.verifications, { resolve: (ip) => ipToSub.get(ip) ?? null, escalateAfter: 3, by: 'lab re-scan' });
-      expect(applied.unmatched).toEqual([]);
-      const report = computeEffect(await store.cases.list(), { asOf: '2027-01-15T00:00:00.000Z' });
+      let realerts = 0;
+      const loop = await runIspLoop(store, {
+        start: t0,
+        weeks: 5,
+        seed: 'loop',
+        model,
+        escalateAfter: 3,
+        resolve: (ip) => ipToSub.get(ip) ?? null,
+        alert: async (now) => {
+          realerts += (await sendDueAlerts(store, { ...alertOptions, now })).length;
+        },
+      });
+      expect(loop.unmatched).toBe(0);
+      expect(loop.rescans).toBe(n * 5);
+      // Ignorers and the reinfected are re-alerted week after week; the rest are not.
+      expect(realerts).toBeGreaterThan(0);
+      const report = loop.effect;
       const all = report.rows.find((r) => r.dimension === 'all')!;
       const at = (g: typeof all.notified, d: number) => g.points.find((p) => p.days === d)!.share!;
       // Everyone who acts does so in week 1: fix + fixThenReinfect = 0.7 by day 7.

@@ -61,6 +61,12 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/access/telnet/busybox.test.ts', modules: [], reason: 'real busybox telnetd in its own namespace, reached only by netns-probe.ts run inside it; imports no network module' },
   { path: 'test/access-lockout.test.ts', modules: [], reason: "starts the lab's lock-out devices in-process (servers, through src/lab/) for every access module; imports no network module" },
   { path: 'test/access-lab.test.ts', modules: [], reason: "starts a small lab in-process (servers, through src/lab/) to check the access scoring helpers; imports no network module" },
+  { path: 'src/notify/isp/alerts.ts', modules: ['nodemailer'], reason: 'ISP-side alerts, tasks and SIer notices are handed to the SMTP server given with --smtp (nodemailer)' },
+  { path: 'src/notify/isp/test-support.ts', modules: [], reason: 'a real SMTP server (smtp-server) on 127.100-109.x for the alert tests; imports no network client module' },
+  { path: 'src/notify/isp/alerts.test.ts', modules: [], reason: 'starts a real SMTP server on 127.10x (through test-support.ts) that the alerts are sent to; imports no network module' },
+  { path: 'src/notify/isp/verify.test.ts', modules: [], reason: 'starts a real SMTP server on 127.10x (through test-support.ts) that re-alerts are sent to; imports no network module' },
+  { path: 'src/cli/commands/isp-cases.test.ts', modules: [], reason: 'starts a real SMTP server on 127.10x (through src/notify/isp/test-support.ts) that the CLI process mails to; imports no network module' },
+  { path: 'src/lab/owners.test.ts', modules: [], reason: 'imports the alert module (nodemailer) but sends through an in-memory transport; opens no socket' },
   { path: 'src/access/http/hand-made.test.ts', modules: ['node:http', 'node:net'], reason: 'loopback web servers (awkward logins and hostile peers) the HTTP access modules log in to' },
 ];
 

@@ -226,5 +226,75 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0010-isp-cases': {
+      async up(db: Kysely<unknown>) {
+        // ISP side (src/notify/isp/cases.ts): one case per subscriber + problem. port_key is the
+        // port or -1, because both back ends treat NULLs as distinct in a unique constraint.
+        await db.schema
+          .createTable('isp_cases')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('reference', 'text', (c) => c.notNull().unique())
+          .addColumn('subscriber', 'text', (c) => c.notNull())
+          .addColumn('finding_kind', 'text', (c) => c.notNull())
+          .addColumn('port', 'integer')
+          .addColumn('port_key', 'integer', (c) => c.notNull())
+          .addColumn('measure', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('alerts_delivered', 'integer', (c) => c.notNull())
+          .addColumn('device', 'text', (c) => c.notNull())
+          .addColumn('tickets', 'text', (c) => c.notNull())
+          .addColumn('opened_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('isp', 'text')
+          .addColumn('control', 'integer', (c) => c.notNull())
+          .addColumn('last_ip', 'text', (c) => c.notNull())
+          .addColumn('last_seen_at', 'text', (c) => c.notNull())
+          .addColumn('contact', 'text')
+          .addUniqueConstraint('isp_cases_problem', ['subscriber', 'finding_kind', 'port_key'])
+          .execute();
+        await db.schema.createIndex('isp_cases_state').on('isp_cases').columns(['state', 'id']).execute();
+        await db.schema.createIndex('isp_cases_last_ip').on('isp_cases').columns(['last_ip']).execute();
+        // Every step, append-only: seq orders a case's transitions.
+        await db.schema
+          .createTable('isp_case_transitions')
+          .addColumn('case_id', 'bigint', (c) => c.notNull().references('isp_cases.id'))
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('from_state', 'text')
+          .addColumn('to_state', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('note', 'text')
+          .addPrimaryKeyConstraint('isp_case_transitions_pk', ['case_id', 'seq'])
+          .execute();
+        // Every alert, task or notice tried, with the SMTP server's answer: the escalation evidence.
+        await db.schema
+          .createTable('isp_alerts')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('case_id', 'bigint', (c) => c.notNull().references('isp_cases.id'))
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('measure', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('recipient', 'text', (c) => c.notNull())
+          .addColumn('language', 'text', (c) => c.notNull())
+          .addColumn('delivered', 'integer', (c) => c.notNull())
+          .addColumn('response', 'text')
+          .addColumn('message_id', 'text')
+          .execute();
+        await db.schema.createIndex('isp_alerts_case').on('isp_alerts').columns(['case_id', 'id']).execute();
+        // The centre's re-scans applied to a case.
+        await db.schema
+          .createTable('isp_verifications')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('case_id', 'bigint', (c) => c.notNull().references('isp_cases.id'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('port', 'integer')
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('present', 'integer', (c) => c.notNull())
+          .addColumn('ticket', 'text')
+          .execute();
+        await db.schema.createIndex('isp_verifications_case').on('isp_verifications').columns(['case_id', 'id']).execute();
+      },
+    },
   };
 }

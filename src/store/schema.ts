@@ -180,6 +180,75 @@ export interface NotificationDeliveryTable {
   delivered_at: string | null;
 }
 
+/** One ISP-side case (src/notify/isp/cases.ts TrackedCase); unique per (subscriber, kind, port_key). */
+export interface IspCaseTable {
+  id: Generated<number>;
+  /** IOTC-YYYY-NNNNNN, what the support desk looks up. */
+  reference: string;
+  subscriber: string;
+  finding_kind: string;
+  port: number | null;
+  /** port, or -1 for host-level problems (NULLs are distinct in unique constraints). */
+  port_key: number;
+  measure: string;
+  state: string;
+  alerts_delivered: number;
+  /** JSON of FindingDevice. */
+  device: string;
+  /** JSON array of ticket / finding keys. */
+  tickets: string;
+  opened_at: string;
+  updated_at: string;
+  isp: string | null;
+  /** 0 or 1: held back from alerts for the effect baseline. */
+  control: number;
+  last_ip: string;
+  last_seen_at: string;
+  /** Ops queue (isp-task) or SIer (sier-notice) address; never the subscriber's. */
+  contact: string | null;
+}
+
+/** One step of a case (CaseTransition), append-only, ordered by seq. */
+export interface IspCaseTransitionTable {
+  case_id: number;
+  seq: number;
+  from_state: string | null;
+  to_state: string;
+  at: string;
+  /** CaseTransition.by ("by" is an SQL keyword). */
+  actor: string;
+  note: string | null;
+}
+
+/** One alert, ISP task or SIer notice tried for a case, with the SMTP server's answer. */
+export interface IspAlertTable {
+  id: Generated<number>;
+  case_id: number;
+  at: string;
+  measure: string;
+  /** smtp or task-file. */
+  channel: string;
+  recipient: string;
+  language: string;
+  /** 0 or 1: accepted by the SMTP server (or the task file written). */
+  delivered: number;
+  response: string | null;
+  message_id: string | null;
+}
+
+/** One re-scan result applied to a case (Verification). */
+export interface IspVerificationTable {
+  id: Generated<number>;
+  case_id: number;
+  kind: string;
+  ip: string;
+  port: number | null;
+  at: string;
+  /** 0 or 1. */
+  present: number;
+  ticket: string | null;
+}
+
 export interface Database {
   plan_versions: PlanVersionTable;
   surveys: SurveyTable;
@@ -190,4 +259,8 @@ export interface Database {
   access_attempts: AccessAttemptTable;
   notification_batches: NotificationBatchTable;
   notification_deliveries: NotificationDeliveryTable;
+  isp_cases: IspCaseTable;
+  isp_case_transitions: IspCaseTransitionTable;
+  isp_alerts: IspAlertTable;
+  isp_verifications: IspVerificationTable;
 }

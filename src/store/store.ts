@@ -9,6 +9,7 @@ import type { Ipv4Range } from '../core/ip.js';
 import type { Endpoint, EndpointSource } from '../core/records.js';
 import { parseIpv4 } from '../core/ip.js';
 import { createAccessRepository, type AccessRepository } from './access.js';
+import { createCaseRepository, type CaseRepository } from './cases.js';
 import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
@@ -123,6 +124,8 @@ export interface Store {
   readonly access: AccessRepository;
   /** Centre → ISP batches and their deliveries (./notifications.ts). */
   readonly notifications: NotificationRepository;
+  /** ISP-side cases, their transitions, alerts and re-scans (./cases.ts). */
+  readonly cases: CaseRepository;
   close(): Promise<void>;
 }
 
@@ -414,6 +417,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     identifications: createIdentificationRepository(db),
     access: createAccessRepository(db),
     notifications: createNotificationRepository(db),
+    cases: createCaseRepository(db),
     async close() {
       await db.destroy();
     },

@@ -21,7 +21,10 @@ import type { LabPlan } from './population.js';
 import type { LabDevice } from './types.js';
 
 export interface LabSubscriberConfig {
-  /** End of the simulated period, epoch ms (default: the next UTC midnight after now). Logs stay open past it. */
+  /**
+   * End of the simulated period, epoch ms (default: now, to the hour). Current holders' sessions
+   * stay open past it; import the logs after the survey (or with `isp import --collected-at`).
+   */
   readonly periodEnd?: number;
   /** Length of the period in days (default 14). */
   readonly days?: number;
@@ -124,7 +127,7 @@ interface Line {
 
 /** Build the ISP side of a lab plan. */
 export function buildLabSubscribers(plan: LabPlan, config: LabSubscriberConfig = {}): LabSubscriberWorld {
-  const periodEnd = config.periodEnd ?? Math.ceil(Date.now() / day) * day;
+  const periodEnd = config.periodEnd ?? Math.floor(Date.now() / hour) * hour;
   const periodStart = periodEnd - (config.days ?? 14) * day;
   const reassignShare = config.reassignShare ?? 0.3;
   const rentedShare = config.rentedShare ?? 0.5;

@@ -38,7 +38,8 @@ async function* events(lines: AsyncIterable<LogLine>): AsyncIterable<LeaseEvent 
   let skip = 0;
   for await (const l of lines) {
     if (l.truncated) yield { kind: 'problem', line: l.n, message: 'line too long; cut' };
-    const text = l.text.replace(/(^|\s)#.*$/, '').trim();
+    // Comments: whole lines, or after a statement's `;` (a `#` inside a quoted hostname is text).
+    const text = l.text.trimStart().startsWith('#') ? '' : l.text.replace(/;\s*#.*$/, ';').trim();
     if (text === '') continue;
     if (skip > 0) {
       skip += (text.match(/\{/g)?.length ?? 0) - (text.match(/\}/g)?.length ?? 0);

@@ -84,6 +84,20 @@ describe('radius-csv', () => {
     ]);
     expect(problems).toEqual([{ file: 'x.log', line: 5, message: 'bad timestamp "not-a-time"' }]);
   });
+  it('takes RADIUS attribute names as columns', async () => {
+    const text = 'Event-Timestamp,Acct-Status-Type,Acct-Session-Id,User-Name,Framed-IP-Address\n2026-12-01T03:00:00Z,Start,x,alice,127.110.0.7\n2026-12-01T04:00:00Z,Stop,x,alice,127.110.0.7\n';
+    const { rows } = await read(text);
+    expect(rows.map((r) => [r.source, r.subscriber, r.end])).toEqual([['radius-csv', 'alice', '2026-12-01T04:00:00.000Z']]);
+  });
+  it('reads a FreeRADIUS radacct table export, one row per session, open while acctstoptime is empty', async () => {
+    const text = 'radacctid,acctsessionid,username,nasipaddress,acctstarttime,acctstoptime,callingstationid,framedipaddress\n1,a,alice,127.0.0.1,2026-12-01 03:00:00,2026-12-01 04:00:00,00-11-22-33-44-55,127.110.0.7\n2,b,bob,127.0.0.1,2026-12-01 05:00:00,,,127.110.0.7\n3,c,carol,127.0.0.1,yesterday,,,127.110.0.8\n';
+    const { rows, problems } = await read(text);
+    expect(rows.map((r) => [r.subscriber, r.start, r.end, r.mac])).toEqual([
+      ['alice', '2026-12-01T03:00:00.000Z', '2026-12-01T04:00:00.000Z', '00:11:22:33:44:55'],
+      ['bob', '2026-12-01T05:00:00.000Z', null, null],
+    ]);
+    expect(problems).toEqual([{ file: 'x.log', line: 4, message: 'bad acctstarttime "yesterday"' }]);
+  });
   it('a header without the needed columns makes the file unreadable (E_SESSION_LOG)', async () => {
     await expect(read('session_id,framed_ip\n1,127.0.0.1\n')).rejects.toMatchObject({ code: 'E_SESSION_LOG' });
   });
@@ -183,6 +197,32 @@ describe('cgnat', () => {
       ['@10.0.0.9', 2048, 3071, '2026-12-01T03:00:05.000Z', null],
     ]);
     expect(problems.map((p) => p.line)).toEqual([5, 6]);
+  });
+});
+
+describe('cgnat, vendor lines and interim logs', () => {
+  it('reads Juniper-style ALLOC/RELEASE lines and lets an interim log open a block whose allocation was lost', async () => {
+    const alloc = (0x6922a5b0).toString(16);
+    const text = [
+      `Dec  1 03:00:00 cgn1 (FPC Slot 2, PIC Slot 0) {sset}[jservices-nat]: JSERVICES_NAT_PORT_BLOCK_ALLOC: 10.0.0.5 -> 127.111.0.9:1024-1151 0x${alloc}`,
+      `Dec  1 04:00:00 cgn1 (FPC Slot 2, PIC Slot 0) {sset}[jservices-nat]: JSERVICES_NAT_PORT_BLOCK_RELEASE: 10.0.0.5 -> 127.111.0.9:1024-1151 0x${(0x6922a5b0 + 3600).toString(16)}`,
+      '2026-12-01T05:00:00Z interim sub-7 127.111.0.9 2048-2175',
+    ].join('\n');
+    const { rows, problems } = await read(text);
+    expect(problems).toEqual([]);
+    expect(rows.map((r) => [r.subscriber, r.portFirst, r.portLast, r.start, r.end])).toEqual([
+      ['@10.0.0.5', 1024, 1151, new Date(0x6922a5b0 * 1000).toISOString(), new Date((0x6922a5b0 + 3600) * 1000).toISOString()],
+      ['sub-7', 2048, 2175, '2026-12-01T05:00:00.000Z', null],
+    ]);
+  });
+});
+
+describe('dhcpd-leases details', () => {
+  it('keeps a # inside a quoted hostname and drops comments after a statement', async () => {
+    const text = 'lease 127.110.1.20 {\n  starts epoch 1796083200; # Tue Dec 01 00:00:00 2026\n  ends epoch 1796169600;\n  binding state active;\n  hardware ethernet 00:16:3e:00:00:09;\n  client-hostname "my#router";\n}\n';
+    const { rows, problems } = await read(text);
+    expect(problems).toEqual([]);
+    expect(rows.map((r) => [r.start, r.end])).toEqual([['2026-12-01T00:00:00.000Z', '2026-12-02T00:00:00.000Z']]);
   });
 });
 

@@ -7,17 +7,53 @@
  * timestamp: ISO 8601 or Unix seconds; status: Start | Interim-Update | Stop | Accounting-On |
  * Accounting-Off (or RFC 2866 numbers 1, 3, 2, 7, 8); session_time in seconds; calling_station_id
  * the MAC; nas_ip optional. Required: timestamp, status, session_id, user_name, framed_ip.
+ * RADIUS attribute names are accepted as column names too (Acct-Status-Type, Framed-IP-Address,
+ * User-Name, Acct-Session-Id, Event-Timestamp, Calling-Station-Id, Acct-Session-Time,
+ * NAS-IP-Address), and so is a CSV export of FreeRADIUS's SQL `radacct` table, one row per
+ * session (acctsessionid, username, framedipaddress, acctstarttime, acctstoptime — empty while
+ * open —, callingstationid, nasipaddress).
  */
 import { IotcleanError } from '../../../core/errors.js';
-import { canonicalIp, headerIndex, normaliseMac, parseLogTime, splitCsvLine } from './fields.js';
+import { canonicalIp, normaliseMac, parseLogTime, splitCsvLine } from './fields.js';
 import { acctStatus, pairAccounting, type AcctEvent } from './radius-pairing.js';
 import type { LogLine, ParseItem, SessionLogParser } from './types.js';
 
 export const radiusCsvHeader = ['timestamp', 'status', 'session_id', 'user_name', 'framed_ip', 'calling_station_id', 'session_time', 'nas_ip'] as const;
 const required = ['timestamp', 'status', 'session_id', 'user_name', 'framed_ip'];
 
+/** Column name (lower case, letters and digits only) → canonical name. */
+const aliases: Readonly<Record<string, string>> = {
+  timestamp: 'timestamp',
+  eventtimestamp: 'timestamp',
+  time: 'timestamp',
+  status: 'status',
+  acctstatustype: 'status',
+  sessionid: 'session_id',
+  acctsessionid: 'session_id',
+  username: 'user_name',
+  framedip: 'framed_ip',
+  framedipaddress: 'framed_ip',
+  callingstationid: 'calling_station_id',
+  sessiontime: 'session_time',
+  acctsessiontime: 'session_time',
+  nasip: 'nas_ip',
+  nasipaddress: 'nas_ip',
+  acctstarttime: 'start_time',
+  acctstoptime: 'stop_time',
+};
+
+function canonicalHeader(cells: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  cells.forEach((c, i) => {
+    const name = aliases[c.trim().toLowerCase().replace(/[^a-z0-9]/g, '')];
+    if (name !== undefined && !out.has(name)) out.set(name, i);
+  });
+  return out;
+}
+
 async function* events(lines: AsyncIterable<LogLine>): AsyncIterable<AcctEvent | ParseItem> {
   let cols: Map<string, number> | undefined;
+  let radacct = false;
   for await (const l of lines) {
     if (l.text.trim() === '' || l.text.startsWith('#')) continue;
     const cells = splitCsvLine(l.text);
@@ -26,8 +62,9 @@ async function* events(lines: AsyncIterable<LogLine>): AsyncIterable<AcctEvent |
       continue;
     }
     if (!cols) {
-      const h = headerIndex(cells);
-      const missing = required.filter((c) => !h.has(c));
+      const h = canonicalHeader(cells);
+      radacct = h.has('start_time') && !h.has('status');
+      const missing = (radacct ? ['start_time', 'session_id', 'user_name', 'framed_ip'] : required).filter((c) => !h.has(c));
       if (missing.length > 0) {
         throw new IotcleanError('E_SESSION_LOG', `RADIUS CSV header lacks ${missing.join(', ')}`, { line: l.n, hint: `the first line must name the columns: ${radiusCsvHeader.join(',')}` });
       }
@@ -35,6 +72,21 @@ async function* events(lines: AsyncIterable<LogLine>): AsyncIterable<AcctEvent |
       continue;
     }
     const get = (name: string): string => (cols!.has(name) ? (cells[cols!.get(name)!] ?? '').trim() : '');
+    if (radacct) {
+      // One row per session: a Start, and a Stop when it has ended.
+      const start = parseLogTime(get('start_time'));
+      const stopText = get('stop_time');
+      const stop = stopText === '' || /^0000-00-00/.test(stopText) || stopText.toLowerCase() === 'null' ? null : parseLogTime(stopText);
+      const ip = canonicalIp(get('framed_ip'));
+      if (start === undefined || stop === undefined || ip === undefined) {
+        yield { kind: 'problem', line: l.n, message: `bad ${start === undefined ? `acctstarttime "${get('start_time').slice(0, 40)}"` : stop === undefined ? `acctstoptime "${stopText.slice(0, 40)}"` : `framedipaddress "${get('framed_ip').slice(0, 40)}"`}` };
+        continue;
+      }
+      const common = { line: l.n, sessionId: get('session_id') || null, nas: get('nas_ip'), user: get('user_name') || null, ip, mac: normaliseMac(get('calling_station_id')), sessionTime: null };
+      yield { ...common, status: 'start', time: start };
+      if (stop !== null) yield { ...common, status: 'stop', time: stop };
+      continue;
+    }
     const status = acctStatus(get('status'));
     const time = parseLogTime(get('timestamp'));
     const ip = get('framed_ip') === '' ? null : canonicalIp(get('framed_ip'));
@@ -61,8 +113,10 @@ async function* events(lines: AsyncIterable<LogLine>): AsyncIterable<AcctEvent |
 export const radiusCsvParser: SessionLogParser = {
   name: 'radius-csv',
   detect: (head) => {
-    const h = head[0]?.toLowerCase() ?? '';
-    return h.includes('session_id') && h.includes('framed_ip');
+    const cells = head[0] === undefined ? undefined : splitCsvLine(head[0]);
+    if (!cells || cells.length < 3) return false;
+    const h = canonicalHeader(cells);
+    return h.has('session_id') && h.has('framed_ip');
   },
   parse: (lines) => pairAccounting(events(lines)),
 };

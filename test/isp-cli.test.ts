@@ -104,5 +104,10 @@ describe('iotclean isp', () => {
     const bad = await runCli(['isp', 'import', junk, '--db', db, '--json']);
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stderr).error).toMatchObject({ code: 'E_SESSION_LOG', file: junk });
+    const badBatch = join(dir, 'bad-batch.json');
+    writeFileSync(badBatch, JSON.stringify({ kind: 'notification-batch', ticket: 'T', isp: 'x', createdAt: '', findings: [{ kind: 'weak-credential', ip: '127.0.0.9', port: 23, observedAt: 'later' }] }));
+    const m = await runCli(['isp', 'match', badBatch, '--db', db, '--json']);
+    expect(m.code).toBe(2);
+    expect(JSON.parse(m.stderr).error).toMatchObject({ code: 'E_FINDING', file: badBatch });
   }, 60_000);
 });

@@ -3,13 +3,13 @@
  * at the boundary: the fields matching needs are validated, the rest of each finding is kept as
  * sent (the findings schema itself belongs to the centre side).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { IotcleanError } from '../../core/errors.js';
 import { findingKinds, type Finding, type NotificationBatch } from '../../core/records.js';
 
-/** Largest batch file read (a batch of 1 M findings is about 600 MB of JSON; beyond, split it). */
-export const maxBatchBytes = 1024 * 1024 * 1024;
+/** Largest batch file read: under V8's longest string (2^29 characters); a larger batch is split. */
+export const maxBatchBytes = 500 * 1024 * 1024;
 
 const findingShape = z.looseObject({
   kind: z.enum(findingKinds),
@@ -60,11 +60,13 @@ export function checkBatch(value: unknown, file: string): NotificationBatch {
 export async function readBatchFile(path: string): Promise<NotificationBatch> {
   let text: string;
   try {
+    const st = await stat(path);
+    if (st.size > maxBatchBytes) throw new IotcleanError('E_FINDING', `batch file is ${Math.round(st.size / 1048576)} MB, more than ${maxBatchBytes / 1048576} MB`, { file: path, hint: 'ask the centre for smaller batches (they split per ISP and period), or split the findings array' });
     text = await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof IotcleanError) throw e;
     throw new IotcleanError('E_NOT_FOUND', `cannot read batch: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: path, hint: 'check the path' });
   }
-  if (text.length > maxBatchBytes) throw new IotcleanError('E_FINDING', 'batch file is too large', { file: path, hint: 'split it' });
   let value: unknown;
   try {
     value = JSON.parse(text);

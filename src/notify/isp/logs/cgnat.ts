@@ -20,7 +20,7 @@
  *   Dec  1 03:00:00 cgn1 … JSERVICES_NAT_PORT_BLOCK_ALLOC: 100.64.0.12 -> 198.51.100.7:1024-2047 0x692d0470
  * (ALLOC / RELEASE / ACTIVE; the time is an ISO time on the line, else the trailing hex Unix time).
  */
-import { canonicalIp, parseLogTime } from './fields.js';
+import { canonicalIp, own, parseLogTime } from './fields.js';
 import type { LogLine, ParseItem, SessionLogParser } from './types.js';
 
 /** Subscriber field of a block allocated to a private address, resolved at match time. */
@@ -62,9 +62,9 @@ async function* parse(lines: AsyncIterable<LogLine>): AsyncIterable<ParseItem> {
     const text = l.text.trim();
     if (text === '' || text.startsWith('#')) continue;
     const plain = text.split(/\s+/);
-    const f = events[(plain[1] ?? '').toLowerCase()] === undefined ? (fromVendorLine(text) ?? plain) : plain;
+    const f = own(events, (plain[1] ?? '').toLowerCase()) === undefined ? (fromVendorLine(text) ?? plain) : plain;
     const time = parseLogTime(f[0] ?? '');
-    const event = events[(f[1] ?? '').toLowerCase()];
+    const event = own(events, (f[1] ?? '').toLowerCase());
     const who = f[2] ?? '';
     const ip = canonicalIp(f[3] ?? '');
     const range = /^(\d{1,5})-(\d{1,5})$/.exec(f[4] ?? '');

@@ -1,6 +1,11 @@
 /** Small converters shared by the session-log parsers: times, MACs, client ids, CSV fields. */
 import { formatIpv4, parseIpv4 } from '../../../core/ip.js';
 
+/** A table entry by key, never an inherited property ("constructor", "__proto__" in hostile input). */
+export function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 const months: Readonly<Record<string, number>> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 };
 
 /** Zone names RADIUS servers write after Event-Timestamp; anything else must be a numeric offset. */
@@ -8,7 +13,7 @@ const zones: Readonly<Record<string, number>> = { utc: 0, gmt: 0, z: 0, jst: 9 *
 
 function zoneMinutes(z: string | undefined): number | undefined {
   if (z === undefined || z === '') return 0;
-  const named = zones[z.toLowerCase()];
+  const named = own(zones, z.toLowerCase());
   if (named !== undefined) return named;
   const m = /^([+-])(\d{2}):?(\d{2})$/.exec(z);
   if (!m) return undefined;
@@ -34,26 +39,27 @@ const inRange = (t: number | undefined): number | undefined => (t !== undefined 
  */
 export function parseLogTime(raw: string): number | undefined {
   const t = raw.trim().replace(/^"|"$/g, '').trim();
-  if (/^\d{1,11}$/.test(t)) return inRange(Number(t) * 1000);
-  let m = /^epoch (\d{1,11})/.exec(t);
-  if (m) return inRange(Number(m[1]) * 1000);
-  m = /^(?:\d )?(\d{4})\/(\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})$/.exec(t);
-  if (m) return inRange(utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), 0));
-  m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2}|UTC)?$/i.exec(t);
+  // ISO 8601 first: the common case of CSV logs.
+  let m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2}|UTC)?$/i.exec(t);
   if (m) {
     const off = zoneMinutes(m[8]);
     const base = off === undefined ? undefined : utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), off);
     return inRange(base === undefined ? undefined : base + Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000));
   }
+  if (/^\d{1,11}$/.test(t)) return inRange(Number(t) * 1000);
+  m = /^epoch (\d{1,11})/.exec(t);
+  if (m) return inRange(Number(m[1]) * 1000);
+  m = /^(?:\d )?(\d{4})\/(\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})$/.exec(t);
+  if (m) return inRange(utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), 0));
   m = /^([A-Za-z]{3})\s+(\d{1,2})\s+(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})(?:\s+(\S+))?$/.exec(t);
   if (m) {
-    const mo = months[(m[1] ?? '').toLowerCase()];
+    const mo = own(months, (m[1] ?? '').toLowerCase());
     const off = zoneMinutes(m[7]);
     return mo === undefined || off === undefined ? undefined : inRange(utc(Number(m[3]), mo, Number(m[2]), Number(m[4]), Number(m[5]), Number(m[6]), off));
   }
   m = /^[A-Za-z]{3}\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s+(\d{4})$/.exec(t);
   if (m) {
-    const mo = months[(m[1] ?? '').toLowerCase()];
+    const mo = own(months, (m[1] ?? '').toLowerCase());
     return mo === undefined ? undefined : inRange(utc(Number(m[6]), mo, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), 0));
   }
   return undefined;

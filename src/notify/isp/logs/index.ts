@@ -8,6 +8,7 @@ import { open } from 'node:fs/promises';
 import { IotcleanError, isIotcleanError } from '../../../core/errors.js';
 import type { SessionRecord, SessionSource } from '../types.js';
 import { cgnatParser } from './cgnat.js';
+import { own } from './fields.js';
 import { dhcpdLeasesParser } from './dhcpd-leases.js';
 import { keaCsvParser } from './kea-csv.js';
 import { fileLines, textLines } from './lines.js';
@@ -81,7 +82,7 @@ async function* chain(head: readonly LogLine[], rest: AsyncIterator<LogLine>): A
 /** Picks the parser: the named one, or the first whose detect() accepts the head. */
 async function choose(lines: AsyncIterable<LogLine>, format: SessionLogFormat, file: string): Promise<{ parser: SessionLogParser; lines: AsyncIterable<LogLine> }> {
   if (format !== 'auto') {
-    const parser = (sessionLogParsers as Record<string, SessionLogParser | undefined>)[format];
+    const parser = own(sessionLogParsers as Record<string, SessionLogParser>, format);
     if (!parser) throw new IotcleanError('E_ARGS', `unknown session-log format "${format}"`, { hint: `use auto or one of ${Object.keys(sessionLogParsers).join(', ')}` });
     return { parser, lines };
   }

@@ -197,6 +197,9 @@ describe('cgnat', () => {
       ['@10.0.0.9', 2048, 3071, '2026-12-01T03:00:05.000Z', null],
     ]);
     expect(problems.map((p) => p.line)).toEqual([5, 6]);
+    // Inherited property names are not events.
+    const proto = await read('2026-12-01T03:00:00Z constructor sub-1 127.111.0.1 1024-2047\n2026-12-01T03:00:00Z allocate sub-1 127.111.0.1 1024-2047\n', 'cgnat');
+    expect(proto.problems.map((p) => p.message)).toEqual(['unknown event "constructor" (expected TIME allocate|release|interim SUBSCRIBER PUBLIC_IP FIRST-LAST)']);
   });
 });
 

@@ -14,7 +14,7 @@
  * open —, callingstationid, nasipaddress).
  */
 import { IotcleanError } from '../../../core/errors.js';
-import { canonicalIp, normaliseMac, parseLogTime, splitCsvLine } from './fields.js';
+import { canonicalIp, normaliseMac, own, parseLogTime, splitCsvLine } from './fields.js';
 import { acctStatus, pairAccounting, type AcctEvent } from './radius-pairing.js';
 import type { LogLine, ParseItem, SessionLogParser } from './types.js';
 
@@ -45,7 +45,7 @@ const aliases: Readonly<Record<string, string>> = {
 function canonicalHeader(cells: readonly string[]): Map<string, number> {
   const out = new Map<string, number>();
   cells.forEach((c, i) => {
-    const name = aliases[c.trim().toLowerCase().replace(/[^a-z0-9]/g, '')];
+    const name = own(aliases, c.trim().toLowerCase().replace(/[^a-z0-9]/g, ''));
     if (name !== undefined && !out.has(name)) out.set(name, i);
   });
   return out;

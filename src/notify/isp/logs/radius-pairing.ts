@@ -5,6 +5,7 @@
  * an older file), dated back by its Acct-Session-Time; a Stop without a Start is dated back the
  * same way; Accounting-On/Off (the NAS restarted) closes every open session of that NAS.
  */
+import { own } from './fields.js';
 import type { ParseItem } from './types.js';
 
 export type AcctStatus = 'start' | 'interim' | 'stop' | 'on' | 'off';
@@ -24,23 +25,25 @@ export interface AcctEvent {
   readonly sessionTime: number | null;
 }
 
-/** Acct-Status-Type by name or number (RFC 2866 §5.1). */
+/** Acct-Status-Type by name or number (RFC 2866 §5.1; Interim-Update is RFC 2869 §2.1). */
+const statusTable: Readonly<Record<string, AcctStatus>> = {
+  start: 'start',
+  '1': 'start',
+  stop: 'stop',
+  '2': 'stop',
+  'interim-update': 'interim',
+  alive: 'interim',
+  '3': 'interim',
+  'accounting-on': 'on',
+  '7': 'on',
+  'accounting-off': 'off',
+  '8': 'off',
+};
+
+/** Acct-Status-Type by name or number. */
 export function acctStatus(raw: string): AcctStatus | undefined {
   const v = raw.trim().replace(/^"|"$/g, '').toLowerCase();
-  const table: Readonly<Record<string, AcctStatus>> = {
-    start: 'start',
-    '1': 'start',
-    stop: 'stop',
-    '2': 'stop',
-    'interim-update': 'interim',
-    alive: 'interim',
-    '3': 'interim',
-    'accounting-on': 'on',
-    '7': 'on',
-    'accounting-off': 'off',
-    '8': 'off',
-  };
-  return table[v];
+  return own(statusTable, v);
 }
 
 interface Open {

@@ -14,7 +14,9 @@ import { createSessionIndexBuilder, matchFinding } from '../notify/isp/match.js'
 import { inventoryOf, routeMatch } from '../notify/isp/route.js';
 import { readInventoryFile, readSubscriberFile } from '../notify/isp/subscriber-files.js';
 import { buildLab } from './population.js';
-import { buildLabSubscribers, labSubscriberAt, writeLabSubscribers } from './subscribers.js';
+import { openStore } from '../store/open.js';
+import { matchAndRoute } from '../notify/isp/match-store.js';
+import { buildLabSubscribers, importLabIsp, labSubscriberAt, writeLabSubscribers } from './subscribers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-labsubs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,5 +98,24 @@ describe('lab subscribers', () => {
     // A rented router of a DHCP ISP is listed by MAC, of a RADIUS ISP by subscriber.
     expect(world.isps.find((i) => i.format === 'dhcpd-leases')!.inventory.some((e) => e.measure === 'isp-task' && e.mac !== null)).toBe(true);
     expect(world.isps.find((i) => i.format === 'radius-detail')!.inventory.some((e) => e.measure === 'isp-task' && e.subscriber !== null)).toBe(true);
+  });
+
+  it('importLabIsp loads an ISP into a store, and matchAndRoute resolves its probes from there', async () => {
+    const isp = world.isps.find((i) => i.format === 'dhcpd-leases')!;
+    const store = await openStore(join(dir, 'lab-isp.db'));
+    try {
+      const problems: unknown[] = [];
+      const r = await importLabIsp(store, isp, periodEnd, (p) => problems.push(p));
+      expect(problems).toEqual([]);
+      expect(r.subscribers).toBe(isp.subscribers.length);
+      expect(r.sessions).toBeGreaterThan(0);
+      const probes = world.truth.probes.filter((p) => p.ispId === isp.ispId);
+      const out = await matchAndRoute(store, probes.map((p) => ({ finding: finding(p.ip, p.at, p.port, null), ticket: 'T' })));
+      expect(out.map((m) => m.subscriber)).toEqual(probes.map((p) => p.subscriber));
+      const rented = out.filter((m) => m.route?.measure === 'isp-task');
+      expect(rented.length).toBe(probes.filter((p) => isp.inventory.some((e) => e.measure === 'isp-task' && e.mac === isp.subscribers.find((s) => s.id === p.subscriber)?.macs[0])).length);
+    } finally {
+      await store.close();
+    }
   });
 });

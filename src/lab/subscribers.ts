@@ -13,7 +13,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIpv4, parseIpv4 } from '../core/ip.js';
 import { createRng, type Rng } from '../core/rng.js';
-import { inventoryCsv, subscribersCsv } from '../notify/isp/subscriber-files.js';
+import { readSessionText, type SessionLogProblem } from '../notify/isp/logs/index.js';
+import { inventoryCsv, parseInventory, parseSubscribers, subscribersCsv } from '../notify/isp/subscriber-files.js';
+import type { Store } from '../store/store.js';
 import type { InventoryEntry, SessionSource, Subscriber } from '../notify/isp/types.js';
 import { writeFileAtomic } from './files.js';
 import type { PortMap } from './port-map.js';
@@ -332,6 +334,22 @@ export function writeLabSubscribers(world: LabSubscriberWorld, dir: string): str
 export function labSubscriberAt(world: LabSubscriberWorld, ip: string, at: number, port: number | null): string | null {
   const hit = world.truth.holdings.find((h) => h.ip === ip && h.from <= at && (h.to === null || at < h.to) && (h.portFirst === null || (port !== null && h.portFirst <= port && port <= h.portLast!)));
   return hit?.subscriber ?? null;
+}
+
+/**
+ * Load one lab ISP's files into an ISP-side store, as `iotclean isp import` would (the demo's
+ * shortcut: no files on disk). `collectedAt` (epoch ms, default the period end) is when the logs
+ * count as collected: open sessions are alive until then, so pass a time after the survey.
+ */
+export async function importLabIsp(store: Store, isp: LabIspFiles, collectedAt?: number, onProblem?: (p: SessionLogProblem) => void): Promise<{ readonly sessions: number; readonly subscribers: number; readonly inventory: number }> {
+  const subs = parseSubscribers(isp.files['subscribers.csv'] ?? '', 'subscribers.csv', onProblem);
+  const inventory = parseInventory(isp.files['inventory.csv'] ?? '', 'inventory.csv', onProblem);
+  await store.sessions.putSubscribers(subs.subscribers, subs.keys);
+  await store.sessions.putInventory(inventory);
+  const text = isp.files[isp.sessionFile] ?? '';
+  const at = collectedAt ?? Date.now();
+  const r = await store.sessions.import(readSessionText(text, `lab/${isp.ispId}/${isp.sessionFile}`, { format: isp.format, keys: subs.keys, ...(onProblem ? { onProblem } : {}) }), { importedAt: at });
+  return { sessions: r.count, subscribers: subs.subscribers.length, inventory: inventory.length };
 }
 
 export type { LabDevice };

@@ -11,7 +11,7 @@ import { IotcleanError } from '../../../core/errors.js';
 import { createRng } from '../../../core/rng.js';
 import type { SessionRecord } from '../types.js';
 import { readSessionLog, readSessionText, sessionLogParsers, type SessionLogProblem, type SubscriberKeys } from './index.js';
-import { textLines } from './lines.js';
+import { linesOf, maxLineBytes, textLines } from './lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-isplogs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -263,6 +263,37 @@ describe('the runner', () => {
     for await (const r of readSessionLog(p, { onProblem: (x) => problems.push(x) })) rows.push(r);
     expect(rows.map((r) => r.subscriber)).toEqual(['alice']);
     expect(problems.map((x) => [x.file, x.line])).toEqual([[p, 2]]);
+  });
+});
+
+describe('line reader', () => {
+  it('gives the same lines however the bytes are chunked (multi-byte UTF-8 split across chunks too)', async () => {
+    const rng = createRng('isp-lines');
+    for (let round = 0; round < 50; round++) {
+      let text = '';
+      for (let k = rng.int(40); k > 0; k--) text += rng.pick(['a', 'bc', '\n', '\r\n', 'ｶﾅ', '😀', '漢字', '\u0000', ' ']);
+      const bytes = new TextEncoder().encode(text);
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; ) {
+        const n = 1 + rng.int(5);
+        chunks.push(bytes.subarray(i, i + n));
+        i += n;
+      }
+      const got: string[] = [];
+      for await (const l of linesOf(chunks)) got.push(l.text);
+      const want = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+      if (want.at(-1) === '') want.pop();
+      expect(got).toEqual(want);
+    }
+  });
+  it('cuts an endless line at the bound and flags it, then goes on', async () => {
+    const chunks = [...Array.from({ length: 100 }, () => 'x'.repeat(10_000)), '\nnext\n'];
+    const got: { text: string; truncated: boolean }[] = [];
+    for await (const l of linesOf(chunks)) got.push({ text: l.text, truncated: l.truncated });
+    expect(got.map((l) => [l.text.length, l.truncated])).toEqual([
+      [maxLineBytes, true],
+      [4, false],
+    ]);
   });
 });
 

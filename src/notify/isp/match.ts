@@ -54,23 +54,60 @@ class Columns {
   }
 }
 
-/** Stable LSD radix sort of a permutation by 16-bit digits of the given keys, least significant first. */
-function radixSort(n: number, digits: readonly ((i: number) => number)[]): Uint32Array {
+/** One 16-bit digit of every key, as a column (a plain loop: no call per element). */
+function digitColumn(src: Uint32Array | Uint16Array, n: number, shift: number): Uint16Array {
+  const d = new Uint16Array(n);
+  for (let i = 0; i < n; i++) d[i] = (src[i]! >>> shift) & 0xffff;
+  return d;
+}
+
+/**
+ * Stable LSD radix sort of a permutation by 16-bit digits, least significant first; each digit
+ * column is made only for its pass, so the sort needs 2 + 2 bytes a row beyond the permutations.
+ */
+function radixSort(n: number, digits: readonly (() => Uint16Array)[]): Uint32Array {
   let perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   let tmp = new Uint32Array(n);
   const count = new Uint32Array(65537);
-  for (const digit of digits) {
+  for (const make of digits) {
+    const d = make();
     count.fill(0);
-    for (let i = 0; i < n; i++) count[digit(perm[i]!) + 1]!++;
-    for (let d = 1; d <= 65536; d++) count[d]! += count[d - 1]!;
+    for (let i = 0; i < n; i++) count[d[i]! + 1]!++;
+    for (let k = 1; k <= 65536; k++) count[k]! += count[k - 1]!;
     for (let i = 0; i < n; i++) {
       const p = perm[i]!;
-      tmp[count[digit(p)]!++] = p;
+      tmp[count[d[p]!]!++] = p;
     }
     [perm, tmp] = [tmp, perm];
   }
   return perm;
+}
+
+function take32(a: Uint32Array, perm: Uint32Array): Uint32Array {
+  const b = new Uint32Array(perm.length);
+  for (let i = 0; i < perm.length; i++) b[i] = a[perm[i]!]!;
+  return b;
+}
+function take16(a: Uint16Array, perm: Uint32Array): Uint16Array {
+  const b = new Uint16Array(perm.length);
+  for (let i = 0; i < perm.length; i++) b[i] = a[perm[i]!]!;
+  return b;
+}
+function takeI32(a: Int32Array, perm: Uint32Array): Int32Array {
+  const b = new Int32Array(perm.length);
+  for (let i = 0; i < perm.length; i++) b[i] = a[perm[i]!]!;
+  return b;
+}
+
+/** First index in [lo, hi) whose value is >= k (the values increase on that range). */
+function lowerBound(a: Uint32Array | Uint16Array, lo: number, hi: number, k: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A sorted table with the running maximum of `end` within each (address, port block) group. */
@@ -90,19 +127,14 @@ class Table {
   constructor(c: Columns, byPort: boolean) {
     const n = (this.n = c.n);
     const { ip, port, start } = c;
-    const perm = radixSort(n, [(i) => start[i]! & 0xffff, (i) => start[i]! >>> 16, ...(byPort ? [(i: number) => port[i]!] : []), (i) => ip[i]! & 0xffff, (i) => ip[i]! >>> 16]);
-    const take = <T extends Uint32Array | Uint16Array | Int32Array>(a: T, make: (k: number) => T): T => {
-      const b = make(n);
-      for (let i = 0; i < n; i++) b[i] = a[perm[i]!]!;
-      return b;
-    };
-    this.ip = take(c.ip, (k) => new Uint32Array(k));
-    this.port = take(c.port, (k) => new Uint16Array(k));
-    this.portLast = take(c.portLast, (k) => new Uint16Array(k));
-    this.start = take(c.start, (k) => new Uint32Array(k));
-    this.end = take(c.end, (k) => new Uint32Array(k));
-    this.sub = take(c.sub, (k) => new Int32Array(k));
-    this.mac = take(c.mac, (k) => new Int32Array(k));
+    const perm = radixSort(n, [() => digitColumn(start, n, 0), () => digitColumn(start, n, 16), ...(byPort ? [() => digitColumn(port, n, 0)] : []), () => digitColumn(ip, n, 0), () => digitColumn(ip, n, 16)]);
+    this.ip = take32(c.ip, perm);
+    this.port = take16(c.port, perm);
+    this.portLast = take16(c.portLast, perm);
+    this.start = take32(c.start, perm);
+    this.end = take32(c.end, perm);
+    this.sub = takeI32(c.sub, perm);
+    this.mac = takeI32(c.mac, perm);
     this.maxEnd = new Uint32Array(n);
     let span = 0;
     for (let i = 0; i < n; i++) {
@@ -113,19 +145,9 @@ class Table {
     this.maxSpan = span;
   }
 
-  /** First index in [lo, hi) whose key is >= k (key increasing on that range). */
-  lower(lo: number, hi: number, key: (i: number) => number, k: number): number {
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (key(mid) < k) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   /** Rows of [lo, hi) (one group, sorted by start) covering t, pushed to `out` (at most `cap`). */
   cover(lo: number, hi: number, t: number, port: number | null, out: number[], cap: number): void {
-    let j = this.lower(lo, hi, (i) => this.start[i]!, t + 1) - 1;
+    let j = lowerBound(this.start, lo, hi, t + 1) - 1;
     for (; j >= lo && this.maxEnd[j]! > t && out.length < cap; j--) {
       if (this.end[j]! > t && (port === null || this.portLast[j]! >= port)) out.push(j);
     }
@@ -133,8 +155,8 @@ class Table {
 
   /** Index range of an address. */
   range(ipNum: number): [number, number] {
-    const lo = this.lower(0, this.n, (i) => this.ip[i]!, ipNum);
-    const hi = this.lower(lo, this.n, (i) => this.ip[i]!, ipNum + 1);
+    const lo = lowerBound(this.ip, 0, this.n, ipNum);
+    const hi = lowerBound(this.ip, lo, this.n, ipNum + 1);
     return [lo, hi];
   }
 }
@@ -221,10 +243,10 @@ export function createSessionIndexBuilder(openUntilMs: number): SessionIndexBuil
           }
           const [lo, hi] = b.range(ipNum);
           // Groups whose block begins within maxSpan below the port, in port order.
-          let g = b.lower(lo, hi, (i) => b.port[i]!, Math.max(0, port - b.maxSpan));
+          let g = lowerBound(b.port, lo, hi, Math.max(0, port - b.maxSpan));
           while (g < hi && b.port[g]! <= port && out.length < maxCandidates) {
             const first = b.port[g]!;
-            const gEnd = b.lower(g, hi, (i) => b.port[i]!, first + 1);
+            const gEnd = lowerBound(b.port, g, hi, first + 1);
             b.cover(g, gEnd, t, port, out, maxCandidates);
             g = gEnd;
           }

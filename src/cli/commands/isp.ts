@@ -19,6 +19,8 @@ const formats = ['auto', ...sessionSources] as const;
 
 /** Problems printed one per line before the summary; the rest only counted (a broken log can have millions). */
 const maxProblemsShown = 50;
+/** Problems listed under --json (the count is always exact). */
+const maxProblemsKept = 10_000;
 
 const problemText = (p: SessionLogProblem): string => `${p.file}:${p.line}: ${p.message}`;
 
@@ -39,12 +41,12 @@ export const ispImportCommand = defineCommand({
     }
     const importedAt = o['collected-at'] === undefined ? Date.now() : Date.parse(o['collected-at']);
     if (!Number.isFinite(importedAt)) throw new IotcleanError('E_ARGS', `--collected-at "${o['collected-at']}" is not a time`, { hint: 'give ISO 8601, e.g. 2026-12-01T09:00:00Z' });
+    // The first problems are kept for --json; a log with millions of bad lines is only counted.
     const problems: SessionLogProblem[] = [];
-    let shown = 0;
+    let seen = 0;
     const onProblem = (p: SessionLogProblem): void => {
-      problems.push(p);
-      if (problems.length > 100_000) problems.shift();
-      if (shown++ < maxProblemsShown) out.info(problemText(p));
+      if (problems.length < maxProblemsKept) problems.push(p);
+      if (seen++ < maxProblemsShown) out.info(problemText(p));
     };
     return withStore(o.db, async (store) => {
       const subs = o.subscribers !== undefined ? await readSubscriberFile(o.subscribers, onProblem) : undefined;
@@ -54,7 +56,7 @@ export const ispImportCommand = defineCommand({
       const keys = subs?.keys ?? (await store.sessions.subscriberKeys());
       const results: { file: string; sessions: number; sources: Partial<Record<SessionSource, number>>; problems: number }[] = [];
       for (const file of files) {
-        const before = problems.length;
+        const before = seen;
         const sources: Partial<Record<SessionSource, number>> = {};
         async function* counted() {
           for await (const s of readSessionLog(file, { format: o.format, keys, onProblem, fileName: resolve(file) })) {
@@ -63,9 +65,9 @@ export const ispImportCommand = defineCommand({
           }
         }
         const r = await store.sessions.import(counted(), { importedAt, onChunk: (n) => out.info(`${file}: ${n.toLocaleString('en')} sessions ...`) });
-        results.push({ file, sessions: r.count, sources, problems: problems.length - before });
+        results.push({ file, sessions: r.count, sources, problems: seen - before });
       }
-      if (shown > maxProblemsShown) out.info(`… ${shown - maxProblemsShown} more problems not shown (--json lists them)`);
+      if (seen > maxProblemsShown) out.info(`… ${seen - maxProblemsShown} more problems not shown (--json lists the first ${maxProblemsKept})`);
       const lines = [
         ...(subs ? [`subscribers: ${subs.subscribers.length} (${subs.keys.byMac.size} MACs, ${subs.keys.byClientId.size} client ids)`] : []),
         ...(inventory ? [`inventory: ${inventory.length} entries`] : []),
@@ -76,7 +78,8 @@ export const ispImportCommand = defineCommand({
         subscribers: subs ? subs.subscribers.length : null,
         inventory: inventory ? inventory.length : null,
         files: results,
-        problems: problems.slice(0, 10_000),
+        problems,
+        problemCount: seen,
         sessionsStored: await store.sessions.count(),
       });
       return 0;

@@ -47,6 +47,8 @@ export function parseLogTime(raw: string): number | undefined {
     return inRange(base === undefined ? undefined : base + Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000));
   }
   if (/^\d{1,11}$/.test(t)) return inRange(Number(t) * 1000);
+  // Epoch milliseconds, as some exporters write them.
+  if (/^\d{12,13}$/.test(t)) return inRange(Number(t));
   m = /^epoch (\d{1,11})/.exec(t);
   if (m) return inRange(Number(m[1]) * 1000);
   m = /^(?:\d )?(\d{4})\/(\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})$/.exec(t);
@@ -105,7 +107,7 @@ export function canonicalIp(raw: string): string | undefined {
  * One CSV record of one line (RFC 4180 quoting, no embedded newlines: session logs are line
  * oriented). Returns undefined for an unterminated quote.
  */
-export function splitCsvLine(line: string): string[] | undefined {
+export function splitCsvLine(line: string, delimiter = ','): string[] | undefined {
   const out: string[] = [];
   let i = 0;
   for (;;) {
@@ -124,19 +126,28 @@ export function splitCsvLine(line: string): string[] | undefined {
           break;
         }
       }
-      const comma = line.indexOf(',', i);
+      const comma = line.indexOf(delimiter, i);
       field += comma < 0 ? line.slice(i) : line.slice(i, comma);
       out.push(field);
       if (comma < 0) return out;
       i = comma + 1;
     } else {
-      const comma = line.indexOf(',', i);
+      const comma = line.indexOf(delimiter, i);
       out.push(comma < 0 ? line.slice(i) : line.slice(i, comma));
       if (comma < 0) return out;
       i = comma + 1;
     }
     if (out.length > 256) return undefined;
   }
+}
+
+/** The delimiter of a CSV header line: comma, or semicolon or tab when those outnumber commas. */
+export function csvDelimiter(header: string): string {
+  const count = (c: string): number => header.split(c).length - 1;
+  const commas = count(',');
+  if (count('\t') > commas) return '\t';
+  if (count(';') > commas) return ';';
+  return ',';
 }
 
 /** A header row → column index by lower-cased name. */

@@ -89,6 +89,14 @@ describe('radius-csv', () => {
     const { rows } = await read(text);
     expect(rows.map((r) => [r.source, r.subscriber, r.end])).toEqual([['radius-csv', 'alice', '2026-12-01T04:00:00.000Z']]);
   });
+  it('reads semicolon- and tab-separated files and epoch-millisecond times', async () => {
+    for (const d of [';', '\t']) {
+      const text = ['timestamp', 'status', 'session_id', 'user_name', 'framed_ip'].join(d) + '\n' + ['1796094000000', 'Start', 'x', 'alice', '127.110.0.7'].join(d) + '\n';
+      const { rows, problems } = await read(text);
+      expect(problems).toEqual([]);
+      expect(rows.map((r) => [r.subscriber, r.start, r.end])).toEqual([['alice', '2026-12-01T03:00:00.000Z', null]]);
+    }
+  });
   it('reads a FreeRADIUS radacct table export, one row per session, open while acctstoptime is empty', async () => {
     const text = 'radacctid,acctsessionid,username,nasipaddress,acctstarttime,acctstoptime,callingstationid,framedipaddress\n1,a,alice,127.0.0.1,2026-12-01 03:00:00,2026-12-01 04:00:00,00-11-22-33-44-55,127.110.0.7\n2,b,bob,127.0.0.1,2026-12-01 05:00:00,,,127.110.0.7\n3,c,carol,127.0.0.1,yesterday,,,127.110.0.8\n';
     const { rows, problems } = await read(text);

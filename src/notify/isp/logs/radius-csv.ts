@@ -9,12 +9,12 @@
  * the MAC; nas_ip optional. Required: timestamp, status, session_id, user_name, framed_ip.
  * RADIUS attribute names are accepted as column names too (Acct-Status-Type, Framed-IP-Address,
  * User-Name, Acct-Session-Id, Event-Timestamp, Calling-Station-Id, Acct-Session-Time,
- * NAS-IP-Address), and so is a CSV export of FreeRADIUS's SQL `radacct` table, one row per
+ * NAS-IP-Address), semicolon- or tab-separated files too, and so is a CSV export of FreeRADIUS's SQL `radacct` table, one row per
  * session (acctsessionid, username, framedipaddress, acctstarttime, acctstoptime — empty while
  * open —, callingstationid, nasipaddress).
  */
 import { IotcleanError } from '../../../core/errors.js';
-import { canonicalIp, normaliseMac, own, parseLogTime, splitCsvLine } from './fields.js';
+import { canonicalIp, csvDelimiter, normaliseMac, own, parseLogTime, splitCsvLine } from './fields.js';
 import { acctStatus, pairAccounting, type AcctEvent } from './radius-pairing.js';
 import type { LogLine, ParseItem, SessionLogParser } from './types.js';
 
@@ -54,9 +54,11 @@ function canonicalHeader(cells: readonly string[]): Map<string, number> {
 async function* events(lines: AsyncIterable<LogLine>): AsyncIterable<AcctEvent | ParseItem> {
   let cols: Map<string, number> | undefined;
   let radacct = false;
+  let delimiter = ',';
   for await (const l of lines) {
     if (l.text.trim() === '' || l.text.startsWith('#')) continue;
-    const cells = splitCsvLine(l.text);
+    if (!cols) delimiter = csvDelimiter(l.text);
+    const cells = splitCsvLine(l.text, delimiter);
     if (!cells) {
       yield { kind: 'problem', line: l.n, message: 'unterminated quote' };
       continue;
@@ -113,7 +115,7 @@ async function* events(lines: AsyncIterable<LogLine>): AsyncIterable<AcctEvent |
 export const radiusCsvParser: SessionLogParser = {
   name: 'radius-csv',
   detect: (head) => {
-    const cells = head[0] === undefined ? undefined : splitCsvLine(head[0]);
+    const cells = head[0] === undefined ? undefined : splitCsvLine(head[0], csvDelimiter(head[0]));
     if (!cells || cells.length < 3) return false;
     const h = canonicalHeader(cells);
     return h.has('session_id') && h.has('framed_ip');

@@ -338,7 +338,7 @@ export function labSubscriberAt(world: LabSubscriberWorld, ip: string, at: numbe
 
 /**
  * Load one lab ISP's files into an ISP-side store, as `iotclean isp import` would (the demo's
- * shortcut: no files on disk). `collectedAt` (epoch ms, default the period end) is when the logs
+ * shortcut: no files on disk). `collectedAt` (epoch ms, default now) is when the logs
  * count as collected: open sessions are alive until then, so pass a time after the survey.
  */
 export async function importLabIsp(store: Store, isp: LabIspFiles, collectedAt?: number, onProblem?: (p: SessionLogProblem) => void): Promise<{ readonly sessions: number; readonly subscribers: number; readonly inventory: number }> {

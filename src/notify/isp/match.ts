@@ -180,7 +180,7 @@ export interface SessionIndex {
   lookup(ipNum: number, timeMs: number, port: number | null): IndexedSession[];
 }
 
-/** Collects sessions; `build()` sorts them once. */
+/** Collects sessions; `build()` sorts them once (the builder is spent after it). */
 export interface SessionIndexBuilder {
   add(s: SessionRecord, importedAtMs?: number): void;
   /** The fast path (bench, store scans): numbers already parsed; `endMs` null means open. */
@@ -205,11 +205,13 @@ export function createSessionIndexBuilder(openUntilMs: number): SessionIndexBuil
     }
     return id;
   };
-  const whole = new Columns();
-  const blocks = new Columns();
+  let whole = new Columns();
+  let blocks = new Columns();
+  let built = false;
   const sec = (ms: number): number => Math.min(0xffffffff, Math.max(0, Math.floor(ms / 1000)));
   const builder: SessionIndexBuilder = {
     addRaw(ipNum, startMs, endMs, portFirst, portLast, subscriber, mac, importedAtMs) {
+      if (built) throw new Error('session index builder used after build()');
       const end = sec(endMs ?? importedAtMs ?? openUntilMs);
       const start = sec(startMs);
       if (portFirst !== null && portLast !== null) blocks.push(ipNum, portFirst, portLast, start, end, intern(subscriber), intern(mac));
@@ -225,6 +227,11 @@ export function createSessionIndexBuilder(openUntilMs: number): SessionIndexBuil
     build() {
       const a = new Table(whole, false);
       const b = new Table(blocks, true);
+      // The unsorted columns and the interning map are garbage now (the index keeps only `strings`).
+      built = true;
+      whole = new Columns();
+      blocks = new Columns();
+      ids.clear();
       const one = (t: Table, j: number): IndexedSession => ({ subscriber: strings[t.sub[j]!] ?? '', mac: t.mac[j]! < 0 ? null : (strings[t.mac[j]!] ?? null) });
       return {
         size: a.n + b.n,

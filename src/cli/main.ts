@@ -7,9 +7,9 @@ import { printError, quietOnClosedOutput, runCommand, wantsJson, type Command } 
 import { planCommand, scopeCommand } from './commands/check.js';
 import { accessCommand } from './commands/access.js';
 import { darknetCommand } from './commands/darknet.js';
-import { ispCasesGroupCommand } from './commands/isp-cases.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
+import { ispCommand } from './commands/isp.js';
 import { labCommand } from './commands/lab.js';
 import { notifyCommand } from './commands/notify.js';
 import { devicesCommand, grabCommand, identifyCommand, surveyCommand } from './commands/survey.js';
@@ -34,7 +34,7 @@ export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
   version: packageVersion(),
-  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, notifyCommand, darknetCommand, ispCasesGroupCommand, scopeCommand, planCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, notifyCommand, darknetCommand, ispCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

@@ -296,5 +296,53 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('isp_verifications_case').on('isp_verifications').columns(['case_id', 'id']).execute();
       },
     },
+    '0009-isp-sessions': {
+      async up(db: Kysely<unknown>) {
+        // ISP side (issue 9), at the ISP only. One row per RADIUS session, DHCP holding or CGNAT
+        // port block; times in epoch ms (bigint) so the matcher reads numbers, not text. Unique
+        // per (source, file, line, address, start): re-importing a grown log updates the row
+        // (an open session that has since closed gets its end) instead of duplicating it.
+        await db.schema
+          .createTable('isp_sessions')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('subscriber', 'text', (c) => c.notNull())
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port_first', 'integer')
+          .addColumn('port_last', 'integer')
+          .addColumn('start_ms', 'bigint', (c) => c.notNull())
+          .addColumn('end_ms', 'bigint')
+          .addColumn('mac', 'text')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('file', 'text', (c) => c.notNull())
+          .addColumn('line', 'integer', (c) => c.notNull())
+          .addColumn('imported_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('isp_sessions_origin', ['source', 'file', 'line', 'ip_num', 'start_ms'])
+          .execute();
+        await db.schema.createIndex('isp_sessions_ip_start').on('isp_sessions').columns(['ip_num', 'start_ms']).execute();
+        await db.schema
+          .createTable('isp_subscribers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text')
+          .addColumn('language', 'text', (c) => c.notNull())
+          .addColumn('name', 'text')
+          .execute();
+        // MAC / DHCP client id → subscriber, for leases ("mac:aa:bb:..", "cid:01aabb..").
+        await db.schema
+          .createTable('isp_subscriber_keys')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('subscriber', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('isp_inventory')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('subscriber', 'text')
+          .addColumn('mac', 'text')
+          .addColumn('measure', 'text', (c) => c.notNull())
+          .addColumn('contact', 'text')
+          .addColumn('model', 'text')
+          .execute();
+      },
+    },
   };
 }

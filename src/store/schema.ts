@@ -263,4 +263,49 @@ export interface Database {
   isp_case_transitions: IspCaseTransitionTable;
   isp_alerts: IspAlertTable;
   isp_verifications: IspVerificationTable;
+  isp_sessions: IspSessionTable;
+  isp_subscribers: IspSubscriberTable;
+  isp_subscriber_keys: IspSubscriberKeyTable;
+  isp_inventory: IspInventoryTable;
+}
+
+/** ISP side: one RADIUS session, DHCP holding or CGNAT port block (src/notify/isp/types.ts SessionRecord). */
+export interface IspSessionTable {
+  id: Generated<number>;
+  /** '' when a lease's MAC was in no subscriber's row at import (resolved again at match time). */
+  subscriber: string;
+  ip: string;
+  ip_num: number;
+  port_first: number | null;
+  port_last: number | null;
+  start_ms: number;
+  end_ms: number | null;
+  mac: string | null;
+  source: string;
+  file: string;
+  line: number;
+  /** When it was imported: an open session (end_ms null) extends to here. */
+  imported_at: number;
+}
+
+export interface IspSubscriberTable {
+  id: string;
+  email: string | null;
+  language: string;
+  name: string | null;
+}
+
+export interface IspSubscriberKeyTable {
+  /** "mac:aa:bb:cc:dd:ee:ff" or "cid:<hex>". */
+  key: string;
+  subscriber: string;
+}
+
+export interface IspInventoryTable {
+  id: Generated<number>;
+  subscriber: string | null;
+  mac: string | null;
+  measure: string;
+  contact: string | null;
+  model: string | null;
 }

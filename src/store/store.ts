@@ -10,6 +10,7 @@ import type { Endpoint, EndpointSource } from '../core/records.js';
 import { parseIpv4 } from '../core/ip.js';
 import { createAccessRepository, type AccessRepository } from './access.js';
 import { createCaseRepository, type CaseRepository } from './cases.js';
+import { createSessionRepository, type SessionRepository } from './sessions.js';
 import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
@@ -126,6 +127,8 @@ export interface Store {
   readonly notifications: NotificationRepository;
   /** ISP-side cases, their transitions, alerts and re-scans (./cases.ts). */
   readonly cases: CaseRepository;
+  /** ISP side: session logs, subscribers, inventory (./sessions.ts). */
+  readonly sessions: SessionRepository;
   close(): Promise<void>;
 }
 
@@ -418,6 +421,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     access: createAccessRepository(db),
     notifications: createNotificationRepository(db),
     cases: createCaseRepository(db),
+    sessions: createSessionRepository(db),
     async close() {
       await db.destroy();
     },

@@ -27,9 +27,9 @@ const file = (name: string, value: unknown) => {
   writeFileSync(path, JSON.stringify(value));
   return path;
 };
-const cli = (args: string[]) => runCli(['isp-cases', ...args, '--db', db]);
+const cli = (args: string[]) => runCli(['isp', ...args, '--db', db]);
 
-describe('iotclean isp-cases', () => {
+describe('iotclean isp (cases)', () => {
   it('runs alert → verify → alert → verify → escalations → effect', { timeout: 120_000 }, async () => {
     const matches = file('matches.json', [
       testMatch('sub-1', testFinding('127.105.0.1', 23, t0)),

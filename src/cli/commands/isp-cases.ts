@@ -266,10 +266,3 @@ export const ispEffectCommand = defineCommand({
 
 /** The case-side subcommands, for the `iotclean isp` table. */
 export const ispCaseSubcommands = [ispAlertCommand, ispVerifyCommand, ispCasesCommand, ispEscalationsCommand, ispEffectCommand] as const;
-
-/** Temporary stand-alone group (`iotclean isp-cases …`) until ./isp.ts lists the subcommands above. */
-export const ispCasesGroupCommand = defineCommand({
-  name: 'isp-cases',
-  description: 'ISP-side cases: alert, verify, cases, escalations, effect (to be merged into `iotclean isp`).',
-  subcommands: ispCaseSubcommands as unknown as never[],
-});

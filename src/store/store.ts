@@ -9,6 +9,8 @@ import type { Ipv4Range } from '../core/ip.js';
 import type { Endpoint, EndpointSource } from '../core/records.js';
 import { parseIpv4 } from '../core/ip.js';
 import { createAccessRepository, type AccessRepository } from './access.js';
+import type { FindingRepository } from '../findings/types.js';
+import { createFindingRepository } from './findings.js';
 import type { Dialect } from './migrations.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
@@ -120,6 +122,8 @@ export interface Store {
   readonly identifications: IdentificationRepository;
   /** Weak-credential results per service and the audit of every try (./access.ts). */
   readonly access: AccessRepository;
+  /** Findings, one per (kind, ip, port, period), validated and deduplicated (./findings.ts). */
+  readonly findings: FindingRepository;
   close(): Promise<void>;
 }
 
@@ -410,6 +414,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     observations: createObservationRepository(db),
     identifications: createIdentificationRepository(db),
     access: createAccessRepository(db),
+    findings: createFindingRepository(db),
     async close() {
       await db.destroy();
     },

@@ -284,12 +284,16 @@ function objectOf(fields: readonly FieldSpec[], overrides: Record<string, z.ZodT
 }
 
 /** The first password-like key in a value (depth-bounded walk), as a path, or undefined. */
-function passwordPath(v: unknown, path: (string | number)[] = [], depth = 0): (string | number)[] | undefined {
+function passwordPath(v: unknown, depth = 0): (string | number)[] | undefined {
   if (depth > 16 || v === null || typeof v !== 'object') return undefined;
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (passwordLike.test(k)) return [...path, Array.isArray(v) ? Number(k) : k];
-    const inner = passwordPath(x, [...path, Array.isArray(v) ? Number(k) : k], depth + 1);
-    if (inner) return inner;
+  // The path is built only on a hit: this runs on every finding written.
+  const array = Array.isArray(v);
+  for (const k in v as Record<string, unknown>) {
+    if (!Object.hasOwn(v as object, k)) continue;
+    const step = array ? Number(k) : k;
+    if (!array && passwordLike.test(k)) return [step];
+    const inner = passwordPath((v as Record<string, unknown>)[k], depth + 1);
+    if (inner) return [step, ...inner];
   }
   return undefined;
 }

@@ -160,7 +160,7 @@ export function createFindingRepository(db: Kysely<Database>): FindingRepository
             const got = await tx
               .insertInto('findings')
               .values(values)
-              .onConflict((oc) => oc.columns(['kind', 'ip_num', 'port', 'period']).doNothing())
+              .onConflict((oc) => oc.columns(['ip_num', 'kind', 'port', 'period']).doNothing())
               .returning(['id', 'kind', 'ip_num', 'port', 'period'])
               .execute();
             for (const g of got) ids.set(keyOf(g.kind, Number(g.ip_num), g.port, g.period), Number(g.id));

@@ -212,7 +212,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           // JSON: the evidence references (merged on deduplication) and the rest of the record.
           .addColumn('evidence', 'text', (c) => c.notNull())
           .addColumn('body', 'text', (c) => c.notNull())
-          .addUniqueConstraint('findings_key', ['kind', 'ip_num', 'port', 'period'])
+          // Address first: record() looks keys up by address, so this index serves that read.
+          .addUniqueConstraint('findings_key', ['ip_num', 'kind', 'port', 'period'])
           .execute();
         // id last: per-ISP batches ("since the last ticket") and per-survey reads are keyset scans.
         await db.schema.createIndex('findings_isp').on('findings').columns(['isp', 'id']).execute();

@@ -9,6 +9,7 @@ import { accessCommand } from './commands/access.js';
 import { darknetCommand } from './commands/darknet.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
+import { findingsCommand } from './commands/findings.js';
 import { labCommand } from './commands/lab.js';
 import { devicesCommand, grabCommand, identifyCommand, surveyCommand } from './commands/survey.js';
 import { endpointsCommand, importCommand, surveysCommand } from './commands/store.js';
@@ -32,7 +33,7 @@ export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
   version: packageVersion(),
-  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, darknetCommand, scopeCommand, planCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, findingsCommand, darknetCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

@@ -84,6 +84,14 @@ try {
   await timed('record again, same (dedup, nothing changes)', COUNT, () => recordAll(findings));
   const more = findings.map((f) => ({ ...f, evidence: [...f.evidence, { record: 'observation' as const, id: 'x' }] }));
   await timed('record again, new evidence (every row merged)', COUNT, () => recordAll(more));
+  await timed('list all (keyset pages)', COUNT, async () => {
+    let n = 0;
+    for await (const _f of store.findings.list()) n++;
+    if (n !== COUNT) throw new Error(`listed ${n} findings, expected ${COUNT}`);
+  });
+  await timed('list one ISP of 20', Math.round(COUNT / 20), async () => {
+    for await (const _f of store.findings.list({ isp: 'isp3' })) void _f;
+  });
   const stored = (await store.findings.countBy('kind')).values();
   const total = [...stored].reduce((a, b) => a + b, 0);
   if (total !== COUNT) throw new Error(`expected ${COUNT} stored findings, found ${total}`);

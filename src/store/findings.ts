@@ -128,7 +128,8 @@ export function createFindingRepository(db: Kysely<Database>): FindingRepository
   return {
     async record(findings) {
       // Everything checked before the transaction opens: a bad record costs nothing.
-      const rows = findings.map((f, i) => rowOf(checkFinding(f, i)));
+      const checked = findings.map((f, i) => checkFinding(f, i));
+      const rows = checked.map(rowOf);
       if (rows.length === 0) return [];
       const keys = rows.map((r) => keyOf(r.kind, r.ip_num, r.port, r.period));
       return inTransaction(db, async (tx) => {
@@ -141,7 +142,7 @@ export function createFindingRepository(db: Kysely<Database>): FindingRepository
           const fresh = new Map<string, { row: Row; evidence: readonly EvidenceRef[]; observedAt: string }>();
           chunk.forEach((row, j) => {
             const key = chunkKeys[j]!;
-            const evidence = JSON.parse(row.evidence) as EvidenceRef[];
+            const evidence = checked[start + j]!.evidence;
             const old = stored.get(key);
             if (old) {
               const merged = mergeEvidence(old.evidence, evidence);

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccessResult, Finding, Identification } from '../core/records.js';
+import type { AccessResult, Finding, Identification, VulnerabilityMatch } from '../core/records.js';
 import type { InfectionCandidate } from '../darknet/analyse.js';
 import { parseIspTable } from '../scope/isp.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { deriveSurveyFindings, type FindingFailure } from './survey.js';
+import { deriveSurveyFindings, vulnerabilityFindings, type FindingFailure } from './survey.js';
 import { sampleFinding } from './test-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-derive-'));
@@ -118,5 +118,24 @@ describe('deriveSurveyFindings', () => {
     const counts = await deriveSurveyFindings(store, surveyId, isps);
     expect(counts.stored).toBe(4);
     expect((await store.findings.countBy('kind')).get('weak-credential')).toBe(before);
+  });
+});
+
+describe('vulnerabilityFindings', () => {
+  const m = (ip: string, cve: string, status: VulnerabilityMatch['status'] = 'affected'): VulnerabilityMatch => ({
+    kind: 'vulnerability-match', id: Number(cve.slice(-2)), surveyId: 1, identificationId: null, ip, cve, status, cpe: [], reason: 'test',
+    threat: { level: 'high', kev: false, kevDateAdded: null, ransomware: null, epss: null, epssPercentile: null, epssDate: null, cvss: null, exploitPublic: false, devicesAffected: 1 },
+    matchedAt: '2026-12-05T00:00:00.000Z',
+  });
+
+  it('one finding per address run, hosts with no affected CVE skipped, device from hostOf', async () => {
+    const out: Finding[] = [];
+    const matches = [m('127.10.0.1', 'CVE-2024-0011'), m('127.10.0.1', 'CVE-2024-0012'), m('127.10.0.2', 'CVE-2024-0013', 'not-affected'), m('127.10.0.3', 'CVE-2024-0014')];
+    for await (const f of vulnerabilityFindings(matches, (ip) => (ip === '127.10.0.3' ? hostRow(ip, 'Dahua') : undefined))) out.push(f);
+    expect(out.map((f) => [f.ip, (f.details.cves as { cve: string }[]).map((c) => c.cve)])).toEqual([
+      ['127.10.0.1', ['CVE-2024-0011', 'CVE-2024-0012']],
+      ['127.10.0.3', ['CVE-2024-0014']],
+    ]);
+    expect(out[1]!.device.vendor).toBe('Dahua');
   });
 });

@@ -10,12 +10,12 @@
  * (IntelMQ's per-item failure routing).
  */
 import { parseIpv4 } from '../core/ip.js';
-import type { Finding, FindingDevice, FindingKind, HoldReason, Identification } from '../core/records.js';
+import type { Finding, FindingDevice, FindingKind, HoldReason, Identification, VulnerabilityMatch } from '../core/records.js';
 import type { InfectionCandidate } from '../darknet/analyse.js';
 import type { IspTable } from '../scope/isp.js';
 import type { Store } from '../store/store.js';
 import { attribute } from './attribute.js';
-import { deviceOf, fromAccessResult, fromInfectionCandidate, passThrough } from './build.js';
+import { deviceOf, fromAccessResult, fromInfectionCandidate, fromVulnerabilityMatches, passThrough } from './build.js';
 
 /** One input that could not become a finding, and why. */
 export interface FindingFailure {
@@ -140,4 +140,27 @@ async function devicesOf(store: Store, surveyId: number, ips: ReadonlySet<string
   if (!ips.size) return out;
   for await (const h of store.identifications.hosts(surveyId)) if (ips.has(h.ip)) out.set(h.ip, deviceOf(h));
   return out;
+}
+
+/**
+ * Firmware-vulnerability findings from a stream of matches in address order (as the vuln stage
+ * stores them): each run of one address's matches becomes one finding (fromVulnerabilityMatches),
+ * with the device from `hostOf`. A ready `extra` source for deriveSurveyFindings.
+ */
+export async function* vulnerabilityFindings(
+  matches: Iterable<VulnerabilityMatch> | AsyncIterable<VulnerabilityMatch>,
+  hostOf: (ip: string) => Identification | undefined = () => undefined,
+): AsyncGenerator<Finding> {
+  let run: VulnerabilityMatch[] = [];
+  const finish = (): Finding | undefined => (run.length ? fromVulnerabilityMatches(run, hostOf(run[0]!.ip)) : undefined);
+  for await (const m of matches) {
+    if (run.length && run[0]!.ip !== m.ip) {
+      const f = finish();
+      run = [];
+      if (f) yield f;
+    }
+    run.push(m);
+  }
+  const f = finish();
+  if (f) yield f;
 }

@@ -71,6 +71,12 @@ describe('iotclean findings', () => {
     expect(r.stdout).toContain('held: no-isp 1, not-participating 1');
   }, 60_000);
 
+  it('--help lists the filters', async () => {
+    const r = await runCli(['findings', '--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--kind', '--isp', '--held', '--survey', '--period', '--db', '--json']) expect(r.stdout).toContain(flag);
+  }, 60_000);
+
   it('refuses --isp with --held, an unknown kind and a bad period', async () => {
     for (const [args, text] of [
       [['--isp', 'ispa', '--held'], '--isp ID or --held'],

@@ -270,7 +270,8 @@ export const kindSpecs: Readonly<Record<FindingKind, KindSpec>> = {
  * NOTICE surveys monthly; darknet and flow kinds per UTC day ("2026-12-01"), as their summaries are.
  */
 export function periodOf(kind: FindingKind, observedAt: string): string {
-  const iso = new Date(observedAt).toISOString();
+  // A UTC time as the schema requires it already starts with its UTC date: no Date needed.
+  const iso = /^\d{4}-\d{2}-\d{2}T[^]*Z$/.test(observedAt) ? observedAt : new Date(observedAt).toISOString();
   return kindSpecs[kind].period === 'day' ? iso.slice(0, 10) : iso.slice(0, 7);
 }
 
@@ -283,6 +284,9 @@ function objectOf(fields: readonly FieldSpec[], overrides: Record<string, z.ZodT
   return z.strictObject(shape);
 }
 
+/** Keys already found not password-like (the schema's own, mostly): tested once. Bounded. */
+const safeKeys = new Set<string>();
+
 /** The first password-like key in a value (depth-bounded walk), as a path, or undefined. */
 function passwordPath(v: unknown, depth = 0): (string | number)[] | undefined {
   if (depth > 16 || v === null || typeof v !== 'object') return undefined;
@@ -291,7 +295,10 @@ function passwordPath(v: unknown, depth = 0): (string | number)[] | undefined {
   for (const k in v as Record<string, unknown>) {
     if (!Object.hasOwn(v as object, k)) continue;
     const step = array ? Number(k) : k;
-    if (!array && passwordLike.test(k)) return [step];
+    if (!array && !safeKeys.has(k)) {
+      if (passwordLike.test(k)) return [step];
+      if (safeKeys.size < 4096) safeKeys.add(k);
+    }
     const inner = passwordPath((v as Record<string, unknown>)[k], depth + 1);
     if (inner) return [step, ...inner];
   }

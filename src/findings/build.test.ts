@@ -161,6 +161,10 @@ describe('fromInfectionCandidate', () => {
     expect(f.evidence).toEqual([{ record: 'infection', id: '127.2.0.9@2026-12-01' }]);
   });
 
+  it('leaves port 0 out of the probed ports', () => {
+    expect(fromInfectionCandidate({ ...c, ports: [0, 23] }).details.ports).toEqual([23]);
+  });
+
   it('clamps a first packet outside its day to the day', () => {
     expect(fromInfectionCandidate({ ...c, firstSeen: '2026-11-30T23:59:00.000Z' }).observedAt).toBe('2026-12-01T00:00:00.000Z');
   });

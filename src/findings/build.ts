@@ -164,7 +164,8 @@ export function fromInfectionCandidate(c: InfectionCandidate, device: FindingDev
       fingerprint: c.fingerprint,
       packets: c.packets,
       destinations: c.destinations,
-      ports: c.ports.slice(0, 64),
+      // Port 0 is a real destination in hostile traffic but names no service: left out.
+      ports: c.ports.filter((p) => Number.isInteger(p) && p >= 1 && p <= 65535).slice(0, 64),
       confidence: Math.min(1, Math.max(0, c.confidence)),
       day: c.day,
     },

@@ -3,7 +3,7 @@
  * with the record's field names, filters, held findings, counts, safe display of hostile device
  * text, and argument mistakes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,41 @@ describe('iotclean findings', () => {
       expect(r.stderr).toContain(text);
     }
   }, 60_000);
+});
+
+describe('iotclean findings --derive', () => {
+  it("derives a survey's weak-credential findings, attributed, then lists them; a rerun adds none", async () => {
+    const derived = join(dir, 'derive.db');
+    const isps = join(dir, 'isps.csv');
+    writeFileSync(isps, 'prefix,isp_id,name,participating,parent\n127.20.0.0/16,ispa,ISP A,yes,\n');
+    const store = await openStore(derived);
+    try {
+      await store.plans.save({ digest: 'a'.repeat(64), version: '1', name: 'default', body: {} });
+      const surveyId = await store.surveys.create({ planDigest: 'a'.repeat(64), scope: { source: 'default', ranges: [] }, targets: [], ports: [23], seed: 1, shard: { index: 0, count: 1 }, workers: 1, startedAt: '2026-12-01T00:00:00.000Z' });
+      for (const ip of ['127.20.0.1', '127.21.0.1']) {
+        await store.access.record(
+          {
+            kind: 'access-result', surveyId, endpointId: null, ip, port: 23, protocol: 'telnet', verdict: 'weak-credential', entry: 'e-1', username: 'root', reason: null, attempts: 2,
+            planDigest: null, planVersion: '1', dictionary: { name: 'd', version: '1', digest: 'b'.repeat(64) }, startedAt: '2026-12-01T00:00:00.000Z', finishedAt: '2026-12-01T00:00:01.000Z',
+          },
+          [],
+        );
+      }
+    } finally {
+      await store.close();
+    }
+    for (let run = 0; run < 2; run++) {
+      const r = await runCli(['findings', '--derive', '--survey', '1', '--isps', isps, '--db', derived, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lines(r.stdout).map((f) => [f.id, f.ip, f.isp, f.held])).toEqual([
+        [1, '127.20.0.1', 'ispa', null],
+        [2, '127.21.0.1', null, 'no-isp'],
+      ]);
+    }
+    const missing = await runCli(['findings', '--derive', '--db', derived]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--derive needs --survey ID and --isps FILE');
+  }, 120_000);
 });
 
 describe('safeText', () => {

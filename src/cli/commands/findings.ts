@@ -7,7 +7,9 @@
  */
 import { IotcleanError } from '../../core/errors.js';
 import { findingKinds, type Finding } from '../../core/records.js';
+import { deriveSurveyFindings } from '../../findings/survey.js';
 import type { FindingFilter } from '../../findings/types.js';
+import { loadIspTable } from '../../scope/isp.js';
 import { defineCommand } from '../command.js';
 import { storeOption, withStore } from '../context.js';
 
@@ -74,6 +76,8 @@ export const findingsCommand = defineCommand({
     held: { type: 'boolean', description: 'only held findings (no participating ISP to send them to)', default: false },
     survey: { type: 'number', value: 'ID', integer: true, min: 1, description: 'only findings of this survey' },
     period: { type: 'string', value: 'P', description: 'only this period (YYYY-MM, or YYYY-MM-DD for darknet findings)' },
+    derive: { type: 'boolean', description: "first derive the --survey's findings from what it stored (weak credentials), attributed with --isps", default: false },
+    isps: { type: 'string', value: 'FILE', description: 'prefix→ISP table for --derive' },
     ...storeOption,
   },
   async run(o, _args, out) {
@@ -83,6 +87,10 @@ export const findingsCommand = defineCommand({
     if (o.period !== undefined && !/^\d{4}-\d{2}(-\d{2})?$/.test(o.period)) {
       throw new IotcleanError('E_ARGS', `--period must be YYYY-MM or YYYY-MM-DD, got "${o.period}"`, { hint: 'e.g. --period 2026-12' });
     }
+    if (o.derive && (o.survey === undefined || o.isps === undefined)) {
+      throw new IotcleanError('E_ARGS', '--derive needs --survey ID and --isps FILE', { hint: 'e.g. iotclean findings --derive --survey 3 --isps isps.csv' });
+    }
+    const table = o.derive ? await loadIspTable(o.isps!) : undefined;
     const filter: FindingFilter = {
       ...(o.kind !== undefined ? { kind: o.kind } : {}),
       ...(o.held ? { isp: null } : o.isp !== undefined ? { isp: o.isp } : {}),
@@ -92,6 +100,10 @@ export const findingsCommand = defineCommand({
     await withStore(
       o.db,
       async (store) => {
+        if (table) {
+          const c = await deriveSurveyFindings(store, o.survey!, table, { onError: (f) => out.info(`skipped ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
+          out.info(`survey ${o.survey}: ${c.read.access} weak-credential results → ${c.stored} findings (${Object.values(c.held).reduce((a, b) => a + b, 0)} held), ${c.failed} failed`);
+        }
         // Streamed page by page: a national survey holds millions of findings.
         await out.stream(store.findings.list(filter), findingLine, { jsonLines: true });
         if (out.json) return;
@@ -100,7 +112,7 @@ export const findingsCommand = defineCommand({
         held.delete(null);
         out.result([`${total} findings`, countLine('per kind', kinds, '?'), countLine('per ISP', isps, 'held'), countLine('held', held, '?')].join('\n'), undefined);
       },
-      { readOnly: true },
+      { readOnly: !o.derive },
     );
   },
 });

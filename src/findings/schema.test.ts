@@ -69,6 +69,13 @@ describe('checkFinding', () => {
       expect(e.message).toContain(`: ${path} looks like a password field`);
     });
 
+    it('refuses extra nested too deep to check', () => {
+      let deep: unknown = { secret: 'x' };
+      for (let i = 0; i < 40; i++) deep = { a: deep };
+      const base = sampleFinding('weak-credential');
+      expect(caught(() => checkFinding({ ...base, details: { ...base.details, extra: deep } })).message).toMatch(/details\.extra .*nests deeper/);
+    });
+
     it('keeps other extra data', () => {
       const base = sampleFinding('weak-credential');
       const f = { ...base, details: { ...base.details, extra: { banner: 'BusyBox v1.2', tries: 3 } } };

@@ -57,6 +57,16 @@ const ispId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'mu
 /** Key names that would carry a secret; refused anywhere in a finding. */
 const passwordLike = /pass(word|wd|phrase|code)?|pwd|secret|credential_?value|private_?key/i;
 
+/** Deepest nesting `details.extra` may have. */
+export const maxExtraDepth = 8;
+
+function depthOf(v: unknown, depth = 0): number {
+  if (v === null || typeof v !== 'object' || depth > maxExtraDepth) return depth;
+  let deepest = depth;
+  for (const x of Object.values(v as Record<string, unknown>)) deepest = Math.max(deepest, depthOf(x, depth + 1));
+  return deepest;
+}
+
 /** JSON, bounded, no password-like key at any depth (checked separately, see checkPasswords). */
 const extra = z.record(z.string().max(64), z.unknown()).superRefine((v, ctx) => {
   let json: string | undefined;
@@ -65,7 +75,9 @@ const extra = z.record(z.string().max(64), z.unknown()).superRefine((v, ctx) => 
   } catch {
     json = undefined;
   }
-  if (json === undefined) ctx.addIssue({ code: 'custom', message: 'must be JSON-serialisable' });
+  // Bounded depth, so the password-key walk (depth 32) always sees every key.
+  if (depthOf(v) > maxExtraDepth) ctx.addIssue({ code: 'custom', message: `nests deeper than ${maxExtraDepth} levels` });
+  else if (json === undefined) ctx.addIssue({ code: 'custom', message: 'must be JSON-serialisable' });
   else if (json.length > maxExtraChars) ctx.addIssue({ code: 'custom', message: `is ${json.length} characters of JSON, more than ${maxExtraChars}` });
 });
 
@@ -143,7 +155,7 @@ export const valueTypes = {
   Path: { name: 'Path', description: 'a URL path starting with /, at most 2048 characters', schema: z.string().min(1).max(2048).startsWith('/') },
   Score: { name: 'Score', description: 'a finite number 0..1', schema: probability },
   TextList: { name: 'TextList', description: 'at most 64 Text items', schema: z.array(text).max(64) },
-  Extra: { name: 'Extra', description: `any JSON object of at most ${maxExtraChars} characters, the one escape hatch; no password-like key at any depth`, schema: extra },
+  Extra: { name: 'Extra', description: `any JSON object of at most ${maxExtraChars} characters and ${maxExtraDepth} levels, the one escape hatch; no password-like key at any depth`, schema: extra },
 } as const satisfies Record<string, ValueType>;
 
 export type ValueTypeName = keyof typeof valueTypes;
@@ -289,7 +301,7 @@ const safeKeys = new Set<string>();
 
 /** The first password-like key in a value (depth-bounded walk), as a path, or undefined. */
 function passwordPath(v: unknown, depth = 0): (string | number)[] | undefined {
-  if (depth > 16 || v === null || typeof v !== 'object') return undefined;
+  if (depth > 32 || v === null || typeof v !== 'object') return undefined;
   // The path is built only on a hit: this runs on every finding written.
   const array = Array.isArray(v);
   for (const k in v as Record<string, unknown>) {

@@ -24,6 +24,7 @@ export interface FindingFailure {
   readonly error: unknown;
 }
 
+/** Further inputs of deriveSurveyFindings, and where failures go. */
 export interface DeriveOptions {
   /** Darknet infection candidates (src/darknet/analyse.ts infectionCandidates), any days. */
   readonly infections?: Iterable<InfectionCandidate> | AsyncIterable<InfectionCandidate>;

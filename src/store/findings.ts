@@ -96,7 +96,8 @@ export function createFindingRepository(db: Kysely<Database>): FindingRepository
   const filtered = (filter: FindingFilter) => {
     let q = db.selectFrom('findings');
     if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
-    if (filter.isp === null) q = q.where('held', 'is not', null);
+    // Held is exactly isp null (validated on write); isp is the indexed column.
+    if (filter.isp === null) q = q.where('isp', 'is', null);
     else if (filter.isp !== undefined) q = q.where('isp', '=', filter.isp);
     if (filter.surveyId !== undefined) q = q.where('survey_id', '=', filter.surveyId);
     if (filter.period !== undefined) q = q.where('period', '=', filter.period);

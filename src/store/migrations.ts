@@ -216,8 +216,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addUniqueConstraint('findings_key', ['ip_num', 'kind', 'port', 'period'])
           .execute();
         // id last: per-ISP batches ("since the last ticket") and per-survey reads are keyset scans.
+        // Held findings are exactly those with isp null (the schema's rule), so this index serves them too.
         await db.schema.createIndex('findings_isp').on('findings').columns(['isp', 'id']).execute();
-        await db.schema.createIndex('findings_held').on('findings').columns(['held', 'id']).execute();
         await db.schema.createIndex('findings_survey').on('findings').columns(['survey_id', 'id']).execute();
       },
     },

@@ -156,6 +156,45 @@ describe.each(backends)('findings repository on %s', (_name, location) => {
     expect(byKind.get('exposed-service')).toBe(fixed.filter((f) => f.kind === 'exposed-service' && f.surveyId === 1).length);
   });
 
+  it('matches a model of deduplication over random batches (seeded)', async () => {
+    const rng = createRng(`findings-dedup-${_name}`);
+    const model = new Map<string, { id?: number; observedAt: string; evidence: string[]; model: string | null }>();
+    for (let round = 0; round < 6; round++) {
+      const batch: Finding[] = [];
+      for (let i = 0; i < 120; i++) {
+        const kind = rng.pick(['weak-credential', 'end-of-life'] as const);
+        const day = 1 + rng.int(28);
+        const observedAt = `2026-${rng.next() < 0.5 ? '11' : '12'}-${String(day).padStart(2, '0')}T00:00:00.000Z`;
+        const f = sampleFinding(kind, {
+          ip: `127.6.0.${rng.int(8)}`,
+          observedAt,
+          period: observedAt.slice(0, 7),
+          device: { type: null, vendor: null, model: `m${round}-${i}`, firmware: null },
+          evidence: [{ record: 'observation', id: 1 + rng.int(6) }],
+        });
+        batch.push(f);
+        const key = `${f.kind}|${f.ip}|${f.port}|${f.period}`;
+        const m = model.get(key);
+        const ref = String(f.evidence[0]!.id);
+        if (!m) model.set(key, { observedAt, evidence: [ref], model: f.device.model });
+        else {
+          if (observedAt < m.observedAt) m.observedAt = observedAt;
+          if (!m.evidence.includes(ref)) m.evidence.push(ref);
+        }
+      }
+      const ids = await store.findings.record(batch);
+      batch.forEach((f, i) => {
+        const m = model.get(`${f.kind}|${f.ip}|${f.port}|${f.period}`)!;
+        if (m.id === undefined) m.id = ids[i];
+        expect(ids[i]).toBe(m.id);
+      });
+    }
+    for (const m of model.values()) {
+      const back = await store.findings.get(m.id!);
+      expect({ observedAt: back?.observedAt, evidence: back?.evidence.map((e) => String(e.id)), model: back?.device.model }).toEqual({ observedAt: m.observedAt, evidence: m.evidence, model: m.model });
+    }
+  });
+
   it('stores a batch larger than one insert chunk, duplicates across chunks included', async () => {
     const batch: Finding[] = [];
     for (let i = 0; i < 2500; i++) batch.push(sampleFinding('exposed-service', { ip: `127.5.${Math.floor(i / 250)}.${i % 250}`, evidence: [{ record: 'observation', id: i + 1 }] }));

@@ -9,7 +9,8 @@
  * same rows (one INSERT statement per finding, one transaction) runs on a sample of 10,000.
  * Prints findings/s and peak RSS.
  *
- * Run: npx tsx bench/findings.ts [count]   (or npm run bench:findings after npm run build)
+ * Run: npx tsx bench/findings.ts [count] [postgres://URL]   (or npm run bench:findings after npm run build)
+ * With a PostgreSQL URL the same runs on that server, in schemas of their own dropped afterwards.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,10 +20,22 @@ import type { Finding } from '../src/core/records.js';
 import { createRng } from '../src/core/rng.js';
 import { checkFinding, periodOf } from '../src/findings/schema.js';
 import { openStore } from '../src/store/open.js';
+import { pgQuery } from '../src/store/test-support.js';
 
 const COUNT = Number(process.argv[2] ?? 100_000);
 const BATCH = 10_000;
 const NAIVE_SAMPLE = 10_000;
+const PG_URL = process.argv[3]?.startsWith('postgres') ? process.argv[3] : undefined;
+const pgSchemas: string[] = [];
+
+/** A fresh store location: a SQLite file, or a schema of its own on the PostgreSQL server. */
+async function location(name: string): Promise<string> {
+  if (!PG_URL) return join(dir, `${name}.db`);
+  const schema = `iotclean_bench_findings_${name}_${process.pid}`;
+  await pgQuery(PG_URL, `create schema ${schema}`);
+  pgSchemas.push(schema);
+  return `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
 
 const rng = createRng('bench-findings');
 
@@ -81,7 +94,8 @@ async function timed(label: string, n: number, fn: () => Promise<void>): Promise
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-bench-findings-'));
 try {
   const findings = Array.from({ length: COUNT }, (_, i) => finding(i));
-  const store = await openStore(join(dir, 'bench.db'));
+  console.log(`back end: ${PG_URL ? 'PostgreSQL' : 'SQLite'}`);
+  const store = await openStore(await location('main'));
   await timed('validate only (checkFinding)', COUNT, async () => void findings.forEach((f) => checkFinding(f)));
   const recordAll = async (list: readonly Finding[]) => {
     for (let i = 0; i < list.length; i += BATCH) await store.findings.record(list.slice(i, i + BATCH));
@@ -103,7 +117,7 @@ try {
   if (total !== COUNT) throw new Error(`expected ${COUNT} stored findings, found ${total}`);
 
   // Row at a time, the reference a chunked insert is measured against.
-  const naive = await openStore(join(dir, 'naive.db'));
+  const naive = await openStore(await location('naive'));
   const sample = findings.slice(0, Math.min(NAIVE_SAMPLE, COUNT));
   const perRow = await timed('reference: one INSERT per finding', sample.length, () =>
     naive.db.transaction().execute(async (tx) => {
@@ -123,4 +137,5 @@ try {
   console.log(`chunked record() is ${((perRow / sample.length) / (first / COUNT)).toFixed(1)}x the per-row insert rate; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  for (const schema of pgSchemas) await pgQuery(PG_URL!, `drop schema if exists ${schema} cascade`);
 }

@@ -15,7 +15,7 @@
  * Hostile text lives only in the JSON `body` (JSON.stringify escapes NUL and lone surrogates), so
  * it reads back exactly on both back ends; the flat columns hold validated plain values only.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { parseIpv4 } from '../core/ip.js';
 import type { EvidenceRef, Finding, HoldReason } from '../core/records.js';
 import { checkFinding, maxEvidence } from '../findings/schema.js';
@@ -88,6 +88,18 @@ interface Stored {
   evidence: readonly EvidenceRef[];
   observedAt: string;
   changed: boolean;
+}
+
+/**
+ * Write merged evidence and first observations back, one UPDATE … FROM (VALUES …) per chunk
+ * rather than one statement per row (PostgreSQL and SQLite ≥ 3.33 both take it; VALUES columns
+ * are column1.. on both, and the id arrives as text on PostgreSQL, hence the cast).
+ */
+async function updateMerged(tx: Kysely<Database>, rows: readonly Stored[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += insertChunk) {
+    const values = rows.slice(i, i + insertChunk).map((s) => sql`(${s.id}, ${JSON.stringify(s.evidence)}, ${s.observedAt})`);
+    await sql`update findings set evidence = v.column2, observed_at = v.column3 from (values ${sql.join(values)}) as v where findings.id = cast(v.column1 as bigint)`.execute(tx);
+  }
 }
 
 /** The findings repository over an open, migrated database. */
@@ -178,13 +190,12 @@ export function createFindingRepository(db: Kysely<Database>): FindingRepository
               }
             }
           }
+          const changed: Stored[] = [];
           for (const [key, s] of stored) {
             ids.set(key, s.id);
-            if (s.changed) {
-              await tx.updateTable('findings').set({ evidence: JSON.stringify(s.evidence), observed_at: s.observedAt }).where('id', '=', s.id).execute();
-              s.changed = false;
-            }
+            if (s.changed) changed.push(s);
           }
+          await updateMerged(tx, changed);
         }
         return keys.map((k) => ids.get(k)!);
       });

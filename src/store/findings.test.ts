@@ -195,6 +195,13 @@ describe.each(backends)('findings repository on %s', (_name, location) => {
     }
   });
 
+  it('two writers racing on the same keys end with one finding per key and both evidence', async () => {
+    const make = (ref: number) => Array.from({ length: 300 }, (_, i) => sampleFinding('exposed-service', { ip: `127.7.${i >> 8}.${i & 255}`, evidence: [{ record: 'observation', id: ref }] }));
+    const [a, b] = await Promise.all([store.findings.record(make(1)), store.findings.record(make(2))]);
+    expect(a).toEqual(b);
+    for (const id of [a[0]!, a[299]!]) expect((await store.findings.get(id))?.evidence.map((e) => e.id).sort()).toEqual([1, 2]);
+  });
+
   it('stores a batch larger than one insert chunk, duplicates across chunks included', async () => {
     const batch: Finding[] = [];
     for (let i = 0; i < 2500; i++) batch.push(sampleFinding('exposed-service', { ip: `127.5.${Math.floor(i / 250)}.${i % 250}`, evidence: [{ record: 'observation', id: i + 1 }] }));

@@ -414,7 +414,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     observations: createObservationRepository(db),
     identifications: createIdentificationRepository(db),
     access: createAccessRepository(db),
-    findings: createFindingRepository(db),
+    findings: createFindingRepository(db, dialect),
     async close() {
       await db.destroy();
     },

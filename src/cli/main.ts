@@ -10,6 +10,7 @@ import { darknetCommand } from './commands/darknet.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
 import { ispCommand } from './commands/isp.js';
+import { findingsCommand } from './commands/findings.js';
 import { labCommand } from './commands/lab.js';
 import { notifyCommand } from './commands/notify.js';
 import { devicesCommand, grabCommand, identifyCommand, surveyCommand } from './commands/survey.js';
@@ -34,7 +35,7 @@ export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
   version: packageVersion(),
-  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, notifyCommand, darknetCommand, ispCommand, scopeCommand, planCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, findingsCommand, notifyCommand, darknetCommand, ispCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

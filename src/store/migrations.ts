@@ -344,5 +344,37 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0006-findings': {
+      async up(db: Kysely<unknown>) {
+        // One row per (kind, address, port, period): deduplication is this unique constraint.
+        // Host-level findings have port 0 here (never a real port; the schema refuses 0), so the
+        // key has no NULL, which both back ends would treat as distinct. No foreign key to
+        // surveys: darknet and flow findings have none, and findings may cite another store's survey.
+        await db.schema
+          .createTable('findings')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('period', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('survey_id', 'integer')
+          .addColumn('isp', 'text')
+          .addColumn('prefix_owner', 'text')
+          .addColumn('held', 'text')
+          .addColumn('observed_at', 'text', (c) => c.notNull())
+          // JSON: the evidence references (merged on deduplication) and the rest of the record.
+          .addColumn('evidence', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          // Address first: record() looks keys up by address, so this index serves that read.
+          .addUniqueConstraint('findings_key', ['ip_num', 'kind', 'port', 'period'])
+          .execute();
+        // id last: per-ISP batches ("since the last ticket") and per-survey reads are keyset scans.
+        // Held findings are exactly those with isp null (the schema's rule), so this index serves them too.
+        await db.schema.createIndex('findings_isp').on('findings').columns(['isp', 'id']).execute();
+        await db.schema.createIndex('findings_survey').on('findings').columns(['survey_id', 'id']).execute();
+      },
+    },
   };
 }

@@ -249,6 +249,28 @@ export interface IspVerificationTable {
   ticket: string | null;
 }
 
+/** One finding (records.ts Finding); one row per (kind, ip, port, period). See migration 0006. */
+export interface FindingTable {
+  id: Generated<number>;
+  kind: string;
+  ip: string;
+  ip_num: number;
+  /** The port, or 0 for a host-level finding (port null). */
+  port: number;
+  period: string;
+  severity: string;
+  survey_id: number | null;
+  isp: string | null;
+  prefix_owner: string | null;
+  held: string | null;
+  /** The first observation of the key (the earliest of the records merged). */
+  observed_at: string;
+  /** JSON: EvidenceRef[] (merged on deduplication). */
+  evidence: string;
+  /** JSON of the rest of the Finding (no id, observedAt, evidence or attribution); exact for hostile text. */
+  body: string;
+}
+
 export interface Database {
   plan_versions: PlanVersionTable;
   surveys: SurveyTable;
@@ -267,6 +289,7 @@ export interface Database {
   isp_subscribers: IspSubscriberTable;
   isp_subscriber_keys: IspSubscriberKeyTable;
   isp_inventory: IspInventoryTable;
+  findings: FindingTable;
 }
 
 /** ISP side: one RADIUS session, DHCP holding or CGNAT port block (src/notify/isp/types.ts SessionRecord). */

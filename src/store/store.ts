@@ -11,6 +11,8 @@ import { parseIpv4 } from '../core/ip.js';
 import { createAccessRepository, type AccessRepository } from './access.js';
 import { createCaseRepository, type CaseRepository } from './cases.js';
 import { createSessionRepository, type SessionRepository } from './sessions.js';
+import type { FindingRepository } from '../findings/types.js';
+import { createFindingRepository } from './findings.js';
 import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
@@ -129,6 +131,8 @@ export interface Store {
   readonly cases: CaseRepository;
   /** ISP side: session logs, subscribers, inventory (./sessions.ts). */
   readonly sessions: SessionRepository;
+  /** Findings, one per (kind, ip, port, period), validated and deduplicated (./findings.ts). */
+  readonly findings: FindingRepository;
   close(): Promise<void>;
 }
 
@@ -422,6 +426,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     notifications: createNotificationRepository(db),
     cases: createCaseRepository(db),
     sessions: createSessionRepository(db),
+    findings: createFindingRepository(db, dialect),
     async close() {
       await db.destroy();
     },

@@ -7,7 +7,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { IotcleanError } from '../../core/errors.js';
-import type { FindingRepository } from '../../findings/types.js';
 import { createNotifyApi, serveNotifyApi } from '../../notify/api.js';
 import { loadContacts, type Contact } from '../../notify/contacts.js';
 import { createMailer, deliverBatches, parseSmtpUrl, type DeliveryReport } from '../../notify/mail.js';
@@ -18,15 +17,6 @@ import type { Store } from '../../store/store.js';
 import { defineCommand, type Output } from '../command.js';
 import { storeOption, withStore } from '../context.js';
 import { stopOnSignal } from './survey.js';
-
-/** The store's findings repository. Connected at merge: the findings engineer adds `store.findings`. */
-function findingsOf(store: Store): FindingRepository {
-  const findings = (store as Store & { findings?: FindingRepository }).findings;
-  if (!findings) {
-    throw new IotcleanError('E_INTERNAL', 'this build has no findings repository (store.findings)', { hint: 'the findings stage is not part of this build yet' });
-  }
-  return findings;
-}
 
 /** --out: an existing folder, or one made there (one level only, like the default data/ folder). */
 function outFolder(path: string): string {
@@ -106,7 +96,7 @@ export const notifyServeCommand = defineCommand({
     const stop = stopOnSignal();
     try {
       return await withStore(o.db, async (store) => {
-        const findings = findingsOf(store);
+        const findings = store.findings;
         const app = createNotifyApi({ source: (isp, filter) => findings.list({ ...filter, isp }), batches: store.notifications, tokens });
         const api = await serveNotifyApi(app, { host: o.host, port: o.port });
         out.result(`notify API on ${api.url} for ${new Set(tokens.map((t) => t.isp)).size} ISP(s); Ctrl-C stops it`, { url: api.url, isps: [...new Set(tokens.map((t) => t.isp))] });
@@ -142,7 +132,7 @@ export const notifyCommand = defineCommand({
     const dir = o.out !== undefined ? outFolder(o.out) : undefined;
     return withStore(o.db, async (store) => {
       const report = await runNotify(
-        { findings: findingsOf(store), notifications: store.notifications },
+        { findings: store.findings, notifications: store.notifications },
         { ...(o.isp !== undefined ? { isp: o.isp } : {}), ...(dir !== undefined ? { out: dir } : {}), ...(o.smtp !== undefined ? { smtp: o.smtp } : {}), ...(contacts ? { contacts } : {}), from: o.from, ...(o['api-url'] !== undefined ? { apiUrl: o['api-url'] } : {}), bom: o.bom },
       );
       out.result(reportText(report), report);

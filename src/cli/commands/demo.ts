@@ -1,6 +1,12 @@
-import { defaultPlanAccess, withPortMap, loadDefaultPlan } from '../../discover/plan.js';
+import { setMaxListeners } from 'node:events';
+import { join, dirname } from 'node:path';
+import { defaultPlanAccess, planDigest, withPortMap, loadDefaultPlan } from '../../discover/plan.js';
+import { deriveSurveyFindings } from '../../findings/survey.js';
+import { runNoticeLoop, type NoticeLoopResult } from '../../lab/notice-loop.js';
+import { buildLab } from '../../lab/population.js';
+import { effectText } from '../../notify/isp/effect.js';
 import { loadAccessDictionary } from '../../pipeline/deps.js';
-import { labDown, labStatus, labUp } from '../../lab/runtime.js';
+import { labApplyOwnerActions, labDown, labStatus, labUp } from '../../lab/runtime.js';
 import { labPortMap } from '../../lab/state.js';
 import { runSurvey, type SurveyStart } from '../../pipeline/survey.js';
 import { countAccessByIsp, countDevicesByIsp, formatAccessCounts, formatDeviceCounts, type AccessCounts, type DeviceCounts } from '../../pipeline/stored.js';
@@ -26,6 +32,7 @@ export const demoCommand = defineCommand({
     seed: { type: 'number', value: 'N', integer: true, min: 0, max: 2 ** 32 - 1, description: 'permutation seed', default: 1 },
     'keep-lab': { type: 'boolean', description: 'leave the lab running afterwards', default: false },
     'access-tries': { type: 'number', value: 'N', integer: true, min: 1, max: 10_000, description: 'weak ID/password tries per host (the plan tries the whole list; the demo keeps to N)', default: 60 },
+    weeks: { type: 'number', value: 'N', integer: true, min: 0, max: 12, description: 'simulated weeks of owners and re-scans after the alerts (0: stop after the findings)', default: 5 },
     ...storeOption,
   },
   async run(o, _args, out) {
@@ -37,6 +44,8 @@ export const demoCommand = defineCommand({
     })();
     const startedLab = !already.running;
     const controller = new AbortController();
+    // Every concurrent check listens on it (the survey's and the re-scans' hosts).
+    setMaxListeners(4096, controller.signal);
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -75,7 +84,31 @@ export const demoCommand = defineCommand({
         bar?.end();
         const devices: DeviceCounts[] = await countDevicesByIsp(store.identifications.hosts(outcome.surveyId), isps);
         const access: AccessCounts[] = await countAccessByIsp(store.access.list(outcome.surveyId), isps);
-        return { outcome, devices, access, accessJson: (await accessSummary(store, outcome.surveyId)).json, endpoints: await store.endpoints.all(outcome.surveyId) };
+        // Findings, then the notification loop: batches, ISP matching, alerts, simulated weeks of
+        // owners and real re-scans, the remediation curve (src/lab/notice-loop.ts).
+        const findings = await deriveSurveyFindings(store, outcome.surveyId, isps);
+        let notice: NoticeLoopResult | undefined;
+        if (outcome.status === 'done' && o.weeks > 0) {
+          out.info(`findings: ${findings.stored} stored; notifying the ISPs and simulating ${o.weeks} weeks of owners and re-scans ...`);
+          notice = await runNoticeLoop({
+            centre: store,
+            surveyId: outcome.surveyId,
+            plan: buildLab({ seed: state.seed, devices: state.devices, network: state.network }),
+            portMap: state.portMap,
+            scope,
+            dictionary,
+            access: plan.access,
+            planDigest: planDigest(plan),
+            planVersion: plan.version,
+            dir: join(dirname(o.db), 'demo-notice'),
+            applyOwnerActions: (actions) => labApplyOwnerActions(o.dir, actions),
+            weeks: o.weeks,
+            signal: controller.signal,
+          });
+        }
+        return {
+          findings,
+          notice, outcome, devices, access, accessJson: (await accessSummary(store, outcome.surveyId)).json, endpoints: await store.endpoints.all(outcome.surveyId) };
       });
       const rows = summariseByIsp(result.endpoints, isps, targets.ranges, devicePorts(portMap));
       const report = surveyReport(result.outcome, started!, result.endpoints, portMap, rows);
@@ -94,8 +127,11 @@ export const demoCommand = defineCommand({
           '',
           formatAccessCounts(result.access),
           `  (demo: at most ${o['access-tries']} tries per host from ${dictionary.name} ${dictionary.version}, ${dictionary.entries.length} pairs, maker's pairs first; results name entry ids, never passwords: iotclean access --survey ${result.outcome.surveyId} --db ${o.db})`,
+          '',
+          formatFindings(result.findings),
+          ...(result.notice ? ['', formatNotice(result.notice)] : []),
         ].join('\n'),
-        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, totalMs },
+        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, findings: result.findings, notice: result.notice, totalMs },
       );
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {
@@ -105,3 +141,24 @@ export const demoCommand = defineCommand({
     }
   },
 });
+
+function formatFindings(f: Awaited<ReturnType<typeof deriveSurveyFindings>>): string {
+  const kinds = Object.entries(f.byKind).map(([k, n]) => `${k} ${n}`).join(', ');
+  const isps = Object.entries(f.byIsp).map(([k, n]) => `${k} ${n}`).join(', ');
+  const held = Object.entries(f.held).map(([k, n]) => `${k} ${n}`).join(', ');
+  return [`findings: ${f.stored} (${kinds || 'none'})`, `  to notify per ISP: ${isps || 'none'}`, `  held, not sent: ${held || 'none'}  (iotclean findings --db …)`].join('\n');
+}
+
+function formatNotice(n: NoticeLoopResult): string {
+  const lines = [
+    `notifications: ${n.batches.length} batches to ${new Set(n.batches.map((b) => b.isp)).size} ISPs by SMTP (${n.batches.filter((b) => b.delivered).length} accepted), ${n.held} findings held`,
+    ...n.batches.map((b) => `  ${b.ticket}  ${b.isp.padEnd(8)} ${String(b.findings).padStart(5)} findings  ${b.delivered ? 'mailed' : 'NOT mailed'}`),
+    `ISP side: ${n.matches.matched} findings matched to subscribers, ${n.matches.unmatched} unmatched, ${n.matches.ambiguous} ambiguous; ${n.cases.opened} cases (${n.cases.control} held back as baseline): ${Object.entries(n.cases.byMeasure).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  first alerts: ${n.mails.toSubscribers} subscriber mails, ${n.mails.tasksAndNotices} ISP tasks / SIer notices (mail kept in ${n.mailDir})`,
+    'weeks (owners act on the lab devices; the centre re-checks the notified logins for real):',
+    ...n.weeks.map((w) => `  week ${w.week}: ${w.ownerActions} owner actions, ${w.rescanned} logins re-checked, ${w.stillWeak} still weak, ${w.fixed} cases fixed, ${w.realerted} re-alerts`),
+    `  escalation list: ${n.escalated} subscribers; ${n.openOtherKinds} cases of other kinds wait for a firmware re-check (the lab re-checks logins only)`,
+    effectText(n.effect),
+  ];
+  return lines.join('\n');
+}

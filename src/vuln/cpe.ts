@@ -80,11 +80,12 @@ function parseValue(raw: string, name: string, attr: CpeAttribute): CpeValue {
       const next = raw[i + 1];
       if (next === undefined) throw bad(name, `${attr} ends with a lone backslash`);
       const nc = next.charCodeAt(0);
-      if (nc <= 0x20 || nc >= 0x7f) throw bad(name, `${attr} escapes a character outside printable ASCII`);
+      // A quoted space is outside IR 7695's set, but devices report "1.1.4 Build 20230219": keep it.
+      if (nc < 0x20 || nc >= 0x7f) throw bad(name, `${attr} escapes a character outside printable ASCII`);
       chars.push({ c: next, wild: false });
       i++;
     } else if (c === '*' || c === '?') chars.push({ c, wild: true });
-    else if (/[A-Za-z0-9._\-~]/.test(c)) chars.push({ c, wild: false });
+    else if (/[A-Za-z0-9._\-]/.test(c)) chars.push({ c, wild: false });
     else throw bad(name, `${attr} has an unescaped ${JSON.stringify(c)} (quote it with a backslash)`);
   }
   let start = 0;

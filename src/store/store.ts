@@ -10,6 +10,7 @@ import type { Endpoint, EndpointSource } from '../core/records.js';
 import { parseIpv4 } from '../core/ip.js';
 import { createAccessRepository, type AccessRepository } from './access.js';
 import type { Dialect } from './migrations.js';
+import { createVulnRepository, type VulnRepository } from './vuln.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -120,6 +121,8 @@ export interface Store {
   readonly identifications: IdentificationRepository;
   /** Weak-credential results per service and the audit of every try (./access.ts). */
   readonly access: AccessRepository;
+  /** CVE records, KEV, EPSS and the vulnerability matches of surveys (./vuln.ts). */
+  readonly vuln: VulnRepository;
   close(): Promise<void>;
 }
 
@@ -410,6 +413,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     observations: createObservationRepository(db),
     identifications: createIdentificationRepository(db),
     access: createAccessRepository(db),
+    vuln: createVulnRepository(db),
     async close() {
       await db.destroy();
     },

@@ -52,7 +52,7 @@ type OptionValue<S extends OptionSpec> = S extends { multiple: true }
       ? C
       : string;
 export type ParsedOptions<O extends Record<string, OptionSpec>> = {
-  [K in keyof O]: O[K] extends { default: string | number | boolean } ? OptionValue<O[K]> : OptionValue<O[K]> | undefined;
+  [K in keyof O]: O[K] extends { multiple: true } ? string[] : O[K] extends { default: string | number | boolean } ? OptionValue<O[K]> : OptionValue<O[K]> | undefined;
 } & { json: boolean };
 
 export interface Output {

@@ -12,12 +12,14 @@ export interface VulnData {
   readonly records: Map<string, CveRecord>;
   readonly kev: Map<string, KevEntry>;
   readonly epss: Map<string, EpssScore>;
+  /** KEV listings NVD records carry (used when no catalogue is loaded). */
+  readonly kevHints: Map<string, KevEntry>;
   readonly bad: { readonly file: string; readonly id: string | null; readonly why: string }[];
 }
 
 /** An empty VulnData to load into. */
 export function emptyVulnData(): VulnData {
-  return { records: new Map(), kev: new Map(), epss: new Map(), bad: [] };
+  return { records: new Map(), kev: new Map(), epss: new Map(), kevHints: new Map(), bad: [] };
 }
 
 /** Put one record in: same source → the newer lastModified wins; other source → merged. */
@@ -35,6 +37,11 @@ export function addRecord(into: Map<string, CveRecord>, r: CveRecord): void {
   into.set(r.id, mergeRecords(old, r));
 }
 
+/** The KEV entries to use: the catalogue's when one was loaded, else the hints NVD records carry. */
+export function kevOf(d: VulnData): Map<string, KevEntry> {
+  return d.kev.size > 0 ? d.kev : d.kevHints;
+}
+
 /** Read files or directories (kind detected per file unless given) into `into`. */
 export async function loadVulnFiles(paths: readonly string[], into: VulnData = emptyVulnData(), kind?: VulnFileKind): Promise<VulnData> {
   for (const file of await expandVulnPaths(paths)) {
@@ -42,6 +49,7 @@ export async function loadVulnFiles(paths: readonly string[], into: VulnData = e
       if (it.kind === 'cve') addRecord(into.records, it.record);
       else if (it.kind === 'kev') into.kev.set(it.entry.cve, it.entry);
       else if (it.kind === 'epss') into.epss.set(it.score.cve, it.score);
+      else if (it.kind === 'kev-hint') into.kevHints.set(it.entry.cve, it.entry);
       else into.bad.push({ file, id: it.id, why: it.why });
     }
   }

@@ -3,7 +3,7 @@
  * object normalised to a CveRecord. Only what matching and the threat rule read is kept.
  */
 import { z } from 'zod';
-import type { Configuration, CpeCriterion, CveRecord, CvssScore } from '../types.js';
+import type { Configuration, CpeCriterion, CveRecord, CvssScore, KevEntry } from '../types.js';
 
 const criterion = z.object({
   vulnerable: z.boolean(),
@@ -43,6 +43,21 @@ export function rawCveId(raw: unknown): string | null {
     if (typeof id === 'string') return id.slice(0, 40);
   }
   return null;
+}
+
+/**
+ * NVD copies CISA's KEV listing into its records (`cisaExploitAdd`, `cisaActionDue`): a KEV entry
+ * for matching when no catalogue file is given. The catalogue's ransomware field is not copied, so
+ * it reads "Unknown"; an imported catalogue always wins over this hint.
+ */
+export function nvdKevHint(raw: unknown): KevEntry | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const o = raw as Record<string, unknown>;
+  const id = o['id'];
+  const added = o['cisaExploitAdd'];
+  if (typeof id !== 'string' || typeof added !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(added)) return undefined;
+  const due = o['cisaActionDue'];
+  return { cve: id, dateAdded: added.slice(0, 10), ransomware: 'Unknown', vendor: '', product: '', dueDate: typeof due === 'string' ? due.slice(0, 10) : null };
 }
 
 const cvssVersions: Record<string, CvssScore['version']> = { cvssMetricV40: '4.0', cvssMetricV31: '3.1', cvssMetricV30: '3.0', cvssMetricV2: '2.0' };

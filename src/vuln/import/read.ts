@@ -14,7 +14,7 @@ import { normaliseCve5 } from './cve5.js';
 import { readEpssLine } from './epss.js';
 import { jsonArrayItems } from './json-stream.js';
 import { normaliseKev, rawKevId } from './kev.js';
-import { normaliseNvd, rawCveId } from './nvd.js';
+import { normaliseNvd, nvdKevHint, rawCveId } from './nvd.js';
 
 /** The file kinds `vuln import` reads. */
 export const vulnFileKinds = ['nvd-feed', 'nvd-record', 'cve5', 'kev', 'epss'] as const;
@@ -25,6 +25,8 @@ export type VulnItem =
   | { readonly kind: 'cve'; readonly record: CveRecord }
   | { readonly kind: 'kev'; readonly entry: KevEntry }
   | { readonly kind: 'epss'; readonly score: EpssScore }
+  /** A KEV listing NVD copied into a record (nvd.ts nvdKevHint): used only when no catalogue is given. */
+  | { readonly kind: 'kev-hint'; readonly entry: KevEntry }
   | { readonly kind: 'bad'; readonly id: string | null; readonly why: string };
 
 /** Files bigger than this are only read streaming (an NVD feed); records are read whole. */
@@ -122,6 +124,8 @@ export async function* readVulnFile(path: string, kind?: VulnFileKind): AsyncGen
       const raw = (it.value as { cve?: unknown } | null)?.cve ?? it.value;
       const r = one(normaliseNvd, raw, rawCveId);
       yield r.ok ? { kind: 'cve', record: r.value } : r.item;
+      const hint = r.ok ? nvdKevHint(raw) : undefined;
+      if (hint) yield { kind: 'kev-hint', entry: hint };
     }
     return;
   }
@@ -150,6 +154,8 @@ export async function* readVulnFile(path: string, kind?: VulnFileKind): AsyncGen
   const raw = k === 'nvd-record' ? ((doc as { cve?: unknown }).cve ?? doc) : doc;
   const r = one(normalise, raw, rawCveId);
   yield r.ok ? { kind: 'cve', record: r.value } : r.item;
+  const hint = r.ok && k === 'nvd-record' ? nvdKevHint(raw) : undefined;
+  if (hint) yield { kind: 'kev-hint', entry: hint };
 }
 
 /** A path given on the command line: a file, or the record files (.json, .json.gz, .csv) in a directory. */

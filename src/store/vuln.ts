@@ -100,6 +100,7 @@ export function createVulnRepository(db: Kysely<Database>): VulnRepository {
       let inserted = 0;
       let updated = 0;
       let unchanged = 0;
+      for (const r of records) sourceOf(r); // checked before anything is written
       // The last record of an id in a batch wins the same way a later batch would.
       for (let i = 0; i < records.length; i += chunk) {
         const part = records.slice(i, i + chunk);

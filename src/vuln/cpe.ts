@@ -70,6 +70,12 @@ function splitComponents(s: string): string[] {
 function parseValue(raw: string, name: string, attr: CpeAttribute): CpeValue {
   if (raw === '*' || raw === '') return ANY; // an empty component is read as ANY (IR 7695 §6.1.3.3 for URIs)
   if (raw === '-') return NA;
+  // Fast path: no escapes, no wildcards (most names); one object, no per-character work.
+  if (/^[A-Za-z0-9._\-]+$/.test(raw)) {
+    const text = raw.toLowerCase();
+    if (attr === 'part' && !(text === 'a' || text === 'o' || text === 'h')) throw bad(name, 'part must be a, o, h or *');
+    return { kind: 'value', text, lead: 0, trail: 0 };
+  }
   // Read logical characters: `\x` is the literal x; unescaped `*`/`?` are wildcards.
   const chars: { c: string; wild: boolean }[] = [];
   for (let i = 0; i < raw.length; i++) {
@@ -126,6 +132,18 @@ function parseValue(raw: string, name: string, attr: CpeAttribute): CpeValue {
  * accepts prefixes); more than eleven attributes, bad escapes and inner wildcards throw E_CPE.
  */
 export function parseCpe(name: string): Cpe {
+  const hit = parsed.get(name);
+  if (hit) return hit;
+  const c = parseUncached(name);
+  // Names repeat (one hardware platform in many CVEs): keep a bounded memo of parsed names.
+  if (parsed.size >= 100_000) parsed.clear();
+  parsed.set(name, c);
+  return c;
+}
+
+const parsed = new Map<string, Cpe>();
+
+function parseUncached(name: string): Cpe {
   if (typeof name !== 'string') throw bad(String(name), 'not a string');
   if (name.length > maxLength) throw bad(name, `longer than ${maxLength} characters`);
   if (!/^cpe:2\.3:/i.test(name)) throw bad(name, 'does not start with "cpe:2.3:"');
@@ -135,7 +153,7 @@ export function parseCpe(name: string): Cpe {
   cpeAttributes.forEach((attr, i) => {
     out[attr] = parseValue(comps[i] ?? '*', name, attr);
   });
-  return out as Cpe;
+  return Object.freeze(out) as Cpe;
 }
 
 /** parseCpe, or undefined instead of throwing (for device input). */

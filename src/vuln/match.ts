@@ -43,10 +43,17 @@ export interface CveVerdict {
 interface CompiledCriterion {
   readonly raw: CpeCriterion;
   readonly cpe: Cpe | undefined;
+  /** part:vendor:product when all three are literals (the fast path), else null. */
+  readonly key: string | null;
+}
+interface CompiledConfig {
+  readonly nodes: readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[];
+  /** Keys of its criteria; null when one has a wildcard (then always evaluated). */
+  readonly keys: readonly string[] | null;
 }
 interface CompiledCve {
   readonly record: CveRecord;
-  readonly configs: readonly (readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[])[];
+  readonly configs: readonly CompiledConfig[];
   readonly products: readonly CompiledProduct[];
 }
 interface CompiledProduct {
@@ -138,7 +145,17 @@ export function buildIndex(records: Iterable<CveRecord>): VulnIndex {
 function compile(r: CveRecord): CompiledCve {
   return {
     record: r,
-    configs: r.configurations.map((conf) => conf.nodes.map((node) => ({ node, criteria: node.cpeMatch.map((raw) => ({ raw, cpe: tryParseCpe(raw.criteria) })) }))),
+    configs: r.configurations.map((conf): CompiledConfig => {
+      const nodes = conf.nodes.map((node) => ({
+        node,
+        criteria: node.cpeMatch.map((raw): CompiledCriterion => {
+          const cpe = tryParseCpe(raw.criteria);
+          return { raw, cpe, key: cpe ? cpeKey(cpe) : null };
+        }),
+      }));
+      const all = nodes.flatMap((n) => n.criteria);
+      return { nodes, keys: all.some((c) => c.cpe && c.key === null) ? null : [...new Set(all.map((c) => c.key).filter((k): k is string => k !== null))] };
+    }),
     products: r.affected.map((raw) => ({
       raw,
       vendor: cpeLikeName(raw.vendor, true) ?? '',
@@ -152,20 +169,28 @@ function compile(r: CveRecord): CompiledCve {
 export interface DeviceCpes {
   readonly names: readonly { readonly text: string; readonly cpe: Cpe; readonly key: string | null }[];
   readonly parts: ReadonlySet<string>;
+  /** Keys of the names; a name with a wildcard makes `wild` true (every criterion is then tried). */
+  readonly keys: ReadonlySet<string>;
+  readonly wild: boolean;
 }
 
 /** Parse a device's CPE list; names that do not parse are left out (device data is untrusted). */
 export function deviceCpes(cpes: readonly string[]): DeviceCpes {
   const names: { text: string; cpe: Cpe; key: string | null }[] = [];
   const parts = new Set<string>();
+  const keys = new Set<string>();
+  let wild = false;
   for (const text of cpes.slice(0, 32)) {
     const cpe = tryParseCpe(text);
     if (!cpe) continue;
-    names.push({ text: formatCpe(cpe), cpe, key: cpeKey(cpe) });
+    const key = cpeKey(cpe);
+    names.push({ text: formatCpe(cpe), cpe, key });
+    if (key) keys.add(key);
+    else wild = true;
     const p = valueText(cpe.part);
     if (p) parts.add(p);
   }
-  return { names, parts };
+  return { names, parts, keys, wild };
 }
 
 /** The candidate CVEs (positions in index.records) for a device. */
@@ -259,7 +284,9 @@ function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes): Eval {
   let best: Eval | undefined;
   for (const n of device.names) {
     const d = n.cpe;
-    if (compareAttribute(c.part, d.part) === 'disjoint') continue;
+    if (cc.key !== null && n.key !== null) {
+      if (cc.key !== n.key) continue; // both literal: the key decides part, vendor and product
+    } else if (compareAttribute(c.part, d.part) === 'disjoint') continue;
     const vr = compareAttribute(c.vendor, d.vendor);
     const pr = compareAttribute(c.product, d.product);
     if (!(vr === 'equal' || vr === 'superset') || !(pr === 'equal' || pr === 'superset')) continue;
@@ -276,16 +303,22 @@ function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes): Eval {
     }
     if (!e || e.v === 'U') {
       const j = judgeVersion(cc.raw, c.version, d.version, part === 'h');
-      if (!e || j.v === 'F') e = { ...j, touched: true, absentPart: false, used: [n.text] };
+      // Built field by field: an object spread here was the matcher's hot spot.
+      if (!e || j.v === 'F') e = { v: j.v, why: j.why, touched: true, absentPart: false, byVersion: j.byVersion, used: [n.text] };
     }
     if (!best || rank(e.v) > rank(best.v)) best = e;
     if (best.v === 'T') break;
   }
   if (best) return best;
-  const absentPart = part !== null && !device.parts.has(part);
-  const kind = part === 'o' ? 'firmware/OS' : part === 'h' ? 'hardware' : 'application';
-  return { v: 'F', why: absentPart ? `no ${kind} CPE identified on the device` : 'no device CPE of this product', touched: false, absentPart, byVersion: false, used: [] };
+  if (part !== null && !device.parts.has(part)) return absent[part] ?? noProduct;
+  return noProduct;
 }
+
+// The common "not this product" outcomes, allocated once.
+const noProduct: Eval = { v: 'F', why: 'no device CPE of this product', touched: false, absentPart: false, byVersion: false, used: [] };
+const absent: Readonly<Record<string, Eval>> = Object.fromEntries(
+  (['o', 'h', 'a'] as const).map((p) => [p, { v: 'F', why: `no ${p === 'o' ? 'firmware/OS' : p === 'h' ? 'hardware' : 'application'} CPE identified on the device`, touched: false, absentPart: true, byVersion: false, used: [] } satisfies Eval]),
+);
 
 const rank = (v: Tri): number => (v === 'T' ? 2 : v === 'U' ? 1 : 0);
 const neg = (v: Tri): Tri => (v === 'T' ? 'F' : v === 'F' ? 'T' : 'U');
@@ -299,7 +332,9 @@ interface Outcome {
 
 function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
   const outcomes: Outcome[] = [];
-  cve.configs.forEach((nodes, ci) => {
+  cve.configs.forEach(({ nodes, keys }, ci) => {
+    // A configuration naming none of the device's products is skipped unread.
+    if (keys !== null && !device.wild && !keys.some((k) => device.keys.has(k))) return;
     const conf = cve.record.configurations[ci]!;
     const evals = nodes.map(({ criteria }) => criteria.map((cc) => judgeCriterion(cc, device)));
     if (!evals.some((es) => es.some((e) => e.touched))) return;

@@ -25,7 +25,7 @@
 import type { VulnStatus } from '../core/records.js';
 import { compareAttribute, cpeAttributes, cpeKey, formatCpe, tryParseCpe, valueText, type Cpe, type CpeValue } from './cpe.js';
 import type { AffectedProduct, AffectedVersion, ConfigNode, CpeCriterion, CveRecord } from './types.js';
-import { compareVersions } from './version.js';
+import { compareParsed, compareVersions, parseVersion, type ParsedVersion } from './version.js';
 
 type Tri = 'T' | 'F' | 'U';
 
@@ -45,6 +45,26 @@ interface CompiledCriterion {
   readonly cpe: Cpe | undefined;
   /** part:vendor:product when all three are literals (the fast path), else null. */
   readonly key: string | null;
+  /** The version bounds and the literal version, parsed once (src/vuln/version.ts). */
+  readonly parsed: Readonly<Partial<Record<BoundKey | 'version', ParsedVersion | null>>>;
+}
+type BoundKey = 'versionStartIncluding' | 'versionStartExcluding' | 'versionEndIncluding' | 'versionEndExcluding';
+
+function parsedOf(raw: CpeCriterion, cpe: Cpe | undefined): CompiledCriterion['parsed'] {
+  const out: Partial<Record<BoundKey | 'version', ParsedVersion | null>> = {};
+  for (const k of ['versionStartIncluding', 'versionStartExcluding', 'versionEndIncluding', 'versionEndExcluding'] as const) {
+    const b = raw[k];
+    if (b !== undefined) out[k] = parseVersion(b) ?? null;
+  }
+  const v = cpe ? valueText(cpe.version) : null;
+  if (v !== null) out.version = parseVersion(v) ?? null;
+  return out;
+}
+
+/** Order two versions given with their parses (the same rule as compareVersions). */
+function order(a: string, pa: ParsedVersion | null | undefined, b: string, pb: ParsedVersion | null | undefined): -1 | 0 | 1 | undefined {
+  if (a === b || a.toLowerCase() === b.toLowerCase()) return 0;
+  return pa && pb ? compareParsed(pa, pb) : undefined;
 }
 interface CompiledConfig {
   readonly nodes: readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[];
@@ -110,8 +130,12 @@ function productKeys(p: AffectedProduct): { keys: string[]; wildcard: boolean } 
   return { keys, wildcard };
 }
 
-/** Build the index; records are compiled when a device first touches them. */
-export function buildIndex(records: Iterable<CveRecord>): VulnIndex {
+/**
+ * Build the index. Records are compiled (CPEs and version bounds parsed) when a device first
+ * touches them, or all at once with `eager` (a long-lived index: a survey's matching then only
+ * matches).
+ */
+export function buildIndex(records: Iterable<CveRecord>, options: { readonly eager?: boolean } = {}): VulnIndex {
   const byKey = new Map<string, number[]>();
   const everywhere: number[] = [];
   const list: CveRecord[] = [];
@@ -139,7 +163,9 @@ export function buildIndex(records: Iterable<CveRecord>): VulnIndex {
     }
     if (wildcard) everywhere.push(at);
   }
-  return { byKey, everywhere, records: list, compiled: new Array<CompiledCve | undefined>(list.length) };
+  const compiled = new Array<CompiledCve | undefined>(list.length);
+  if (options.eager) for (let i = 0; i < list.length; i++) compiled[i] = compile(list[i]!);
+  return { byKey, everywhere, records: list, compiled };
 }
 
 function compile(r: CveRecord): CompiledCve {
@@ -150,7 +176,7 @@ function compile(r: CveRecord): CompiledCve {
         node,
         criteria: node.cpeMatch.map((raw): CompiledCriterion => {
           const cpe = tryParseCpe(raw.criteria);
-          return { raw, cpe, key: cpe ? cpeKey(cpe) : null };
+          return { raw, cpe, key: cpe ? cpeKey(cpe) : null, parsed: parsedOf(raw, cpe) };
         }),
       }));
       const all = nodes.flatMap((n) => n.criteria);
@@ -165,9 +191,17 @@ function compile(r: CveRecord): CompiledCve {
   };
 }
 
+/** One device CPE, parsed, with its version parsed (src/vuln/version.ts) when it has one. */
+export interface DeviceName {
+  readonly text: string;
+  readonly cpe: Cpe;
+  readonly key: string | null;
+  readonly version: ParsedVersion | null;
+}
+
 /** The device as the matcher sees it: its parsed CPEs. */
 export interface DeviceCpes {
-  readonly names: readonly { readonly text: string; readonly cpe: Cpe; readonly key: string | null }[];
+  readonly names: readonly DeviceName[];
   readonly parts: ReadonlySet<string>;
   /** Keys of the names; a name with a wildcard makes `wild` true (every criterion is then tried). */
   readonly keys: ReadonlySet<string>;
@@ -176,7 +210,7 @@ export interface DeviceCpes {
 
 /** Parse a device's CPE list; names that do not parse are left out (device data is untrusted). */
 export function deviceCpes(cpes: readonly string[]): DeviceCpes {
-  const names: { text: string; cpe: Cpe; key: string | null }[] = [];
+  const names: DeviceName[] = [];
   const parts = new Set<string>();
   const keys = new Set<string>();
   let wild = false;
@@ -184,7 +218,8 @@ export function deviceCpes(cpes: readonly string[]): DeviceCpes {
     const cpe = tryParseCpe(text);
     if (!cpe) continue;
     const key = cpeKey(cpe);
-    names.push({ text: formatCpe(cpe), cpe, key });
+    const vt = valueText(cpe.version);
+    names.push({ text: formatCpe(cpe), cpe, key, version: vt === null ? null : (parseVersion(vt) ?? null) });
     if (key) keys.add(key);
     else wild = true;
     const p = valueText(cpe.part);
@@ -230,7 +265,8 @@ const bounds = [
 ] as const;
 
 /** Judge a criterion's version for one device version. */
-function judgeVersion(c: CpeCriterion, cv: CpeValue, dv: CpeValue, hardware: boolean): { v: Tri; why: string; byVersion: boolean } {
+function judgeVersion(cc: CompiledCriterion, cv: CpeValue, dv: CpeValue, dp: ParsedVersion | null, hardware: boolean): { v: Tri; why: string; byVersion: boolean } {
+  const c = cc.raw;
   const hasBounds = bounds.some(([k]) => c[k] !== undefined);
   const dtext = valueText(dv);
   if (hardware && !c.vulnerable) {
@@ -246,7 +282,7 @@ function judgeVersion(c: CpeCriterion, cv: CpeValue, dv: CpeValue, hardware: boo
     for (const [k, test, op] of bounds) {
       const b = c[k];
       if (b === undefined) continue;
-      const cmp = compareVersions(dtext, b);
+      const cmp = order(dtext, dp, b, cc.parsed[k]);
       if (cmp === undefined) return { v: 'U', why: `version ${dtext} cannot be ordered against ${k} ${b}`, byVersion: false };
       if (!test(cmp)) return { v: 'F', why: `version ${dtext} is not ${op} ${b} (${k})`, byVersion: true };
       ok.push(`${op} ${b} (${k})`);
@@ -264,7 +300,7 @@ function judgeVersion(c: CpeCriterion, cv: CpeValue, dv: CpeValue, hardware: boo
   }
   if (dv.kind === 'any' || dtext === null) return { v: 'U', why: `device version ${shown(dv)} not known (criterion names ${ctext})`, byVersion: false };
   if (dv.kind === 'na') return { v: 'F', why: `criterion names version ${ctext}, device has none`, byVersion: true };
-  const cmp = dtext === ctext ? 0 : compareVersions(dtext, ctext);
+  const cmp = order(dtext, dp, ctext, cc.parsed.version);
   if (cmp === undefined) return { v: 'U', why: `version ${dtext} cannot be ordered against ${ctext}`, byVersion: false };
   return cmp === 0 ? { v: 'T', why: `version ${dtext} = ${ctext}`, byVersion: true } : { v: 'F', why: `version ${dtext} is not ${ctext}`, byVersion: true };
 }
@@ -302,7 +338,7 @@ function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes): Eval {
       }
     }
     if (!e || e.v === 'U') {
-      const j = judgeVersion(cc.raw, c.version, d.version, part === 'h');
+      const j = judgeVersion(cc, c.version, d.version, n.version, part === 'h');
       // Built field by field: an object spread here was the matcher's hot spot.
       if (!e || j.v === 'F') e = { v: j.v, why: j.why, touched: true, absentPart: false, byVersion: j.byVersion, used: [n.text] };
     }

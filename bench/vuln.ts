@@ -65,7 +65,7 @@ function version(rng: Rng, style: Model['style'], major: number): string {
 
 const esc = (s: string): string => s.replace(/ /g, '\\ ');
 
-function makeModels(rng: Rng): Model[][] {
+export function makeModels(rng: Rng): Model[][] {
   const vendors: Model[][] = [];
   const styles: Model['style'][] = ['dotted', 'dlink', 'dahua', 'tplink'];
   for (let v = 0; v < 3000; v++) {
@@ -84,7 +84,7 @@ function fwCriterion(m: Model, c: Partial<CpeCriterion>, v = '*'): CpeCriterion 
   return { vulnerable: true, criteria: `cpe:2.3:o:${m.vendor}:${m.name}_firmware:${esc(v)}:*:*:*:*:*:*:*`, ...c };
 }
 
-function makeCve(rng: Rng, i: number, vendors: Model[][]): CveRecord {
+export function makeCve(rng: Rng, i: number, vendors: Model[][]): CveRecord {
   const models = vendors[zipf(rng, vendors.length)]!;
   const template = rng.int(10);
   const configurations: Configuration[] = [];
@@ -131,7 +131,7 @@ function makeCve(rng: Rng, i: number, vendors: Model[][]): CveRecord {
   };
 }
 
-function makeDevice(rng: Rng, vendors: Model[][]): string[] {
+export function makeDevice(rng: Rng, vendors: Model[][]): string[] {
   if (rng.int(20) === 0) return [`cpe:2.3:h:nobody:thing${rng.int(1000)}:-:*:*:*:*:*:*:*`];
   const models = vendors[zipf(rng, vendors.length)]!;
   const m = models[zipf(rng, models.length, 5)]!;

@@ -70,10 +70,15 @@ interface CompiledConfig {
   readonly nodes: readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[];
   /** Keys of its criteria; null when one has a wildcard (then always evaluated). */
   readonly keys: readonly string[] | null;
+  readonly operator: 'AND' | 'OR';
+  readonly negate: boolean;
 }
 interface CompiledCve {
   readonly record: CveRecord;
   readonly configs: readonly CompiledConfig[];
+  /** Configuration positions by the keys they name, and those with wildcard names (always read). */
+  readonly configsByKey: ReadonlyMap<string, readonly number[]>;
+  readonly wildConfigs: readonly number[];
   readonly products: readonly CompiledProduct[];
 }
 interface CompiledProduct {
@@ -169,9 +174,29 @@ export function buildIndex(records: Iterable<CveRecord>, options: { readonly eag
 }
 
 function compile(r: CveRecord): CompiledCve {
+  const configs = compileConfigs(r);
+  const configsByKey = new Map<string, number[]>();
+  const wildConfigs: number[] = [];
+  configs.forEach((c, i) => {
+    if (c.keys === null) wildConfigs.push(i);
+    else
+      for (const k of c.keys) {
+        const l = configsByKey.get(k);
+        if (l) l.push(i);
+        else configsByKey.set(k, [i]);
+      }
+  });
   return {
     record: r,
-    configs: r.configurations.map((conf): CompiledConfig => {
+    configs,
+    configsByKey,
+    wildConfigs,
+    products: compileProducts(r),
+  };
+}
+
+function compileConfigs(r: CveRecord): CompiledConfig[] {
+  return r.configurations.map((conf): CompiledConfig => {
       const nodes = conf.nodes.map((node) => ({
         node,
         criteria: node.cpeMatch.map((raw): CompiledCriterion => {
@@ -180,15 +205,17 @@ function compile(r: CveRecord): CompiledCve {
         }),
       }));
       const all = nodes.flatMap((n) => n.criteria);
-      return { nodes, keys: all.some((c) => c.cpe && c.key === null) ? null : [...new Set(all.map((c) => c.key).filter((k): k is string => k !== null))] };
-    }),
-    products: r.affected.map((raw) => ({
+      return { nodes, keys: all.some((c) => c.cpe && c.key === null) ? null : [...new Set(all.map((c) => c.key).filter((k): k is string => k !== null))], operator: conf.operator, negate: conf.negate };
+    });
+}
+
+function compileProducts(r: CveRecord): CompiledProduct[] {
+  return r.affected.map((raw) => ({
       raw,
       vendor: cpeLikeName(raw.vendor, true) ?? '',
       product: cpeLikeName(raw.product, false) ?? '',
       cpes: raw.cpes.map((c) => tryParseCpe(c)).filter((c): c is Cpe => c !== undefined),
-    })),
-  };
+    }));
 }
 
 /** One device CPE, parsed, with its version parsed (src/vuln/version.ts) when it has one. */
@@ -267,7 +294,7 @@ const bounds = [
 /** Judge a criterion's version for one device version. */
 function judgeVersion(cc: CompiledCriterion, cv: CpeValue, dv: CpeValue, dp: ParsedVersion | null, hardware: boolean): { v: Tri; why: string; byVersion: boolean } {
   const c = cc.raw;
-  const hasBounds = bounds.some(([k]) => c[k] !== undefined);
+  const hasBounds = c.versionStartIncluding !== undefined || c.versionStartExcluding !== undefined || c.versionEndIncluding !== undefined || c.versionEndExcluding !== undefined;
   const dtext = valueText(dv);
   if (hardware && !c.vulnerable) {
     // Platform hardware: NVD's version is a revision (see the module comment).
@@ -366,56 +393,75 @@ interface Outcome {
   readonly used: readonly string[];
 }
 
+const and3 = (a: Tri, b: Tri): Tri => (a === 'F' || b === 'F' ? 'F' : a === 'U' || b === 'U' ? 'U' : 'T');
+const or3 = (a: Tri, b: Tri): Tri => (a === 'T' || b === 'T' ? 'T' : a === 'U' || b === 'U' ? 'U' : 'F');
+const word = (v: Tri): string => (v === 'T' ? 'true' : v === 'F' ? 'false' : 'unknown');
+
 function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
   const outcomes: Outcome[] = [];
-  cve.configs.forEach(({ nodes, keys }, ci) => {
-    // A configuration naming none of the device's products is skipped unread.
-    if (keys !== null && !device.wild && !keys.some((k) => device.keys.has(k))) return;
-    const conf = cve.record.configurations[ci]!;
-    const evals = nodes.map(({ criteria }) => criteria.map((cc) => judgeCriterion(cc, device)));
-    if (!evals.some((es) => es.some((e) => e.touched))) return;
+  // Plain loops, no closures: this is the matcher's inner loop (bench/vuln). A configuration
+  // naming none of the device's products is skipped unread: only those its keys point to are read.
+  let which: number[];
+  if (device.wild) which = cve.configs.map((_, i) => i);
+  else {
+    which = [...cve.wildConfigs];
+    for (const k of device.keys) for (const i of cve.configsByKey.get(k) ?? []) if (!which.includes(i)) which.push(i);
+    if (which.length > 1) which.sort((a, b) => a - b);
+  }
+  for (const ci of which) {
+    const conf = cve.configs[ci]!;
+    const nodes = conf.nodes;
+    const evals: Eval[][] = [];
+    let touched = false;
+    for (const { criteria } of nodes) {
+      const es: Eval[] = [];
+      for (const cc of criteria) {
+        const e = judgeCriterion(cc, device);
+        touched ||= e.touched;
+        es.push(e);
+      }
+      evals.push(es);
+    }
+    if (!touched) continue;
     let confV: Tri | undefined;
     const parts: string[] = [];
     let vulnerableHit = false;
     let byVersion = false;
-    const used = new Set<string>();
-    nodes.forEach(({ node, criteria }, ni) => {
-      const es = evals[ni]!.map((e) => (e.v === 'F' && e.absentPart ? { ...e, v: 'U' as Tri } : e));
+    const used: string[] = [];
+    for (let ni = 0; ni < nodes.length; ni++) {
+      const { node, criteria } = nodes[ni]!;
+      const es = evals[ni]!;
+      // A part the device has no CPE for at all is unknown here, not false (module comment).
+      const val = (e: Eval): Tri => (e.v === 'F' && e.absentPart ? 'U' : e.v);
+      let pick = -1;
       let v: Tri;
-      let pick: number;
       if (node.operator === 'AND') {
-        pick = es.findIndex((e) => e.v === 'F');
-        if (pick < 0) pick = es.findIndex((e) => e.v === 'U');
-        v = pick < 0 ? 'T' : es[pick]!.v;
+        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'F') pick = i;
+        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'U') pick = i;
+        v = pick < 0 ? 'T' : val(es[pick]!);
         if (pick < 0) pick = 0;
       } else {
-        pick = es.findIndex((e) => e.v === 'T');
-        if (pick < 0) pick = es.findIndex((e) => e.v === 'U');
-        if (pick < 0) pick = Math.max(0, es.findIndex((e) => e.touched));
-        v = es[pick]?.v ?? 'F';
+        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'T') pick = i;
+        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'U') pick = i;
+        for (let i = 0; i < es.length && pick < 0; i++) if (es[i]!.touched) pick = i;
+        if (pick < 0) pick = 0;
+        v = es[pick] ? val(es[pick]!) : 'F';
       }
       if (node.negate) v = neg(v);
       const e = es[pick];
       if (e) {
-        for (const u of e.used) used.add(u);
+        for (const u of e.used) if (!used.includes(u)) used.push(u);
         byVersion ||= e.byVersion;
         if (e.v === 'T' && criteria[pick]!.raw.vulnerable && !node.negate) vulnerableHit = true;
-        parts.push(`node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${v === 'T' ? 'true' : v === 'F' ? 'false' : 'unknown'}`);
+        parts.push(`node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`);
       }
-      const op = conf.operator;
-      confV = confV === undefined ? v : op === 'AND' ? (confV === 'F' || v === 'F' ? 'F' : confV === 'U' || v === 'U' ? 'U' : 'T') : confV === 'T' || v === 'T' ? 'T' : confV === 'U' || v === 'U' ? 'U' : 'F';
-    });
+      confV = confV === undefined ? v : conf.operator === 'AND' ? and3(confV, v) : or3(confV, v);
+    }
     let v = confV ?? 'F';
     if (conf.negate) v = neg(v);
     const reason = `NVD configuration ${ci}${conf.negate ? ' (negated)' : ''} (${conf.operator}): ${parts.join('; ')}`;
-    const o: Outcome =
-      v === 'T' && vulnerableHit
-        ? { rank: 4, reason, used: [...used] }
-        : v === 'U'
-          ? { rank: 2, reason, used: [...used] }
-          : { rank: byVersion ? 3 : 1, reason, used: [...used] };
-    outcomes.push(o);
-  });
+    outcomes.push({ rank: v === 'T' && vulnerableHit ? 4 : v === 'U' ? 2 : byVersion ? 3 : 1, reason, used });
+  }
   // Kleene OR over configurations: one true makes it affected; else one unknown makes it unknown.
   return pickOutcome(outcomes) ?? { rank: 1, reason: 'no NVD configuration names the device', used: [] };
 }

@@ -76,8 +76,11 @@ interface CompiledConfig {
 interface CompiledCve {
   readonly record: CveRecord;
   readonly configs: readonly CompiledConfig[];
-  /** Configuration positions by the keys they name, and those with wildcard names (always read). */
-  readonly configsByKey: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Configuration positions by the keys they name (only for records with many configurations: a
+   * Map costs memory, and a few key lists are as quick to scan), and those with wildcard names.
+   */
+  readonly configsByKey: ReadonlyMap<string, readonly number[]> | null;
   readonly wildConfigs: readonly number[];
   readonly products: readonly CompiledProduct[];
 }
@@ -175,11 +178,11 @@ export function buildIndex(records: Iterable<CveRecord>, options: { readonly eag
 
 function compile(r: CveRecord): CompiledCve {
   const configs = compileConfigs(r);
-  const configsByKey = new Map<string, number[]>();
+  const configsByKey = configs.length > 4 ? new Map<string, number[]>() : null;
   const wildConfigs: number[] = [];
   configs.forEach((c, i) => {
     if (c.keys === null) wildConfigs.push(i);
-    else
+    else if (configsByKey)
       for (const k of c.keys) {
         const l = configsByKey.get(k);
         if (l) l.push(i);
@@ -403,7 +406,13 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
   // naming none of the device's products is skipped unread: only those its keys point to are read.
   let which: number[];
   if (device.wild) which = cve.configs.map((_, i) => i);
-  else {
+  else if (!cve.configsByKey) {
+    which = [];
+    for (let i = 0; i < cve.configs.length; i++) {
+      const keys = cve.configs[i]!.keys;
+      if (keys === null || keys.some((k) => device.keys.has(k))) which.push(i);
+    }
+  } else {
     which = [...cve.wildConfigs];
     for (const k of device.keys) for (const i of cve.configsByKey.get(k) ?? []) if (!which.includes(i)) which.push(i);
     if (which.length > 1) which.sort((a, b) => a - b);
@@ -598,4 +607,30 @@ export function judge(index: VulnIndex, at: number, device: DeviceCpes): CveVerd
 export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict[] {
   const device = deviceCpes(cpes);
   return candidates(index, device).map((at) => judge(index, at, device));
+}
+
+/**
+ * A matcher for one survey: matchCpes with a bounded memo keyed by the device's CPE set, since a
+ * survey sees the same model and firmware in many homes. Verdicts are plain data, shared.
+ */
+export function createMatcher(index: VulnIndex, options: { readonly cacheSize?: number } = {}): { match(cpes: readonly string[]): readonly CveVerdict[]; readonly stats: { hits: number; misses: number } } {
+  const max = options.cacheSize ?? 50_000;
+  const memo = new Map<string, readonly CveVerdict[]>();
+  const stats = { hits: 0, misses: 0 };
+  return {
+    stats,
+    match(cpes) {
+      const key = [...cpes].sort().join('\n');
+      const hit = memo.get(key);
+      if (hit) {
+        stats.hits++;
+        return hit;
+      }
+      stats.misses++;
+      const out = matchCpes(index, cpes);
+      if (memo.size >= max) memo.clear();
+      memo.set(key, out);
+      return out;
+    },
+  };
 }

@@ -308,16 +308,16 @@ function judgeVersion(cc: CompiledCriterion, cv: CpeValue, dv: CpeValue, dp: Par
   if (cv.kind === 'any') {
     if (!hasBounds) return { v: 'T', why: 'all versions', byVersion: false };
     if (dtext === null) return { v: 'U', why: `device version ${shown(dv)} not known`, byVersion: false };
-    const ok: string[] = [];
+    let ok = '';
     for (const [k, test, op] of bounds) {
       const b = c[k];
       if (b === undefined) continue;
       const cmp = order(dtext, dp, b, cc.parsed[k]);
       if (cmp === undefined) return { v: 'U', why: `version ${dtext} cannot be ordered against ${k} ${b}`, byVersion: false };
       if (!test(cmp)) return { v: 'F', why: `version ${dtext} is not ${op} ${b} (${k})`, byVersion: true };
-      ok.push(`${op} ${b} (${k})`);
+      ok = (ok === '' ? ok : ok + ' and ') + `${op} ${b} (${k})`;
     }
-    return { v: 'T', why: `version ${dtext} ${ok.join(' and ')}`, byVersion: true };
+    return { v: 'T', why: `version ${dtext} ${ok}`, byVersion: true };
   }
   if (cv.kind === 'na') {
     if (dv.kind === 'na') return { v: 'T', why: 'version - (NA) on both', byVersion: false };
@@ -433,7 +433,8 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
     }
     if (!touched) continue;
     let confV: Tri | undefined;
-    const parts: string[] = [];
+    // Joined with + (a rope, no copy): join() would copy every reason of every judgement.
+    let parts = '';
     let vulnerableHit = false;
     let byVersion = false;
     const used: string[] = [];
@@ -462,13 +463,13 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
         for (const u of e.used) if (!used.includes(u)) used.push(u);
         byVersion ||= e.byVersion;
         if (e.v === 'T' && criteria[pick]!.raw.vulnerable && !node.negate) vulnerableHit = true;
-        parts.push(`node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`);
+        parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`;
       }
       confV = confV === undefined ? v : conf.operator === 'AND' ? and3(confV, v) : or3(confV, v);
     }
     let v = confV ?? 'F';
     if (conf.negate) v = neg(v);
-    const reason = `NVD configuration ${ci}${conf.negate ? ' (negated)' : ''} (${conf.operator}): ${parts.join('; ')}`;
+    const reason = `NVD configuration ${ci}${conf.negate ? ' (negated)' : ''} (${conf.operator}): ${parts}`;
     outcomes.push({ rank: v === 'T' && vulnerableHit ? 4 : v === 'U' ? 2 : byVersion ? 3 : 1, reason, used });
   }
   // Kleene OR over configurations: one true makes it affected; else one unknown makes it unknown.
@@ -614,7 +615,7 @@ export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict
  * survey sees the same model and firmware in many homes. Verdicts are plain data, shared.
  */
 export function createMatcher(index: VulnIndex, options: { readonly cacheSize?: number } = {}): { match(cpes: readonly string[]): readonly CveVerdict[]; readonly stats: { hits: number; misses: number } } {
-  const max = options.cacheSize ?? 50_000;
+  const max = options.cacheSize ?? 5_000; // popular models repeat most; a small memo catches them
   const memo = new Map<string, readonly CveVerdict[]>();
   const stats = { hits: 0, misses: 0 };
   return {

@@ -7,7 +7,7 @@
  */
 import type { Identification, VulnerabilityMatch, VulnStatus } from '../core/records.js';
 import type { Store } from '../store/store.js';
-import { createMatcher, type CveVerdict, type VulnIndex } from '../vuln/match.js';
+import { matchCpes, type CveVerdict, type VulnIndex } from '../vuln/match.js';
 import { threatLevel } from '../vuln/threat.js';
 import type { EpssScore, KevEntry } from '../vuln/types.js';
 
@@ -34,11 +34,10 @@ export async function vulnStage(hosts: AsyncIterable<Identification>, ctx: VulnS
   const judged: { host: Identification; verdict: CveVerdict }[] = [];
   const affected = new Map<string, number>();
   let n = 0;
-  const matcher = createMatcher(ctx.index);
   for await (const host of hosts) {
     if (host.endpointId !== null) continue;
     n++;
-    for (const verdict of matcher.match(host.cpe)) {
+    for (const verdict of matchCpes(ctx.index, host.cpe)) {
       judged.push({ host, verdict });
       if (verdict.status === 'affected') affected.set(verdict.cve, (affected.get(verdict.cve) ?? 0) + 1);
     }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
 import { loadVulnFiles } from './import/load.js';
-import { buildIndex, createMatcher, matchCpes, readFreeTextVersion, type VulnIndex } from './match.js';
+import { buildIndex, matchCpes, readFreeTextVersion, type VulnIndex } from './match.js';
 import type { CveRecord } from './types.js';
 
 const shared = '/work/shared/data';
@@ -152,17 +152,5 @@ describe.skipIf(!haveShared)('the shared NVD records', async () => {
       }
       for (const v of matchCpes(idx, cpes)) expect(['affected', 'not-affected', 'unknown']).toContain(v.status);
     }
-  });
-});
-
-describe('createMatcher', () => {
-  it('judges identical devices once and returns the same verdicts as matchCpes', () => {
-    const idx = buildIndex([rec('CVE-2000-0009', { configurations: [fwHw('r1_firmware', 'r1', { versionEndExcluding: '2.0' })] })]);
-    const m = createMatcher(idx);
-    const a = m.match([hw('r1'), fw('r1', '1.0')]);
-    const b = m.match([fw('r1', '1.0'), hw('r1')]);
-    expect(b).toBe(a);
-    expect(a).toEqual(matchCpes(idx, [hw('r1'), fw('r1', '1.0')]));
-    expect(m.stats).toEqual({ hits: 1, misses: 1 });
   });
 });

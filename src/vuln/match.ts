@@ -610,28 +610,3 @@ export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict
   return candidates(index, device).map((at) => judge(index, at, device));
 }
 
-/**
- * A matcher for one survey: matchCpes with a bounded memo keyed by the device's CPE set, since a
- * survey sees the same model and firmware in many homes. Verdicts are plain data, shared.
- */
-export function createMatcher(index: VulnIndex, options: { readonly cacheSize?: number } = {}): { match(cpes: readonly string[]): readonly CveVerdict[]; readonly stats: { hits: number; misses: number } } {
-  const max = options.cacheSize ?? 5_000; // popular models repeat most; a small memo catches them
-  const memo = new Map<string, readonly CveVerdict[]>();
-  const stats = { hits: 0, misses: 0 };
-  return {
-    stats,
-    match(cpes) {
-      const key = [...cpes].sort().join('\n');
-      const hit = memo.get(key);
-      if (hit) {
-        stats.hits++;
-        return hit;
-      }
-      stats.misses++;
-      const out = matchCpes(index, cpes);
-      if (memo.size >= max) memo.clear();
-      memo.set(key, out);
-      return out;
-    },
-  };
-}

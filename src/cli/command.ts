@@ -20,6 +20,8 @@ export interface StringOptionSpec extends OptionBase {
   readonly allowEmpty?: boolean;
   /** A comma-separated list: at least one item must be non-empty. */
   readonly list?: boolean;
+  /** The flag may be repeated (`--cpe A --cpe B`); the parsed value is the array of them. */
+  readonly multiple?: boolean;
 }
 
 export interface NumberOptionSpec extends OptionBase {
@@ -40,7 +42,9 @@ export interface BooleanOptionSpec extends OptionBase {
 
 export type OptionSpec = StringOptionSpec | NumberOptionSpec | BooleanOptionSpec;
 
-type OptionValue<S extends OptionSpec> = S extends { type: 'boolean' }
+type OptionValue<S extends OptionSpec> = S extends { multiple: true }
+  ? string[]
+  : S extends { type: 'boolean' }
   ? boolean
   : S extends { type: 'number' }
     ? number
@@ -48,7 +52,7 @@ type OptionValue<S extends OptionSpec> = S extends { type: 'boolean' }
       ? C
       : string;
 export type ParsedOptions<O extends Record<string, OptionSpec>> = {
-  [K in keyof O]: O[K] extends { default: string | number | boolean } ? OptionValue<O[K]> : OptionValue<O[K]> | undefined;
+  [K in keyof O]: O[K] extends { multiple: true } ? string[] : O[K] extends { default: string | number | boolean } ? OptionValue<O[K]> : OptionValue<O[K]> | undefined;
 } & { json: boolean };
 
 export interface Output {
@@ -120,7 +124,7 @@ export function helpText(path: readonly string[], c: Command<never>): string {
   const w = Math.max(...Object.entries(opts).map(([n, o]) => flag(n, o).length));
   for (const [n, o] of Object.entries(opts)) {
     const rule = o.type === 'number' && (o.integer || o.min !== undefined || o.max !== undefined) ? `; ${numberRule(o)}` : '';
-    const def = o.default !== undefined && o.type !== 'boolean' ? ` (default: ${o.default}${rule})` : rule ? ` (${rule.slice(2)})` : '';
+    const def = o.type === 'string' && o.multiple ? ' (repeatable)' : o.default !== undefined && o.type !== 'boolean' ? ` (default: ${o.default}${rule})` : rule ? ` (${rule.slice(2)})` : '';
     lines.push(`  ${flag(n, o).padEnd(w)}  ${o.description}${def}`);
   }
   return lines.join('\n');
@@ -281,7 +285,7 @@ export async function runCommand(root: Command<never>, argv: readonly string[], 
     parsed = parseArgs({
       args: joinNegativeValues(argv, specs),
       options: Object.fromEntries(
-        Object.entries(specs).map(([n, o]) => [n, o.type === 'boolean' ? { type: 'boolean' as const, ...(o.short ? { short: o.short } : {}) } : { type: 'string' as const }]),
+        Object.entries(specs).map(([n, o]) => [n, o.type === 'boolean' ? { type: 'boolean' as const, ...(o.short ? { short: o.short } : {}) } : { type: 'string' as const, ...(o.type === 'string' && o.multiple ? { multiple: true } : {}) }]),
       ),
       allowPositionals: true,
       strict: true,
@@ -307,7 +311,8 @@ export async function runCommand(root: Command<never>, argv: readonly string[], 
   const values: Record<string, unknown> = {};
   for (const [n, o] of Object.entries(specs)) {
     const v = parsed.values[n];
-    values[n] = v === undefined ? o.default : optionValue(n, o, v as string | boolean, hint);
+    if (o.type === 'string' && o.multiple) values[n] = v === undefined ? [] : (v as string[]).map((x) => optionValue(n, o, x, hint));
+    else values[n] = v === undefined ? o.default : optionValue(n, o, v as string | boolean, hint);
   }
   const positionals = parsed.positionals;
   const required = (root.positionals ?? []).filter((p) => !p.optional).length;

@@ -376,5 +376,63 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('findings_survey').on('findings').columns(['survey_id', 'id']).execute();
       },
     },
+    '0005-vuln': {
+      async up(db: Kysely<unknown>) {
+        // What each source said about a CVE (one row per CVE and source: nvd, cve5), and the
+        // merged record the matcher reads. A newer lastModified of a source replaces its row.
+        await db.schema
+          .createTable('vuln_cve_sources')
+          .addColumn('cve', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('last_modified', 'text')
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('vuln_cve_sources_pk', ['cve', 'source'])
+          .execute();
+        await db.schema
+          .createTable('vuln_cves')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('last_modified', 'text')
+          .addColumn('sources', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('vuln_kev')
+          .addColumn('cve', 'text', (c) => c.primaryKey())
+          .addColumn('date_added', 'text', (c) => c.notNull())
+          .addColumn('ransomware', 'text', (c) => c.notNull())
+          .addColumn('vendor', 'text', (c) => c.notNull())
+          .addColumn('product', 'text', (c) => c.notNull())
+          .addColumn('due_date', 'text')
+          .execute();
+        await db.schema
+          .createTable('vuln_epss')
+          .addColumn('cve', 'text', (c) => c.primaryKey())
+          .addColumn('epss', 'real', (c) => c.notNull())
+          .addColumn('percentile', 'real', (c) => c.notNull())
+          .addColumn('score_date', 'text')
+          .execute();
+        // One row per (survey, address, CVE): a re-run replaces it. Matches outside a survey get a
+        // partial unique index of their own, as access results do (migration 0004).
+        await db.schema
+          .createTable('vuln_matches')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('survey_id', 'integer', (c) => c.references('surveys.id'))
+          .addColumn('identification_id', 'bigint')
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('cve', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('level', 'text', (c) => c.notNull())
+          .addColumn('kev', 'integer', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('cpe', 'text', (c) => c.notNull())
+          .addColumn('threat', 'text', (c) => c.notNull())
+          .addColumn('matched_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('vuln_matches_survey_ip_cve', ['survey_id', 'ip_num', 'cve'])
+          .execute();
+        await db.schema.createIndex('vuln_matches_no_survey_ip_cve').on('vuln_matches').columns(['ip_num', 'cve']).unique().where(sql<boolean>`survey_id is null`).execute();
+        await db.schema.createIndex('vuln_matches_survey_status').on('vuln_matches').columns(['survey_id', 'status']).execute();
+      },
+    },
   };
 }

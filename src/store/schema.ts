@@ -271,6 +271,61 @@ export interface FindingTable {
   body: string;
 }
 
+/** What one source (nvd, cve5) said about a CVE: its normalised CveRecord as JSON. */
+export interface VulnCveSourceTable {
+  cve: string;
+  source: string;
+  last_modified: string | null;
+  body: string;
+}
+
+/** The merged CveRecord of every source (JSON), what the matcher reads. */
+export interface VulnCveTable {
+  id: string;
+  last_modified: string | null;
+  /** JSON array of the sources merged. */
+  sources: string;
+  body: string;
+}
+
+/** A CISA KEV entry. */
+export interface VulnKevTable {
+  cve: string;
+  date_added: string;
+  ransomware: string;
+  vendor: string;
+  product: string;
+  due_date: string | null;
+}
+
+/** A FIRST EPSS score. */
+export interface VulnEpssTable {
+  cve: string;
+  epss: number;
+  percentile: number;
+  score_date: string | null;
+}
+
+/** One CVE judged for one host (records.ts VulnerabilityMatch); one row per (survey, ip, cve). */
+export interface VulnMatchTable {
+  id: Generated<number>;
+  survey_id: number | null;
+  identification_id: number | null;
+  ip: string;
+  ip_num: number;
+  cve: string;
+  status: string;
+  level: string;
+  /** 1 when KEV-listed. */
+  kev: number;
+  reason: string;
+  /** JSON array of the device CPEs used. */
+  cpe: string;
+  /** JSON of the ThreatLevel. */
+  threat: string;
+  matched_at: string;
+}
+
 export interface Database {
   plan_versions: PlanVersionTable;
   surveys: SurveyTable;
@@ -290,6 +345,11 @@ export interface Database {
   isp_subscriber_keys: IspSubscriberKeyTable;
   isp_inventory: IspInventoryTable;
   findings: FindingTable;
+  vuln_cve_sources: VulnCveSourceTable;
+  vuln_cves: VulnCveTable;
+  vuln_kev: VulnKevTable;
+  vuln_epss: VulnEpssTable;
+  vuln_matches: VulnMatchTable;
 }
 
 /** ISP side: one RADIUS session, DHCP holding or CGNAT port block (src/notify/isp/types.ts SessionRecord). */

@@ -15,6 +15,7 @@ import type { FindingRepository } from '../findings/types.js';
 import { createFindingRepository } from './findings.js';
 import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
+import { createVulnRepository, type VulnRepository } from './vuln.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -133,6 +134,8 @@ export interface Store {
   readonly sessions: SessionRepository;
   /** Findings, one per (kind, ip, port, period), validated and deduplicated (./findings.ts). */
   readonly findings: FindingRepository;
+  /** CVE records, KEV, EPSS and the vulnerability matches of surveys (./vuln.ts). */
+  readonly vuln: VulnRepository;
   close(): Promise<void>;
 }
 
@@ -427,6 +430,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     cases: createCaseRepository(db),
     sessions: createSessionRepository(db),
     findings: createFindingRepository(db, dialect),
+    vuln: createVulnRepository(db),
     async close() {
       await db.destroy();
     },

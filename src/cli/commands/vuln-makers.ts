@@ -30,18 +30,8 @@ async function collect<T>(rows: AsyncIterable<T> | Iterable<T> | Promise<Iterabl
   return out;
 }
 
-/**
- * The default reader: the store's vuln repository when it offers `matches(surveyId)` or
- * `list(surveyId)` (src/store/vuln.ts), else an E_NOT_FOUND naming what is missing.
- */
-export const storedMatches: MatchReader = (store, surveyId) => {
-  const repo = (store as unknown as Record<string, unknown>)['vuln'] as Record<string, unknown> | undefined;
-  const fn = (repo?.['matches'] ?? repo?.['list']) as ((id: number) => AsyncIterable<VulnerabilityMatch> | Promise<Iterable<VulnerabilityMatch>>) | undefined;
-  if (typeof fn !== 'function') {
-    throw new IotcleanError('E_NOT_FOUND', 'this store has no vulnerability matches', { hint: 'run the vuln stage first: iotclean survey --stages ...,vuln' });
-  }
-  return fn.call(repo, surveyId);
-};
+/** The default reader: the survey's stored matches (src/store/vuln.ts). */
+export const storedMatches: MatchReader = (store, surveyId) => store.vuln.matches(surveyId);
 
 /** One line per model for people. */
 export function makerReportText(report: MakerReport): string {

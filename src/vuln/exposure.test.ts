@@ -9,6 +9,7 @@ import { loadProfiles } from '../lab/profiles.js';
 import { loadIdentifier } from '../identify/load.js';
 import { httpFields, mqttFields, observation, profileObservation, telnetFields } from '../identify/test-support.js';
 import { endOfLifeFindings, exposedServiceFindings, exposureFindings, loadExposurePlan, openAdminReason, parseExposurePlan, unauthenticatedAdminFindings } from './exposure.js';
+import { checkFinding } from '../findings/schema.js';
 
 const plan = loadExposurePlan();
 const ip = '127.80.1.1';
@@ -79,8 +80,9 @@ describe('exposed-service findings', () => {
     const [f, ...rest] = exposedServiceFindings(host(), [telnet], plan, { planVersion: '2026.12-2' });
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ kind: 'exposed-service', ip, port: 23, protocol: 'telnet', severity: 'high', period: '2026-12', planVersion: '2026.12-2', isp: null, prefixOwner: null, held: null });
-    expect(f?.details['entry']).toBe('telnet');
+    expect((f?.details['extra'] as Record<string, unknown>)['entry']).toBe('telnet');
     expect(String(f?.details['reason'])).toMatch(/Mirai/);
+    expect(checkFinding({ ...f, held: 'no-isp' }).kind).toBe('exposed-service');
     expect(f?.evidence).toEqual([{ record: 'observation', id: 41 }, { record: 'identification', id: 7 }]);
     expect(f?.device).toEqual({ type: 'router', vendor: 'ZTE', model: 'ZXHN H108N', firmware: null });
     expect(exposedServiceFindings(host(), [at(telnet, { status: 'connection-refused', recognised: false })], plan)).toEqual([]);
@@ -90,20 +92,20 @@ describe('exposed-service findings', () => {
   it('an anonymous MQTT broker is a finding, one asking for a login is not', () => {
     const open = at(observation('mqtt', mqttFields('mosquitto version 1.4.15'), { port: 1883 }));
     const closed = at(observation('mqtt', { returnCode: 5, anonymous: false, brokerVersion: null }, { port: 1883 }));
-    expect(exposedServiceFindings(host(), [open], plan).map((f) => f.details['entry'])).toEqual(['mqtt-anonymous']);
+    expect(exposedServiceFindings(host(), [open], plan).map((f) => (f.details['extra'] as Record<string, unknown>)['entry'])).toEqual(['mqtt-anonymous']);
     expect(exposedServiceFindings(host(), [closed], plan)).toEqual([]);
   });
 
   it('binary control ports count when open, 8000 only on a Hikvision device, TR-069 when it speaks HTTP', () => {
     const silent = (port: number): Observation => at(observation('generic', { text: '', bytes: 0 }, { port, recognised: false }), { status: 'io-timeout' });
     const found = exposedServiceFindings(host(), [silent(5555), silent(37777), silent(34567), silent(8000)], plan);
-    expect(found.map((f) => [f.port, f.details['entry'], f.severity])).toEqual([
+    expect(found.map((f) => [f.port, (f.details['extra'] as Record<string, unknown>)['entry'], f.severity])).toEqual([
       [5555, 'adb', 'critical'],
       [34567, 'xiongmai-dvrip-34567', 'high'],
       [37777, 'dahua-dvr-37777', 'high'],
     ]);
     const hik = host({ vendor: 'Hikvision', device: { vendor: 'Hikvision', product: 'DS-2CD2032-I', version: null }, type: 'camera' });
-    expect(exposedServiceFindings(hik, [silent(8000)], plan).map((f) => f.details['entry'])).toEqual(['hikvision-sdk-8000']);
+    expect(exposedServiceFindings(hik, [silent(8000)], plan).map((f) => (f.details['extra'] as Record<string, unknown>)['entry'])).toEqual(['hikvision-sdk-8000']);
     const cwmp = at(observation('http', httpFields({ status: 401, server: 'RomPager/4.07 UPnP/1.0', realm: 'HuaweiHomeGateway' }), { port: 7547 }));
     expect(exposedServiceFindings(host(), [cwmp], plan).map((f) => [f.protocol, f.severity])).toEqual([['http', 'medium']]);
     expect(exposedServiceFindings(host(), [silent(7547)], plan)).toEqual([]);
@@ -144,7 +146,9 @@ describe('end of life', () => {
     const [f, ...rest] = endOfLifeFindings(host({ catalogue: entry('2020-09-24') }), seen);
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ kind: 'end-of-life', port: null, protocol: null, observedAt: '2026-12-03T00:00:00.000Z', period: '2026-12', severity: 'medium' });
-    expect(f?.details).toMatchObject({ endOfLife: '2020-09-24', model: 'DIR-605L', supportUrl: 'https://support.dlink.com/' });
+    expect(f?.details).toMatchObject({ endOfLife: '2020-09-24', extra: { model: 'DIR-605L', supportUrl: 'https://support.dlink.com/' } });
+    // The finding fits the harmonised schema once attributed (held here: no ISP table).
+    expect(checkFinding({ ...f, held: 'no-isp' }).kind).toBe('end-of-life');
     expect(endOfLifeFindings(host({ catalogue: entry('2027-01-01') }), seen)).toEqual([]);
     expect(endOfLifeFindings(host({ catalogue: entry(null) }), seen)).toEqual([]);
     expect(endOfLifeFindings(host({ catalogue: null }), seen)).toEqual([]);

@@ -171,7 +171,7 @@ export function exposedServiceFindings(host: Identification, observations: reado
       port,
       protocol: o.recognised ? o.module : entry.service,
       severity: entry.severity,
-      details: { entry: entry.id, service: entry.service, reason: entry.reason, exposurePlanVersion: plan.version },
+      details: { service: entry.service, reason: entry.reason, extra: { entry: entry.id, exposurePlanVersion: plan.version } },
       evidence: evidenceOf(host, list),
       ...base(host, o, o.observedAt, options),
     });
@@ -247,7 +247,7 @@ export function unauthenticatedAdminFindings(host: Identification, observations:
       port: o.port,
       protocol: o.module,
       severity: 'high',
-      details: { reason, path: typeof o.fields['path'] === 'string' ? o.fields['path'] : '/', title: typeof o.fields['title'] === 'string' ? o.fields['title'].slice(0, 200) : null },
+      details: { path: typeof o.fields['path'] === 'string' ? o.fields['path'] : '/', title: typeof o.fields['title'] === 'string' ? o.fields['title'].slice(0, 200) : null, extra: { reason } },
       evidence: evidenceOf(host, [o]),
       ...base(host, o, o.observedAt, options),
     });
@@ -274,10 +274,13 @@ export function endOfLifeFindings(host: Identification, observations: readonly O
       severity: 'medium' satisfies Severity,
       details: {
         endOfLife: eol,
-        model: catalogue?.model ?? null,
-        vendor: catalogue?.vendor ?? null,
-        supportUrl: catalogue?.supportUrl ?? null,
-        reason: `the maker ended support for this model on ${eol}: it gets no more security fixes`,
+        releaseYear: catalogue?.releaseYear ?? null,
+        extra: {
+          model: catalogue?.model ?? null,
+          vendor: catalogue?.vendor ?? null,
+          supportUrl: catalogue?.supportUrl ?? null,
+          reason: `the maker ended support for this model on ${eol}: it gets no more security fixes`,
+        },
       },
       evidence: host.id !== undefined ? [{ record: 'identification', id: host.id }] : [],
       ...base(host, own[0] ?? null, observedAt, options),

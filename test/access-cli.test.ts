@@ -64,7 +64,7 @@ describe('iotclean survey --stages discover,grab,identify,access on a lab', () =
       for await (const x of store.access.list(surveyId)) results.push(x);
       for await (const a of store.access.attempts(surveyId)) {
         audit++;
-        expect(a.planVersion).toBe('2026.12-2');
+        expect(a.planVersion).toBe('2026.12-3');
       }
     } finally {
       await store.close();

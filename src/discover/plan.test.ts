@@ -35,7 +35,7 @@ describe('default plan', () => {
     }
     expect(plan.version).toMatch(/^\d{4}\.\d{2}-\d+$/);
     expect(plan.rate).toBe(20000);
-    expect(plan.modules).toEqual(['discover', 'grab', 'identify', 'access']);
+    expect(plan.modules).toEqual(['discover', 'grab', 'identify', 'vuln', 'access']);
     expect(plan.grab).toEqual({ concurrency: 64, batchSize: 200 });
     expect(plan.ports.find((p) => p.port === 1883)?.service).toBe('mqtt');
   });

@@ -13,7 +13,7 @@
  * comes from the re-scan. Only logins are re-checked: the lab cannot update a device's firmware,
  * so other kinds of case stay open and are reported as such.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding, FindingKind } from '../core/records.js';
 import { loadCatalogue } from '../identify/catalogue.js';
@@ -32,7 +32,7 @@ import { intakeMatches, type RoutedMatch } from '../notify/isp/intake.js';
 import { matchAndRoute } from '../notify/isp/match-store.js';
 import { matchFinding } from '../notify/isp/match.js';
 import type { Subscriber, Verification } from '../notify/isp/types.js';
-import { applyVerifications } from '../notify/isp/verify.js';
+import { applyVerifications, lastSeenResolver, type Resolve } from '../notify/isp/verify.js';
 import type { CompiledScope } from '../scope/scope.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -40,7 +40,7 @@ import { startLabMailbox } from './mailbox.js';
 import { simulateOwners, type OwnerModel } from './owners.js';
 import type { OwnerAction } from './owner-actions.js';
 import type { LabPlan } from './population.js';
-import { buildLabSubscribers, importLabIsp } from './subscribers.js';
+import { buildLabSubscribers, importLabIsp, writeLabSubscribers } from './subscribers.js';
 
 const dayMs = 86_400_000;
 const weekMs = 7 * dayMs;
@@ -60,6 +60,8 @@ export interface NoticeLoopOptions {
   readonly dir: string;
   /** Apply owners' actions to the running lab (labApplyOwnerActions or LabHandle's). */
   readonly applyOwnerActions: (actions: readonly OwnerAction[]) => Promise<number>;
+  /** Tries per device in a re-scan (default: the survey's); the pair that worked comes first in the maker's order. */
+  readonly rescanTries?: number;
   /** Simulated weeks of re-scans after the first alerts (default 5: the 30-day point is covered). */
   readonly weeks?: number;
   readonly seed?: string | number;
@@ -80,6 +82,7 @@ export interface WeekSummary {
   readonly stillWeak: number;
   readonly fixed: number;
   readonly realerted: number;
+  readonly elapsedMs: number;
 }
 
 export interface NoticeLoopResult {
@@ -100,7 +103,7 @@ interface IspSide {
   readonly store: Store;
   readonly subscribers: ReadonlyMap<string, Subscriber>;
   readonly context: AlertContext;
-  readonly resolve: (ip: string, at: string, port: number | null) => string | null;
+  readonly resolve: Resolve;
   readonly findings: Finding[];
 }
 
@@ -132,6 +135,10 @@ export async function runNoticeLoop(o: NoticeLoopOptions): Promise<NoticeLoopRes
     // The ISP side, at each ISP, in its own store: session logs in, findings matched and routed.
     const collectedAt = t0 + (weeks + 1) * weekMs;
     const world = buildLabSubscribers(o.plan, { periodEnd: t0 - 3_600_000, portMap: o.portMap });
+    // The ISPs' files as they would have them (session logs, subscribers, inventory), and the
+    // lab's truth of who held which address, for tests only (detection never reads it).
+    writeLabSubscribers(world, join(o.dir, 'isp-files'));
+    writeFileSync(join(o.dir, 'subscriber-truth.json'), `${JSON.stringify(world.truth.holdings)}\n`);
     const manuals = catalogueManuals(loadCatalogue());
     const templates = loadAlertTemplates();
     const matches = { matched: 0, unmatched: 0, ambiguous: 0 };
@@ -147,16 +154,19 @@ export async function runNoticeLoop(o: NoticeLoopOptions): Promise<NoticeLoopRes
         const store = await openStore(join(o.dir, `isp-${row.isp}.db`));
         await importLabIsp(store, files, collectedAt);
         const index = await store.sessions.index();
+        const lastSeen = lastSeenResolver(store);
         const keys = await store.sessions.subscriberKeys();
         side = {
           id: row.isp,
           store,
           subscribers: new Map((await store.sessions.subscribers()).map((s) => [s.id, s])),
-          context: { ispName: isp.nameJa, desk: { ja: `${isp.nameJa} サポートデスク`, en: `${isp.name} support desk` }, manualBase: 'https://notice.lab.invalid', manualFor: manuals },
-          // The ISP's own matcher answers who held the address when the centre re-scanned it.
+          context: { ispName: isp.name, desk: { ja: `${isp.nameJa} サポートデスク`, en: `${isp.name} support desk` }, manualBase: 'https://notice.lab.invalid', manualFor: manuals },
+          // The ISP's own matcher answers who held the address when the centre re-scanned it; the
+          // logs were collected before the simulated weeks, so past their end (a DHCP lease that
+          // ran out) the case that last saw the problem at that address answers.
           resolve: (ip, at, port) => {
             const m = matchFinding(index, { kind: 'weak-credential', ip, port, observedAt: at, details: {} } as unknown as Finding, keys);
-            return m.status === 'matched' ? m.subscriber : null;
+            return m.status === 'matched' ? m.subscriber : m.status === 'ambiguous' ? null : lastSeen(ip, at, port);
           },
           findings: [],
         };
@@ -220,6 +230,7 @@ export async function runNoticeLoop(o: NoticeLoopOptions): Promise<NoticeLoopRes
     const summaries: WeekSummary[] = [];
     for (let w = 1; w <= weeks && !o.signal?.aborted; w++) {
       const at = t0 + w * weekMs;
+      const began = performance.now();
       const due = events.filter((e) => e.at > at - weekMs && e.at <= at).map((e) => e.action);
       if (due.length) await o.applyOwnerActions(due);
       const present = await rescan(o, weak, at);
@@ -227,10 +238,10 @@ export async function runNoticeLoop(o: NoticeLoopOptions): Promise<NoticeLoopRes
       for (const s of sides) {
         const mine = present.filter((v) => s.findings.some((f) => f.kind === v.kind && f.ip === v.ip && f.port === v.port));
         const r = await applyVerifications(s.store, mine, { resolve: s.resolve, escalateAfter: o.escalateAfter ?? 2, by: 'centre re-scan (lab)' });
-        fixed += r.applied.filter((a) => a.to === 'fixed').length;
+        fixed += r.applied.filter((a) => a.from !== 'fixed' && a.to === 'fixed').length;
       }
       const realerted = (await sendDue(at + 3_600_000)).length;
-      summaries.push({ week: w, at: iso(at), ownerActions: due.length, rescanned: present.length, stillWeak: present.filter((v) => v.present).length, fixed, realerted });
+      summaries.push({ week: w, at: iso(at), ownerActions: due.length, rescanned: present.length, stillWeak: present.filter((v) => v.present).length, fixed, realerted, elapsedMs: Math.round(performance.now() - began) });
     }
     const end = await allCases();
     const effect = computeEffect(end, { asOf: iso(t0 + weeks * weekMs + dayMs) });
@@ -279,7 +290,7 @@ async function rescan(o: NoticeLoopOptions, weak: ReadonlyMap<string, ReadonlySe
     planDigest: o.planDigest,
     planVersion: o.planVersion,
     pauseMs: o.access.pauseMs,
-    maxAttemptsPerHost: o.access.maxAttemptsPerHost,
+    maxAttemptsPerHost: o.rescanTries ?? o.access.maxAttemptsPerHost,
     lockoutBackoffMs: o.access.lockoutBackoffMs,
     ...(o.signal ? { signal: o.signal } : {}),
   };

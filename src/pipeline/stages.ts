@@ -17,7 +17,7 @@ export const stages = {
   grab: { available: true, description: 'banner grab per protocol module' },
   identify: { available: true, description: 'device identification from banners' },
   access: { available: true, description: 'weak ID/password check' },
-  vuln: { available: false, description: 'known-vulnerability matching' },
+  vuln: { available: true, description: 'known-vulnerability matching' },
 } as const satisfies Record<string, StageInfo>;
 
 export type StageName = keyof typeof stages;

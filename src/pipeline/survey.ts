@@ -21,6 +21,8 @@ import { Channel } from './flow.js';
 import { grabStage, type StageCounts, type StageFailure } from './grab-stage.js';
 import { identifyStage, type IdentifyOutcome } from './identify-stage.js';
 import { availableStages, stageNames, stages, type StageName } from './stages.js';
+import { storedVulnContext, type VulnContext } from './vuln-data.js';
+import { vulnStage, type VulnStageOutcome } from './vuln-stage.js';
 
 export interface SurveyRequest {
   readonly store: Store;
@@ -58,6 +60,8 @@ export interface SurveyRequest {
   readonly onStageError?: (failure: StageFailure) => void;
   /** Live counts of the later stages, for progress. */
   readonly counts?: { readonly grab: StageCounts; readonly identify: StageCounts; readonly access?: StageCounts };
+  /** The vulnerability data the vuln stage matches against (default: the store's imported data). */
+  readonly vuln?: VulnContext;
   /** Each access result as it is stored. */
   readonly onAccessResult?: Parameters<typeof accessStage>[1]['onResult'];
 }
@@ -87,6 +91,8 @@ export interface SurveyOutcome {
   readonly grab?: StageCounts;
   readonly identify?: IdentifyOutcome;
   readonly access?: AccessOutcome;
+  /** The vuln stage's counts and how many CVE records it matched against. */
+  readonly vuln?: VulnStageOutcome['counts'] & { readonly records: number };
 }
 
 /**
@@ -126,6 +132,9 @@ function checkModules(plan: SurveyPlan, wanted: readonly StageName[] = plan.modu
   // Each later stage reads what the one before it makes in the same run.
   if (wanted.includes('identify') && !wanted.includes('grab')) {
     throw new IotcleanError('E_PLAN_FILE', `${what} asks for identify without grab, which makes its input`, { hint: 'add grab, or run iotclean identify --survey ID on a grabbed survey' });
+  }
+  if (wanted.includes('vuln') && !wanted.includes('identify')) {
+    throw new IotcleanError('E_PLAN_FILE', `${what} asks for vuln without identify, which names the devices it matches`, { hint: 'add grab and identify, or run iotclean vuln match on CPE names' });
   }
   if (wanted.includes('access') && !wanted.includes('grab')) {
     throw new IotcleanError('E_PLAN_FILE', `${what} asks for access without grab, which finds the logins it checks`, { hint: 'add grab (and identify, which orders the list by maker), or run iotclean access --survey ID on a grabbed survey' });
@@ -213,6 +222,8 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
   let identified: IdentifyOutcome | undefined;
   let accessed: AccessOutcome | undefined;
   const accesses = wanted.includes('access');
+  const vulns = wanted.includes('vuln');
+  let vulned: (VulnStageOutcome['counts'] & { readonly records: number }) | undefined;
   const downstream = channel
     ? (async () => {
         // A resumed run first grabs what earlier runs stored but did not grab.
@@ -246,6 +257,13 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
           });
         } else {
           for await (const _ of groups);
+        }
+        // Vuln matches each host's merged identification against the CVE data (all hosts first:
+        // prevalence in the survey feeds the threat level), before the slower access stage.
+        if (vulns && !stageSignal.aborted) {
+          const data = req.vuln ?? (await storedVulnContext(store));
+          const v = await vulnStage(store.identifications.hosts(surveyId), { index: data.index, kev: data.kev, epss: data.epss, surveyId, store });
+          vulned = { ...v.counts, records: data.records };
         }
         // Access reads what grab and identify stored: it needs each host's merged identification
         // (the maker orders the list), which exists once identify has seen every endpoint.
@@ -326,5 +344,6 @@ export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
     ...(grabs ? { grab: { ...counts.grab } } : {}),
     ...(identified ? { identify: identified } : {}),
     ...(accessed ? { access: accessed } : {}),
+    ...(vulned ? { vuln: vulned } : {}),
   };
 }

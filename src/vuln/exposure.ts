@@ -125,7 +125,8 @@ function base(host: Identification, o: Observation | null, observedAt: string, o
     planVersion: options.planVersion ?? null,
     isp: null,
     prefixOwner: null,
-    held: null,
+    // Held until the findings module attributes it (src/findings/attribute.ts), never sent unattributed.
+    held: 'no-isp',
   };
 }
 

@@ -2,6 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { join, dirname } from 'node:path';
 import { defaultPlanAccess, planDigest, withPortMap, loadDefaultPlan } from '../../discover/plan.js';
 import { deriveSurveyFindings } from '../../findings/survey.js';
+import { findVulnDataDirs, storedSurveyFindingSources } from '../../pipeline/vuln-data.js';
+import { importVulnFile } from './vuln.js';
+import { expandVulnPaths } from '../../vuln/import/read.js';
 import { runNoticeLoop, type NoticeLoopResult } from '../../lab/notice-loop.js';
 import { buildLab } from '../../lab/population.js';
 import { effectText } from '../../notify/isp/effect.js';
@@ -32,6 +35,7 @@ export const demoCommand = defineCommand({
     seed: { type: 'number', value: 'N', integer: true, min: 0, max: 2 ** 32 - 1, description: 'permutation seed', default: 1 },
     'keep-lab': { type: 'boolean', description: 'leave the lab running afterwards', default: false },
     'access-tries': { type: 'number', value: 'N', integer: true, min: 1, max: 10_000, description: 'weak ID/password tries per host (the plan tries the whole list; the demo keeps to N)', default: 60 },
+    'rescan-tries': { type: 'number', value: 'N', integer: true, min: 1, max: 10_000, description: 'tries per device when the centre re-checks a notified login', default: 12 },
     weeks: { type: 'number', value: 'N', integer: true, min: 0, max: 12, description: 'simulated weeks of owners and re-scans after the alerts (0: stop after the findings)', default: 5 },
     ...storeOption,
   },
@@ -64,6 +68,10 @@ export const demoCommand = defineCommand({
       let bar: ProgressBar | undefined;
       let started: SurveyStart | undefined;
       const result = await withStore(o.db, async (store) => {
+        // The reference CVE data (NVD, CVE 5, KEV, EPSS) when a copy is nearby; importing is idempotent.
+        const vulnFiles = await expandVulnPaths(findVulnDataDirs());
+        for (const f of vulnFiles) await importVulnFile(store, f);
+        if (!vulnFiles.length) out.info('vuln: no CVE data found nearby (set IOTCLEAN_VULN_DATA); firmware is not matched');
         const outcome = await runSurvey({
           store,
           scope,
@@ -71,7 +79,7 @@ export const demoCommand = defineCommand({
           plan,
           rate: o.rate,
           seed: o.seed,
-          stages: ['discover', 'grab', 'identify', 'access'],
+          stages: ['discover', 'grab', 'identify', 'vuln', 'access'],
           identifier,
           dictionary,
           signal: controller.signal,
@@ -86,10 +94,10 @@ export const demoCommand = defineCommand({
         const access: AccessCounts[] = await countAccessByIsp(store.access.list(outcome.surveyId), isps);
         // Findings, then the notification loop: batches, ISP matching, alerts, simulated weeks of
         // owners and real re-scans, the remediation curve (src/lab/notice-loop.ts).
-        const findings = await deriveSurveyFindings(store, outcome.surveyId, isps);
+        const findings = await deriveSurveyFindings(store, outcome.surveyId, isps, { extra: storedSurveyFindingSources(store, outcome.surveyId, undefined, plan.version) });
         let notice: NoticeLoopResult | undefined;
         if (outcome.status === 'done' && o.weeks > 0) {
-          out.info(`findings: ${findings.stored} stored; notifying the ISPs and simulating ${o.weeks} weeks of owners and re-scans ...`);
+          out.info(`findings: ${findings.stored} stored; notifying the ISPs and simulating ${o.weeks} weeks of owners and re-scans (${((performance.now() - t0) / 1000).toFixed(0)} s so far) ...`);
           notice = await runNoticeLoop({
             centre: store,
             surveyId: outcome.surveyId,
@@ -103,6 +111,7 @@ export const demoCommand = defineCommand({
             dir: join(dirname(o.db), 'demo-notice'),
             applyOwnerActions: (actions) => labApplyOwnerActions(o.dir, actions),
             weeks: o.weeks,
+            rescanTries: o['rescan-tries'],
             signal: controller.signal,
           });
         }
@@ -128,10 +137,11 @@ export const demoCommand = defineCommand({
           formatAccessCounts(result.access),
           `  (demo: at most ${o['access-tries']} tries per host from ${dictionary.name} ${dictionary.version}, ${dictionary.entries.length} pairs, maker's pairs first; results name entry ids, never passwords: iotclean access --survey ${result.outcome.surveyId} --db ${o.db})`,
           '',
+          ...(result.outcome.vuln ? [`vuln: ${result.outcome.vuln.hosts} hosts matched against ${result.outcome.vuln.records} CVE records: ${result.outcome.vuln.byStatus.affected} affected, ${result.outcome.vuln.byStatus.unknown} unknown, ${result.outcome.vuln.byStatus['not-affected']} not affected (iotclean vuln makers --survey ${result.outcome.surveyId} --db ${o.db})`, ''] : []),
           formatFindings(result.findings),
           ...(result.notice ? ['', formatNotice(result.notice)] : []),
         ].join('\n'),
-        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, findings: result.findings, notice: result.notice, totalMs },
+        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, vuln: result.outcome.vuln, findings: result.findings, notice: result.notice, totalMs },
       );
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {
@@ -156,7 +166,7 @@ function formatNotice(n: NoticeLoopResult): string {
     `ISP side: ${n.matches.matched} findings matched to subscribers, ${n.matches.unmatched} unmatched, ${n.matches.ambiguous} ambiguous; ${n.cases.opened} cases (${n.cases.control} held back as baseline): ${Object.entries(n.cases.byMeasure).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  first alerts: ${n.mails.toSubscribers} subscriber mails, ${n.mails.tasksAndNotices} ISP tasks / SIer notices (mail kept in ${n.mailDir})`,
     'weeks (owners act on the lab devices; the centre re-checks the notified logins for real):',
-    ...n.weeks.map((w) => `  week ${w.week}: ${w.ownerActions} owner actions, ${w.rescanned} logins re-checked, ${w.stillWeak} still weak, ${w.fixed} cases fixed, ${w.realerted} re-alerts`),
+    ...n.weeks.map((w) => `  week ${w.week}: ${w.ownerActions} owner actions, ${w.rescanned} logins re-checked, ${w.stillWeak} still weak, ${w.fixed} cases fixed, ${w.realerted} re-alerts (${(w.elapsedMs / 1000).toFixed(1)} s)`),
     `  escalation list: ${n.escalated} subscribers; ${n.openOtherKinds} cases of other kinds wait for a firmware re-check (the lab re-checks logins only)`,
     effectText(n.effect),
   ];

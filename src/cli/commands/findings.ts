@@ -8,6 +8,7 @@
 import { IotcleanError } from '../../core/errors.js';
 import { findingKinds, type Finding } from '../../core/records.js';
 import { deriveSurveyFindings } from '../../findings/survey.js';
+import { storedSurveyFindingSources } from '../../pipeline/vuln-data.js';
 import type { FindingFilter } from '../../findings/types.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { defineCommand } from '../command.js';
@@ -76,7 +77,7 @@ export const findingsCommand = defineCommand({
     held: { type: 'boolean', description: 'only held findings (no participating ISP to send them to)', default: false },
     survey: { type: 'number', value: 'ID', integer: true, min: 1, description: 'only findings of this survey' },
     period: { type: 'string', value: 'P', description: 'only this period (YYYY-MM, or YYYY-MM-DD for darknet findings)' },
-    derive: { type: 'boolean', description: "first derive the --survey's findings from what it stored (weak credentials), attributed with --isps", default: false },
+    derive: { type: 'boolean', description: "first derive the --survey's findings from what it stored (weak credentials, vulnerable firmware, exposed services, open admin pages, end of life), attributed with --isps", default: false },
     isps: { type: 'string', value: 'FILE', description: 'prefix→ISP table for --derive' },
     ...storeOption,
   },
@@ -101,7 +102,7 @@ export const findingsCommand = defineCommand({
       o.db,
       async (store) => {
         if (table) {
-          const c = await deriveSurveyFindings(store, o.survey!, table, { onError: (f) => out.info(`skipped ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
+          const c = await deriveSurveyFindings(store, o.survey!, table, { extra: storedSurveyFindingSources(store, o.survey!), onError: (f) => out.info(`skipped ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
           out.info(`survey ${o.survey}: ${c.read.access} weak-credential results → ${c.stored} findings (${Object.values(c.held).reduce((a, b) => a + b, 0)} held), ${c.failed} failed`);
         }
         // Streamed page by page: a national survey holds millions of findings.

@@ -303,7 +303,8 @@ export function smtpUrl(text: string): string {
  * it is returned undelivered with the error, so it is recorded and the run goes on.
  */
 export function smtpTransport(url: string, from: string): AlertTransport {
-  const transport = nodemailer.createTransport(smtpUrl(url));
+  // One pooled connection, reused for every alert of a run instead of a new SMTP session each.
+  const transport = nodemailer.createTransport({ url: smtpUrl(url), pool: true, maxConnections: 1 } as Parameters<typeof nodemailer.createTransport>[0]);
   return {
     channel: 'smtp',
     async send(m) {

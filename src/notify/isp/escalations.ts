@@ -20,7 +20,7 @@ export interface EscalationRow {
 
 /**
  * Cases escalated, or still open (persisting, re-alerted) with at least `minDelivered` delivered
- * alerts, whose latest re-scan came after the last delivered alert and still saw the problem.
+ * alerts delivered before their latest re-scan, which still saw the problem.
  */
 export async function listEscalations(store: Store, minDelivered: number): Promise<EscalationRow[]> {
   const out: EscalationRow[] = [];
@@ -30,9 +30,9 @@ export async function listEscalations(store: Store, minDelivered: number): Promi
     const delivered = alerts.filter((a) => a.delivered);
     const verifications = await store.cases.verifications(c.reference);
     const latest = verifications.reduce<Verification | undefined>((a, v) => (a === undefined || v.at >= a.at ? v : a), undefined);
-    const lastDelivered = delivered.at(-1)?.at;
-    // The evidence must show the problem there after the alerts went out.
-    if (!latest?.present || delivered.length < minDelivered || (lastDelivered !== undefined && latest.at < lastDelivered && c.state !== 'escalated')) continue;
+    // The evidence must show the problem still there after N alerts reached the subscriber (a
+    // re-alert sent after that re-scan does not hide it).
+    if (!latest?.present || delivered.filter((a) => a.at < latest.at).length < minDelivered) continue;
     out.push({ case: c, alerts, verifications, lastPresent: latest });
   }
   return out;

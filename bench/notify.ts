@@ -8,9 +8,9 @@
  *
  * The matching half of issue 9's bench (1 M findings against 10 M session-log rows, target under
  * 60 s) is bench/notify-match.ts's runMatchBench(), written with the ISP side: the lead joins it
- * in main() below at the marked line.
+ * in main() below.
  *
- * Run: npm run build && node dist/bench/notify.js [--findings N] [--isps N] [--seed S] [--keep] [--intelmq]
+ * Run: npm run build && node dist/bench/notify.js [--findings N] [--isps N] [--sessions N] [--seed S] [--keep] [--intelmq]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { findingKinds, type Finding, type FindingKind } from '../src/core/record
 import type { FindingFilter } from '../src/findings/types.js';
 import { makeBatches } from '../src/notify/run.js';
 import { openStore } from '../src/store/open.js';
+import { runMatchBench } from './notify-match.js';
 
 const MAX_FINDINGS = 20_000_000;
 
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: 'notify-bench' },
       keep: { type: 'boolean', default: false },
       intelmq: { type: 'boolean', default: false },
+      sessions: { type: 'string', default: '10000000' },
     },
   });
   const r = await runBatchBench({ findings: Number(values.findings), isps: Number(values.isps), seed: values.seed, keep: values.keep, intelmq: values.intelmq });
@@ -153,7 +155,9 @@ async function main(): Promise<void> {
   console.log(`notify batches: ${r.findings.toLocaleString('en')} findings → ${r.batches} per-ISP batches (${r.held.toLocaleString('en')} held, not sent), ${r.formats} ${mb(r.bytesWritten)}`);
   console.log(`  time ${r.seconds.toFixed(1)} s (${Math.round(r.findings / r.seconds).toLocaleString('en')} findings/s; CPU ${r.cpuSeconds.toFixed(1)} s; generating them alone ${r.generateSeconds.toFixed(1)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB; target < 30 s: ${r.seconds < 30 ? 'met' : 'MISSED'}`);
   if (r.dir) console.log(`  files kept in ${r.dir}`);
-  // Matching half (the lead joins it here): const m = await runMatchBench(); print its time and RSS.
+  // The ISP side's half, in the same invocation (its RSS figure is this process's peak so far).
+  const m = runMatchBench({ sessions: Number(values.sessions), findings: Number(values.findings) });
+  console.log(`notify matching: ${m.findings.toLocaleString('en')} findings against ${m.sessions.toLocaleString('en')} session rows: index ${m.buildSeconds.toFixed(1)} s + match ${m.matchSeconds.toFixed(1)} s = ${m.totalSeconds.toFixed(1)} s (CPU ${m.cpuSeconds.toFixed(1)} s), ${m.matched.toLocaleString('en')} matched, ${m.unmatched.toLocaleString('en')} unmatched, ${m.ambiguous.toLocaleString('en')} ambiguous, ${m.wrong} wrong; peak RSS ${m.peakRssMb.toFixed(0)} MB; target < ${m.targetSeconds} s: ${m.pass ? 'met' : 'MISSED'}`);
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) await main();

@@ -7,7 +7,8 @@
  * applies it), the centre re-checks the notified logins for real (the access runner, every try
  * audited in the centre's store), and each ISP applies the re-scan: fixed cases close, persisting
  * ones are re-alerted and escalated. At the end the remediation curve against the held-back
- * baseline (./../notify/isp/effect.ts).
+ * baseline (../notify/isp/effect.ts). The devices the owners changed are put back at the end, so a
+ * lab the operator keeps running is as it was.
  *
  * The owners' fate is lab truth and is used only to act on the lab's devices; what the ISPs see
  * comes from the re-scan. Only logins are re-checked: the lab cannot update a device's firmware,
@@ -119,6 +120,8 @@ export async function runNoticeLoop(o: NoticeLoopOptions): Promise<NoticeLoopRes
   const sides: IspSide[] = [];
   const centreMailer = createMailer({ smtp: mailbox.url, from: 'notice@centre.lab.invalid' });
   const alerts = smtpTransport(mailbox.url, 'abuse-desk@isp.lab.invalid');
+  // Devices the owners changed, put back as the lab started them when the loop ends.
+  const touched = new Set<string>();
   try {
     // Centre → ISP: batches of each ISP's own findings, mailed to its abuse desk.
     const contacts = new Map<string, Contact>(o.plan.isps.map((i) => [i.id, { isp: i.id, email: `abuse@${i.id}.lab.invalid`, language: 'ja' }]));
@@ -233,6 +236,7 @@ export async function runNoticeLoop(o: NoticeLoopOptions): Promise<NoticeLoopRes
       const began = performance.now();
       const due = events.filter((e) => e.at > at - weekMs && e.at <= at).map((e) => e.action);
       if (due.length) await o.applyOwnerActions(due);
+      for (const a of due) touched.add(a.ip);
       const present = await rescan(o, weak, at);
       let fixed = 0;
       for (const s of sides) {
@@ -262,6 +266,7 @@ export async function runNoticeLoop(o: NoticeLoopOptions): Promise<NoticeLoopRes
       mailDir,
     };
   } finally {
+    if (touched.size) await o.applyOwnerActions([...touched].map((ip) => ({ ip, action: 'factory-reset' as const }))).catch(() => 0);
     centreMailer.close();
     alerts.close();
     for (const s of sides) await s.store.close();

@@ -214,11 +214,11 @@ describe('large scopes need confirmation', () => {
 });
 
 describe('plan modules', () => {
-  it('a plan built in code that asks for a stage not built yet is refused before anything runs', async () => {
+  it('a plan built in code whose stages cannot run together is refused before anything runs', async () => {
     store = await openStore(join(dir, 'modules.db'));
     const scope = restrictScope(compileScope(defaultScope()), ['127.215.0.1']);
     const asking = { ...plan(20000), modules: ['discover', 'vuln'] } as unknown as SurveyPlan;
-    await expect(runSurvey({ store, scope, targets: scope, plan: asking })).rejects.toMatchObject({ code: 'E_PLAN_FILE', message: expect.stringMatching(/not available yet: vuln/) });
+    await expect(runSurvey({ store, scope, targets: scope, plan: asking })).rejects.toMatchObject({ code: 'E_PLAN_FILE', message: expect.stringMatching(/vuln without identify/) });
     expect(await store.surveys.list()).toEqual([]);
   });
 });

@@ -23,7 +23,7 @@ describe('--stages', () => {
   it.each([
     ['discover,grabb', /unknown stage "grabb"/],
     ['discover,access', /access needs grab/],
-    ['discover,grab,vuln', /"vuln" .* is not available yet/],
+    ['discover,grab,vuln', /vuln without identify/],
     ['grab,identify', /must include discover/],
     ['discover,identify', /identify needs grab/],
     ['discover,grab,grab', /lists "grab" twice/],

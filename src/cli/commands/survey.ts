@@ -34,6 +34,7 @@ export function parseStages(text: string): StageName[] {
   if (!names.includes('discover')) throw new IotcleanError('E_ARGS', `--stages must include discover (survey runs it first)`, { hint: 'to grab or identify a stored survey, use iotclean grab --survey ID or iotclean identify --survey ID' });
   if (names.includes('identify') && !names.includes('grab')) throw new IotcleanError('E_ARGS', '--stages: identify needs grab in the same run (it identifies what grab saw)', { hint: 'use --stages discover,grab,identify' });
   if (names.includes('access') && !names.includes('grab')) throw new IotcleanError('E_ARGS', '--stages: access needs grab in the same run (it checks the logins grab found)', { hint: 'use --stages discover,grab,identify,access, or iotclean access --survey ID on a grabbed survey' });
+  if (names.includes('vuln') && !names.includes('identify')) throw new IotcleanError('E_ARGS', '--stages: vuln without identify: it matches the devices identify names', { hint: 'use --stages discover,grab,identify,vuln' });
   return stageNames.filter((n) => names.includes(n as StageName)) as StageName[];
 }
 

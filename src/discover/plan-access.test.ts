@@ -36,7 +36,7 @@ describe('plan access block', () => {
     ['a negative pause', 'access: {pauseMs: -1}\n', 5, /access\.pauseMs: must be >= 0/],
     ['zero attempts', 'access: {maxAttemptsPerHost: 0}\n', 5, /access\.maxAttemptsPerHost: must be > 0/],
     ['a digest that is not sha256', 'access: {dictionaryDigest: abc}\n', 5, /must be a sha256/],
-    ['a stage before it is available', 'modules: [discover, vuln]\n', 5, /stage "vuln".*not available yet/],
+    ['a stage that does not exist', 'modules: [discover, vulns]\n', 5, /unknown stage "vulns"/],
   ])('refuses %s with its line', (_what, extra, line, pattern) => {
     const e = planError(head + extra);
     expect(e.code).toBe('E_PLAN_FILE');

@@ -137,7 +137,7 @@ describe('parsePlan', () => {
     ['number port without service', `${head}ports:\n  - port: 8080\n    reason: r\n`, 4, /ports\[0\]\.service: is required when port is a number/],
     ['unquoted numeric version', `version: 2026.11\nname: x\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 1, /version: must be text; quote it/],
     ['unknown module', `${head}modules: [discover, pwn]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /modules\[1\]: unknown stage "pwn"/],
-    ['module not built yet', `${head}modules:\n  - discover\n  - vuln\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 5, /modules\[1\]: stage "vuln" .* is not available yet/],
+    ['unknown module', `${head}modules:\n  - discover\n  - vulns\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 5, /modules\[1\]: unknown stage "vulns"/],
     ['modules not a list', `${head}modules: discover\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /modules: must be a list of stage names/],
     ['duplicate module', `${head}modules: [discover, discover]\nports:\n  - {port: 23, service: telnet, reason: r}\n`, 3, /module "discover" is listed twice/],
     ['unknown service', `${head}ports:\n  - {port: 23, service: telnet, reason: r}\n  - port: 8080\n    service: htttp\n    reason: r\n`, 6, /ports\[1\]\.service: unknown service "htttp"/],

@@ -106,13 +106,14 @@ describe('iotclean vuln makers', () => {
     await expect(runVulnMakers(opts({ csv: true, json: true }), out, store, () => matches)).rejects.toThrow(/--csv or --json/);
   });
 
-  it('an unknown survey is E_NOT_FOUND; a store without a vuln repository says to run the vuln stage', async () => {
+  it("an unknown survey is E_NOT_FOUND; the default reader reads the survey's stored matches", async () => {
     const { out } = capture(false);
     const e = await runVulnMakers(opts({ survey: 999 }), out, store, () => matches).catch((x: unknown) => x);
     expect((e as IotcleanError).code).toBe('E_NOT_FOUND');
-    expect(() => storedMatches(store, surveyId)).toThrow(/no vulnerability matches/);
-    const withRepo = { ...store, vuln: { matches: (id: number) => matches.filter((m) => m.surveyId === id) } } as unknown as Store;
-    expect([...(storedMatches(withRepo, surveyId) as Iterable<VulnerabilityMatch>)]).toHaveLength(2);
+    await store.vuln.recordMatches(matches.filter((m) => m.surveyId === surveyId));
+    const read: VulnerabilityMatch[] = [];
+    for await (const m of storedMatches(store, surveyId) as AsyncIterable<VulnerabilityMatch>) read.push(m);
+    expect(read.map((m) => m.cve).sort()).toEqual(matches.filter((m) => m.surveyId === surveyId).map((m) => m.cve).sort());
   });
 
   it('is a command with --help through the CLI machinery', async () => {

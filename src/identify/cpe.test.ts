@@ -40,3 +40,13 @@ describe('formatCpe23 (NIST IR 7695 §6.2 formatted string binding)', () => {
     expect(toCpe23('cpe:2.3:a:short')).toBeNull();
   });
 });
+
+describe("NVD's spelling", () => {
+  it("binds NVD's vendor name and moves a glued pre-release tag to the update attribute", () => {
+    expect(formatCpe23({ part: 'h', vendor: 'D-Link', product: 'DCS-2530L', version: null })).toBe('cpe:2.3:h:dlink:dcs-2530l:*:*:*:*:*:*:*:*');
+    expect(toCpe23('cpe:/o:draytek:vigor2960_firmware:1.3.1_Beta')).toBe('cpe:2.3:o:draytek:vigor2960_firmware:1.3.1:beta:*:*:*:*:*:*');
+    // A version without a separator ("1.15b01") and an explicit update stay as they are.
+    expect(formatCpe23({ part: 'o', vendor: 'dlink', product: 'dir-605l_firmware', version: '1.15b01' })).toBe('cpe:2.3:o:dlink:dir-605l_firmware:1.15b01:*:*:*:*:*:*:*');
+    expect(formatCpe23({ part: 'o', vendor: 'x', product: 'y', version: '2.0_beta', update: 'sp1' })).toBe('cpe:2.3:o:x:y:2.0_beta:sp1:*:*:*:*:*:*');
+  });
+});

@@ -47,9 +47,21 @@ export function bindCpeValue(value: string | null | undefined): string {
 
 /** A CPE 2.3 formatted string, e.g. formatCpe23({part:'a', vendor:'matt_johnston', product:'dropbear_ssh', version:'2019.78'}). */
 export function formatCpe23(a: CpeAttributes): string {
-  const values = [a.vendor, a.product, a.version, a.update, a.edition, a.language, a.swEdition, a.targetSw, a.targetHw, a.other];
-  return `cpe:2.3:${a.part}:${values.map(bindCpeValue).join(':')}`;
+  const values = [a.vendor, a.product, a.version, a.update, a.edition, a.language, a.swEdition, a.targetSw, a.targetHw, a.other].map(bindCpeValue);
+  // NVD's spelling, so that vulnerability matching finds the device: its vendor names where a
+  // maker writes its own differently, and a pre-release tag glued to the version ("1.3.1_Beta")
+  // moved to the update attribute, as NVD binds it (vigor2960_firmware:1.3.1:beta).
+  values[0] = nvdVendors[values[0]!] ?? values[0]!;
+  const glued = /^(.*\d)[_-](beta|alpha|rc\d*)$/.exec(values[2]!);
+  if (glued && values[3] === '*') {
+    values[2] = glued[1]!;
+    values[3] = glued[2]!;
+  }
+  return `cpe:2.3:${a.part}:${values.join(':')}`;
 }
+
+/** Bound vendor names → NVD's CPE dictionary vendor, where they differ. */
+const nvdVendors: Readonly<Record<string, string>> = { 'd-link': 'dlink', dahua: 'dahuasecurity', xiongmai: 'xiongmaitech', 'i-o_data': 'iodata' };
 
 /** Percent-decoding of a CPE 2.2 URI component (§6.1.3.2 decode); malformed escapes stay as text. */
 function decodeUriComponent(c: string): string {

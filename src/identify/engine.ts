@@ -446,6 +446,13 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     if (hwCpe.length === 0 && device?.vendor && device.product) hwCpe = [formatCpe23({ part: 'h', vendor: device.vendor, product: device.product, version: device.version })];
     const decidedOsCpe = osFrom ? evidence.get(osFrom)?.osCpe : undefined;
     const osCpe = decidedOsCpe ? [decidedOsCpe] : osFrom ? osFrom.cpe.filter((c) => c.startsWith('cpe:2.3:o:')) : [];
+    // The OS layer other endpoints named for a different product (an SDK under the web server's
+    // firmware, say) is kept too: vulnerability matching needs every platform a host runs.
+    const productKey = (c: string) => c.split(':').slice(2, 5).join(':');
+    for (const e of endpoints) {
+      const other = evidence.get(e)?.osCpe;
+      if (other && !osCpe.some((c) => productKey(c) === productKey(other)) && !hwCpe.some((c) => productKey(c) === productKey(other))) osCpe.push(other);
+    }
     const allRules: string[] = [];
     for (const e of endpoints) for (const r of e.rules) if (!allRules.includes(r)) allRules.push(r);
     const confidence = device ? (d?.confidence ?? 0) : type !== null ? typeConfidence : 0;

@@ -22,7 +22,8 @@ describe('compareVersions', () => {
     ['2.630.0000000.10.r.210701', '2.820.0000000.5.r.210705', -1],
     ['2.820.0000000.5.R.210705', '2.820.0000000.5.r.210705', 0],
     ['2.820.0000000.5.r.210801', '2.820.0000000.5.r.210705', 1],
-    ['2.820.0000000.5.R', '2.820.0000000.5.r.210705', 0],
+    // no build date against a dated bound: before or after it, nobody can say
+    ['2.820.0000000.5.R', '2.820.0000000.5.r.210705', undefined],
     // NTP-style patches
     ['4.2.8p18', '4.2.8p3', 1],
     ['4.2.8p18', '4.2.8', 1],
@@ -62,7 +63,7 @@ describe('compareVersions', () => {
   it('names the scheme it read', () => {
     expect(parseVersion('V100R001C00SPC200')).toEqual({ scheme: 'vrp', fields: [100, 1, 0, 200, 0, 0] });
     expect(parseVersion('1.1.4 Build 20230219')).toEqual({ scheme: 'dotted', release: [1, 1, 4], qualifier: [], build: 20230219 });
-    expect(parseVersion('2.630.0000000.10.r.210701')).toEqual({ scheme: 'dotted', release: [2, 630, 0, 10], qualifier: [], build: 210701 });
+    expect(parseVersion('2.630.0000000.10.r.210701')).toEqual({ scheme: 'dotted', release: [2, 630, 0, 10], qualifier: [], build: 210701, dated: true });
   });
   it('fuzz: random strings never throw, and the order is consistent', () => {
     const rng = createRng('version-fuzz');
@@ -78,5 +79,13 @@ describe('compareVersions', () => {
       expect(back).toBe(r === undefined ? undefined : ((-r || 0) as -1 | 0 | 1));
     }
     expect(compareVersions('1.'.repeat(5000), '1')).toBeUndefined();
+  });
+});
+
+describe('a build stamp on one side only', () => {
+  it('refines a plain release, but after a qualifier it cannot be ordered', () => {
+    expect(compareVersions('1.1.4 Build 20230219', '1.1.4')).toBe(0);
+    expect(compareVersions('V2.800.0000000.29.R', '2.800.0000000.29.r.210630')).toBeUndefined();
+    expect(compareVersions('2.800.0000000.29.r.210701', '2.800.0000000.29.r.210630')).toBe(1);
   });
 });

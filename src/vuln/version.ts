@@ -16,7 +16,9 @@
  * test) sorts before, a post-release word (p, patch, pl, sp, hotfix, fix, update, u) and a lone
  * letter ("3.4.14b", OpenSSL style) sort after, and a release marker (r, release, final, ga,
  * stable) is nothing; two lone letters are ordered alphabetically. Build stamps are compared only
- * when both sides have one: a bound without a build names the whole release.
+ * when both sides have one: a bound without a build names the whole release; but after a
+ * qualifier ("29.r.210630" against "29.R") the build is part of what was released, and a version
+ * without it cannot be ordered against one with it.
  *
  * Everything else cannot be ordered: different schemes, a word whose meaning is ambiguous
  * ("1.15" vs "1.15b01": beta or build?), different words, a date against a release number, free
@@ -31,6 +33,8 @@ export type ParsedVersion =
       /** Qualifier tokens: words lowercased, numbers as numbers. */
       readonly qualifier: readonly (string | number)[];
       readonly build: number | null;
+      /** The build is a date trailing a word ("….r.210701"): part of the version's identity. */
+      readonly dated?: boolean;
     }
   | { readonly scheme: 'vrp'; readonly fields: readonly number[] };
 
@@ -61,10 +65,12 @@ export function parseVersion(input: string): ParsedVersion | undefined {
   for (const m of rest.matchAll(/([a-z]+)|(\d+)/g)) qualifier.push(m[1] ?? Number(m[2]));
   // A trailing long number after a word is a build date (Dahua "….r.210701").
   const last = qualifier[qualifier.length - 1];
+  let dated = false;
   if (build === null && typeof last === 'number' && qualifier.length >= 2 && typeof qualifier[qualifier.length - 2] === 'string') {
     const digits = /(\d+)\D*$/.exec(rest)?.[1] ?? '';
     if (digits.length >= 6) {
       build = last;
+      dated = true;
       qualifier.pop();
     }
   }
@@ -73,7 +79,7 @@ export function parseVersion(input: string): ParsedVersion | undefined {
   // A lone trailing release marker means nothing ("V2.800.0000000.25.R").
   if (qualifier.length === 1 && typeof qualifier[0] === 'string' && markerWords.has(qualifier[0].replace(/^\./, ''))) qualifier.pop();
   if (qualifier.length > 8) return undefined;
-  return { scheme: 'dotted', release, qualifier, build };
+  return dated ? { scheme: 'dotted', release, qualifier, build, dated } : { scheme: 'dotted', release, qualifier, build };
 }
 
 type Order = -1 | 0 | 1;
@@ -147,6 +153,11 @@ export function compareParsed(a: ParsedVersion, b: ParsedVersion): Order | undef
   const q = compareQualifiers(a.qualifier, b.qualifier);
   if (q !== 0) return q;
   if (a.build !== null && b.build !== null) return sign(a.build - b.build);
+  // One names a build the other lacks. A "Build N" stamp only refines a release ("1.1.4" against
+  // "1.1.4 Build 20230219": the same release). A date trailing a word (Dahua's
+  // "2.800.0000000.29.R" against "…29.r.210630") is part of what is released, and
+  // a version without it could be before or after: say so rather than guess.
+  if ((a.build === null && b.dated) || (b.build === null && a.dated)) return undefined;
   return 0;
 }
 

@@ -8,7 +8,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import type { AccessResult, Finding } from '../core/records.js';
@@ -27,12 +26,14 @@ const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
 const schema = `iotclean_dkfind_${process.pid}`;
 if (!pgUrl) console.log('darknet findings tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
 
+const schemas: string[] = [];
 const backends: [string, (name: string) => Promise<string>][] = [['sqlite', async (name) => join(dir, `${name}.db`)]];
 if (pgUrl) {
   backends.push([
     'postgres',
     async (name) => {
       const full = `${schema}_${name}`;
+      schemas.push(full);
       await pgQuery(pgUrl, `create schema if not exists ${full}`);
       return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${full}`)}`;
     },
@@ -43,13 +44,8 @@ const stores: Store[] = [];
 afterAll(async () => {
   for (const s of stores) await s.close().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    const { rows } = await client.query<{ nspname: string }>('select nspname from pg_namespace where nspname like $1', [`${schema}_%`]);
-    for (const r of rows) await client.query(`drop schema if exists ${r.nspname} cascade`);
-    await client.end();
-  }
+  // Through the store's test support: only src/store/ imports the PostgreSQL driver.
+  if (pgUrl) for (const full of schemas) await pgQuery(pgUrl, `drop schema if exists ${full} cascade`);
 });
 
 let plan: LabPlan;

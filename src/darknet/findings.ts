@@ -45,7 +45,10 @@ export interface DarknetFindingsResult {
   readonly stored: number;
   /** Findings that were not in the store before this run (the rest were deduplicated). */
   readonly added: number;
-  /** Per ISP notified; held findings are counted under `held` only. */
+  /**
+   * Per ISP notified, as this run attributed them; held findings are counted under `held` only.
+   * (A finding stored before keeps its first attribution: the store's first write wins.)
+   */
   readonly byIsp: Readonly<Record<string, number>>;
   readonly held: Readonly<Partial<Record<HoldReason, number>>>;
   /** Findings whose address also had a weak credential in the joined survey. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import type { AccessResult, Finding } from '../core/records.js';
-import { darknetFindingsForLab, outsideIspId, type LabDarknetCapture } from '../lab/darknet/lab-capture.js';
+import { darknetFindingsForLab, labScannerList, outsideIspId, type LabDarknetCapture } from '../lab/darknet/lab-capture.js';
 import type { DarknetTruth } from '../lab/darknet/generate.js';
 import { buildLab, type LabPlan } from '../lab/population.js';
 import { formatIspTable, parseIspTable } from '../scope/isp.js';
@@ -99,6 +99,14 @@ describe('the lab capture for the lab population', () => {
     expect(bots.some((b) => b.isp === outsideIspId)).toBe(true);
     const again = darknetFindingsForLab(plan, { dir: join(dir, 'lab-again'), packets: 60_000 });
     expect(readFileSync(again.capture).equals(readFileSync(lab.capture))).toBe(true);
+  });
+
+  it("the lab's scanner list covers its research scanners and no bot", () => {
+    const l = labScannerList();
+    for (const s of truth.sources) {
+      if (s.role === 'masscan' || s.role === 'zmap' || s.role === 'zmap-new') expect(l.match(s.ip), s.ip).toBeDefined();
+      if (s.role === 'mirai') expect(l.match(s.ip), s.ip).toBeUndefined();
+    }
   });
 
   it('refuses a darknet that overlaps the lab network', () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { IotcleanError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
+import { parseScannerList, type ScannerList } from '../../darknet/scanners.js';
 import { parseTarget } from '../../scope/target.js';
 import type { LabPlan } from '../population.js';
 import { generateDarknetCapture, type DarknetTruth, type LabIspPrefix } from './generate.js';
@@ -76,6 +77,16 @@ export function darknetFindingsForLab(plan: LabPlan, options: LabDarknetOptions)
   const truth = join(options.dir, 'darknet-truth.json');
   generateDarknetCapture({ out: capture, truth, seed, packets, darknet, isps, botIps: deviceBots, ...(options.start !== undefined ? { start: options.start } : {}) });
   return { capture, truth, deviceBots };
+}
+
+/**
+ * The operator's research-scanner list for the lab: the generator's research block, where its
+ * masscan- and ZMap-style scanners live. The classifier keeps those out by fingerprint already;
+ * the list is the operator's second line (and what a real sensor needs for scanners whose packets
+ * look like nothing in particular).
+ */
+export function labScannerList(): ScannerList {
+  return parseScannerList('cidr,name\n127.250.0.0/16,lab research scanners\n', 'lab research scanners');
 }
 
 export type { DarknetTruth };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
+import { createRng } from '../core/rng.js';
 import type { AccessResult, Finding } from '../core/records.js';
 import { darknetFindingsForLab, labScannerList, outsideIspId, type LabDarknetCapture } from '../lab/darknet/lab-capture.js';
 import type { DarknetTruth } from '../lab/darknet/generate.js';
@@ -194,6 +195,30 @@ describe.each(backends)('analyseToFindings (%s)', (_name, locate) => {
     const found = await all(s);
     expect(found.length).toBeGreaterThan(0);
     for (const f of found) expect(bots.has(f.ip)).toBe(true);
+  }, 120_000);
+
+  it('fuzz: randomly damaged captures either fail with IotcleanError or store only real bots', async () => {
+    const s = await openStore(await locate('fuzz'));
+    stores.push(s);
+    const bytes = readFileSync(lab.capture);
+    const bots = new Set(truth.sources.filter((x) => x.role === 'mirai').map((x) => x.ip));
+    const rng = createRng('dkfind-fuzz');
+    const file = join(dir, 'fuzz.pcap');
+    for (let round = 0; round < 12; round++) {
+      const b = Buffer.from(bytes.subarray(0, 24 + rng.int(bytes.length - 24)));
+      // Flip bytes anywhere past the file header, some rounds many, some few.
+      const flips = rng.int(2) === 0 ? 1 + rng.int(16) : 200 + rng.int(2000);
+      for (let i = 0; i < flips; i++) b[24 + rng.int(b.length - 24)] = rng.int(256);
+      writeFileSync(file, b);
+      try {
+        await analyseToFindings(s, [file], isps(), scanners());
+      } catch (e) {
+        expect(e).toBeInstanceOf(IotcleanError);
+      }
+    }
+    const found = await all(s);
+    expect(found.length).toBeGreaterThan(0);
+    for (const f of found) expect(bots.has(f.ip), f.ip).toBe(true);
   }, 120_000);
 
   it('a file that is not a capture: the error names it and nothing is stored, even after a good file', async () => {

@@ -43,7 +43,10 @@ export interface DarknetFindingsResult {
   readonly excluded: Readonly<Record<string, number>>;
   /** Distinct findings these candidates landed on (new or already stored). */
   readonly stored: number;
-  /** Findings that were not in the store before this run (the rest were deduplicated). */
+  /**
+   * Findings that were not in the store before this run (the rest were deduplicated): the store's
+   * infected total after minus before, so another writer's findings at the same time count too.
+   */
   readonly added: number;
   /**
    * Per ISP notified, as this run attributed them; held findings are counted under `held` only.

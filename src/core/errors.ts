@@ -16,6 +16,7 @@ export const errorCodes = {
   E_CATALOGUE_FILE: 'device-model catalogue file is invalid',
   E_DICTIONARY_FILE: 'ID/password dictionary file is invalid',
   E_CAPTURE_FILE: 'packet capture cannot be read',
+  E_SCANNER_LIST: 'research-scanner list is invalid',
   E_VULN_DATA: 'vulnerability data file is invalid',
   E_CPE: 'CPE name is invalid',
   E_FINDING: 'finding record is invalid',

@@ -9,3 +9,5 @@ export { DarknetAnalyser } from './classify.js';
 export { fingerprintRules, weighFingerprints, type Fingerprint, type FingerprintRule } from './fingerprints.js';
 export { readCapture, type CaptureInput, type CaptureStats } from './pcap/reader.js';
 export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
+export { analyseToFindings, type DarknetFindingsOptions, type DarknetFindingsResult } from './findings.js';
+export { loadScannerList, parseScannerList, type ScannerBlock, type ScannerList } from './scanners.js';

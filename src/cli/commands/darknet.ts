@@ -2,10 +2,14 @@
 import { IotcleanError } from '../../core/errors.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { analyseCaptures, type AnalyseResult } from '../../darknet/analyse.js';
+import { analyseToFindings, type DarknetFindingsResult } from '../../darknet/findings.js';
+import { loadScannerList } from '../../darknet/scanners.js';
+import { ISP_HEADER, loadIspTable, parseIspTable } from '../../scope/isp.js';
 import { DarknetAnalyser, type SourceSummary } from '../../darknet/classify.js';
 import { readCapture, type CaptureInput } from '../../darknet/pcap/reader.js';
 import { generateDarknetCapture } from '../../lab/darknet/generate.js';
 import { defineCommand } from '../command.js';
+import { storeOption, withStore } from '../context.js';
 import { progressBar } from '../progress.js';
 
 /** The JSON row of one source (the issue's names: snake_case, one object per source and day). */
@@ -68,6 +72,41 @@ export function analyseText(r: AnalyseResult, top = 20): string {
   return out.join('\n');
 }
 
+/** The findings step's summary as JSON (the last element of --json output with --findings). */
+export function findingsSummaryJson(r: DarknetFindingsResult): Record<string, unknown> {
+  return {
+    kind: 'summary',
+    records: r.analysis.records,
+    packets: r.analysis.packets,
+    skipped_records: r.analysis.skippedRecords,
+    skipped: r.analysis.skipped,
+    sources: r.analysis.sources.length,
+    candidates: r.candidates,
+    excluded_scanners: r.excluded,
+    findings: r.stored,
+    added: r.added,
+    by_isp: r.byIsp,
+    held: r.held,
+    also_weak_credential: r.alsoWeakCredential,
+    failed: r.failed,
+  };
+}
+
+/** The findings step's summary for people: per-ISP counts, held, excluded scanners. */
+export function findingsText(r: DarknetFindingsResult): string {
+  const out: string[] = [''];
+  const excluded = Object.values(r.excluded).reduce((a, b) => a + b, 0);
+  const held = Object.values(r.held).reduce((a, b) => a + b, 0);
+  out.push(`infected findings: ${fmt(r.stored)} (${fmt(r.added)} new, ${fmt(r.stored - r.added)} already stored) from ${fmt(r.candidates)} Mirai-style source-day(s); ${fmt(excluded)} listed research scanner(s) excluded${r.failed ? `; ${fmt(r.failed)} failed` : ''}`);
+  const rows: (string | number)[][] = Object.entries(r.byIsp).sort((a, b) => b[1] - a[1]);
+  for (const [reason, n] of Object.entries(r.held)) rows.push([`(held: ${reason})`, n]);
+  if (rows.length) out.push(table([['isp', 'findings'], ...rows]));
+  if (held) out.push(`${fmt(held)} held: stored and counted, never sent (iotclean findings --held)`);
+  if (excluded) out.push(`excluded: ${Object.entries(r.excluded).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  if (r.alsoWeakCredential) out.push(`${fmt(r.alsoWeakCredential)} of them also had a weak credential in the survey`);
+  return out.join('\n');
+}
+
 export const darknetAnalyseCommand = defineCommand({
   name: 'analyse',
   description: 'Classify the sources in darknet captures (pcap or pcapng; "-" reads stdin): scanning, backscatter or other, and which scanner.',
@@ -75,14 +114,49 @@ export const darknetAnalyseCommand = defineCommand({
   options: {
     'max-sources': { type: 'number', value: 'N', integer: true, min: 1000, description: 'sources kept per open day (memory bound, about 200 bytes each)', default: 1_000_000 },
     top: { type: 'number', value: 'N', integer: true, min: 0, description: 'busiest sources shown in the text summary', default: 20 },
+    findings: { type: 'boolean', description: 'store Mirai-style sources as infected findings (one per address and UTC day), attributed with --isps', default: false },
+    isps: { type: 'string', value: 'FILE', description: 'prefix→ISP table for --findings (without it every finding is held no-isp)' },
+    scanners: { type: 'string', value: 'FILE', description: 'known research scanners for --findings (CSV cidr,name; see src/darknet/scanners.ts): never a finding' },
+    survey: { type: 'number', value: 'ID', integer: true, min: 1, description: 'with --findings, join this survey: device, and whether the address also had a weak credential' },
+    ...storeOption,
   },
   async run(o, files, out) {
+    if (!o.findings && (o.isps !== undefined || o.scanners !== undefined || o.survey !== undefined)) {
+      throw new IotcleanError('E_ARGS', '--isps, --scanners and --survey belong to --findings', { hint: 'e.g. iotclean darknet analyse cap.pcap --findings --isps isps.csv --scanners scanners.csv' });
+    }
     const inputs: CaptureInput[] = files.map((f) => (f === '-' ? { name: 'stdin', stream: process.stdin } : f));
     const bar = progressBar('darknet');
-    const r = await analyseCaptures(inputs, {
-      maxSources: o['max-sources'],
-      onProgress: (bytes, totalBytes) => bar.update(bytes, totalBytes ?? bytes, `${(bytes / 1e6).toFixed(0)} MB`),
-    });
+    const onProgress = (bytes: number, totalBytes: number | undefined) => bar.update(bytes, totalBytes ?? bytes, `${(bytes / 1e6).toFixed(0)} MB`);
+    if (o.findings) {
+      // Operator files are checked before the capture is read: a typo fails in a second, not after 10 GB.
+      const isps = o.isps !== undefined ? await loadIspTable(o.isps) : parseIspTable(ISP_HEADER.join(','), '(no --isps)');
+      if (o.isps === undefined) out.info('no --isps: every finding is held no-isp (stored and counted, never sent)');
+      const scanners = o.scanners !== undefined ? await loadScannerList(o.scanners) : undefined;
+      const f = await withStore(o.db, (store) =>
+        analyseToFindings(store, inputs, isps, scanners, {
+          maxSources: o['max-sources'],
+          onProgress,
+          ...(o.survey !== undefined ? { surveyId: o.survey } : {}),
+          onError: (item, e) => out.info(`skipped ${item}: ${e instanceof Error ? e.message : String(e)}`),
+        }),
+      );
+      bar.end();
+      const r = f.analysis;
+      if (out.json) {
+        if (r.skippedRecords) process.stderr.write(`iotclean darknet: ${fmt(r.records)} records, ${skippedText(r)}\n`);
+        await out.stream(
+          (async function* () {
+            for (const s of r.sources) yield sourceJson(s);
+            yield findingsSummaryJson(f);
+          })(),
+          (row) => JSON.stringify(row),
+        );
+        return;
+      }
+      out.result(`${analyseText(r, o.top)}\n${findingsText(f)}`, undefined);
+      return;
+    }
+    const r = await analyseCaptures(inputs, { maxSources: o['max-sources'], onProgress });
     bar.end();
     if (out.json) {
       // Damage is reported even when stdout carries JSON: one line on stderr.

@@ -199,4 +199,94 @@ describe('the notify → ISP command chain', () => {
     serve.kill('SIGTERM');
     await new Promise((r) => serve!.once('close', r));
   }, 180_000);
+
+  it('ISP: import → match --json > file → alert → verify → cases → re-alert a week later → escalations → effect', async () => {
+    expect(batchA, 'the centre step ran first').not.toBe('');
+    // FreeRADIUS detail: each subscriber's session opened on 30 November, still open.
+    const stamp = (d: Date) => d.toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_m, dow: string, day: string, mon: string, y: string, t: string) => `${dow} ${mon} ${day.replace(/^0/, ' ').padStart(2, ' ')} ${t} ${y}`);
+    const start = new Date('2026-11-30T00:00:00Z');
+    const subsOf = ['sub-ja', 'sub-en', 'sub-rent'];
+    const macs = ['02:00:00:00:00:0a', '02:00:00:00:00:0b', '02:00:00:00:00:0c'];
+    const detail = ipA
+      .map((ip, i) =>
+        [stamp(start), '\tAcct-Status-Type = Start', `\tUser-Name = "${subsOf[i]}"`, `\tAcct-Session-Id = "s${i}"`, '\tNAS-IP-Address = 127.0.0.1', `\tFramed-IP-Address = ${ip}`, `\tCalling-Station-Id = "${macs[i]!.replace(/:/g, '-').toUpperCase()}"`, `\tTimestamp = ${start.getTime() / 1000}`, ''].join('\n'),
+      )
+      .join('\n');
+    const log = join(dir, 'detail-20261130');
+    writeFileSync(log, `${detail}\n`);
+    const subscribers = join(dir, 'subscribers.csv');
+    writeFileSync(subscribers, `subscriber_id,email,language,name,mac\nsub-ja,ja@home.example,ja,山田,${macs[0]}\nsub-en,en@home.example,en,Smith,${macs[1]}\nsub-rent,rent@home.example,ja,,${macs[2]}\n`);
+    const inventory = join(dir, 'inventory.csv');
+    writeFileSync(inventory, 'subscriber_id,mac,measure,contact,model\nsub-rent,,isp-task,ops@isp-a.example,AR-100\n');
+    const imp = json<{ files: { sessions: number; problems: number }[]; subscribers: number; inventory: number }>(
+      await runCli(['isp', 'import', log, '--subscribers', subscribers, '--inventory', inventory, '--collected-at', '2026-12-02T00:00:00Z', '--db', ispDb, '--json']),
+    );
+    expect(imp.files).toEqual([expect.objectContaining({ sessions: 3, problems: 0 })]);
+    expect([imp.subscribers, imp.inventory]).toEqual([3, 1]);
+
+    // The ISP scripts exactly this pipe: isp match --json > matches; isp alert --matches matches.
+    const m = await runCli(['isp', 'match', batchA, '--db', ispDb, '--json']);
+    expect(m.code, m.stderr).toBe(0);
+    const rows = m.stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; subscriber: string; measure: string });
+    expect(rows.map((r) => [r.status, r.subscriber, r.measure]).sort()).toEqual([
+      ['matched', 'sub-en', 'subscriber-alert'],
+      ['matched', 'sub-ja', 'subscriber-alert'],
+      ['matched', 'sub-rent', 'isp-task'],
+    ]);
+    const matches = join(dir, 'matches.jsonl');
+    writeFileSync(matches, m.stdout);
+    const isp = (args: string[]) => runCli(['isp', ...args, '--db', ispDb]);
+    const before = received.length;
+    const a1 = json<{ intake: { opened: string[] }; sent: { reference: string; recipient: string; delivered: boolean; measure: string; language: string }[] }>(
+      await isp(['alert', '--matches', matches, '--smtp', smtpUrl, '--control-share', '0', '--isp-name', 'ISP-A', '--now', '2026-12-02T09:00:00Z', '--json']),
+    );
+    expect(a1.intake.opened.length).toBe(3);
+    expect(a1.sent.map((x) => [x.recipient, x.delivered]).sort()).toEqual([
+      ['en@home.example', true],
+      ['ja@home.example', true],
+      ['ops@isp-a.example', true],
+    ]);
+    const mails = received.slice(before);
+    expect(mails.flatMap((x) => x.to)).not.toContain('rent@home.example');
+    const refOf = (to: string) => a1.sent.find((x) => x.recipient === to)!.reference;
+    const ja = mails.find((x) => x.to.includes('ja@home.example'))!.mail;
+    const en = mails.find((x) => x.to.includes('en@home.example'))!.mail;
+    expect(ja.subject).toContain('受付番号');
+    expect(ja.subject).toContain(refOf('ja@home.example'));
+    expect(ja.text).toContain(refOf('ja@home.example'));
+    expect(en.subject).toContain(`ref. ${refOf('en@home.example')}`);
+    expect(en.text).toContain(refOf('en@home.example'));
+    expect(en.text).not.toMatch(/[\u3040-\u30ff]/);
+
+    // The centre's re-scan: sub-ja fixed it, sub-en did not.
+    const verifications = (at: string, enPresent: boolean, jaToo: boolean) => {
+      const file = join(dir, `verify-${at.slice(0, 10)}.json`);
+      writeFileSync(file, JSON.stringify([...(jaToo ? [{ kind: 'weak-credential', ip: ipA[0], port: 23, at, present: false, ticket: null }] : []), { kind: 'weak-credential', ip: ipA[1], port: 23, at, present: enPresent, ticket: null }]));
+      return file;
+    };
+    const v1 = await isp(['verify', '--verifications', verifications('2026-12-05T00:00:00Z', true, true), '--escalate-after', '2']);
+    expect(v1.code, v1.stderr).toBe(0);
+    expect(v1.stdout).toContain('1 fixed, 1 persisting');
+    const cases = json<{ reference: string; state: string; subscriber: string }[]>(await isp(['cases', '--json']));
+    const stateOf = (sub: string) => cases.find((c) => c.subscriber === sub)?.state;
+    expect([stateOf('sub-ja'), stateOf('sub-en'), stateOf('sub-rent')]).toEqual(['fixed', 'persisting', 'alerted']);
+
+    // A week later the next alert run (no new matches) re-alerts the persisting one only.
+    const before2 = received.length;
+    const a2 = json<{ sent: { recipient: string; delivered: boolean }[] }>(await isp(['alert', '--smtp', smtpUrl, '--control-share', '0', '--now', '2026-12-09T09:00:00Z', '--json']));
+    expect(a2.sent.map((x) => [x.recipient, x.delivered])).toEqual([['en@home.example', true]]);
+    expect(received.slice(before2).flatMap((x) => x.to)).toEqual(['en@home.example']);
+    // Still there at the next re-scan after two delivered alerts: escalated and listed.
+    const v2 = await isp(['verify', '--verifications', verifications('2026-12-12T00:00:00Z', true, false), '--escalate-after', '2']);
+    expect(v2.stdout).toContain('1 escalated');
+    const esc = json<{ case: { reference: string; subscriber: string }; alerts: { delivered: boolean }[] }[]>(await isp(['escalations', '--after', '2', '--json']));
+    expect(esc.map((e) => e.case.subscriber)).toEqual(['sub-en']);
+    expect(esc[0]!.alerts.filter((a) => a.delivered).length).toBe(2);
+
+    const effect = json<{ days: number[]; rows: { dimension: string; value: string; notified: { points: { share: number | null }[] } }[] }>(await isp(['effect', '--as-of', '2026-12-31T00:00:00Z', '--json']));
+    expect(effect.days).toEqual([7, 14, 30]);
+    const kindRow = effect.rows.find((r) => r.dimension === 'kind' && r.value === 'weak-credential')!;
+    // Of the three notified cases, the Japanese subscriber's was verified fixed within 7 days.
+    expect(kindRow.notified.points[0]!.share).toBeCloseTo(1 / 3);
+  }, 240_000);
 });

@@ -11,13 +11,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../src/core/records.js';
 import { openStore } from '../src/store/open.js';
-import { runCli, startCli } from './helpers.js';
+import { repoRoot, runCli, startCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-notifycli-'));
 const centreDb = join(dir, 'centre.db');
@@ -32,6 +32,8 @@ const received: Received[] = [];
 let smtp: SMTPServer;
 let smtpUrl = '';
 let serve: ChildProcess | undefined;
+/** Shell pipes started (own process groups, so teardown stops both sides). */
+const pipes: ChildProcess[] = [];
 
 const rand = (n: number) => Math.floor(Math.random() * n);
 
@@ -59,6 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const p of pipes) if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) process.kill(-p.pid, 'SIGTERM');
   if (serve && serve.exitCode === null) {
     serve.kill('SIGTERM');
     await new Promise((r) => serve!.once('close', r));
@@ -289,4 +292,29 @@ describe('the notify → ISP command chain', () => {
     // Of the three notified cases, the Japanese subscriber's was verified fixed within 7 days.
     expect(kindRow.notified.points[0]!.share).toBeCloseTo(1 / 3);
   }, 240_000);
+
+  it('isp match --json | isp alert --matches - works as a shell pipe; a broken line is refused with its number', async () => {
+    expect(batchA, 'the centre step ran first').not.toBe('');
+    const db = join(dir, 'isp-a-pipe.db');
+    const imp = await runCli(['isp', 'import', join(dir, 'detail-20261130'), '--subscribers', join(dir, 'subscribers.csv'), '--inventory', join(dir, 'inventory.csv'), '--collected-at', '2026-12-02T00:00:00Z', '--db', db]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const cli = `${process.execPath} --import tsx src/cli/main.ts`;
+    const child = spawn('sh', ['-c', `${cli} isp match ${batchA} --db ${db} --json | ${cli} isp alert --matches - --smtp ${smtpUrl} --control-share 0 --now 2026-12-02T09:00:00Z --db ${db} --json`], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    pipes.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(0);
+    const r = JSON.parse(stdout) as { intake: { opened: string[] }; sent: { delivered: boolean }[] };
+    expect(r.intake.opened.length).toBe(3);
+    expect(r.sent.filter((x) => x.delivered).length).toBe(3);
+
+    const broken = join(dir, 'broken.jsonl');
+    writeFileSync(broken, `${readFileSync(join(dir, 'matches.jsonl'), 'utf8').trim()}\n{"status": "matched",\n`);
+    const bad = await runCli(['isp', 'alert', '--matches', broken, '--smtp', smtpUrl, '--db', db, '--json']);
+    expect(bad.code).toBe(2);
+    expect((JSON.parse(bad.stderr) as { error: { code: string; line: number } }).error).toMatchObject({ code: 'E_ARGS', line: 4 });
+  }, 180_000);
 });

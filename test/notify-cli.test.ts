@@ -293,11 +293,17 @@ describe('the notify → ISP command chain', () => {
     expect(kindRow.notified.points[0]!.share).toBeCloseTo(1 / 3);
   }, 240_000);
 
-  it('isp match --json | isp alert --matches - works as a shell pipe; a broken line is refused with its number', async () => {
+  it('isp alert exits 3 with the relay down and retries on the next run: isp match --json | isp alert --matches - as a shell pipe; a broken line is refused with its number', async () => {
     expect(batchA, 'the centre step ran first').not.toBe('');
     const db = join(dir, 'isp-a-pipe.db');
     const imp = await runCli(['isp', 'import', join(dir, 'detail-20261130'), '--subscribers', join(dir, 'subscribers.csv'), '--inventory', join(dir, 'inventory.csv'), '--collected-at', '2026-12-02T00:00:00Z', '--db', db]);
     expect(imp.code, imp.stderr).toBe(0);
+    // First with the relay down: exit 3, nothing delivered, the cases stay due for the retry.
+    const down = await runCli(['isp', 'alert', '--matches', join(dir, 'matches.jsonl'), '--smtp', `smtp://127.123.${rand(256)}.1:9`, '--control-share', '0', '--now', '2026-12-02T08:00:00Z', '--db', db, '--json']);
+    expect(down.code, down.stderr).toBe(3);
+    const d = JSON.parse(down.stdout) as { intake: { opened: string[] }; sent: { delivered: boolean }[] };
+    expect(d.intake.opened.length).toBe(3);
+    expect(d.sent.map((x) => x.delivered)).toEqual([false, false, false]);
     const cli = `${process.execPath} --import tsx src/cli/main.ts`;
     const child = spawn('sh', ['-c', `${cli} isp match ${batchA} --db ${db} --json | ${cli} isp alert --matches - --smtp ${smtpUrl} --control-share 0 --now 2026-12-02T09:00:00Z --db ${db} --json`], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     pipes.push(child);
@@ -307,8 +313,8 @@ describe('the notify → ISP command chain', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).toBe(0);
-    const r = JSON.parse(stdout) as { intake: { opened: string[] }; sent: { delivered: boolean }[] };
-    expect(r.intake.opened.length).toBe(3);
+    const r = JSON.parse(stdout) as { intake: { opened: string[]; updated: string[] }; sent: { delivered: boolean }[] };
+    expect([r.intake.opened.length, r.intake.updated.length]).toEqual([0, 3]);
     expect(r.sent.filter((x) => x.delivered).length).toBe(3);
 
     const broken = join(dir, 'broken.jsonl');

@@ -145,7 +145,7 @@ function readSubscribers(file: string, onProblem: (p: SessionLogProblem) => void
 
 export const ispAlertCommand = defineCommand({
   name: 'alert',
-  description: 'Open cases from matched findings (--matches: `isp match BATCH.json --json > matches.jsonl` as is) and send what is due: subscriber alerts, ISP tasks, SIer notices, re-alerts of persisting cases.',
+  description: 'Open cases from matched findings (--matches: `isp match BATCH.json --json > matches.jsonl` as is) and send what is due: subscriber alerts, ISP tasks, SIer notices, re-alerts of persisting cases. Exit code 3: some message was not delivered (it stays due; a re-run retries it).',
   options: {
     ...storeOption,
     matches: { type: 'string', value: 'FILE', description: 'the output of `iotclean isp match BATCH.json --json` as is ("-": standard input), or a JSON array of matches / routed matches {match, measure, contact, ticket}' },
@@ -167,7 +167,7 @@ export const ispAlertCommand = defineCommand({
     by: { type: 'string', value: 'WHO', description: 'who runs this, recorded on every transition', default: 'iotclean isp alert' },
     now: { type: 'string', value: 'TIME', description: 'the time to record (default: now; the lab simulates weeks with it)' },
   },
-  async run(o, _args, out) {
+  async run(o, _args, out): Promise<number> {
     if (!o.smtp) throw new IotcleanError('E_ARGS', '--smtp is required', { hint: 'give the SMTP server, e.g. --smtp smtp://127.0.0.1:25' });
     if (o.now !== undefined && Number.isNaN(Date.parse(o.now))) throw new IotcleanError('E_ARGS', `--now "${o.now}" is not an ISO 8601 time`, { hint: 'e.g. 2026-12-01T09:00:00Z' });
     const now = new Date(o.now ?? Date.now()).toISOString();
@@ -184,7 +184,7 @@ export const ispAlertCommand = defineCommand({
     const mail = smtpTransport(o.smtp, o.from);
     const tasks: AlertTransport | undefined = o.tasks ? taskFileTransport(o.tasks) : undefined;
     try {
-      await withStore(o.db, async (store) => {
+      return await withStore(o.db, async (store) => {
         // Without --subscribers, those `isp import --subscribers` stored.
         const subs = new Map<string, Subscriber>((given ?? (await store.sessions.subscribers())).map((s) => [s.id, s]));
         const intake = await intakeMatches(store, routed, { step: { at: now, by: o.by }, controlShare: o['control-share'] });
@@ -209,6 +209,8 @@ export const ispAlertCommand = defineCommand({
           ...rows.map((r) => `  ${r.reference}  ${r.measure}  ${r.skipped ? `skipped: ${r.skipped}` : `${r.delivered ? 'delivered' : 'NOT delivered'} to ${r.recipient} (${r.language}): ${r.response ?? ''}`}`),
         ];
         out.result(lines.join('\n'), { intake, sent: rows });
+        // 3 (as notify): done, but some message was not delivered; it stays due, so a re-run retries it.
+        return rows.some((r) => !r.delivered && !r.skipped) ? 3 : 0;
       });
     } finally {
       mail.close();

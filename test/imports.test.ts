@@ -67,6 +67,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/notify/isp/verify.test.ts', modules: [], reason: 'starts a real SMTP server on 127.10x (through test-support.ts) that re-alerts are sent to; imports no network module' },
   { path: 'src/cli/commands/isp-cases.test.ts', modules: [], reason: 'starts a real SMTP server on 127.10x (through src/notify/isp/test-support.ts) that the CLI process mails to; imports no network module' },
   { path: 'src/lab/owners.test.ts', modules: [], reason: 'imports the alert module (nodemailer) but sends through an in-memory transport; opens no socket' },
+  { path: 'test/notify-cli.test.ts', modules: ['node:http'], reason: 'a real smtp-server on 127.120-124.x the spawned notify and isp alert mail to, and node:http client requests to the spawned notify serve on 127.124.x (loopback)' },
   { path: 'src/access/http/hand-made.test.ts', modules: ['node:http', 'node:net'], reason: 'loopback web servers (awkward logins and hostile peers) the HTTP access modules log in to' },
 ];
 

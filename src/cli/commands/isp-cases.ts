@@ -14,6 +14,8 @@ import { escalationsText, listEscalations } from '../../notify/isp/escalations.j
 import { intakeMatches, type RoutedMatch } from '../../notify/isp/intake.js';
 import { caseStates, matchStatuses, measures, type Subscriber, type Verification } from '../../notify/isp/types.js';
 import { applyVerifications, lastSeenResolver } from '../../notify/isp/verify.js';
+import type { SessionLogProblem } from '../../notify/isp/logs/index.js';
+import { parseSubscribers } from '../../notify/isp/subscriber-files.js';
 import { loadCatalogue } from '../../identify/catalogue.js';
 import { defineCommand } from '../command.js';
 import { storeOption, withStore } from '../context.js';
@@ -48,23 +50,75 @@ const matchSchema = z.strictObject({
   candidates: z.array(z.string()).default([]),
   reason: z.string().nullable().default(null),
 });
-/** A routed match (match + measure), or a bare SubscriberMatch (a subscriber alert). */
+/**
+ * One row of `isp match --json` (./isp.ts matchJson): the match's fields flat beside the whole
+ * finding, with the measure routing chose (null when unmatched: nothing is opened for it anyway).
+ */
+const matchRowSchema = z
+  .looseObject({
+    finding: findingSchema,
+    status: z.enum(matchStatuses),
+    subscriber: z.string().min(1).max(200).nullable(),
+    candidates: z.array(z.string()).default([]),
+    reason: z.string().nullable().default(null),
+    measure: z.enum(measures).nullable().default(null),
+    contact: z.string().max(320).nullable().default(null),
+    ticket: z.string().max(200).nullable().default(null),
+  })
+  .transform((r) => ({
+    match: { finding: r.finding, status: r.status, subscriber: r.subscriber, candidates: r.candidates, reason: r.reason },
+    measure: r.measure ?? ('subscriber-alert' as const),
+    contact: r.contact,
+    ticket: r.ticket,
+  }));
+/** A routed match (match + measure), a bare SubscriberMatch (a subscriber alert), or a row of `isp match --json`. */
 const routedSchema = z.union([
   z.strictObject({ match: matchSchema, measure: z.enum(measures).default('subscriber-alert'), contact: z.string().max(320).nullable().default(null), ticket: z.string().max(200).nullable().default(null) }),
   matchSchema.transform((match) => ({ match, measure: 'subscriber-alert' as const, contact: null, ticket: null })),
+  matchRowSchema,
 ]);
 const subscriberSchema = z.strictObject({ id: z.string().min(1).max(200), email: z.string().max(320).nullable(), language: z.enum(['ja', 'en']), name: z.string().max(200).nullable() });
 const verificationSchema = z.strictObject({ kind: z.enum(findingKinds), ip: z.string().min(1).max(45), port, at: iso, present: z.boolean(), ticket: z.string().max(200).nullable().default(null) });
 
-/** Read a JSON array file and validate every item; errors name the file and the item. */
-function readJsonArray<T>(file: string, schema: z.ZodType<T>, what: string): T[] {
-  let data: unknown;
+/** The text of an input file; "-" is standard input (`isp match … --json | isp alert --matches -`). */
+function readInput(file: string, what: string, hint: string): string {
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
-    throw new IotcleanError('E_ARGS', `${what}: cannot read ${file}: ${(e as Error).message}`, { file, hint: `give a JSON array of ${what}` });
+    throw new IotcleanError('E_ARGS', `${what}: cannot read ${file}: ${(e as Error).message}`, { file, hint });
   }
-  if (!Array.isArray(data)) throw new IotcleanError('E_ARGS', `${what}: ${file} is not a JSON array`, { file, hint: `give a JSON array of ${what}` });
+}
+
+/** Parse a JSON array, or JSON Lines (one value per line, as `--json` commands stream them). */
+function parseJsonItems(text: string, file: string, what: string): unknown[] {
+  const hint = `give a JSON array of ${what}, or JSON Lines (one per line)`;
+  const body = text.replace(/^\uFEFF/, '').trim();
+  if (body === '') return [];
+  if (body.startsWith('[')) {
+    let data: unknown;
+    try {
+      data = JSON.parse(body);
+    } catch (e) {
+      throw new IotcleanError('E_ARGS', `${what}: ${file} is not JSON: ${(e as Error).message}`, { file, hint });
+    }
+    if (!Array.isArray(data)) throw new IotcleanError('E_ARGS', `${what}: ${file} is not a JSON array`, { file, hint });
+    return data;
+  }
+  const items: unknown[] = [];
+  body.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      items.push(JSON.parse(line));
+    } catch (e) {
+      throw new IotcleanError('E_ARGS', `${what}: ${file} line ${i + 1} is not JSON: ${(e as Error).message}`, { file, line: i + 1, hint });
+    }
+  });
+  return items;
+}
+
+/** Read a JSON array (or JSON Lines) file and validate every item; errors name the file and the item. */
+function readJsonArray<T>(file: string, schema: z.ZodType<T>, what: string, text?: string): T[] {
+  const data = parseJsonItems(text ?? readInput(file, what, `give a JSON array of ${what}`), file, what);
   return data.map((item, i) => {
     const r = schema.safeParse(item);
     if (!r.success) {
@@ -82,13 +136,20 @@ function caseLine(c: TrackedCase): string {
   return `${c.reference}  ${c.state.padEnd(12)} ${c.measure.padEnd(16)} ${c.subscriber}  ${c.findingKind}:${c.port ?? '-'}  ${dev}  alerts ${c.alertsDelivered}${c.control ? '  (control)' : ''}${reinfections(c) ? `  reinfected ×${reinfections(c)}` : ''}`;
 }
 
+/** Subscribers from a JSON array, or from the subscriber CSV `isp import` reads (bad rows reported and skipped). */
+function readSubscribers(file: string, onProblem: (p: SessionLogProblem) => void): Subscriber[] {
+  const text = readInput(file, 'subscribers', 'give the subscriber CSV or a JSON array of subscribers');
+  if (/^\uFEFF?\s*\[/.test(text)) return readJsonArray(file, subscriberSchema, 'subscribers', text);
+  return [...parseSubscribers(text, file, onProblem).subscribers];
+}
+
 export const ispAlertCommand = defineCommand({
   name: 'alert',
-  description: 'Open cases from matched findings (--matches) and send what is due: subscriber alerts, ISP tasks, SIer notices, re-alerts of persisting cases.',
+  description: 'Open cases from matched findings (--matches: `isp match BATCH.json --json > matches.jsonl` as is) and send what is due: subscriber alerts, ISP tasks, SIer notices, re-alerts of persisting cases. Exit code 3: some message was not delivered (it stays due; a re-run retries it).',
   options: {
     ...storeOption,
-    matches: { type: 'string', value: 'FILE', description: 'JSON array of matches (iotclean isp match --json) or routed matches {match, measure, contact, ticket}' },
-    subscribers: { type: 'string', value: 'FILE', description: 'JSON array of subscribers {id, email, language, name} (stays at the ISP)' },
+    matches: { type: 'string', value: 'FILE', description: 'the output of `iotclean isp match BATCH.json --json` as is ("-": standard input), or a JSON array of matches / routed matches {match, measure, contact, ticket}' },
+    subscribers: { type: 'string', value: 'FILE', description: 'subscribers: the CSV `isp import --subscribers` reads, or a JSON array {id, email, language, name}; default: those isp import stored (stays at the ISP)' },
     smtp: { type: 'string', value: 'URL', description: 'SMTP server to hand mail to: smtp://host:port (required)' },
     from: { type: 'string', value: 'ADDR', description: 'sender address', default: 'abuse@isp.invalid' },
     'isp-name': { type: 'string', value: 'NAME', description: 'the ISP name printed in the mail', default: 'ISP' },
@@ -106,12 +167,13 @@ export const ispAlertCommand = defineCommand({
     by: { type: 'string', value: 'WHO', description: 'who runs this, recorded on every transition', default: 'iotclean isp alert' },
     now: { type: 'string', value: 'TIME', description: 'the time to record (default: now; the lab simulates weeks with it)' },
   },
-  async run(o, _args, out) {
+  async run(o, _args, out): Promise<number> {
     if (!o.smtp) throw new IotcleanError('E_ARGS', '--smtp is required', { hint: 'give the SMTP server, e.g. --smtp smtp://127.0.0.1:25' });
     if (o.now !== undefined && Number.isNaN(Date.parse(o.now))) throw new IotcleanError('E_ARGS', `--now "${o.now}" is not an ISO 8601 time`, { hint: 'e.g. 2026-12-01T09:00:00Z' });
     const now = new Date(o.now ?? Date.now()).toISOString();
+    if (o.matches === '-' && o.subscribers === '-') throw new IotcleanError('E_ARGS', 'only one of --matches and --subscribers can be standard input', { hint: 'give the other as a file' });
     const routed: RoutedMatch[] = o.matches ? readJsonArray(o.matches, routedSchema, 'matches') : [];
-    const subs = new Map<string, Subscriber>((o.subscribers ? readJsonArray(o.subscribers, subscriberSchema, 'subscribers') : []).map((s) => [s.id, s]));
+    const given = o.subscribers !== undefined ? readSubscribers(o.subscribers, (p) => out.info(`${p.file}:${p.line}: ${p.message} (skipped)`)) : undefined;
     const templates = loadAlertTemplates(o.templates);
     const context = {
       ispName: o['isp-name'],
@@ -122,7 +184,9 @@ export const ispAlertCommand = defineCommand({
     const mail = smtpTransport(o.smtp, o.from);
     const tasks: AlertTransport | undefined = o.tasks ? taskFileTransport(o.tasks) : undefined;
     try {
-      await withStore(o.db, async (store) => {
+      return await withStore(o.db, async (store) => {
+        // Without --subscribers, those `isp import --subscribers` stored.
+        const subs = new Map<string, Subscriber>((given ?? (await store.sessions.subscribers())).map((s) => [s.id, s]));
         const intake = await intakeMatches(store, routed, { step: { at: now, by: o.by }, controlShare: o['control-share'] });
         const rows = await sendDueAlerts(store, {
           now,
@@ -145,6 +209,8 @@ export const ispAlertCommand = defineCommand({
           ...rows.map((r) => `  ${r.reference}  ${r.measure}  ${r.skipped ? `skipped: ${r.skipped}` : `${r.delivered ? 'delivered' : 'NOT delivered'} to ${r.recipient} (${r.language}): ${r.response ?? ''}`}`),
         ];
         out.result(lines.join('\n'), { intake, sent: rows });
+        // 3 (as notify): done, but some message was not delivered; it stays due, so a re-run retries it.
+        return rows.some((r) => !r.delivered && !r.skipped) ? 3 : 0;
       });
     } finally {
       mail.close();

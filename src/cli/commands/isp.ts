@@ -110,12 +110,14 @@ export function matchJson(m: RoutedMatch): Record<string, unknown> {
     measure: m.route?.measure ?? null,
     contact: m.route?.contact ?? null,
     why: m.route?.why ?? null,
+    // The whole finding too, so `isp alert --matches` can open cases from this output as is.
+    finding: m.finding,
   };
 }
 
 export const ispMatchCommand = defineCommand({
   name: 'match',
-  description: 'Match every finding of the centre\'s batches to a subscriber (ip + time, + port behind CGNAT) and route it to a measure: one line per finding with status, subscriber, measure and reason.',
+  description: 'Match every finding of the centre\'s batches to a subscriber (ip + time, + port behind CGNAT) and route it to a measure: one line per finding with status, subscriber, measure and reason. The --json output (JSON Lines) is what `isp alert --matches FILE` reads as is: isp match BATCH.json --json > matches.jsonl.',
   positionals: [{ name: 'BATCH', description: 'notification batch JSON files from the centre', variadic: true }],
   options: { ...storeOption },
   async run(o, files, out): Promise<number> {

@@ -2,6 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { join, dirname } from 'node:path';
 import { defaultPlanAccess, planDigest, withPortMap, loadDefaultPlan } from '../../discover/plan.js';
 import { deriveSurveyFindings } from '../../findings/survey.js';
+import { analyseToFindings } from '../../darknet/findings.js';
+import { darknetFindingsForLab, labScannerList } from '../../lab/darknet/lab-capture.js';
+import { findingsText } from './darknet.js';
 import { findVulnDataDirs, storedSurveyFindingSources } from '../../pipeline/vuln-data.js';
 import { importVulnFile } from './vuln.js';
 import { expandVulnPaths } from '../../vuln/import/read.js';
@@ -95,6 +98,13 @@ export const demoCommand = defineCommand({
         // Findings, then the notification loop: batches, ISP matching, alerts, simulated weeks of
         // owners and real re-scans, the remediation curve (src/lab/notice-loop.ts).
         const findings = await deriveSurveyFindings(store, outcome.surveyId, isps, { extra: storedSurveyFindingSources(store, outcome.surveyId, undefined, plan.version) });
+        // The lab's darknet: a day of captured scanning (some weak devices now scan like Mirai),
+        // research scanners and backscatter; infected findings join the same batches.
+        const capture = darknetFindingsForLab(buildLab({ seed: state.seed, devices: state.devices, network: state.network }), {
+          dir: join(dirname(o.db), 'demo-darknet'),
+          start: `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}T00:00:00Z`,
+        });
+        const darknet = await analyseToFindings(store, [capture.capture], isps, labScannerList(), { surveyId: outcome.surveyId });
         let notice: NoticeLoopResult | undefined;
         if (outcome.status === 'done' && o.weeks > 0) {
           out.info(`findings: ${findings.stored} stored; notifying the ISPs and simulating ${o.weeks} weeks of owners and re-scans (${((performance.now() - t0) / 1000).toFixed(0)} s so far) ...`);
@@ -117,6 +127,7 @@ export const demoCommand = defineCommand({
         }
         return {
           findings,
+          darknet,
           notice, outcome, devices, access, accessJson: (await accessSummary(store, outcome.surveyId)).json, endpoints: await store.endpoints.all(outcome.surveyId) };
       });
       const rows = summariseByIsp(result.endpoints, isps, targets.ranges, devicePorts(portMap));
@@ -139,9 +150,10 @@ export const demoCommand = defineCommand({
           '',
           ...(result.outcome.vuln ? [`vuln: ${result.outcome.vuln.hosts} hosts matched against ${result.outcome.vuln.records} CVE records: ${result.outcome.vuln.byStatus.affected} affected, ${result.outcome.vuln.byStatus.unknown} unknown, ${result.outcome.vuln.byStatus['not-affected']} not affected (iotclean vuln makers --survey ${result.outcome.surveyId} --db ${o.db})`, ''] : []),
           formatFindings(result.findings),
+          findingsText(result.darknet),
           ...(result.notice ? ['', formatNotice(result.notice)] : []),
         ].join('\n'),
-        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, vuln: result.outcome.vuln, findings: result.findings, notice: result.notice, totalMs },
+        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, vuln: result.outcome.vuln, findings: result.findings, darknet: { stored: result.darknet.stored, byIsp: result.darknet.byIsp, held: result.darknet.held }, notice: result.notice, totalMs },
       );
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {

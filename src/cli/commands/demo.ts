@@ -29,7 +29,7 @@ import { accessSummary } from '../access-report.js';
 
 export const demoCommand = defineCommand({
   name: 'demo',
-  description: 'The main job on the embedded default: start the lab, survey it with the default plan (discover, grab, identify, weak ID/password check), summarise per ISP, device type and weak login.',
+  description: 'The main job on the embedded default: start the lab, survey it with the default plan (discover, grab, identify, firmware vulnerabilities, weak ID/password check), derive findings (with a day of lab darknet), notify each ISP by SMTP, run the ISP side (subscriber matching, cases, alerts) over simulated weeks of owners and real re-scans, and print the remediation curve.',
   options: {
     dir: { type: 'string', value: 'DIR', description: 'lab folder', default: '.lab' },
     devices: { type: 'number', value: 'N', integer: true, min: 1, description: 'lab devices (when the demo starts the lab)', default: 1000 },

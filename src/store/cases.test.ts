@@ -4,44 +4,15 @@
  * written (hostile device text included), transitions are append-only, references count up per
  * year, and alerts and re-scans are kept as evidence.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyVerification, openCase, recordAlert, transition } from '../notify/isp/cases.js';
 import { testFinding, testMatch } from '../notify/isp/test-support.js';
 import { openStore } from './open.js';
 import type { Store } from './store.js';
-import { pgQuery } from './test-support.js';
+import { storeBackends } from './test-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'iotclean-cases-'));
-const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
-const schema = `iotclean_cases_${process.pid}`;
-if (!pgUrl) console.log('case store tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
-
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`drop schema if exists ${schema} cascade`);
-    await client.end();
-  }
-});
-
-let n = 0;
-const backends: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, `c${n++}.db`)]];
-if (pgUrl) {
-  backends.push([
-    'postgres',
-    async () => {
-      await pgQuery(pgUrl, `drop schema if exists ${schema} cascade`);
-      await pgQuery(pgUrl, `create schema ${schema}`);
-      return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    },
-  ]);
-}
+const { backends, cleanup } = storeBackends('cases', { fresh: true });
+afterAll(cleanup);
 
 const hostile = 'a\u0000b<script>alert(1)</script>\uD800x 😀 ﾃｽﾄ\r\n\x1b[31m{{reference}}';
 const t0 = '2026-12-01T00:00:00.000Z';

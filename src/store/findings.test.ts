@@ -4,10 +4,6 @@
  * written, hostile text included; one row per (kind, ip, port, period) with evidence merged and the
  * first observation kept; a bad record stores nothing of its batch; keyset pages and counts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import { findingKinds, type Finding } from '../core/records.js';
@@ -15,33 +11,10 @@ import { createRng } from '../core/rng.js';
 import { hostileText, sampleFinding } from '../findings/test-support.js';
 import { openStore } from './open.js';
 import type { Store } from './store.js';
-import { pgQuery } from './test-support.js';
+import { storeBackends } from './test-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'iotclean-findings-'));
-const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
-const schema = `iotclean_findings_${process.pid}`;
-if (!pgUrl) console.log('findings store tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
-
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`drop schema if exists ${schema} cascade`);
-    await client.end();
-  }
-});
-
-const backends: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, 'findings.db')]];
-if (pgUrl) {
-  backends.push([
-    'postgres',
-    async () => {
-      await pgQuery(pgUrl, `create schema if not exists ${schema}`);
-      return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    },
-  ]);
-}
+const { backends, cleanup } = storeBackends('findings');
+afterAll(cleanup);
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

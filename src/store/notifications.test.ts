@@ -4,42 +4,15 @@
  * back as written; the last batched id and the ticket sequence are per ISP; a duplicate ticket is
  * E_STORE; deliveries keep the latest attempt and count them; pending lists the unaccepted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import type { NewBatchRow } from './notifications.js';
 import { openStore } from './open.js';
 import type { Store } from './store.js';
-import { pgQuery } from './test-support.js';
+import { storeBackends } from './test-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'iotclean-notifications-'));
-const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
-const schema = `iotclean_notifications_${process.pid}`;
-if (!pgUrl) console.log('notifications store tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
-
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`drop schema if exists ${schema} cascade`);
-    await client.end();
-  }
-});
-
-const backends: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, 'n.db')]];
-if (pgUrl) {
-  backends.push([
-    'postgres',
-    async () => {
-      await pgQuery(pgUrl, `create schema if not exists ${schema}`);
-      return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    },
-  ]);
-}
+const { backends, cleanup } = storeBackends('notifications');
+afterAll(cleanup);
 
 const batch = (ticket: string, isp: string, after: number, max: number, over: Partial<NewBatchRow> = {}): NewBatchRow => ({
   ticket,

@@ -4,42 +4,15 @@
  * chunked imports commit chunk by chunk, a re-import updates instead of duplicating, lookups
  * honour open sessions up to their import time, and the stored index matches like the records.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IotcleanError } from '../core/errors.js';
 import type { SessionRecord } from '../notify/isp/types.js';
 import { openStore } from './open.js';
 import type { Store } from './store.js';
-import { pgQuery } from './test-support.js';
+import { storeBackends } from './test-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'iotclean-sessions-'));
-const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
-const schema = `iotclean_sessions_${process.pid}`;
-if (!pgUrl) console.log('session store tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
-
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`drop schema if exists ${schema} cascade`);
-    await client.end();
-  }
-});
-
-const backends: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, 'sessions.db')]];
-if (pgUrl) {
-  backends.push([
-    'postgres',
-    async () => {
-      await pgQuery(pgUrl, `create schema if not exists ${schema}`);
-      return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    },
-  ]);
-}
+const { backends, cleanup } = storeBackends('sessions');
+afterAll(cleanup);
 
 const row = (i: number, over: Partial<SessionRecord> = {}): SessionRecord => ({
   subscriber: `sub-${i}`,

@@ -4,41 +4,14 @@
  * idempotent and order-independent, a newer lastModified replaces, matches read back equal, and
  * counts group them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ThreatLevel, VulnerabilityMatch } from '../core/records.js';
 import type { CveRecord } from '../vuln/types.js';
 import { openStore } from './open.js';
-import { pgQuery } from './test-support.js';
+import { storeBackends } from './test-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'iotclean-vuln-store-'));
-const pgUrl = process.env.IOTCLEAN_TEST_POSTGRES;
-const schema = `iotclean_vuln_${process.pid}`;
-if (!pgUrl) console.log('vuln store tests: PostgreSQL back end skipped (set IOTCLEAN_TEST_POSTGRES=postgres://... to run it)');
-
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`drop schema if exists ${schema} cascade`);
-    await client.end();
-  }
-});
-
-const backends: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, 'vuln.db')]];
-if (pgUrl) {
-  backends.push([
-    'postgres',
-    async () => {
-      await pgQuery(pgUrl, `create schema if not exists ${schema}`);
-      return `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    },
-  ]);
-}
+const { backends, cleanup } = storeBackends('vuln');
+afterAll(cleanup);
 
 const nvd = (id: string, lastModified: string, bound: string): CveRecord => ({
   id,

@@ -100,7 +100,9 @@ export const demoCommand = defineCommand({
         const findings = await deriveSurveyFindings(store, outcome.surveyId, isps, { extra: storedSurveyFindingSources(store, outcome.surveyId, undefined, plan.version) });
         // The lab's darknet: a day of captured scanning (some weak devices now scan like Mirai),
         // research scanners and backscatter; infected findings join the same batches.
-        const capture = darknetFindingsForLab(buildLab({ seed: state.seed, devices: state.devices, network: state.network }), {
+        // The lab's population again (deterministic from its seed), for the darknet and the ISPs' subscribers.
+        const labPlan = buildLab({ seed: state.seed, devices: state.devices, network: state.network });
+        const capture = darknetFindingsForLab(labPlan, {
           dir: join(dirname(o.db), 'demo-darknet'),
           start: `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}T00:00:00Z`,
         });
@@ -111,7 +113,7 @@ export const demoCommand = defineCommand({
           notice = await runNoticeLoop({
             centre: store,
             surveyId: outcome.surveyId,
-            plan: buildLab({ seed: state.seed, devices: state.devices, network: state.network }),
+            plan: labPlan,
             portMap: state.portMap,
             scope,
             dictionary,

@@ -113,6 +113,15 @@ describe('the lab capture for the lab population', () => {
   it('refuses a darknet that overlaps the lab network', () => {
     expect(() => darknetFindingsForLab(plan, { dir: join(dir, 'bad'), darknet: plan.network })).toThrow(IotcleanError);
   });
+
+  it('without a named block, takes the first free /16 when the lab itself sits in 127.200.0.0/16', () => {
+    const inside = buildLab({ seed: 'dkfind', devices: 50, network: '127.200.0.0/20' });
+    const c = darknetFindingsForLab(inside, { dir: join(dir, 'moved'), packets: 5_000 });
+    expect(c.darknet).toBe('127.201.0.0/16');
+    const t = JSON.parse(readFileSync(c.truth, 'utf8')) as DarknetTruth;
+    expect(t.darknet).toBe('127.201.0.0/16');
+    expect(lab.darknet).toBe('127.200.0.0/16');
+  });
 });
 
 describe.each(backends)('analyseToFindings (%s)', (_name, locate) => {

@@ -25,7 +25,7 @@ export interface LabDarknetOptions {
   readonly botShare?: number;
   /** Capture start, UTC (default 2026-01-15T00:00:00Z); 20 hours are captured. */
   readonly start?: string;
-  /** The darknet block (default 127.200.0.0/16); must not overlap the lab network. */
+  /** The darknet block (default: the first /16 from 127.200.0.0/16 up that misses the lab network); must not overlap it. */
   readonly darknet?: string;
 }
 
@@ -33,6 +33,8 @@ export interface LabDarknetOptions {
 export interface LabDarknetCapture {
   readonly capture: string;
   readonly truth: string;
+  /** The darknet block the capture was addressed to. */
+  readonly darknet: string;
   /** Lab devices made bots (also listed in the truth). */
   readonly deviceBots: readonly string[];
 }
@@ -43,6 +45,9 @@ export const outsideIspBlock = '127.241.0.0/16';
 /** The lab ISP's share of random bots goes to this pseudo-ISP (truth only: no ISP table holds it). */
 export const outsideIspId = 'outside';
 
+/** Candidate default darknet blocks, 127.200.0.0/16 to 127.239.0.0/16 (below the generator's "elsewhere" /12). */
+const defaultBlocks = Array.from({ length: 40 }, (_, i) => `127.${200 + i}.0.0/16`);
+
 const rangeOf = (cidr: string): { start: number; end: number } => {
   const t = parseTarget(cidr);
   if (!t.ok) throw new IotcleanError('E_ARGS', `"${cidr}" is not a CIDR block: ${t.message}`, { hint: 'e.g. 127.200.0.0/16' });
@@ -51,13 +56,19 @@ const rangeOf = (cidr: string): { start: number; end: number } => {
 
 /** Generate the lab's darknet capture (see the module comment). Same plan and options, same files. */
 export function darknetFindingsForLab(plan: LabPlan, options: LabDarknetOptions): LabDarknetCapture {
-  const darknet = options.darknet ?? '127.200.0.0/16';
-  const dark = rangeOf(darknet);
-  for (const other of [plan.network, outsideIspBlock, '127.250.0.0/16']) {
-    const r = rangeOf(other);
-    if (r.start <= dark.end && dark.start <= r.end) {
-      throw new IotcleanError('E_ARGS', `darknet ${darknet} overlaps ${other}`, { hint: 'the darknet must be unused space: choose another block inside 127.0.0.0/8, e.g. 127.200.0.0/16' });
-    }
+  const taken = [plan.network, outsideIspBlock, '127.250.0.0/16'];
+  const overlapping = (cidr: string): string | undefined => {
+    const dark = rangeOf(cidr);
+    return taken.find((other) => {
+      const r = rangeOf(other);
+      return r.start <= dark.end && dark.start <= r.end;
+    });
+  };
+  // Without a block named, the first free /16 from 127.200 up: a lab may itself sit in 127.200.
+  const darknet = options.darknet ?? defaultBlocks.find((b) => overlapping(b) === undefined)!;
+  const clash = overlapping(darknet);
+  if (clash !== undefined) {
+    throw new IotcleanError('E_ARGS', `darknet ${darknet} overlaps ${clash}`, { hint: 'the darknet must be unused space: choose another block inside 127.0.0.0/8, e.g. 127.200.0.0/16' });
   }
   const seed = String(options.seed ?? plan.seed);
   const packets = Math.max(1000, Math.floor(options.packets ?? 200_000));
@@ -76,7 +87,7 @@ export function darknetFindingsForLab(plan: LabPlan, options: LabDarknetOptions)
   const capture = join(options.dir, 'darknet.pcap');
   const truth = join(options.dir, 'darknet-truth.json');
   generateDarknetCapture({ out: capture, truth, seed, packets, darknet, isps, botIps: deviceBots, ...(options.start !== undefined ? { start: options.start } : {}) });
-  return { capture, truth, deviceBots };
+  return { capture, truth, darknet, deviceBots };
 }
 
 /**

@@ -434,5 +434,55 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('vuln_matches_survey_status').on('vuln_matches').columns(['survey_id', 'status']).execute();
       },
     },
+    '0011-web-accounts': {
+      async up(db: Kysely<unknown>) {
+        // The web server's accounts (operator admin/analyst, ISP users), their sessions (the
+        // cookie's SHA-256 only, never the cookie), failed logins (rate limit, shared by every
+        // server process) and the audit log of who saw and changed what. Times are epoch ms.
+        await db.schema
+          .createTable('web_accounts')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('isp', 'text')
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('password_changed_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('web_sessions')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'integer', (c) => c.notNull().references('web_accounts.id'))
+          .addColumn('csrf', 'text', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('seen_ms', 'bigint', (c) => c.notNull())
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_sessions_account').on('web_sessions').columns(['account_id']).execute();
+        await db.schema
+          .createTable('web_login_failures')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_login_failures_name').on('web_login_failures').columns(['name', 'at_ms']).execute();
+        await db.schema.createIndex('web_login_failures_ip').on('web_login_failures').columns(['ip', 'at_ms']).execute();
+        await db.schema
+          .createTable('web_audit')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('account_id', 'integer')
+          .addColumn('account_name', 'text')
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_audit_account').on('web_audit').columns(['account_id', 'id']).execute();
+      },
+    },
   };
 }

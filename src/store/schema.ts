@@ -350,6 +350,53 @@ export interface Database {
   vuln_kev: VulnKevTable;
   vuln_epss: VulnEpssTable;
   vuln_matches: VulnMatchTable;
+  web_accounts: WebAccountTable;
+  web_sessions: WebSessionTable;
+  web_login_failures: WebLoginFailureTable;
+  web_audit: WebAuditTable;
+}
+
+/** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */
+export interface WebAccountTable {
+  id: Generated<number>;
+  name: string;
+  role: string;
+  isp: string | null;
+  display_name: string;
+  password_hash: string;
+  disabled: Generated<number>;
+  created_ms: number;
+  password_changed_ms: number;
+}
+
+/** A web session: the SHA-256 of its cookie value, never the value. */
+export interface WebSessionTable {
+  id_hash: string;
+  account_id: number;
+  csrf: string;
+  created_ms: number;
+  seen_ms: number;
+  ip: string;
+}
+
+export interface WebLoginFailureTable {
+  id: Generated<number>;
+  name: string;
+  ip: string;
+  at_ms: number;
+}
+
+/** Who saw or changed what, through the web server. */
+export interface WebAuditTable {
+  id: Generated<number>;
+  at_ms: number;
+  account_id: number | null;
+  account_name: string | null;
+  ip: string;
+  action: string;
+  target: string;
+  /** JSON object. */
+  detail: string;
 }
 
 /** ISP side: one RADIUS session, DHCP holding or CGNAT port block (src/notify/isp/types.ts SessionRecord). */

@@ -16,6 +16,7 @@ import { createFindingRepository } from './findings.js';
 import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createVulnRepository, type VulnRepository } from './vuln.js';
+import { createWebRepository, type WebRepository } from './web.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -136,6 +137,8 @@ export interface Store {
   readonly findings: FindingRepository;
   /** CVE records, KEV, EPSS and the vulnerability matches of surveys (./vuln.ts). */
   readonly vuln: VulnRepository;
+  /** The web server's accounts, sessions, failed logins and audit log (./web.ts). */
+  readonly web: WebRepository;
   close(): Promise<void>;
 }
 
@@ -431,6 +434,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     sessions: createSessionRepository(db),
     findings: createFindingRepository(db, dialect),
     vuln: createVulnRepository(db),
+    web: createWebRepository(db),
     async close() {
       await db.destroy();
     },

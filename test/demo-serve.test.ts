@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('iotclean demo --serve yes', () => {
   it('serves the lab survey with fresh demo accounts until Ctrl-C', async () => {
     const labDir = join(dir, 'lab');
-    const child = startCli(['demo', '--devices', '60', '--network', '127.86.0.0/20', '--dir', labDir, '--db', join(dir, 'demo.db'), '--weeks', '0', '--serve', 'yes', '--port', '0']);
+    const child = startCli(['demo', '--devices', '60', '--network', '127.93.0.0/20', '--dir', labDir, '--db', join(dir, 'demo.db'), '--weeks', '0', '--serve', 'yes', '--port', '0']);
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {

@@ -484,5 +484,23 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('web_audit_account').on('web_audit').columns(['account_id', 'id']).execute();
       },
     },
+    '0019-darknet-days': {
+      async up(db: Kysely<unknown>) {
+        // Darknet per-day aggregates (src/store/darknet.ts); isp '' when no prefix holds the sources
+        // (a key column, so not null).
+        await db.schema
+          .createTable('darknet_days')
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('class', 'text', (c) => c.notNull())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('isp', 'text', (c) => c.notNull())
+          .addColumn('sources', 'bigint', (c) => c.notNull())
+          .addColumn('infected', 'bigint', (c) => c.notNull())
+          .addColumn('packets', 'bigint', (c) => c.notNull())
+          .addColumn('top_ports', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('darknet_days_pk', ['day', 'class', 'fingerprint', 'isp'])
+          .execute();
+      },
+    },
   };
 }

@@ -354,6 +354,21 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
+  darknet_days: DarknetDayTable;
+}
+
+/** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
+export interface DarknetDayTable {
+  day: string;
+  class: string;
+  fingerprint: string;
+  /** '' when no prefix holds the sources. */
+  isp: string;
+  sources: number;
+  infected: number;
+  packets: number;
+  /** JSON: [{port, packets}]. */
+  top_ports: string;
 }
 
 /** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */

@@ -354,6 +354,7 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
+  plan_approvals: PlanApprovalTable;
 }
 
 /** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */
@@ -438,4 +439,21 @@ export interface IspInventoryTable {
   measure: string;
   contact: string | null;
   model: string | null;
+}
+
+/** The governance of one plan version (src/store/plan-governance.ts): who proposed it, who approved or rejected it. */
+export interface PlanApprovalTable {
+  digest: string;
+  /** proposed | approved | rejected */
+  state: string;
+  /** The plan as proposed (YAML), '' when proposed from a stored version. */
+  source: string;
+  proposed_by_id: number | null;
+  proposed_by: string;
+  proposed_ms: number;
+  proposal_note: string;
+  decided_by_id: number | null;
+  decided_by: string | null;
+  decided_ms: number | null;
+  decision_note: string | null;
 }

@@ -83,7 +83,7 @@ describe.skipIf(browserSkip())('survey governance in Chromium', () => {
     expect(await pa.textContent('#governance-state')).toContain('Governance is on');
     // Upload: the page's script shows the file in the text box; the form sends it.
     await pa.setInputFiles('#plan-file', { name: 'b-2.yaml', mimeType: 'text/yaml', buffer: Buffer.from(v2) });
-    await pa.waitForFunction(() => (document.getElementById('plan-yaml') as HTMLTextAreaElement).value.includes('b-2'));
+    await pa.waitForFunction("document.getElementById('plan-yaml').value.includes('b-2')");
     await pa.fill('#propose-note', `add telnet on ${EXTRA}`);
     await screenshot(pa, 'governance-propose');
     await pa.click('#propose-submit');
@@ -102,11 +102,12 @@ describe.skipIf(browserSkip())('survey governance in Chromium', () => {
     await screenshot(pa, 'governance-diff');
 
     // The proposer's own approve, sent as the page would (session + CSRF token): refused.
-    const status = await pa.evaluate(async (digest) => {
-      const token = (document.querySelector('input[name="_csrf"]') as HTMLInputElement).value;
-      const res = await fetch(`/ops/plans/${digest}/approve`, { method: 'POST', headers: { 'X-CSRF-Token': token, 'content-type': 'application/x-www-form-urlencoded' }, body: 'note=self' });
+    // (A string: the test's tsconfig has no DOM types; the digest is hex.)
+    const status = await pa.evaluate<number>(`(async () => {
+      const token = document.querySelector('input[name="_csrf"]').value;
+      const res = await fetch('/ops/plans/${d2}/approve', { method: 'POST', headers: { 'X-CSRF-Token': token, 'content-type': 'application/x-www-form-urlencoded' }, body: 'note=self' });
       return res.status;
-    }, d2);
+    })()`);
     expect(status).toBe(403);
     expect((await store.planApprovals.get(d2))?.state).toBe('proposed');
 

@@ -2,6 +2,7 @@
  * Turning proposed plan text into a stored proposal, and describing a stored plan's ID/password
  * list. Shared by the /ops/plans pages and `iotclean plan propose`.
  */
+import { stat } from 'node:fs/promises';
 import { builtInDictionaryPath, isBuiltInDictionary, loadDictionary } from '../../access/dictionary/dictionary.js';
 import { IotcleanError } from '../../core/errors.js';
 import { bindPlanDictionary, parsePlan, planDigest, type SurveyPlan } from '../../discover/plan.js';
@@ -40,10 +41,22 @@ export async function dictionaryInfo(access: { dictionary: string; dictionaryDig
   const base = { dictionary: access.dictionary, pinnedDigest: access.dictionaryDigest ?? null };
   if (!isBuiltInDictionary(access.dictionary)) return { ...base, loaded: null, note: 'file' };
   try {
-    const d = await loadDictionary(builtInDictionaryPath(access.dictionary));
+    const d = await cachedDictionary(builtInDictionaryPath(access.dictionary));
     if (access.dictionaryDigest !== undefined && access.dictionaryDigest !== d.digest) return { ...base, loaded: null, note: 'changed' };
     return { ...base, loaded: { name: d.name, version: d.version, entries: d.entries.length }, note: null };
   } catch {
     return { ...base, loaded: null, note: 'unreadable' };
   }
+}
+
+/** Parsing the built-in list takes about a second; a page reads it once per change of the file. */
+const dictionaries = new Map<string, { mtimeMs: number; dict: Promise<{ name: string; version: string; digest: string; entries: readonly unknown[] }> }>();
+async function cachedDictionary(path: string) {
+  const { mtimeMs } = await stat(path);
+  const hit = dictionaries.get(path);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.dict;
+  const dict = loadDictionary(path);
+  dictionaries.set(path, { mtimeMs, dict });
+  dict.catch(() => dictionaries.delete(path));
+  return dict;
 }

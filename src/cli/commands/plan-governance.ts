@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { IotcleanError } from '../../core/errors.js';
-import { loadPlan, planDigest } from '../../discover/plan.js';
+import { loadPlan, planDigest, withPortMap } from '../../discover/plan.js';
+import { labPortMap, runningLab } from '../../lab/state.js';
 import { refusalError, type GovernanceActor, type PlanVersionInfo } from '../../store/plan-governance.js';
 import type { Store } from '../../store/store.js';
 import { canonicalLines, diffPlans, formatPlanDiff, hunks, lineDiff } from '../../web/governance/plan-diff.js';
@@ -38,9 +39,14 @@ const proposeCommand = defineCommand({
   name: 'propose',
   description: 'Propose a plan file for approval (checked as `iotclean plan FILE` checks it; nothing is stored when it is refused).',
   positionals: [{ name: 'file', description: 'plan file' }],
-  options: { ...byOption, ...storeOption },
+  options: {
+    ...byOption,
+    lab: { type: 'string', value: 'DIR', description: 'propose the plan as a survey of the lab running in DIR runs it (its port map applied, so the digest is the one `iotclean survey --lab DIR` checks)' },
+    ...storeOption,
+  },
   async run(o, [file], out) {
-    const plan = await loadPlan(file!);
+    const loaded = await loadPlan(file!);
+    const plan = o.lab ? withPortMap(loaded, labPortMap(runningLab(o.lab))) : loaded;
     const digest = planDigest(plan);
     const source = await readFile(file!, 'utf8');
     return withStore(o.db, async (store) => {

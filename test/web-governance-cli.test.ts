@@ -34,7 +34,7 @@ describe('iotclean plan governance commands', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ version: 'c-1', ports: [{ port: 40200 }], digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
-  it('proposes, refuses the proposer and non-admins, approves, diffs and lists; discover then needs an approved plan', { timeout: 120_000 }, async () => {
+  it('proposes, refuses the proposer and non-admins, approves, diffs and lists; discover then needs an approved plan', { timeout: 300_000 }, async () => {
     const a = file('a.yaml', planText('c-1', [40201]));
     const b = file('b.yaml', planText('c-2', [40201, 40202]));
     const bad = await runCli(['plan', 'propose', file('bad.yaml', 'version: "x"\nname: n\nports: []\n'), '--by', 'analyst', '--db', db]);
@@ -95,6 +95,10 @@ describe('iotclean plan governance commands', () => {
     expect(refused.stderr).toContain('iotclean plan approve');
     const runs = await runCli(['discover', '--plan', b, '--targets', '127.213.253.1/32', '--rate', '0', '--db', db, '--json']);
     expect(runs.code, runs.stderr).toBe(0);
+    // Grabbing a stored survey probes too: refused under the unapproved plan.
+    const grab = await runCli(['grab', '--survey', '1', '--plan', a, '--db', db]);
+    expect(grab.code).toBe(2);
+    expect(grab.stderr).toContain('E_PLAN_APPROVAL plan cli-gov version c-1');
 
     const store = await openStore(db, { readOnly: true });
     try {

@@ -172,6 +172,10 @@ describe.each(backends)('survey governance (%s)', (_name, locate) => {
     }
     expect(connections).toBe(0);
     expect((await store.surveys.list()).length).toBe(before);
+    // Resuming an interrupted survey probes too: its stored plan (g-2, unapproved) is refused.
+    const stopped = await store.surveys.create({ planDigest: digestOf(v2), scope: { source: 'test', ranges: scope.ranges }, targets: targets.ranges, ports: [PORT, EXTRA], seed: 1, shard: { index: 0, count: 1 }, workers: 1, startedAt: new Date().toISOString() });
+    await expect(runSurvey({ store, scope, targets, plan: parsePlan(v1, 't.yaml'), resume: stopped, rate: 0 })).rejects.toMatchObject({ code: 'E_PLAN_APPROVAL', message: expect.stringContaining('version g-2') });
+    expect(connections).toBe(0);
     const ok = await runSurvey({ store, scope, targets, plan: parsePlan(v1, 't.yaml'), rate: 0, workers: 1 });
     expect(ok.status).toBe('done');
     expect(connections).toBeGreaterThan(0);

@@ -502,5 +502,26 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0016-plan-approvals': {
+      async up(db: Kysely<unknown>) {
+        // Survey governance: one row per plan version put up for approval. Once any row is
+        // approved, surveys run approved plans only (src/store/plan-governance.ts). Times are epoch ms.
+        await db.schema
+          .createTable('plan_approvals')
+          .addColumn('digest', 'text', (c) => c.primaryKey().references('plan_versions.digest'))
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('proposed_by_id', 'integer')
+          .addColumn('proposed_by', 'text', (c) => c.notNull())
+          .addColumn('proposed_ms', 'bigint', (c) => c.notNull())
+          .addColumn('proposal_note', 'text', (c) => c.notNull())
+          .addColumn('decided_by_id', 'integer')
+          .addColumn('decided_by', 'text')
+          .addColumn('decided_ms', 'bigint')
+          .addColumn('decision_note', 'text')
+          .execute();
+        await db.schema.createIndex('plan_approvals_state').on('plan_approvals').columns(['state']).execute();
+      },
+    },
   };
 }

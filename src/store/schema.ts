@@ -355,6 +355,7 @@ export interface Database {
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
   darknet_days: DarknetDayTable;
+  plan_approvals: PlanApprovalTable;
 }
 
 /** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
@@ -453,4 +454,21 @@ export interface IspInventoryTable {
   measure: string;
   contact: string | null;
   model: string | null;
+}
+
+/** The governance of one plan version (src/store/plan-governance.ts): who proposed it, who approved or rejected it. */
+export interface PlanApprovalTable {
+  digest: string;
+  /** proposed | approved | rejected */
+  state: string;
+  /** The plan as proposed (YAML), '' when proposed from a stored version. */
+  source: string;
+  proposed_by_id: number | null;
+  proposed_by: string;
+  proposed_ms: number;
+  proposal_note: string;
+  decided_by_id: number | null;
+  decided_by: string | null;
+  decided_ms: number | null;
+  decision_note: string | null;
 }

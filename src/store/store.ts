@@ -18,6 +18,7 @@ import { createNotificationRepository, type NotificationRepository } from './not
 import { createVulnRepository, type VulnRepository } from './vuln.js';
 import { createWebRepository, type WebRepository } from './web.js';
 import { createDarknetRepository, type DarknetRepository } from './darknet.js';
+import { createPlanGovernanceRepository, type PlanGovernanceRepository } from './plan-governance.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -142,6 +143,8 @@ export interface Store {
   readonly web: WebRepository;
   /** Darknet per-day aggregates (./darknet.ts). */
   readonly darknet: DarknetRepository;
+  /** Plan proposals and two-person approvals; surveys run approved plans only once one is approved (./plan-governance.ts). */
+  readonly planApprovals: PlanGovernanceRepository;
   close(): Promise<void>;
 }
 
@@ -439,6 +442,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     vuln: createVulnRepository(db),
     web: createWebRepository(db),
     darknet: createDarknetRepository(db),
+    planApprovals: createPlanGovernanceRepository(db),
     async close() {
       await db.destroy();
     },

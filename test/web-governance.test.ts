@@ -165,6 +165,25 @@ describe.each(backends)('survey governance (%s)', (_name, locate) => {
     expect(list).toContain('Governance is on');
   });
 
+  it('lets exactly one of two admins deciding at once win', async () => {
+    const text = planText('g-race', [PORT], 700);
+    const plan = parsePlan(text, 'race.yaml');
+    const digest = planDigest(plan);
+    const accounts = await store.web.listAccounts();
+    const actor = (name: string) => {
+      const a = accounts.find((x) => x.name === name)!;
+      return { id: a.id, name: a.name, role: a.role };
+    };
+    expect((await store.planApprovals.propose({ digest, version: plan.version, name: plan.name, body: plan, source: text, note: '' }, actor('analyst'), clock)).ok).toBe(true);
+    const [one, two] = await Promise.all([
+      store.planApprovals.decide(digest, 'approved', actor('admin'), 'yes', clock),
+      store.planApprovals.decide(digest, 'rejected', actor('admin2'), 'no', clock),
+    ]);
+    expect([one.ok, two.ok].filter(Boolean)).toHaveLength(1);
+    const winner = one.ok ? 'approved' : 'rejected';
+    expect((await store.planApprovals.get(digest))?.state).toBe(winner);
+  });
+
   it('refuses a survey with an unapproved plan before probing, and runs the approved one', async () => {
     const scope = compileScope(defaultScope());
     const targets = restrictScope(scope, [`${HOST}/32`]);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineCommand, runCommand } from '../src/cli/command.js';
 import { openStore } from '../src/store/open.js';
 import { addTestAccounts } from '../src/web/test-support.js';
 import { runCli } from './helpers.js';
@@ -26,6 +27,18 @@ beforeAll(async () => {
   await store.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('a command with both its own positional and subcommands', () => {
+  it('runs the subcommand by name, and itself for anything else', async () => {
+    const ran: string[] = [];
+    const sub = defineCommand({ name: 'list', description: 'sub', run: async () => void ran.push('sub') });
+    const root = defineCommand({ name: 'plan', description: 'root', positionals: [{ name: 'file', description: 'f', optional: true }], subcommands: [sub as never], run: async (_o, [f]) => void ran.push(`root ${f}`) });
+    expect(await runCommand(root as never, ['list'])).toBe(0);
+    expect(await runCommand(root as never, ['plans/x.yaml'])).toBe(0);
+    expect(await runCommand(root as never, [])).toBe(0);
+    expect(ran).toEqual(['sub', 'root plans/x.yaml', 'root undefined']);
+  });
+});
 
 describe('iotclean plan governance commands', () => {
   it('keeps `plan FILE` as it was', async () => {

@@ -137,6 +137,13 @@ describe.each(backends)('survey governance (%s)', (_name, locate) => {
     expect(page3).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect((await admin2.request(`/ops/plans/${d3}/reject`, { method: 'POST', form: { note: 'not needed' } })).status).toBe(303);
     expect((await store.planApprovals.get(d3))?.state).toBe('rejected');
+    // A rejected version may be proposed again as stored, by anyone but an ISP.
+    expect(await (await admin2.request(`/ops/plans/${d3}`)).text()).toContain('id="propose-stored-submit"');
+    const isp = await login(testAccounts.ispB.name, testAccounts.ispB.password);
+    expect((await isp.request(`/ops/plans/${d3}/propose`, { method: 'POST', form: {} })).status).toBe(403);
+    expect((await admin2.request(`/ops/plans/${d3}/propose`, { method: 'POST', form: { note: 'second look' } })).status).toBe(303);
+    expect(await store.planApprovals.get(d3)).toMatchObject({ state: 'proposed', proposedBy: 'admin2', proposalNote: 'second look', decidedBy: null });
+    expect((await admin2.request(`/ops/plans/${d3}/propose`, { method: 'POST', form: {} })).status).toBe(409);
 
     // An approved version is immutable: no second decision.
     expect((await admin2.request(`/ops/plans/${d1}/reject`, { method: 'POST', form: {} })).status).toBe(409);
@@ -158,12 +165,31 @@ describe.each(backends)('survey governance (%s)', (_name, locate) => {
     expect(list).toContain('Governance is on');
   });
 
+  it('lets exactly one of two admins deciding at once win', async () => {
+    const text = planText('g-race', [PORT], 700);
+    const plan = parsePlan(text, 'race.yaml');
+    const digest = planDigest(plan);
+    const accounts = await store.web.listAccounts();
+    const actor = (name: string) => {
+      const a = accounts.find((x) => x.name === name)!;
+      return { id: a.id, name: a.name, role: a.role };
+    };
+    expect((await store.planApprovals.propose({ digest, version: plan.version, name: plan.name, body: plan, source: text, note: '' }, actor('analyst'), clock)).ok).toBe(true);
+    const [one, two] = await Promise.all([
+      store.planApprovals.decide(digest, 'approved', actor('admin'), 'yes', clock),
+      store.planApprovals.decide(digest, 'rejected', actor('admin2'), 'no', clock),
+    ]);
+    expect([one.ok, two.ok].filter(Boolean)).toHaveLength(1);
+    const winner = one.ok ? 'approved' : 'rejected';
+    expect((await store.planApprovals.get(digest))?.state).toBe(winner);
+  });
+
   it('refuses a survey with an unapproved plan before probing, and runs the approved one', async () => {
     const scope = compileScope(defaultScope());
     const targets = restrictScope(scope, [`${HOST}/32`]);
     const before = (await store.surveys.list()).length;
     connections = 0;
-    // g-2 is proposed, not approved; g-3 was rejected.
+    // g-2 is proposed, not approved; g-3 was rejected, then proposed again.
     for (const text of [v2, planText('g-3', [PORT], 600, 'admin <script>alert(1)</script> change')]) {
       await expect(runSurvey({ store, scope, targets, plan: parsePlan(text, 't.yaml'), rate: 0, workers: 1 })).rejects.toMatchObject({
         code: 'E_PLAN_APPROVAL',

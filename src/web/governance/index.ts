@@ -160,7 +160,15 @@ ${
 
 function decisionPart(c: C, t: T, p: StoredPlanVersion): Html {
   const me = c.get('session')!.account;
-  if (p.state === 'unreviewed') return html`<p class="muted" id="decide-help">${t('unreviewedHelp')}</p>`;
+  if (p.state === 'unreviewed' || p.state === 'rejected') {
+    // A version a survey stored (or one rejected) can be put up for review as it is stored.
+    return html`<p class="muted" id="decide-help">${p.state === 'unreviewed' ? t('unreviewedHelp') : t('rejectedHelp')}</p>
+<form method="post" action="/ops/plans/${p.digest}/propose" class="gov-decide" id="propose-stored-form">
+${csrfField(c)}
+<label>${t('proposalNote')} <input name="note" id="propose-stored-note" maxlength="${maxNoteLength}"></label>
+<button type="submit" id="propose-stored-submit">${t('proposeStored')}</button>
+</form>`;
+  }
   if (p.state !== 'proposed') return html`<p class="muted" id="decide-help">${t('final')}</p>`;
   if (me.name === p.proposedBy) return html`<p class="muted" id="decide-help">${t('ownProposal')}</p>`;
   if (me.role !== 'admin') return html`<p class="muted" id="decide-help">${t('adminOnly')}</p>`;
@@ -313,6 +321,26 @@ export const governanceModule: WebModule = {
       const d = digestParam.safeParse(c.req.param('digest'));
       if (!d.success) return problemPage(c, 404, tr(c, m)('noPlan'));
       return planPage(c, ctx, d.data);
+    });
+
+    // Put a stored version (saved by a survey, or rejected before) up for approval as it is.
+    app.post('/ops/plans/:digest/propose', async (c) => {
+      const t = tr(c, m);
+      const d = digestParam.safeParse(c.req.param('digest'));
+      if (!d.success) return problemPage(c, 404, t('noPlan'));
+      const form = decideForm.safeParse(await c.req.parseBody());
+      if (!form.success) return problemPage(c, 400, t('badForm', { what: issueText(form.error) }));
+      const stored = await ctx.store.planApprovals.get(d.data);
+      if (!stored) return problemPage(c, 404, t('noPlan'));
+      const plan = surveyPlanSchema.safeParse(stored.body);
+      if (!plan.success) return problemPage(c, 400, t('invalidBody'));
+      const r = await ctx.store.planApprovals.propose({ digest: d.data, version: stored.version, name: stored.name, body: stored.body, source: stored.source ?? '', note: form.data.note }, actorOf(c), ctx.now());
+      if (!r.ok) {
+        await ctx.audit(c, 'plan.propose.refused', d.data, { reason: r.reason });
+        return problemPage(c, refusalStatus[r.reason], `${t(`refused.${r.reason}`)} (${r.message})`);
+      }
+      await ctx.audit(c, 'plan.propose', d.data, { version: stored.version, name: stored.name, note: form.data.note, stored: true });
+      return c.redirect(`/ops/plans/${d.data}`, 303);
     });
 
     for (const [verb, decision] of [

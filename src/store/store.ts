@@ -17,6 +17,7 @@ import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createVulnRepository, type VulnRepository } from './vuln.js';
 import { createWebRepository, type WebRepository } from './web.js';
+import { createWebSupportRepository, type WebSupportRepository } from './web-support.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -139,6 +140,8 @@ export interface Store {
   readonly vuln: VulnRepository;
   /** The web server's accounts, sessions, failed logins and audit log (./web.ts). */
   readonly web: WebRepository;
+  /** Remediation manuals (versioned), the support desk's questions, canned answers and FAQ (./web-support.ts). */
+  readonly support: WebSupportRepository;
   close(): Promise<void>;
 }
 
@@ -435,6 +438,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     findings: createFindingRepository(db, dialect),
     vuln: createVulnRepository(db),
     web: createWebRepository(db),
+    support: createWebSupportRepository(db),
     async close() {
       await db.destroy();
     },

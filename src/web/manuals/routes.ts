@@ -272,7 +272,9 @@ ${(['ja', 'en'] as const).map((l) => {
     const l = q.data.lang;
     const older = a.texts[l];
     const newer = b.texts[l];
-    const lines = diffLines(older ? `${older.title}\n\n${older.body}` : '', newer ? `${newer.title}\n\n${newer.body}` : '');
+    // The final newline is not a line of its own.
+    const text = (x: ManualText | undefined) => (x ? `${x.title}\n\n${x.body.replace(/\n$/, '')}` : '');
+    const lines = diffLines(text(older), text(newer));
     const changed = lines.some((x) => x.op !== 'same');
     return page(c, {
       title: t('diffTitle', { from: a.version, to: b.version, key: a.key }),

@@ -103,7 +103,7 @@ describe.skipIf(browserSkip())('the support desk in Chromium', () => {
     await op.page.selectOption('#canned', cannedValue!);
     // support-ops.js put the canned text into the answer box; the operator adds a line.
     expect(await op.page.inputValue('#answer-body')).toMatch(/^A restart loop often means malware/);
-    await op.page.fill('#answer-body', `${await op.page.inputValue('#answer-body')}\nIf it keeps restarting after that, reply here.`);
+    await op.page.fill('#answer-body', `${await op.page.inputValue('#answer-body')}\nIf it keeps restarting after that, please send us a new question.`);
     await screenshot(op.page, 'support-answer');
     await op.page.click('#answer-send');
     await op.page.waitForURL(/done=answer/);

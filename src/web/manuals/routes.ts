@@ -22,8 +22,24 @@ import { manualKeyPattern, manualLimits } from './seeds.js';
 
 const keyParam = z.string().regex(manualKeyPattern);
 
-/** The manual body as escaped, line-preserving text. */
-export const manualBody = (body: string): Html => html`<div class="manual-body">${body}</div>`;
+/**
+ * A manual body (plain text) as escaped markup: blocks split by blank lines; a block that starts
+ * with "1. " is a list of numbered steps (the step's first line its heading, the lines below its
+ * text); any other block a paragraph keeping its line breaks. Every piece of text is escaped.
+ */
+export function manualBody(body: string): Html {
+  const blocks = body.replace(/\r\n?/g, '\n').split(/\n[ \t]*\n/).map((b) => b.replace(/^\n+|\s+$/g, '')).filter(Boolean);
+  return html`<div class="manual">${blocks.map((block) => {
+    const lines = block.split('\n');
+    if (!/^\d{1,3}\.\s/.test(lines[0]!)) return html`<p class="manual-body">${block}</p>`;
+    const steps: { head: string; rest: string[] }[] = [];
+    for (const line of lines) {
+      if (/^\d{1,3}\.\s/.test(line)) steps.push({ head: line, rest: [] });
+      else steps.at(-1)!.rest.push(line.trim());
+    }
+    return html`<ol class="manual-steps">${steps.map((x) => html`<li><strong>${x.head}</strong>${x.rest.length ? html`<span class="manual-body">${x.rest.join('\n')}</span>` : ''}</li>`)}</ol>`;
+  })}</div>`;
+}
 
 const typeLabel = (c: Context<WebEnv>, type: string): string => {
   const t = tr(c, m);

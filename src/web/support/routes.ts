@@ -16,7 +16,7 @@ import { questionStatuses, type ManualVersion, type QuestionStatus, type Support
 import { csrfField, html, page, problemPage, raw, type Html } from '../html.js';
 import { formatDate, tr } from '../i18n.js';
 import { langOf, pickText, type DeskDeps } from '../manuals/deps.js';
-import { manualBody } from '../manuals/routes.js';
+import { manualBody, modelList } from '../manuals/routes.js';
 import { manualKeyPattern } from '../manuals/seeds.js';
 import { requireRole } from '../security.js';
 import type { WebApp, WebContext, WebEnv } from '../types.js';
@@ -142,7 +142,7 @@ ${device ? html`<p id="case-device">${t('yourDevice', { device: device.text || t
 <h2>${t('readFirst')}</h2>
 ${
   manual && picked
-    ? html`<section class="support-manual" id="support-manual" lang="${picked.lang}"><h3>${picked.text.title}</h3>${manualBody(picked.text.body)}<p><a href="/manuals/${manual.key}">${t('fullManual')}</a></p></section>`
+    ? html`<section class="support-manual" id="support-manual" lang="${picked.lang}"><h3>${picked.text.title}</h3>${manualBody(picked.text.body)}${modelList(c, deps.modelsOf(manual.key))}<p><a href="/manuals/${manual.key}">${t('fullManual')}</a></p></section>`
     : html`<p>${t('noManual')} <a href="/manuals">${t('manualsLink')}</a></p>`
 }
 ${faq.length ? html`<h2>${t('faqLink')}</h2><dl class="faq">${faq.map((f) => html`<dt>${f.question}</dt><dd class="manual-body">${f.answer}</dd>`)}</dl>` : ''}
@@ -302,7 +302,7 @@ ${list.map(
 <dt>${t('model')}</dt><dd>${q.modelKey ? html`<a href="/manuals/${q.modelKey}">${q.modelKey}</a>` : t('none')}</dd>
 ${device ? html`<dt>${t('device')}</dt><dd>${device.text || t('unknownDevice')}</dd>` : ''}
 <dt>${t('lang')}</dt><dd>${t(q.lang)}</dd>
-<dt>${t('email')}</dt><dd>${q.email ?? t('none')}</dd>
+<dt>${t('emailShort')}</dt><dd>${q.email ?? t('none')}</dd>
 <dt>${t('receivedAt')}</dt><dd>${formatDate(lang, q.createdAt)}</dd>
 </dl>
 <h2>${t('yourQuestion')}</h2>

@@ -18,6 +18,10 @@ import { addTestAccounts, testAccounts, testClient, testScryptLog2N } from '../s
 import type { WebApp } from '../src/web/types.js';
 import { formatReference, openCase } from '../src/notify/isp/cases.js';
 import { testFinding, testMatch } from '../src/notify/isp/test-support.js';
+import { catalogueManuals, composeAlert, loadAlertTemplates, manualBaseUrl } from '../src/notify/isp/alerts.js';
+import { compileCatalogue } from '../src/identify/catalogue.js';
+import { createSupportModule } from '../src/web/support/index.js';
+import { loginModule } from '../src/web/auth/login.js';
 
 const { backends, cleanup } = storeBackends('web-support', { fresh: true });
 afterAll(cleanup);
@@ -251,5 +255,43 @@ describe.each(backends)('support desk and manuals (%s)', (_name, locate) => {
     expect(pub).toContain('8. Script test &lt;script&gt;');
     expect(pub).not.toContain('<script>alert(1)');
     expect((await store.web.auditLog({ action: 'manual.edit' }))[0]).toMatchObject({ accountName: 'analyst', target: 'manual:tplink-router', detail: expect.objectContaining({ version: 2 }) });
+  });
+  it('opens the support page an alert mail links to, with its reference and model', async () => {
+    const c = (await store.cases.get(reference))!;
+    const mail = composeAlert(loadAlertTemplates(), c, { address: 'a@example.test', language: 'en', name: null }, {
+      ispName: 'ISP A',
+      desk: { ja: 'desk', en: 'desk' },
+      manualBase: manualBaseUrl('https://notice.example.test/'),
+      manualFor: catalogueManuals(loadCatalogue()),
+    });
+    const url = new URL(/https:\/\/notice\.example\.test\/support\/new\S*/.exec(mail.text)![0]);
+    expect(url.searchParams.get('ref')).toBe(reference);
+    expect(url.searchParams.get('model')).toBe('nec-aterm');
+    expect(mail.text).toContain('https://notice.example.test/manuals/nec-aterm');
+    const res = await testClient(app, { 'accept-language': 'en' }).request(`${url.pathname}${url.search}`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain(`id="ref-shown">${reference}<`);
+    expect(text).toContain('id="support-manual"');
+  });
+
+  it('lets an operator write the first version of a manual the catalogue names but nobody wrote', async () => {
+    const catalogue = compileCatalogue([
+      { file: 'test.yaml', data: { entries: [{ vendor: 'Acme', model: 'Cam 1', type: 'camera', releaseYear: null, endOfLife: null, supportUrl: 'https://acme.example.test/support', manual: 'acme-cam', reference: ['https://acme.example.test/'] }] } },
+    ]);
+    const app2 = createWebApp(webContext(store, { now: () => clock, scryptLog2N: testScryptLog2N }), [loginModule, createSupportModule({ catalogue, seeds: [] })]);
+    const op = testClient(app2, { 'accept-language': 'en' });
+    await op.login(testAccounts.admin.name, testAccounts.admin.password);
+    expect(await (await op.request('/ops/manuals')).text()).toContain('href="/ops/manuals/acme-cam/edit"');
+    expect(await (await op.request('/ops/manuals/acme-cam/edit')).text()).toContain('name="based_on" value="0"');
+    // A key the catalogue does not use cannot be made up.
+    expect((await op.request('/ops/manuals/made-up/edit')).status).toBe(404);
+    const saved = await op.request('/ops/manuals/acme-cam', { method: 'POST', form: { based_on: '0', title_ja: '', body_ja: '', title_en: 'Securing Acme cameras', body_en: '1. Change the password\n   See the maker\'s manual.\n', note: 'first' } });
+    expect(saved.status).toBe(303);
+    expect((await store.support.manual('acme-cam'))).toMatchObject({ version: 1, editedBy: 'admin', texts: { en: { title: 'Securing Acme cameras' } } });
+    // Japanese readers get the English text, said so.
+    expect(await (await testClient(app2, { 'accept-language': 'ja' }).request('/manuals/acme-cam')).text()).toContain('id="lang-fallback"');
+    // A second "first version" is refused: it would overwrite.
+    expect((await op.request('/ops/manuals/acme-cam', { method: 'POST', form: { based_on: '0', title_ja: '', body_ja: '', title_en: 'Other', body_en: 'x', note: '' } })).status).toBe(409);
   });
 });

@@ -85,6 +85,7 @@ export interface WebSupportRepository {
   /**
    * Save an edit as the next version. `basedOn` is the version the editor started from: when
    * another edit came in since, E_BUSY (the caller shows the newer version) instead of a lost update.
+   * `basedOn` 0 starts a manual the store does not have yet.
    */
   saveManual(key: string, texts: Partial<Record<SupportLang, ManualText>>, by: string, note: string, basedOn: number, nowMs: number): Promise<ManualVersion>;
 
@@ -230,7 +231,8 @@ export function createWebSupportRepository(db: Kysely<Database>): WebSupportRepo
       try {
         return await db.transaction().execute(async (tx) => {
           const current = await latestVersion(tx, key);
-          if (current === 0) throw new IotcleanError('E_NOT_FOUND', `no manual ${key}`, { hint: 'only manuals in the store can be edited' });
+          // basedOn 0: the first version of a manual the store has none of yet.
+          if (current === 0 && basedOn !== 0) throw new IotcleanError('E_NOT_FOUND', `no manual ${key}`, { hint: 'start it from version 0 (a new manual)' });
           if (current !== basedOn) throw new IotcleanError('E_BUSY', `manual ${key} is at version ${current}, the edit started from version ${basedOn}`, { hint: 'reload the editor, and apply the change to the newer version' });
           await insertVersion(tx, key, current + 1, texts, by, note, nowMs);
           return current + 1;

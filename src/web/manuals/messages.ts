@@ -60,5 +60,8 @@ export const manualMessages = {
   camera: { ja: 'カメラ', en: 'Camera' },
   dvr: { ja: 'レコーダー', en: 'Recorder' },
   nas: { ja: 'NAS', en: 'NAS' },
+  missingTitle: { ja: 'マニュアルのない機種', en: 'Models without a manual' },
+  missingIntro: { ja: 'カタログがこれらのマニュアルキーを使っていますが、まだ本文がありません。', en: 'The catalogue uses these manual keys, but they have no text yet.' },
+  newManual: { ja: '新しいマニュアルです（保存すると第1版になります）。', en: 'A new manual: saving makes version 1.' },
   saved: { ja: '第{version}版を保存しました。', en: 'Version {version} saved.' },
 } as const;

@@ -60,7 +60,7 @@ ${entries.map((e) => {
 }
 
 const editForm = z.object({
-  based_on: z.coerce.number().int().min(1),
+  based_on: z.coerce.number().int().min(0),
   title_ja: z.string().trim().max(manualLimits.title),
   body_ja: z.string().max(manualLimits.body),
   title_en: z.string().trim().max(manualLimits.title),
@@ -149,7 +149,14 @@ ${list.map((v) => {
   return html`<tr><td><a href="/manuals/${v.key}">${v.key}</a></td><td>${p?.text.title ?? ''}</td><td class="num">${v.version}</td><td>${v.editedBy}</td><td>${formatDate(langOf(c), v.editedAt)}</td><td><a href="/ops/manuals/${v.key}/edit">${t('edit')}</a> · <a href="/ops/manuals/${v.key}/history">${t('history')}</a></td></tr>`;
 })}
 </tbody>
-</table>`,
+</table>
+${(() => {
+  const have = new Set(list.map((v) => v.key));
+  const missing = [...new Set(deps.catalogue.entries.map((e) => e.manual).filter((k): k is string => k !== null && !have.has(k)))].sort();
+  return missing.length
+    ? html`<h2>${t('missingTitle')}</h2><p>${t('missingIntro')}</p><ul id="manuals-missing">${missing.map((k) => html`<li><a href="/ops/manuals/${k}/edit">${k}</a> (${deps.modelsOf(k).map((e) => `${e.vendor} ${e.model}`).join(', ')})</li>`)}</ul>`
+    : '';
+})()}`,
     });
   });
 
@@ -160,7 +167,7 @@ ${list.map((v) => {
       status,
       body: html`${message ? html`<p class="problem" role="alert" id="manual-error">${message}</p>` : ''}
 <p>${t('editIntro')}</p>
-<p class="muted">${t('version', { version: v.version, date: formatDate(langOf(c), v.editedAt) })}</p>
+${v.version ? html`<p class="muted">${t('version', { version: v.version, date: formatDate(langOf(c), v.editedAt) })}</p>` : html`<p class="muted" id="manual-new">${t('newManual')}</p>`}
 <form method="post" action="/ops/manuals/${v.key}" class="manual-edit">
 ${csrfField(c)}
 <input type="hidden" name="based_on" value="${v.version}">
@@ -182,8 +189,16 @@ ${csrfField(c)}
     return ctx.store.support.manual(key.data);
   };
 
-  app.get('/ops/manuals/:key/edit', ops, async (c) => {
+  /** The current version, or "version 0" of a catalogue key that has no manual yet (so it can be written). */
+  const editable = async (c: Context<WebEnv>): Promise<ManualVersion | undefined> => {
     const v = await current(c);
+    if (v) return v;
+    const key = c.req.param('key') ?? '';
+    return deps.modelsOf(key).length ? { key, version: 0, editedBy: '', editedAt: new Date(0).toISOString(), note: '', texts: {} } : undefined;
+  };
+
+  app.get('/ops/manuals/:key/edit', ops, async (c) => {
+    const v = await editable(c);
     if (!v) return problemPage(c, 404, tr(c, m)('notFound'));
     const empty = { title: '', body: '' };
     return editPage(c, v, { ja: v.texts.ja ?? empty, en: v.texts.en ?? empty, note: '' });
@@ -191,7 +206,7 @@ ${csrfField(c)}
 
   app.post('/ops/manuals/:key', ops, async (c) => {
     const t = tr(c, m);
-    const v = await current(c);
+    const v = await editable(c);
     if (!v) return problemPage(c, 404, t('notFound'));
     const form = await c.req.parseBody();
     const parsed = editForm.safeParse(form);

@@ -21,6 +21,7 @@ import { testFinding, testMatch } from '../src/notify/isp/test-support.js';
 import { catalogueManuals, composeAlert, loadAlertTemplates, manualBaseUrl } from '../src/notify/isp/alerts.js';
 import { compileCatalogue } from '../src/identify/catalogue.js';
 import { createSupportModule } from '../src/web/support/index.js';
+import { seedCanned } from '../src/web/support/canned-seeds.js';
 import { loginModule } from '../src/web/auth/login.js';
 
 const { backends, cleanup } = storeBackends('web-support', { fresh: true });
@@ -167,8 +168,12 @@ describe.each(backends)('support desk and manuals (%s)', (_name, locate) => {
     await op.login(testAccounts.analyst.name, testAccounts.analyst.password);
     const canned = await op.request('/ops/support/canned', { method: 'POST', form: { model: 'nec-aterm', lang: 'en', title: 'Reboot loop', body: 'Reset the router to factory settings, then change the password (step 1).' } });
     expect(canned.status).toBe(303);
-    const [c] = await store.support.canned('nec-aterm');
+    const forModel = await store.support.canned('nec-aterm');
+    const c = forModel.find((a) => a.modelKey === 'nec-aterm');
     expect(c).toMatchObject({ title: 'Reboot loop', modelKey: 'nec-aterm', updatedBy: 'analyst' });
+    // The desk's first canned answers (any model) are offered too, and none of another model.
+    expect(forModel.filter((a) => a.modelKey === null && a.updatedBy === 'seed')).toHaveLength(6);
+    expect(forModel.every((a) => a.modelKey === null || a.modelKey === 'nec-aterm')).toBe(true);
     // Without the CSRF token: refused.
     expect((await op.request('/ops/support/canned', { method: 'POST', form: { _csrf: 'x'.repeat(43), lang: 'en', title: 't', body: 'b' } })).status).toBe(403);
 
@@ -188,6 +193,13 @@ describe.each(backends)('support desk and manuals (%s)', (_name, locate) => {
     expect(after.answers).toEqual([expect.objectContaining({ body: c!.body, cannedId: c!.id, by: 'analyst' })]);
     expect((await store.web.auditLog({ action: 'support.answer' }))[0]).toMatchObject({ accountName: 'analyst', target: `question:${q.id}` });
     expect((await store.web.auditLog({ action: 'support.view' })).length).toBeGreaterThan(0);
+
+    // Deleting a canned answer removes it from the list for good (the seeds do not come back).
+    const seeded = forModel.find((a) => a.modelKey === null)!;
+    expect((await op.request(`/ops/support/canned/${seeded.id}/delete`, { method: 'POST', form: {} })).status).toBe(303);
+    expect(await seedCanned(store, clock)).toBe(false);
+    expect((await store.support.canned()).some((a) => a.id === seeded.id)).toBe(false);
+    expect((await store.web.auditLog({ action: 'support.canned.delete' }))[0]).toMatchObject({ target: `canned:${seeded.id}` });
 
     // The asker reads the answer on the private link.
     const mine = await (await testClient(app, { 'accept-language': 'en' }).request(privateLink)).text();

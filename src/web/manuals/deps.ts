@@ -4,12 +4,13 @@ import type { CatalogueEntry } from '../../core/records.js';
 import type { Catalogue } from '../../identify/catalogue.js';
 import type { ManualText, ManualVersion, SupportLang } from '../../store/web-support.js';
 import type { WebContext, WebEnv } from '../types.js';
+import { seedCanned } from '../support/canned-seeds.js';
 import { seedManuals, type ManualSeed } from './seeds.js';
 
 export interface DeskDeps {
   readonly catalogue: Catalogue;
   readonly seeds: readonly ManualSeed[];
-  /** Resolves once the shipped manuals are in the store (the first call seeds them; a failure is retried next time). */
+  /** Resolves once the shipped manuals (and the first canned answers) are in the store (the first call seeds them; a failure is retried next time). */
   ready(): Promise<void>;
   /** The catalogue's models using a manual key. */
   modelsOf(key: string): readonly CatalogueEntry[];
@@ -24,7 +25,9 @@ export function deskDeps(ctx: WebContext, catalogue: Catalogue, seeds: readonly 
     seeds,
     ready() {
       seeded ??= seedManuals(ctx.store, seeds, ctx.now()).then(
-        () => undefined,
+        async () => {
+          await seedCanned(ctx.store, ctx.now());
+        },
         (e: unknown) => {
           seeded = undefined;
           throw e;

@@ -287,6 +287,7 @@ ${list.map(
   const questionPage = async (c: Context<WebEnv>, q: SupportQuestion, message?: { text: string; ok: boolean }, status: 200 | 400 | 409 = 200, draft?: { question: string; answer: string; body?: string }) => {
     const t = tr(c, m);
     const lang = langOf(c);
+    await deps.ready();
     const canned = await ctx.store.support.canned(q.modelKey);
     const device = await caseDevice(q.reference ?? undefined);
     const last = q.answers.at(-1);
@@ -351,6 +352,7 @@ ${csrfField(c)}
 
   app.get('/ops/support/canned', ops, async (c) => {
     const t = tr(c, m);
+    await deps.ready();
     const list = await ctx.store.support.canned();
     const choices = await modelChoices(langOf(c));
     const fields = (a: { modelKey: string | null; lang: SupportLang; title: string; body: string } | null, idp: string) => html`<label>${t('model')} <select name="model" id="${idp}-model"><option value="">${t('anyModel')}</option>${choices.map((x) => html`<option value="${x.key}"${a?.modelKey === x.key ? raw(' selected') : ''}>${x.label}</option>`)}</select></label>

@@ -37,6 +37,7 @@ export const supportMessages = {
     en: 'The address of this page is your private link to read the answer: bookmark it, and do not share it.',
   },
   yourQuestion: { ja: 'ご質問', en: 'Your question' },
+  questionCol: { ja: '質問', en: 'Question' },
   answers: { ja: '回答', en: 'Answers' },
   noAnswer: { ja: 'まだ回答はありません。担当者が確認しています。', en: 'No answer yet: the desk is looking at it.' },
   status: { ja: '状態', en: 'Status' },

@@ -77,10 +77,10 @@ export function mountSupport(app: WebApp, ctx: WebContext, deps: DeskDeps): void
       .sort((a, b) => a.label.localeCompare(b.label, 'en', { sensitivity: 'base' }));
   };
 
-  const modelSelect = (c: Context<WebEnv>, choices: { key: string; label: string }[], selected: string | undefined, name = 'model', id = 'model'): Html => {
+  const modelSelect = (c: Context<WebEnv>, choices: { key: string; label: string }[], selected: string | undefined, name = 'model', id = 'model', empty: 'modelUnknown' | 'allModels' | 'anyModel' = 'modelUnknown'): Html => {
     const t = tr(c, m);
     return html`<select name="${name}" id="${id}">
-<option value="">${t('modelUnknown')}</option>
+<option value="">${t(empty)}</option>
 ${choices.map((x) => html`<option value="${x.key}"${x.key === selected ? raw(' selected') : ''}>${x.label}</option>`)}
 </select>`;
   };
@@ -239,7 +239,7 @@ ${q.modelKey ? html`<p><a href="/manuals/${q.modelKey}">${t('fullManual')}</a></
       title: t('faqTitle'),
       body: html`<p>${t('faqIntro')}</p>
 <form method="get" action="/support/faq" class="filters">
-<label>${t('model')} ${modelSelect(c, choices, key, 'model', 'faq-model')}</label>
+<label>${t('model')} ${modelSelect(c, choices, key, 'model', 'faq-model', 'allModels')}</label>
 <button type="submit">${t('filter')}</button>
 </form>
 ${mine.length === 0 ? html`<p id="faq-empty">${t('faqEmpty')}</p>` : ''}
@@ -266,13 +266,13 @@ ${other.length ? html`<h2>${t('faqOther')}</h2><dl class="faq">${other.map((f) =
       body: html`<p><a href="/ops/support/canned">${t('canned')}</a> · <a href="/ops/support/faq">${t('manageFaq')}</a> · <a href="/ops/manuals">${t('manageManuals')}</a> · <a href="/support/faq">${t('faqLink')}</a></p>
 <form method="get" action="/ops/support" class="filters">
 <label>${t('status')} <select name="status" id="status-filter"><option value="">${t('anyStatus')}</option>${questionStatuses.map((s) => html`<option value="${s}"${q.status === s ? raw(' selected') : ''}>${statusLabel(c, s)}</option>`)}</select></label>
-<label>${t('model')} ${modelSelect(c, choices, q.model, 'model', 'model-filter')}</label>
+<label>${t('model')} ${modelSelect(c, choices, q.model, 'model', 'model-filter', 'allModels')}</label>
 <button type="submit">${t('filter')}</button>
 </form>
 ${
   list.length
     ? html`<table id="queue">
-<thead><tr><th scope="col" class="num">${t('id')}</th><th scope="col">${t('status')}</th><th scope="col">${t('model')}</th><th scope="col">${t('reference')}</th><th scope="col">${t('received')}</th><th scope="col">${t('yourQuestion')}</th><th scope="col" class="num">${t('answers')}</th></tr></thead>
+<thead><tr><th scope="col" class="num">${t('id')}</th><th scope="col">${t('status')}</th><th scope="col">${t('model')}</th><th scope="col">${t('reference')}</th><th scope="col">${t('received')}</th><th scope="col">${t('questionCol')}</th><th scope="col" class="num">${t('answers')}</th></tr></thead>
 <tbody>
 ${list.map(
   (x) => html`<tr class="status-${x.status}"><td class="num"><a href="/ops/support/${x.id}">${x.id}</a></td><td>${statusLabel(c, x.status)}</td><td>${x.modelKey ?? ''}</td><td>${x.reference ?? ''}</td><td>${formatDate(lang, x.createdAt)}</td><td><a href="/ops/support/${x.id}">${[...x.question].slice(0, 80).join('')}${[...x.question].length > 80 ? '…' : ''}</a></td><td class="num">${x.answers.length}</td></tr>`,
@@ -306,7 +306,7 @@ ${device ? html`<dt>${t('device')}</dt><dd>${device.text || t('unknownDevice')}<
 <dt>${t('emailShort')}</dt><dd>${q.email ?? t('none')}</dd>
 <dt>${t('receivedAt')}</dt><dd>${formatDate(lang, q.createdAt)}</dd>
 </dl>
-<h2>${t('yourQuestion')}</h2>
+<h2>${t('questionCol')}</h2>
 <div class="manual-body" id="q-text">${q.question}</div>
 <h2>${t('answers')}</h2>
 ${q.answers.length ? html`<ol class="answers">${q.answers.map((a) => html`<li><p class="muted">${a.by} · ${formatDate(lang, a.at)}</p><div class="manual-body">${a.body}</div></li>`)}</ol>` : html`<p>${t('none')}</p>`}
@@ -333,7 +333,7 @@ ${
 <p class="muted">${t('publishHint')}</p>
 <form method="post" action="/ops/support/${q.id}/publish" class="support-publish">
 ${csrfField(c)}
-<label>${t('model')} ${modelSelect(c, choices, q.modelKey ?? undefined, 'model', 'faq-model')}</label>
+<label>${t('model')} ${modelSelect(c, choices, q.modelKey ?? undefined, 'model', 'faq-model', 'anyModel')}</label>
 <label>${t('lang')} <select name="lang" id="faq-lang"><option value="ja"${q.lang === 'ja' ? raw(' selected') : ''}>${t('ja')}</option><option value="en"${q.lang === 'en' ? raw(' selected') : ''}>${t('en')}</option></select></label>
 <label>${t('faqQuestion')} <textarea name="question" id="faq-question" rows="4" maxlength="${supportLimits.question}">${draft?.question ?? scrub(q.question)}</textarea></label>
 <label>${t('faqAnswer')} <textarea name="answer" id="faq-answer" rows="6" maxlength="${supportLimits.question}">${draft?.answer ?? scrub(last.body)}</textarea></label>

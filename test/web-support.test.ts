@@ -205,6 +205,15 @@ describe.each(backends)('support desk and manuals (%s)', (_name, locate) => {
     const mine = await (await testClient(app, { 'accept-language': 'en' }).request(privateLink)).text();
     expect(mine).toContain('Reset the router to factory settings');
     expect(mine).toContain('Answered');
+
+    // A follow-up on the private link opens the question again and shows in the queue.
+    const asker = testClient(app, { 'accept-language': 'en' });
+    expect((await asker.request(privateLink, { method: 'POST', form: { text: 'Done, but <b>still</b> rebooting' } })).status).toBe(303);
+    expect((await store.support.question(q.id))!.status).toBe('open');
+    expect(await (await asker.request(privateLink)).text()).toContain('Done, but &lt;b&gt;still&lt;/b&gt; rebooting');
+    const again = await (await op.request(`/ops/support/${q.id}`)).text();
+    expect(again).toContain('Follow-up from the asker');
+    expect((await asker.request(`/support/q/${'B'.repeat(43)}`, { method: 'POST', form: { text: 'x' } })).status).toBe(404);
   });
 
   it('publishes an answered Q&A to the public FAQ only without personal data', async () => {

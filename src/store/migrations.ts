@@ -522,6 +522,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('body', 'text', (c) => c.notNull())
           .addColumn('canned_id', 'integer')
           .addColumn('by_name', 'text', (c) => c.notNull())
+          .addColumn('from_asker', 'integer', (c) => c.notNull().defaultTo(0))
           .addColumn('at_ms', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('web_support_answers_question').on('web_support_answers').columns(['question_id', 'id']).execute();

@@ -481,6 +481,8 @@ export interface WebSupportAnswerTable {
   body: string;
   canned_id: number | null;
   by_name: string;
+  /** 1: a follow-up by the asker (on the private link), not an answer of the desk. */
+  from_asker: Generated<number>;
   at_ms: number;
 }
 

@@ -35,6 +35,8 @@ export interface SupportAnswer {
   readonly cannedId: number | null;
   readonly by: string;
   readonly at: string;
+  /** A follow-up the asker wrote on the private link (not an answer of the desk). */
+  readonly fromAsker: boolean;
 }
 
 export interface SupportQuestion {
@@ -94,7 +96,8 @@ export interface WebSupportRepository {
   questionByToken(tokenHash: string): Promise<SupportQuestion | undefined>;
   /** Open questions first, then newest first. */
   questions(filter?: { status?: QuestionStatus; modelKey?: string; limit?: number }): Promise<SupportQuestion[]>;
-  addAnswer(questionId: number, a: { body: string; cannedId: number | null; by: string }, nowMs: number): Promise<void>;
+  /** An answer of the desk, or (fromAsker) the asker's follow-up, which opens the question again. */
+  addAnswer(questionId: number, a: { body: string; cannedId: number | null; by: string; fromAsker?: boolean }, nowMs: number): Promise<void>;
   setStatus(questionId: number, status: QuestionStatus, nowMs: number): Promise<void>;
 
   /** Count a new question from `ip` and return how many it sent since `sinceMs` (this one included); older rows are dropped. */
@@ -176,7 +179,7 @@ export function createWebSupportRepository(db: Kysely<Database>): WebSupportRepo
     const by = new Map<number, SupportAnswer[]>();
     for (const a of answers) {
       const list = by.get(Number(a.question_id)) ?? [];
-      list.push({ id: Number(a.id), body: a.body, cannedId: a.canned_id === null ? null : Number(a.canned_id), by: a.by_name, at: iso(a.at_ms) });
+      list.push({ id: Number(a.id), body: a.body, cannedId: a.canned_id === null ? null : Number(a.canned_id), by: a.by_name, at: iso(a.at_ms), fromAsker: Number(a.from_asker) !== 0 });
       by.set(Number(a.question_id), list);
     }
     return rows.map((r) => ({
@@ -285,8 +288,8 @@ export function createWebSupportRepository(db: Kysely<Database>): WebSupportRepo
     },
     async addAnswer(questionId, a, nowMs) {
       await db.transaction().execute(async (tx) => {
-        await tx.insertInto('web_support_answers').values({ question_id: questionId, body: storableText(a.body), canned_id: a.cannedId, by_name: storableText(a.by), at_ms: nowMs }).execute();
-        await tx.updateTable('web_support_questions').set({ updated_ms: nowMs }).where('id', '=', questionId).execute();
+        await tx.insertInto('web_support_answers').values({ question_id: questionId, body: storableText(a.body), canned_id: a.cannedId, by_name: storableText(a.by), from_asker: a.fromAsker ? 1 : 0, at_ms: nowMs }).execute();
+        await tx.updateTable('web_support_questions').set(a.fromAsker ? { updated_ms: nowMs, status: 'open' } : { updated_ms: nowMs }).where('id', '=', questionId).execute();
       });
     },
     async setStatus(questionId, status, nowMs) {

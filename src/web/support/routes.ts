@@ -218,9 +218,37 @@ ${q.reference ? html`<dt>${t('reference')}</dt><dd>${q.reference}</dd>` : ''}
 <h2>${t('yourQuestion')}</h2>
 <div class="manual-body" id="q-text">${q.question}</div>
 <h2>${t('answers')}</h2>
-${q.answers.length ? html`<ol class="answers" id="answers">${q.answers.map((a) => html`<li><p class="muted">${formatDate(lang, a.at)}</p><div class="manual-body">${a.body}</div></li>`)}</ol>` : html`<p id="no-answer">${t('noAnswer')}</p>`}
-${q.modelKey ? html`<p><a href="/manuals/${q.modelKey}">${t('fullManual')}</a></p>` : ''}`,
+${q.answers.length ? html`<ol class="answers" id="answers">${q.answers.map((a) => html`<li class="${a.fromAsker ? 'from-asker' : 'from-desk'}"><p class="muted">${a.fromAsker ? t('fromYou') : t('fromDesk')} · ${formatDate(lang, a.at)}</p><div class="manual-body">${a.body}</div></li>`)}</ol>` : html`<p id="no-answer">${t('noAnswer')}</p>`}
+${q.modelKey ? html`<p><a href="/manuals/${q.modelKey}">${t('fullManual')}</a></p>` : ''}
+${
+  q.status === 'closed'
+    ? html`<p class="muted" id="q-closed">${t('closedNote')}</p>`
+    : html`<h2>${t('followUp')}</h2>
+<form method="post" action="/support/q/${token}" class="support-ask">
+${csrfField(c)}
+<label>${t('followUpText')} <textarea name="text" id="follow-up" rows="5" maxlength="${supportLimits.question}" required></textarea></label>
+<button type="submit" id="follow-up-send">${t('send')}</button>
+</form>`
+}`,
     });
+  });
+
+  app.post('/support/q/:token', async (c) => {
+    const t = tr(c, m);
+    const token = c.req.param('token');
+    const q = tokenPattern.test(token) ? await ctx.store.support.questionByToken(sha256(token)) : undefined;
+    c.header('Cache-Control', 'no-store');
+    if (!q) return problemPage(c, 404, t('notFound'));
+    if (q.status === 'closed') return problemPage(c, 409, t('closedNote'));
+    const parsed = z.object({ text: z.string().trim().min(1).max(supportLimits.question), _csrf: z.string().optional() }).safeParse(await c.req.parseBody());
+    if (!parsed.success) return problemPage(c, 400, parsed.error.issues[0]!.code === 'too_big' ? t('tooLong') : t('noQuestion'));
+    const now = ctx.now();
+    // A follow-up counts against the same per-address allowance as a new question.
+    const n = await ctx.store.support.countQuestionFrom(c.get('clientIp'), now - supportLimits.windowMs, now);
+    if (n > supportLimits.perIp) return problemPage(c, 429, t('limited'));
+    await ctx.store.support.addAnswer(q.id, { body: parsed.data.text.replace(/\r\n?/g, '\n'), cannedId: null, by: 'asker', fromAsker: true }, now);
+    await ctx.audit(c, 'support.follow-up', `question:${q.id}`);
+    return c.redirect(`/support/q/${token}`, 303);
   });
 
   app.get('/support/faq', async (c) => {
@@ -290,7 +318,7 @@ ${list.map(
     await deps.ready();
     const canned = await ctx.store.support.canned(q.modelKey);
     const device = await caseDevice(q.reference ?? undefined);
-    const last = q.answers.at(-1);
+    const last = q.answers.filter((a) => !a.fromAsker).at(-1);
     const choices = await modelChoices(lang);
     return page(c, {
       title: t('qTitle', { id: q.id }),
@@ -309,7 +337,7 @@ ${device ? html`<dt>${t('device')}</dt><dd>${device.text || t('unknownDevice')}<
 <h2>${t('questionCol')}</h2>
 <div class="manual-body" id="q-text">${q.question}</div>
 <h2>${t('answers')}</h2>
-${q.answers.length ? html`<ol class="answers">${q.answers.map((a) => html`<li><p class="muted">${a.by} · ${formatDate(lang, a.at)}</p><div class="manual-body">${a.body}</div></li>`)}</ol>` : html`<p>${t('none')}</p>`}
+${q.answers.length ? html`<ol class="answers" id="answers">${q.answers.map((a) => html`<li class="${a.fromAsker ? 'from-asker' : 'from-desk'}"><p class="muted">${a.fromAsker ? t('fromAsker') : a.by} · ${formatDate(lang, a.at)}</p><div class="manual-body">${a.body}</div></li>`)}</ol>` : html`<p>${t('none')}</p>`}
 <h2>${t('answerHeading')}</h2>
 <form method="post" action="/ops/support/${q.id}/answer" class="support-answer">
 ${csrfField(c)}
@@ -494,7 +522,7 @@ ${list.map(
     const t = tr(c, m);
     const q = await loadQuestion(c);
     if (!q) return problemPage(c, 404, t('noQ'));
-    if (!q.answers.length) return questionPage(c, q, { text: t('needAnswer'), ok: false }, 409);
+    if (!q.answers.some((a) => !a.fromAsker)) return questionPage(c, q, { text: t('needAnswer'), ok: false }, 409);
     const form = await c.req.parseBody();
     const parsed = z
       .object({ model: modelField, lang: z.enum(['ja', 'en']), question: z.string().trim().min(1).max(supportLimits.question), answer: z.string().trim().min(1).max(supportLimits.question), _csrf: z.string().optional() })

@@ -103,7 +103,7 @@ describe.skipIf(browserSkip())('the support desk in Chromium', () => {
     await op.page.selectOption('#canned', cannedValue!);
     // support-ops.js put the canned text into the answer box; the operator adds a line.
     expect(await op.page.inputValue('#answer-body')).toMatch(/^A restart loop often means malware/);
-    await op.page.fill('#answer-body', `${await op.page.inputValue('#answer-body')}\nIf it keeps restarting after that, please send us a new question.`);
+    await op.page.fill('#answer-body', `${await op.page.inputValue('#answer-body')}\nIf it keeps restarting after that, write a follow-up below.`);
     await screenshot(op.page, 'support-answer');
     await op.page.click('#answer-send');
     await op.page.waitForURL(/done=answer/);
@@ -114,6 +114,12 @@ describe.skipIf(browserSkip())('the support desk in Chromium', () => {
     expect(await sub.page.textContent('#answers')).toContain('reset the router to its factory settings');
     expect(await sub.page.textContent('#q-status')).toBe('Answered');
     await screenshot(sub.page, 'support-private-answered');
+    // The same page in Japanese (the language switch keeps the private link).
+    await sub.page.click('#lang-switch');
+    expect(await sub.page.locator('html').getAttribute('lang')).toBe('ja');
+    expect(await sub.page.textContent('#q-status')).toBe('回答済み');
+    await screenshot(sub.page, 'support-private-answered-ja');
+    await sub.page.click('#lang-switch');
 
     // Published to the FAQ with the public text the operator wrote.
     await op.page.fill('#faq-question', 'My router restarts every few minutes. What should I do?');

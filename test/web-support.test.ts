@@ -243,6 +243,17 @@ describe.each(backends)('support desk and manuals (%s)', (_name, locate) => {
     await op.request(`/ops/support/faq/${entry!.id}/hidden`, { method: 'POST', form: { hidden: '1' } });
     expect(await (await testClient(app, { 'accept-language': 'en' }).request('/support/faq?model=nec-aterm')).text()).not.toContain('My router keeps rebooting');
     expect((await store.web.auditLog({ action: 'support.publish' }))[0]).toMatchObject({ accountName: 'admin' });
+
+    // Closed: the queue lists it after every open question, and the asker can no longer follow up.
+    expect((await op.request(`/ops/support/${q.id}/status`, { method: 'POST', form: { status: 'closed' } })).status).toBe(303);
+    expect((await op.request(`/ops/support/${q.id}/status`, { method: 'POST', form: { status: 'gone' } })).status).toBe(400);
+    const queue = await store.support.questions();
+    const lastOpen = queue.map((x) => x.status).lastIndexOf('open');
+    expect(lastOpen).toBeGreaterThanOrEqual(0);
+    expect(queue.findIndex((x) => x.status !== 'open')).toBeGreaterThan(lastOpen);
+    expect(queue.find((x) => x.id === q.id)!.status).toBe('closed');
+    expect((await testClient(app).request(privateLink, { method: 'POST', form: { text: 'still there?' } })).status).toBe(409);
+    expect((await store.web.auditLog({ action: 'support.status' }))[0]).toMatchObject({ detail: { from: 'open', to: 'closed' } });
   });
 
   it('saves a manual edit as version 2, keeps version 1, refuses a stale edit, and diffs them', async () => {

@@ -523,5 +523,79 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('plan_approvals_state').on('plan_approvals').columns(['state']).execute();
       },
     },
+    '0015-web-support': {
+      async up(db: Kysely<unknown>) {
+        // Remediation manuals with every version kept (one row per language), the support desk's
+        // questions and answers, canned answers per model, the FAQ, and the desk's rate limit.
+        await db.schema
+          .createTable('web_manual_versions')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('lang', 'text', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('edited_by', 'text', (c) => c.notNull())
+          .addColumn('edited_ms', 'bigint', (c) => c.notNull())
+          .addColumn('note', 'text', (c) => c.notNull())
+          .addUniqueConstraint('web_manual_versions_key_version_lang', ['key', 'version', 'lang'])
+          .execute();
+        await db.schema
+          .createTable('web_support_questions')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('reference', 'text')
+          .addColumn('model_key', 'text')
+          .addColumn('lang', 'text', (c) => c.notNull())
+          .addColumn('question', 'text', (c) => c.notNull())
+          .addColumn('email', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_support_questions_status').on('web_support_questions').columns(['status', 'id']).execute();
+        await db.schema
+          .createTable('web_support_answers')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('question_id', 'integer', (c) => c.notNull().references('web_support_questions.id'))
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('canned_id', 'integer')
+          .addColumn('by_name', 'text', (c) => c.notNull())
+          .addColumn('from_asker', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_support_answers_question').on('web_support_answers').columns(['question_id', 'id']).execute();
+        await db.schema
+          .createTable('web_support_canned')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('model_key', 'text')
+          .addColumn('lang', 'text', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+          .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createTable('web_support_faq')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('model_key', 'text')
+          .addColumn('lang', 'text', (c) => c.notNull())
+          .addColumn('question', 'text', (c) => c.notNull())
+          .addColumn('answer', 'text', (c) => c.notNull())
+          .addColumn('question_id', 'integer')
+          .addColumn('published_by', 'text', (c) => c.notNull())
+          .addColumn('published_ms', 'bigint', (c) => c.notNull())
+          .addColumn('hidden', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createTable('web_support_limits')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_support_limits_ip').on('web_support_limits').columns(['ip', 'at_ms']).execute();
+      },
+    },
   };
 }

@@ -356,6 +356,12 @@ export interface Database {
   web_audit: WebAuditTable;
   darknet_days: DarknetDayTable;
   plan_approvals: PlanApprovalTable;
+  web_manual_versions: WebManualVersionTable;
+  web_support_questions: WebSupportQuestionTable;
+  web_support_answers: WebSupportAnswerTable;
+  web_support_canned: WebSupportCannedTable;
+  web_support_faq: WebSupportFaqTable;
+  web_support_limits: WebSupportLimitTable;
 }
 
 /** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
@@ -471,4 +477,76 @@ export interface PlanApprovalTable {
   decided_by: string | null;
   decided_ms: number | null;
   decision_note: string | null;
+}
+
+/** One language of one version of a remediation manual (src/web/manuals/): versions are never rewritten. */
+export interface WebManualVersionTable {
+  id: Generated<number>;
+  key: string;
+  version: number;
+  lang: string;
+  title: string;
+  /** Plain text (numbered steps, paragraphs), shown escaped. */
+  body: string;
+  edited_by: string;
+  edited_ms: number;
+  note: string;
+}
+
+/** A question to the support desk; the asker's private link is the token, stored only as its SHA-256. */
+export interface WebSupportQuestionTable {
+  id: Generated<number>;
+  token_hash: string;
+  reference: string | null;
+  model_key: string | null;
+  lang: string;
+  question: string;
+  email: string | null;
+  /** open | answered | closed */
+  status: string;
+  created_ms: number;
+  updated_ms: number;
+}
+
+export interface WebSupportAnswerTable {
+  id: Generated<number>;
+  question_id: number;
+  body: string;
+  canned_id: number | null;
+  by_name: string;
+  /** 1: a follow-up by the asker (on the private link), not an answer of the desk. */
+  from_asker: Generated<number>;
+  at_ms: number;
+}
+
+/** A canned answer for a model's manual key (null: any model). */
+export interface WebSupportCannedTable {
+  id: Generated<number>;
+  model_key: string | null;
+  lang: string;
+  title: string;
+  body: string;
+  updated_by: string;
+  updated_ms: number;
+  deleted: Generated<number>;
+}
+
+/** A published FAQ entry: text edited by an operator, without the asker's data. */
+export interface WebSupportFaqTable {
+  id: Generated<number>;
+  model_key: string | null;
+  lang: string;
+  question: string;
+  answer: string;
+  question_id: number | null;
+  published_by: string;
+  published_ms: number;
+  hidden: Generated<number>;
+}
+
+/** One new question per row, by client address: the desk's rate limit (pruned as it goes). */
+export interface WebSupportLimitTable {
+  id: Generated<number>;
+  ip: string;
+  at_ms: number;
 }

@@ -19,6 +19,7 @@ import { createVulnRepository, type VulnRepository } from './vuln.js';
 import { createWebRepository, type WebRepository } from './web.js';
 import { createDarknetRepository, type DarknetRepository } from './darknet.js';
 import { createPlanGovernanceRepository, type PlanGovernanceRepository } from './plan-governance.js';
+import { createWebSupportRepository, type WebSupportRepository } from './web-support.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -145,6 +146,8 @@ export interface Store {
   readonly darknet: DarknetRepository;
   /** Plan proposals and two-person approvals; surveys run approved plans only once one is approved (./plan-governance.ts). */
   readonly planApprovals: PlanGovernanceRepository;
+  /** Remediation manuals (versioned), the support desk's questions, canned answers and FAQ (./web-support.ts). */
+  readonly support: WebSupportRepository;
   close(): Promise<void>;
 }
 
@@ -443,6 +446,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     web: createWebRepository(db),
     darknet: createDarknetRepository(db),
     planApprovals: createPlanGovernanceRepository(db),
+    support: createWebSupportRepository(db),
     async close() {
       await db.destroy();
     },

@@ -12,10 +12,11 @@ import { governanceModule } from './governance/index.js';
 import { problemPage } from './html.js';
 import { baseMiddleware, csrfMiddleware } from './security.js';
 import { staticModule } from './static.js';
+import { supportModule } from './support/index.js';
 import type { WebApp, WebContext, WebEnv, WebModule, WebOptions } from './types.js';
 
 /** The site's parts, in mounting order (a part's routes win over later parts' for the same path). */
-export const modules: readonly WebModule[] = [staticModule, loginModule, governanceModule];
+export const modules: readonly WebModule[] = [staticModule, loginModule, governanceModule, supportModule];
 
 export function webContext(store: Store, options: WebOptions = {}): WebContext {
   const now = options.now ?? Date.now;

@@ -100,12 +100,15 @@ describe('alerts over real SMTP', () => {
     expect(ja.bcc).toBeUndefined();
     expect(ja.html).toBe(false);
     expect(ja.text).toContain('この機種の個別の手順はまだありません');
+    // No manual key for the hostile model: the support link carries the reference only.
+    expect(ja.text).toMatch(/https:\/\/notice\.example\.test\/support\/new\?ref=IOTC-\d{4}-\d{6}\n/);
 
     const en = byTo.get('john@home-en.test')!;
     const enCase = (await store.cases.find('sub-en', 'weak-credential', 23))!;
     expect(en.subject).toContain(`ref. ${enCase.reference}`);
     expect(en.text).toContain('When: 2026-12-01 03:04 UTC');
     expect(en.text).toContain('https://notice.example.test/manuals/acme-ar-100');
+    expect(en.text).toContain(`https://notice.example.test/support/new?ref=${enCase.reference}&model=acme-ar-100`);
     expect(en.text).toContain('Dear John Smith,');
     expect(en.text).not.toMatch(/[ぁ-ん]/);
 

@@ -45,6 +45,7 @@ export const placeholders = {
   why_others: 'why it matters to others (kinds.yaml)',
   steps: 'numbered steps for the finding kind (kinds.yaml)',
   manual_url: 'the per-model manual link, or a note that there is none yet',
+  support_url: 'the support desk page for this case and model (/support/new?ref=…&model=…)',
   desk: 'the support desk contact line (--desk)',
   contact: 'the SIer or ops contact of the case',
 } as const;
@@ -249,6 +250,10 @@ export function composeAlert(t: AlertTemplates, c: TrackedCase, to: Recipient, c
   const key = ctx.manualFor(c.device);
   // Only a kebab-case key becomes a path: a hostile catalogue value cannot reshape the URL.
   const manual = key && /^[a-z0-9][a-z0-9-]*$/.test(key) ? `${ctx.manualBase}/manuals/${key}` : lang === 'ja' ? '（この機種の個別の手順はまだありません。上記の手順で対策してください）' : '(no guide for this model yet; the steps above apply)';
+  // The same rule for the support link: only a well-formed reference and key reach the query.
+  const refOk = /^IOTC-\d{4}-\d{6}$/.test(c.reference);
+  const keyOk = key !== null && /^[a-z0-9][a-z0-9-]*$/.test(key);
+  const support = `${ctx.manualBase}/support/new${refOk || keyOk ? '?' : ''}${[refOk ? `ref=${c.reference}` : '', keyOk ? `model=${key}` : ''].filter(Boolean).join('&')}`;
   const name = plainValue(to.name, 60);
   const values: Record<Placeholder, string> = {
     reference: c.reference,
@@ -264,6 +269,7 @@ export function composeAlert(t: AlertTemplates, c: TrackedCase, to: Recipient, c
     why_others: kind.why_others,
     steps: kind.steps.map((s, i) => `${i + 1}. ${s}`).join('\n'),
     manual_url: manual,
+    support_url: support,
     desk: ctx.desk[lang],
     contact: plainValue(c.contact, 120),
   };

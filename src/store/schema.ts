@@ -354,6 +354,9 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
+  web_selfchecks: WebSelfCheckTable;
+  optout_requests: OptoutRequestTable;
+  survey_exclusions: SurveyExclusionTable;
 }
 
 /** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */
@@ -438,4 +441,47 @@ export interface IspInventoryTable {
   measure: string;
   contact: string | null;
   model: string | null;
+}
+
+/** One public self-check, by the address it checked (the per-address rate limit; src/store/web-public.ts). */
+export interface WebSelfCheckTable {
+  id: Generated<number>;
+  ip: string;
+  at_ms: number;
+}
+
+/** An opt-out request from the public site, and how it was verified (src/store/web-public.ts). */
+export interface OptoutRequestTable {
+  id: Generated<number>;
+  cidr: string;
+  range_start: number;
+  range_end: number;
+  email: string;
+  reason: string;
+  lang: string;
+  client_ip: string;
+  created_ms: number;
+  /** pending | verified | approved | rejected */
+  state: string;
+  /** from-network | abuse-contact, once verified. */
+  verification: string | null;
+  /** SHA-256 of the confirmation link's token, never the token. */
+  token_hash: string | null;
+  token_expires_ms: number | null;
+  contact_isp: string | null;
+  mail_status: string | null;
+  verified_ms: number | null;
+  decided_ms: number | null;
+  decided_by: string | null;
+}
+
+/** A range no survey may touch: an approved opt-out (or an operator's entry). */
+export interface SurveyExclusionTable {
+  id: Generated<number>;
+  cidr: string;
+  range_start: number;
+  range_end: number;
+  optout_id: number | null;
+  created_ms: number;
+  created_by: string;
 }

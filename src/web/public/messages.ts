@@ -40,7 +40,7 @@ export const checkText = {
     ja: 'いま接続しているアドレス({ip})について、危険なサービス(Telnetなど)が外から見えていないかを簡易に確認し、調査で記録された問題があれば表示します。確認できるのは、このページを開いているアドレスだけです。',
     en: 'For the address you are connecting from ({ip}), this makes a light check of whether risky services (Telnet and others) can be reached from outside, and shows any problem our surveys recorded. Only the address this page is opened from can be checked.',
   },
-  what: { ja: '確認の内容: 下記のポートにTCP接続を試み、つながったらすぐに切断します。ログインやデータの送信は行いません。', en: 'What is done: a TCP connection is tried to each port below and closed as soon as it opens. Nothing is logged in to and no data is sent.' },
+  what: { ja: '確認の内容: 次のポートにTCP接続を試み、つながったらすぐに切断します(ログインやデータの送信は行いません):', en: 'What is done: a TCP connection is tried to each of these ports and closed as soon as it opens (nothing is logged in to, no data is sent):' },
   limit: { ja: '1つのアドレスにつき1時間に{n}回まで確認できます。', en: 'Each address may be checked {n} times an hour.' },
   submit: { ja: 'このアドレスを確認する', en: 'Check this address' },
   checking: { ja: '確認しています…', en: 'Checking…' },

@@ -196,14 +196,14 @@ describe.each(backends)('public site (%s)', (_name, locate) => {
     expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(raw).not.toContain(row.token_hash!);
 
-    const shown = await anon(app, `${link![1]}?lang=en`, '127.99.0.2');
+    const shown = await anon(app, `${link![1]!}?lang=en`, '127.99.0.2');
     expect(shown.status).toBe(200);
     expect((await store.optouts.optout(r.id))!.state).toBe('pending');
     expect((await anon(app, '/optout/confirm/' + 'A'.repeat(43), '127.99.0.2', { method: 'POST', form: {} })).status).toBe(404);
-    const confirmed = await anon(app, `${link![1]}?lang=en`, '127.99.0.2', { method: 'POST', form: {} });
+    const confirmed = await anon(app, `${link![1]!}?lang=en`, '127.99.0.2', { method: 'POST', form: {} });
     expect(confirmed.status).toBe(200);
     expect(await store.optouts.optout(r.id)).toMatchObject({ state: 'verified', verification: 'abuse-contact' });
-    expect((await anon(app, link![1], '127.99.0.2', { method: 'POST', form: {} })).status).toBe(404);
+    expect((await anon(app, link![1]!, '127.99.0.2', { method: 'POST', form: {} })).status).toBe(404);
   });
 
   it('a request no contact can confirm stays pending and cannot be approved; bad input is a 400 naming the field', async () => {

@@ -134,7 +134,7 @@ describe.each(backends)('public site (%s)', (_name, locate) => {
     expect((await anon(app, '/check', from, { method: 'POST', form: {} })).status).toBe(200);
     const cross = await anon(app, '/check', `${net24}.13`, { method: 'POST', form: {}, headers: { origin: 'http://evil.example' } });
     expect(cross.status).toBe(403);
-    expect((await store.optouts.selfChecks(`${net24}.13`, 0)).count).toBe(0);
+    expect(await store.optouts.uses('selfcheck', `${net24}.13`, 0)).toBe(0);
   });
 
   it('the survey page names its purpose, limits, source addresses, contact, User-Agent and the opt-out', async () => {
@@ -226,5 +226,21 @@ describe.each(backends)('public site (%s)', (_name, locate) => {
     expect(badMail.status).toBe(400);
     expect(await badMail.text()).toContain('the email address is not valid');
     expect((await anon(app, '/optout', '127.99.0.1', { method: 'POST', form: { cidr: '127.67.2.0/24', email: 'x@example.invalid' }, headers: { origin: 'http://evil.example' } })).status).toBe(403);
+  });
+
+  it('limits opt-out requests per address a day', async () => {
+    for (let i = 0; i < 5; i++) expect((await anon(app, '/optout', '127.99.0.3', { method: 'POST', form: { cidr: `127.67.${10 + i}.0/24`, email: 'x@example.invalid' } })).status).toBe(200);
+    const sixth = await anon(app, '/optout?lang=en', '127.99.0.3', { method: 'POST', form: { cidr: '127.67.20.0/24', email: 'x@example.invalid' } });
+    expect(sixth.status).toBe(429);
+    expect(await sixth.text()).toContain('Too many requests from this address');
+    expect((await store.optouts.listOptouts()).filter((r) => r.clientIp === '127.99.0.3')).toHaveLength(5);
+  });
+
+  it('lets no more than the limit through when requests race (several connections on PostgreSQL)', async () => {
+    const results = await Promise.all(Array.from({ length: 12 }, () => store.optouts.take('selfcheck', '127.98.0.1', now, 3600_000, 3)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(3);
+    expect(await store.optouts.uses('selfcheck', '127.98.0.1', 0)).toBe(3);
+    const refused = results.find((r) => !r.allowed)!;
+    expect(refused.retryAtMs).toBe(now + 3600_000);
   });
 });

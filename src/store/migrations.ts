@@ -486,16 +486,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     },
     '0014-web-public': {
       async up(db: Kysely<unknown>) {
-        // The public site: self-checks per address (rate limit shared by every server process),
+        // The public site: rate-limited anonymous actions (self-checks per address, opt-out requests
+        // per address, confirmation mails per abuse contact; shared by every server process),
         // opt-out requests with their verification (the confirmation token as its SHA-256 only),
         // and the survey exclusions approved requests become (runSurvey subtracts them).
         await db.schema
-          .createTable('web_selfchecks')
+          .createTable('web_public_actions')
           .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
-          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
           .addColumn('at_ms', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('web_selfchecks_ip').on('web_selfchecks').columns(['ip', 'at_ms']).execute();
+        await db.schema.createIndex('web_public_actions_key').on('web_public_actions').columns(['action', 'key', 'at_ms']).execute();
         await db.schema
           .createTable('optout_requests')
           .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))

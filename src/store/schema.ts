@@ -354,7 +354,7 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
-  web_selfchecks: WebSelfCheckTable;
+  web_public_actions: WebPublicActionTable;
   optout_requests: OptoutRequestTable;
   survey_exclusions: SurveyExclusionTable;
 }
@@ -443,10 +443,13 @@ export interface IspInventoryTable {
   model: string | null;
 }
 
-/** One public self-check, by the address it checked (the per-address rate limit; src/store/web-public.ts). */
-export interface WebSelfCheckTable {
+/** One rate-limited anonymous action of the public site (src/store/web-public.ts). */
+export interface WebPublicActionTable {
   id: Generated<number>;
-  ip: string;
+  /** selfcheck | optout | optout-mail */
+  action: string;
+  /** What is limited: the client address, or the abuse contact mailed. */
+  key: string;
   at_ms: number;
 }
 

@@ -1,6 +1,7 @@
 /**
- * The public site's records (src/web/public/): self-checks (the per-address rate limit, kept here
- * so every server process shares it), opt-out requests with their verification, and the survey
+ * The public site's records (src/web/public/): rate-limited anonymous actions (self-checks and
+ * opt-out requests per address, mails per abuse contact; kept here so every server process shares
+ * them), opt-out requests with their verification, and the survey
  * exclusions approved requests become. runSurvey subtracts excludedRanges() from every survey's
  * scope (exclusions win). Confirmation tokens are stored as their SHA-256 only. Times are epoch ms.
  */
@@ -10,6 +11,10 @@ import type { Ipv4Range } from '../core/ip.js';
 import { storableText } from '../core/schemas.js';
 import type { FindingDevice, FindingKind, Severity } from '../core/records.js';
 import type { Database, OptoutRequestTable, SurveyExclusionTable } from './schema.js';
+
+/** The public site's rate-limited anonymous actions. */
+export const publicActions = ['selfcheck', 'optout', 'optout-mail'] as const;
+export type PublicAction = (typeof publicActions)[number];
 
 export const optoutStates = ['pending', 'verified', 'approved', 'rejected'] as const;
 export type OptoutState = (typeof optoutStates)[number];
@@ -71,9 +76,14 @@ export interface FindingOnRecord {
 }
 
 export interface OptoutRepository {
-  /** Count this address's self-checks since `sinceMs`, with the oldest of them (for "retry at"). */
-  selfChecks(ip: string, sinceMs: number): Promise<{ count: number; oldestMs: number | null }>;
-  recordSelfCheck(ip: string, nowMs: number): Promise<void>;
+  /**
+   * Take one of `limit` uses of `action` for `key` in the window ending now: recorded and allowed,
+   * or refused with when the oldest use leaves the window. Insert-then-count, so concurrent
+   * requests from several processes never let more than `limit` through.
+   */
+  take(action: PublicAction, key: string, nowMs: number, windowMs: number, limit: number): Promise<{ allowed: boolean; count: number; retryAtMs: number | null }>;
+  /** Uses of `action` for `key` since `sinceMs`. */
+  uses(action: PublicAction, key: string, sinceMs: number): Promise<number>;
   /** Findings stored for one address, newest first (at most `limit`). */
   findingsAt(ip: string, ipNum: number, limit?: number): Promise<FindingOnRecord[]>;
 
@@ -132,17 +142,36 @@ export function createOptoutRepository(db: Kysely<Database>): OptoutRepository {
     return r ? toOptout(r) : undefined;
   };
   return {
-    async selfChecks(ip, sinceMs) {
+    async take(action, key, nowMs, windowMs, limit) {
+      const since = nowMs - windowMs;
+      // Uses that left the window are of no further use: dropped (by the same index).
+      await db.deleteFrom('web_public_actions').where('action', '=', action).where('key', '=', key).where('at_ms', '<', since).execute();
+      const mine = await db.insertInto('web_public_actions').values({ action, key, at_ms: nowMs }).returning('id').executeTakeFirstOrThrow();
+      const earlier = await db
+        .selectFrom('web_public_actions')
+        .select(['id', 'at_ms'])
+        .where('action', '=', action)
+        .where('key', '=', key)
+        .where('at_ms', '>=', since)
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      // Allowed when this use is among the first `limit` of the window (by id: the order of insertion).
+      const rank = earlier.findIndex((r) => Number(r.id) === Number(mine.id));
+      if (rank >= 0 && rank < limit) return { allowed: true, count: rank + 1, retryAtMs: null };
+      await db.deleteFrom('web_public_actions').where('id', '=', mine.id).execute();
+      const oldest = earlier[0] ? Number(earlier[0].at_ms) : nowMs;
+      return { allowed: false, count: earlier.length - 1, retryAtMs: oldest + windowMs };
+    },
+    async uses(action, key, sinceMs) {
       const r = await db
-        .selectFrom('web_selfchecks')
-        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('at_ms').as('oldest')])
-        .where('ip', '=', ip)
+        .selectFrom('web_public_actions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('action', '=', action)
+        .where('key', '=', key)
         .where('at_ms', '>=', sinceMs)
         .executeTakeFirst();
-      return { count: Number(r?.n ?? 0), oldestMs: r?.oldest === null || r?.oldest === undefined ? null : Number(r.oldest) };
-    },
-    async recordSelfCheck(ip, nowMs) {
-      await db.insertInto('web_selfchecks').values({ ip, at_ms: nowMs }).execute();
+      return Number(r?.n ?? 0);
     },
     async findingsAt(ip, ipNum, limit = 200) {
       const rows = await db

@@ -23,6 +23,8 @@ import { lightCheck, selfCheckPorts, type LiveCheck } from './self-check.js';
 
 /** Self-checks per address per hour (WebOptions.selfCheck.perHour overrides). */
 export const selfCheckLimit = { perHour: 3, windowMs: 3600_000 } as const;
+/** Opt-out requests per address a day, and confirmation mails per abuse contact a day (no mail bombing through the form). */
+export const optoutLimits = { perIpPerDay: 5, mailsPerContactPerDay: 20, windowMs: 86400_000 } as const;
 
 /** True when the browser says this POST was sent from another site. */
 export function crossSite(c: Context<WebEnv>): boolean {
@@ -30,6 +32,12 @@ export function crossSite(c: Context<WebEnv>): boolean {
   if (origin !== undefined && origin !== new URL(c.req.url).origin) return true;
   const site = c.req.header('sec-fetch-site');
   return site === 'cross-site' || site === 'same-site';
+}
+
+/** A 429 page saying when to retry (and the Retry-After header). */
+function limitedPage(c: Context<WebEnv>, retryAtMs: number, nowMs: number, title: string, message: string) {
+  c.header('Retry-After', String(Math.max(1, Math.ceil((retryAtMs - nowMs) / 1000))));
+  return page(c, { title, status: 429, body: html`<p class="problem" role="alert" id="limited">${message}</p>` });
 }
 
 const homePage = (c: Context<WebEnv>) => {
@@ -133,14 +141,11 @@ export const publicModule: WebModule = {
       // Only the address the request comes from: the form names none, and none would be read.
       const ip = c.get('clientIp');
       const now = ctx.now();
-      const seen = await ctx.store.optouts.selfChecks(ip, now - selfCheckLimit.windowMs);
-      if (seen.count >= perHour) {
-        const retry = new Date((seen.oldestMs ?? now) + selfCheckLimit.windowMs).toISOString();
+      const seen = await ctx.store.optouts.take('selfcheck', ip, now, selfCheckLimit.windowMs, perHour);
+      if (!seen.allowed) {
         await ctx.audit(c, 'selfcheck.limited', ip, { count: seen.count });
-        c.header('Retry-After', String(Math.max(1, Math.ceil(((seen.oldestMs ?? now) + selfCheckLimit.windowMs - now) / 1000))));
-        return page(c, { title: t('title'), status: 429, body: html`<p class="problem" role="alert" id="check-limited">${t('limited', { at: formatDate(c.get('lang'), retry) })}</p>` });
+        return limitedPage(c, seen.retryAtMs ?? now, now, t('title'), t('limited', { at: formatDate(c.get('lang'), new Date(seen.retryAtMs ?? now).toISOString()) }));
       }
-      await ctx.store.optouts.recordSelfCheck(ip, now);
       const live = await lightCheck(ip, { ...(ctx.options.selfCheck?.scope ? { scope: ctx.options.selfCheck.scope } : {}), ports, ...(ctx.options.selfCheck?.timeoutMs ? { timeoutMs: ctx.options.selfCheck.timeoutMs } : {}) });
       const n = parseIpv4(ip);
       const found = n === undefined ? [] : await ctx.store.optouts.findingsAt(ip, n);
@@ -151,7 +156,7 @@ export const publicModule: WebModule = {
         body: html`<p class="muted">${t('checkedAt', { at: formatDate(c.get('lang'), new Date(now).toISOString()) })}</p>
 <section id="live"><h2>${t('liveTitle')}</h2>${liveTable(c, live)}</section>
 <section id="on-record"><h2>${t('recordTitle')}</h2>${recordTable(c, found)}</section>
-${seen.count + 1 < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
+${seen.count < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
       });
     });
 
@@ -190,6 +195,11 @@ ${seen.count + 1 < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
       const ipNum = parseIpv4(ip);
       const inside = ipNum !== undefined && range.start <= ipNum && ipNum <= range.end;
       const now = ctx.now();
+      const allowed = await ctx.store.optouts.take('optout', ip, now, optoutLimits.windowMs, optoutLimits.perIpPerDay);
+      if (!allowed.allowed) {
+        await ctx.audit(c, 'optout.limited', normal, { count: allowed.count });
+        return limitedPage(c, allowed.retryAtMs ?? now, now, t('title'), t('limited', { at: formatDate(c.get('lang'), new Date(allowed.retryAtMs ?? now).toISOString()) }));
+      }
       const request = await ctx.store.optouts.createOptout({ cidr: normal, range, email, reason, lang: c.get('lang'), clientIp: ip, verification: inside ? 'from-network' : null }, now);
       let outcome: Html;
       let mail: string | undefined;
@@ -201,6 +211,10 @@ ${seen.count + 1 < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
           await ctx.store.optouts.setConfirmation(request.id, { tokenHash: null, expiresMs: null, contactIsp: isp?.id ?? null, mailStatus: contact ? 'no SMTP relay configured' : 'no abuse contact known' });
           mail = 'none';
           outcome = html`<p id="optout-pending">${t('noContact')}</p>`;
+        } else if (!(await ctx.store.optouts.take('optout-mail', contact.email, now, optoutLimits.windowMs, optoutLimits.mailsPerContactPerDay)).allowed) {
+          await ctx.store.optouts.setConfirmation(request.id, { tokenHash: null, expiresMs: null, contactIsp: contact.isp, mailStatus: 'not sent: the daily limit of mails to this contact was reached' });
+          mail = 'limited';
+          outcome = html`<p id="optout-pending" class="problem">${t('mailFailed')}</p>`;
         } else {
           const { token, hash } = newToken();
           const base = (ctx.options.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');

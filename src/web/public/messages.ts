@@ -155,6 +155,7 @@ export const optoutText = {
   mailed: { ja: 'このネットワークの登録窓口({isp})に確認メールを送りました。窓口が確認すると、運用者の承認を経て除外されます。', en: 'A confirmation mail went to the registered abuse contact of this network ({isp}). Once they confirm it and an operator approves it, the network is left out.' },
   mailFailed: { ja: '確認メールを送れませんでした。申請は保留のままで、運用者が確認します。', en: 'The confirmation mail could not be sent. The request stays pending and an operator will look at it.' },
   noContact: { ja: 'このネットワークの登録窓口が分からないため、自動では確認できません。申請は保留のままで、運用者が確認します。', en: 'No registered abuse contact is known for this network, so it cannot be verified automatically. The request stays pending and an operator will look at it.' },
+  limited: { ja: 'このアドレスからの申請が上限に達しました。{at} 以降にもう一度お試しください。', en: 'Too many requests from this address. Try again after {at}.' },
   confirmTitle: { ja: '除外申請の確認', en: 'Confirm an opt-out request' },
   confirmText: { ja: '次の申請を、このネットワークの窓口として確認しますか? ネットワーク: {cidr} 申請者: {email}', en: 'Confirm this request as the network\'s abuse contact? Network: {cidr}, requested by: {email}' },
   confirmButton: { ja: '確認する', en: 'Confirm' },

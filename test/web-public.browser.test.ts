@@ -14,7 +14,7 @@ import { compileScope, defaultScope, restrictScope } from '../src/scope/scope.js
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { createWebApp, serveWeb, webContext, type RunningWeb } from '../src/web/server.js';
-import { testScryptLog2N } from '../src/web/test-support.js';
+import { addTestAccounts, testAccounts, testScryptLog2N } from '../src/web/test-support.js';
 import { browserSkip, collectPageErrors, launchBrowser, screenshot } from './browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-web-public-browser-'));
@@ -30,6 +30,7 @@ describe.skipIf(browserSkip())('the public site in Chromium', () => {
     telnet = net.createServer((s) => s.on('error', () => {}).end('login: '));
     await new Promise<void>((resolve, reject) => telnet.once('error', reject).listen(2323, device, resolve));
     store = await openStore(join(dir, 'web.db'));
+    await addTestAccounts(store);
     const ctx = webContext(store, {
       scryptLog2N: testScryptLog2N,
       trustProxy: ['127.0.0.1'],
@@ -86,5 +87,25 @@ describe.skipIf(browserSkip())('the public site in Chromium', () => {
     expect((await store.web.auditLog({ action: 'selfcheck' }))[0]).toMatchObject({ ip: device, detail: { open: [2323] } });
     expect(errors).toEqual([]);
     await context.close();
+
+    // An operator approves it from the list (the confirm dialog accepted): it becomes an exclusion.
+    const ops = await browser.newContext({ locale: 'en-GB' });
+    const opsPage = await ops.newPage();
+    const opsErrors = collectPageErrors(opsPage);
+    opsPage.on('dialog', (d) => void d.accept());
+    await opsPage.goto(`${web.url}/login?next=/ops/optouts`);
+    await opsPage.fill('#name', testAccounts.analyst.name);
+    await opsPage.fill('#password', testAccounts.analyst.password);
+    await opsPage.click('#login-submit');
+    await opsPage.waitForURL(/\/ops\/optouts/);
+    const [request] = await store.optouts.listOptouts();
+    await screenshot(opsPage, 'ops-optouts-verified');
+    await opsPage.click(`#approve-${request!.id}`);
+    await opsPage.waitForSelector('#optout-done');
+    expect(await opsPage.textContent('#exclusions')).toContain(`${net24}.0/24`);
+    await screenshot(opsPage, 'ops-optouts-approved');
+    expect(await store.optouts.excludedRanges()).toEqual([request!.range]);
+    expect(opsErrors).toEqual([]);
+    await ops.close();
   });
 });

@@ -26,10 +26,15 @@ export const selfCheckLimit = { perHour: 3, windowMs: 3600_000 } as const;
 /** Opt-out requests per address a day, and confirmation mails per abuse contact a day (no mail bombing through the form). */
 export const optoutLimits = { perIpPerDay: 5, mailsPerContactPerDay: 20, windowMs: 86400_000 } as const;
 
-/** True when the browser says this POST was sent from another site. */
-export function crossSite(c: Context<WebEnv>): boolean {
+/**
+ * True when the browser says this POST was sent from another site. This server's own origin is
+ * the request URL's, or the configured public URL's (behind a TLS-terminating proxy the two differ).
+ */
+export function crossSite(c: Context<WebEnv>, publicUrl?: string): boolean {
   const origin = c.req.header('origin');
-  if (origin !== undefined && origin !== new URL(c.req.url).origin) return true;
+  const own = [new URL(c.req.url).origin];
+  if (publicUrl !== undefined && URL.canParse(publicUrl)) own.push(new URL(publicUrl).origin);
+  if (origin !== undefined && !own.includes(origin)) return true;
   const site = c.req.header('sec-fetch-site');
   return site === 'cross-site' || site === 'same-site';
 }
@@ -137,7 +142,7 @@ export const publicModule: WebModule = {
 
     app.post('/check', async (c) => {
       const t = tr(c, checkText);
-      if (crossSite(c)) return problemPage(c, 403, t('crossSite'));
+      if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, t('crossSite'));
       // Only the address the request comes from: the form names none, and none would be read.
       const ip = c.get('clientIp');
       const now = ctx.now();
@@ -179,7 +184,7 @@ ${seen.count < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
 
     app.post('/optout', async (c) => {
       const t = tr(c, optoutText);
-      if (crossSite(c)) return problemPage(c, 403, tr(c, checkText)('crossSite'));
+      if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, tr(c, checkText)('crossSite'));
       const parsed = optoutSchema.safeParse(await c.req.parseBody());
       const bad = (what: string, values = {}) => page(c, { title: t('title'), status: 400, body: optoutForm(c, values, t('bad', { what })) });
       if (!parsed.success) return bad(parsed.error.issues.map((i) => i.path.join('.')).join(', '));
@@ -244,7 +249,7 @@ ${seen.count < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
 
     app.post('/optout/confirm/:token', async (c) => {
       const t = tr(c, optoutText);
-      if (crossSite(c)) return problemPage(c, 403, tr(c, checkText)('crossSite'));
+      if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, tr(c, checkText)('crossSite'));
       const token = c.req.param('token');
       const r = tokenOk(token) ? await ctx.store.optouts.optoutByToken(sha256(token), ctx.now()) : undefined;
       if (!r || !(await ctx.store.optouts.verifyOptout(r.id, 'abuse-contact', ctx.now()))) return problemPage(c, 404, t('badToken'));
@@ -272,7 +277,7 @@ ${r.decidedBy ? html`<span class="muted">${r.decidedBy}</span>` : ''}</td></tr>`
 )}
 </tbody></table>`}
 <h2>${t('exclusionsTitle')}</h2>
-${exclusions.length === 0 ? html`<p>${t('noExclusions')}</p>` : html`<table id="exclusions"><thead><tr><th>${t('network')}</th><th class="num">${t('id')}</th><th>${t('addedBy')}</th><th>${t('added')}</th></tr></thead><tbody>
+${exclusions.length === 0 ? html`<p>${t('noExclusions')}</p>` : html`<table id="exclusions"><thead><tr><th>${t('network')}</th><th class="num">${t('request')}</th><th>${t('addedBy')}</th><th>${t('added')}</th></tr></thead><tbody>
 ${exclusions.map((e) => html`<tr><td><code>${e.cidr}</code></td><td class="num">${e.optoutId ?? ''}</td><td>${e.createdBy}</td><td>${formatDate(lang, e.createdAt)}</td></tr>`)}
 </tbody></table>`}`,
       });

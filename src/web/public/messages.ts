@@ -190,6 +190,7 @@ export const opsText = {
   'abuse-contact': { ja: '登録窓口が確認', en: 'confirmed by the abuse contact' },
   exclusionsTitle: { ja: '現在の除外(調査は接続しません)', en: 'Stored exclusions (surveys never connect)' },
   noExclusions: { ja: '除外はありません。', en: 'There are no exclusions.' },
+  request: { ja: '申請番号', en: 'Request' },
   addedBy: { ja: '追加者', en: 'Added by' },
   added: { ja: '追加日時', en: 'Added' },
   mail: { ja: 'メール', en: 'Mail' },

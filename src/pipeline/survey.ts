@@ -146,7 +146,7 @@ function checkModules(plan: SurveyPlan, wanted: readonly StageName[] = plan.modu
  * The scope minus the exclusions stored from approved opt-outs (store.optouts): exclusions win,
  * whatever the scope file says, so every probe, grab and login of the run is refused there.
  */
-async function withStoredExclusions(store: Store, scope: CompiledScope): Promise<CompiledScope> {
+export async function withStoredExclusions(store: Store, scope: CompiledScope): Promise<CompiledScope> {
   const excluded = await store.optouts.excludedRanges();
   if (excluded.length === 0) return scope;
   return compileScope({ ...scope.spec, excludes: [...scope.spec.excludes, ...excluded], source: `${scope.source} minus ${excluded.length} stored exclusion(s)` });

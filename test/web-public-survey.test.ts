@@ -1,7 +1,8 @@
 /**
  * Stored exclusions win: once an operator approves an opt-out, a survey of a loopback range whose
  * scope and targets include the network never connects to it (counting listeners prove it), on
- * both store back ends, for a new survey and for the grab stage of the same run.
+ * both store back ends, for a new survey and for the grab stage of the same run; and
+ * `iotclean grab --survey` of a survey stored before the opt-out leaves the network out too.
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { storeBackends } from '../src/store/test-support.js';
 import { parseIpv4 } from '../src/core/ip.js';
+import { runCli } from './helpers.js';
 
 const { backends, cleanup } = storeBackends('web-public-survey', { fresh: true });
 const PORT = 2324;
@@ -65,5 +67,28 @@ describe.each(backends)('a survey honours stored exclusions (%s)', (_name, locat
     // The survey records the narrowed scope it ran under.
     const row = (await store.surveys.get(o.surveyId))!;
     expect(row.scope.source).toMatch(/minus 1 stored exclusion/);
+  });
+});
+
+describe('grab of a survey stored before the opt-out', () => {
+  it('iotclean grab --survey never connects to the addresses excluded since', { timeout: 120_000 }, async () => {
+    const location = await backends[0]![1]();
+    const store = await openStore(location);
+    let surveyId: number;
+    try {
+      const scope = compileScope(defaultScope());
+      const found = await runSurvey({ store, scope, targets: restrictScope(scope, [`${base}.0/28`]), plan, rate: 0, workers: 1 });
+      surveyId = found.surveyId;
+      expect(await store.endpoints.count(surveyId)).toBe(hosts.length);
+      const r = await store.optouts.createOptout({ cidr: `${base}.4/30`, range: { start: parseIpv4(`${base}.4`)!, end: parseIpv4(`${base}.7`)! }, email: 'o@example.invalid', reason: '', lang: 'en', clientIp: `${base}.5`, verification: 'from-network' }, Date.now());
+      await store.optouts.decideOptout(r.id, 'approved', 'admin', Date.now());
+    } finally {
+      await store.close();
+    }
+    for (const k of accepted.keys()) accepted.set(k, 0);
+    const run = await runCli(['grab', '--survey', String(surveyId), '--db', location, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    for (const ip of excluded) expect(accepted.get(ip)).toBe(0);
+    for (const ip of hosts.filter((h) => !excluded.has(h))) expect(accepted.get(ip)).toBeGreaterThan(0);
   });
 });

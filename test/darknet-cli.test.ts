@@ -1,5 +1,5 @@
 /** `iotclean darknet generate | analyse` as a user runs them. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('iotclean darknet', () => {
   it('has help for each command and takes one or more capture files', async () => {
-    for (const path of [['darknet'], ['darknet', 'analyse'], ['darknet', 'watch'], ['darknet', 'generate']]) {
+    for (const path of [['darknet'], ['darknet', 'analyse'], ['darknet', 'watch'], ['darknet', 'generate'], ['darknet', 'days']]) {
       const r = await runCli([...path, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^Usage: iotclean darknet/);
@@ -33,6 +33,29 @@ describe('iotclean darknet', () => {
     const g2 = await runCli(['darknet', 'generate', '--out', again, '--truth', join(dir, 'again.json'), '--seed', 's1', '--packets', '20000']);
     expect(g2.code, g2.stderr).toBe(0);
     expect(readFileSync(again).equals(readFileSync(cap))).toBe(true);
+  }, 60_000);
+
+  it('analyse --days stores the per-day aggregates, --parquet writes the source-days; darknet days lists them', async () => {
+    const db = join(dir, 'days.db');
+    const pq = join(dir, 'parquet');
+    const r = await runCli(['darknet', 'analyse', cap, '--days', '--parquet', pq, '--db', db, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const sources = JSON.parse(r.stdout) as { infected: boolean; packets: number }[];
+    const folders = readdirSync(pq);
+    expect(folders.length).toBeGreaterThan(0);
+    expect(folders.every((f) => /^day=\d{4}-\d{2}-\d{2}$/.test(f) && readdirSync(join(pq, f)).some((x) => x.endsWith('.parquet')))).toBe(true);
+    const days = await runCli(['darknet', 'days', '--db', db, '--json']);
+    expect(days.code, days.stderr).toBe(0);
+    const rows = JSON.parse(days.stdout) as { sources: number; infected: number; packets: number; isp: string | null }[];
+    expect(rows.reduce((n, d) => n + d.sources, 0)).toBe(sources.length);
+    expect(rows.reduce((n, d) => n + d.infected, 0)).toBe(sources.filter((s) => s.infected).length);
+    expect(rows.reduce((n, d) => n + d.packets, 0)).toBe(sources.reduce((n, s) => n + s.packets, 0));
+    expect(rows.every((d) => d.isp === null)).toBe(true); // no --isps: no ISP
+    const text = await runCli(['darknet', 'days', '--db', db]);
+    expect(text.stdout).toMatch(/scanning\s+mirai\s+-\s+\d+/);
+    const bad = await runCli(['darknet', 'days', '--db', db, '--from', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--from yesterday is not a UTC day');
   }, 60_000);
 
   it('analyse --json gives one object per source with the documented keys; text gives the tables', async () => {

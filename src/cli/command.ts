@@ -271,6 +271,8 @@ export async function runCommand(root: Command<never>, argv: readonly string[], 
   const first = argv[0];
   if (root.subcommands && first !== undefined && !first.startsWith('-')) {
     const sub = root.subcommands.find((s) => s.name === first);
+    // A command with both (`iotclean plan FILE` and `iotclean plan list`): not a subcommand's name, so its own positional.
+    if (!sub && root.run) return runCommand({ ...root, subcommands: undefined }, argv, path);
     if (!sub) {
       throw new IotcleanError('E_ARGS', `unknown command "${first}" for ${path.join(' ')}`, {
         hint: `one of: ${root.subcommands.map((s) => s.name).join(', ')}; see ${path.join(' ')} --help`,

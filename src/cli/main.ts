@@ -14,6 +14,8 @@ import { findingsCommand } from './commands/findings.js';
 import { labCommand } from './commands/lab.js';
 import { notifyCommand } from './commands/notify.js';
 import { serveCommand } from './commands/serve.js';
+import { flowsCommand } from './commands/flows.js';
+import { shareCommand } from './commands/share.js';
 import { devicesCommand, grabCommand, identifyCommand, surveyCommand } from './commands/survey.js';
 import { endpointsCommand, importCommand, surveysCommand } from './commands/store.js';
 import { vulnCommand } from './commands/vuln.js';
@@ -37,7 +39,7 @@ export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
   version: packageVersion(),
-  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, vulnCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, findingsCommand, notifyCommand, darknetCommand, ispCommand, serveCommand, scopeCommand, planCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, vulnCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, findingsCommand, notifyCommand, darknetCommand, flowsCommand, shareCommand, ispCommand, serveCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

@@ -24,6 +24,7 @@ export const errorCodes = {
   E_TEMPLATE: 'alert template is invalid',
   E_SMTP: 'mail delivery failed',
   E_NOT_FOUND: 'not found',
+  E_PLAN_APPROVAL: 'survey plan is not approved, or the approval step was refused',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;
 

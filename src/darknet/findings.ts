@@ -12,6 +12,8 @@
  *    given (the host's device, and whether the same address also had a weak credential), and are
  *    attributed by the ISP table's longest prefix. Held ones are stored and counted, never sent.
  * 4. The store keeps one finding per (kind, ip, port, day): re-analysing a capture adds nothing.
+ * 5. The per-day aggregates (./daily.ts) of every source, infected or not, replace the stored
+ *    aggregates of the days analysed.
  */
 import type { FindingDevice, HoldReason, Identification } from '../core/records.js';
 import type { Finding } from '../core/records.js';
@@ -20,6 +22,7 @@ import { attribute } from '../findings/attribute.js';
 import { deviceOf, fromInfectionCandidate } from '../findings/build.js';
 import type { IspTable } from '../scope/isp.js';
 import type { Store } from '../store/store.js';
+import { dailyAggregates } from './daily.js';
 import { analyseCaptures, infectionCandidates, type AnalyseOptions, type AnalyseResult, type InfectionCandidate } from './analyse.js';
 import type { CaptureInput } from './pcap/reader.js';
 import type { ScannerList } from './scanners.js';
@@ -37,6 +40,8 @@ export interface DarknetFindingsOptions extends AnalyseOptions {
 /** What one run did. Counts of findings are of distinct stored findings. */
 export interface DarknetFindingsResult {
   readonly analysis: AnalyseResult;
+  /** Per-day aggregate rows stored (day × class × fingerprint × ISP). */
+  readonly days: number;
   /** Mirai-style source-days the classifier found. */
   readonly candidates: number;
   /** Candidates dropped because the operator lists their source as a research scanner, per scanner name. */
@@ -78,6 +83,8 @@ export async function analyseToFindings(
   options: DarknetFindingsOptions = {},
 ): Promise<DarknetFindingsResult> {
   const analysis = await analyseCaptures(files, options);
+  const days = dailyAggregates(analysis.sources, isps);
+  await store.darknet.recordDays(days);
   const all = infectionCandidates(analysis.sources);
   const excluded: Record<string, number> = {};
   const kept: InfectionCandidate[] = [];
@@ -127,7 +134,7 @@ export async function analyseToFindings(
   }
   await flush();
   const after = await infectedCount(store);
-  return { analysis, candidates: all.length, excluded, stored: seen.size, added: Math.max(0, after - before), byIsp, held, alsoWeakCredential, failed };
+  return { analysis, days: days.length, candidates: all.length, excluded, stored: seen.size, added: Math.max(0, after - before), byIsp, held, alsoWeakCredential, failed };
 }
 
 async function infectedCount(store: Store): Promise<number> {

@@ -191,6 +191,8 @@ export async function runSurvey(request: SurveyRequest): Promise<SurveyOutcome> 
     }
     const stored = surveyPlanSchema.safeParse(await store.plans.get(row.planDigest));
     if (stored.success) plan = stored.data;
+    // Governance (src/store/plan-governance.ts): a resumed run probes too, so its plan must be approved.
+    await store.planApprovals.assertApproved({ digest: row.planDigest, version: plan.version, name: plan.name });
     wanted = needs(checkModules(plan, req.stages));
     surveyId = row.id;
     targets = row.targets;
@@ -205,6 +207,8 @@ export async function runSurvey(request: SurveyRequest): Promise<SurveyOutcome> 
       throw new IotcleanError('E_ARGS', `seed must be an integer in 0…4294967295, got ${req.seed}`, { hint: 'leave it out to derive one from the targets and ports' });
     }
     const digest = planDigest(plan);
+    // Before anything is stored or probed: with governance on, only an approved plan runs.
+    await store.planApprovals.assertApproved({ digest, version: plan.version, name: plan.name });
     await store.plans.save({ digest, version: plan.version, name: plan.name, body: plan });
     targets = req.targets.ranges;
     ports = plan.ports.map((p) => p.port);

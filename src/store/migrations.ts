@@ -484,6 +484,45 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('web_audit_account').on('web_audit').columns(['account_id', 'id']).execute();
       },
     },
+    '0019-darknet-days': {
+      async up(db: Kysely<unknown>) {
+        // Darknet per-day aggregates (src/store/darknet.ts); isp '' when no prefix holds the sources
+        // (a key column, so not null).
+        await db.schema
+          .createTable('darknet_days')
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('class', 'text', (c) => c.notNull())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('isp', 'text', (c) => c.notNull())
+          .addColumn('sources', 'bigint', (c) => c.notNull())
+          .addColumn('infected', 'bigint', (c) => c.notNull())
+          .addColumn('packets', 'bigint', (c) => c.notNull())
+          .addColumn('top_ports', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('darknet_days_pk', ['day', 'class', 'fingerprint', 'isp'])
+          .execute();
+      },
+    },
+    '0016-plan-approvals': {
+      async up(db: Kysely<unknown>) {
+        // Survey governance: one row per plan version put up for approval. Once any row is
+        // approved, surveys run approved plans only (src/store/plan-governance.ts). Times are epoch ms.
+        await db.schema
+          .createTable('plan_approvals')
+          .addColumn('digest', 'text', (c) => c.primaryKey().references('plan_versions.digest'))
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('proposed_by_id', 'integer')
+          .addColumn('proposed_by', 'text', (c) => c.notNull())
+          .addColumn('proposed_ms', 'bigint', (c) => c.notNull())
+          .addColumn('proposal_note', 'text', (c) => c.notNull())
+          .addColumn('decided_by_id', 'integer')
+          .addColumn('decided_by', 'text')
+          .addColumn('decided_ms', 'bigint')
+          .addColumn('decision_note', 'text')
+          .execute();
+        await db.schema.createIndex('plan_approvals_state').on('plan_approvals').columns(['state']).execute();
+      },
+    },
     '0014-web-public': {
       async up(db: Kysely<unknown>) {
         // The public site: rate-limited anonymous actions (self-checks per address, opt-out requests

@@ -354,9 +354,25 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
+  darknet_days: DarknetDayTable;
+  plan_approvals: PlanApprovalTable;
   web_public_actions: WebPublicActionTable;
   optout_requests: OptoutRequestTable;
   survey_exclusions: SurveyExclusionTable;
+}
+
+/** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
+export interface DarknetDayTable {
+  day: string;
+  class: string;
+  fingerprint: string;
+  /** '' when no prefix holds the sources. */
+  isp: string;
+  sources: number;
+  infected: number;
+  packets: number;
+  /** JSON: [{port, packets}]. */
+  top_ports: string;
 }
 
 /** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */
@@ -441,6 +457,23 @@ export interface IspInventoryTable {
   measure: string;
   contact: string | null;
   model: string | null;
+}
+
+/** The governance of one plan version (src/store/plan-governance.ts): who proposed it, who approved or rejected it. */
+export interface PlanApprovalTable {
+  digest: string;
+  /** proposed | approved | rejected */
+  state: string;
+  /** The plan as proposed (YAML), '' when proposed from a stored version. */
+  source: string;
+  proposed_by_id: number | null;
+  proposed_by: string;
+  proposed_ms: number;
+  proposal_note: string;
+  decided_by_id: number | null;
+  decided_by: string | null;
+  decided_ms: number | null;
+  decision_note: string | null;
 }
 
 /** One rate-limited anonymous action of the public site (src/store/web-public.ts). */

@@ -17,6 +17,8 @@ import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createVulnRepository, type VulnRepository } from './vuln.js';
 import { createWebRepository, type WebRepository } from './web.js';
+import { createDarknetRepository, type DarknetRepository } from './darknet.js';
+import { createPlanGovernanceRepository, type PlanGovernanceRepository } from './plan-governance.js';
 import { createOptoutRepository, type OptoutRepository } from './web-public.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
@@ -140,6 +142,10 @@ export interface Store {
   readonly vuln: VulnRepository;
   /** The web server's accounts, sessions, failed logins and audit log (./web.ts). */
   readonly web: WebRepository;
+  /** Darknet per-day aggregates (./darknet.ts). */
+  readonly darknet: DarknetRepository;
+  /** Plan proposals and two-person approvals; surveys run approved plans only once one is approved (./plan-governance.ts). */
+  readonly planApprovals: PlanGovernanceRepository;
   /** Public self-checks (rate limit), opt-out requests and the survey exclusions they become (./web-public.ts). */
   readonly optouts: OptoutRepository;
   close(): Promise<void>;
@@ -438,6 +444,8 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     findings: createFindingRepository(db, dialect),
     vuln: createVulnRepository(db),
     web: createWebRepository(db),
+    darknet: createDarknetRepository(db),
+    planApprovals: createPlanGovernanceRepository(db),
     optouts: createOptoutRepository(db),
     async close() {
       await db.destroy();

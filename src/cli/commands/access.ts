@@ -42,6 +42,7 @@ export const accessCommand = defineCommand({
         const base = o.plan || !stored.success ? await resolvePlan({ plan: o.plan }) : stored.data;
         const { plan, dictionary } = await accessPlan(base, o);
         const digest = planDigest(plan);
+        await store.planApprovals.assertApproved({ digest, version: plan.version, name: plan.name });
         await store.plans.save({ digest, version: plan.version, name: plan.name, body: plan });
         out.info(`checking survey ${surveyId} with ${dictionary.name} ${dictionary.version} (${dictionary.entries.length} pairs), ${plan.access!.concurrency} hosts at once ...`);
         const outcome = await accessStage(storedAccessHosts(store, surveyId), {

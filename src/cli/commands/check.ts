@@ -6,6 +6,7 @@ import { reservedRemoved } from '../../scope/reserved.js';
 import { compileScope, defaultScope, loadScope } from '../../scope/scope.js';
 import { defineCommand } from '../command.js';
 import { LARGE_SCOPE, resolvePlan } from '../context.js';
+import { planGovernanceCommands } from './plan-governance.js';
 
 export const scopeCommand = defineCommand({
   name: 'scope',
@@ -45,8 +46,9 @@ export const scopeCommand = defineCommand({
 
 export const planCommand = defineCommand({
   name: 'plan',
-  description: 'Check a survey plan and print its ports with the reason for each (default: plans/default.yaml).',
+  description: 'Check a survey plan and print its ports with the reason for each (default: plans/default.yaml); propose, approve, list and diff plan versions.',
   positionals: [{ name: 'file', description: 'plan file', optional: true }],
+  subcommands: planGovernanceCommands as never[],
   async run(_o, [file], out) {
     const plan = await resolvePlan({ plan: file });
     const digest = planDigest(plan);

@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { analyseCaptures, type AnalyseResult } from '../../darknet/analyse.js';
 import { analyseToFindings, type DarknetFindingsResult } from '../../darknet/findings.js';
 import { loadScannerList } from '../../darknet/scanners.js';
+import { dailyAggregates } from '../../darknet/daily.js';
+import { writeSourcesParquet } from '../../darknet/parquet.js';
 import { ISP_HEADER, loadIspTable, parseIspTable } from '../../scope/isp.js';
 import { DarknetAnalyser, type SourceSummary } from '../../darknet/classify.js';
 import { readCapture, type CaptureInput } from '../../darknet/pcap/reader.js';
@@ -118,12 +120,22 @@ export const darknetAnalyseCommand = defineCommand({
     isps: { type: 'string', value: 'FILE', description: 'prefix→ISP table for --findings (without it every finding is held no-isp)' },
     scanners: { type: 'string', value: 'FILE', description: 'known research scanners for --findings (CSV cidr,name; see src/darknet/scanners.ts): never a finding' },
     survey: { type: 'number', value: 'ID', integer: true, min: 1, description: 'with --findings, join this survey: device, and whether the address also had a weak credential' },
+    days: { type: 'boolean', description: 'store the per-day aggregates (day × class × fingerprint × ISP of --isps); --findings always does', default: false },
+    parquet: { type: 'string', value: 'DIR', description: 'also write every source-day row to Parquet under DIR/day=YYYY-MM-DD/ (DuckDB)' },
     ...storeOption,
   },
   async run(o, files, out) {
-    if (!o.findings && (o.isps !== undefined || o.scanners !== undefined || o.survey !== undefined)) {
-      throw new IotcleanError('E_ARGS', '--isps, --scanners and --survey belong to --findings', { hint: 'e.g. iotclean darknet analyse cap.pcap --findings --isps isps.csv --scanners scanners.csv' });
+    if (!o.findings && (o.scanners !== undefined || o.survey !== undefined)) {
+      throw new IotcleanError('E_ARGS', '--scanners and --survey belong to --findings', { hint: 'e.g. iotclean darknet analyse cap.pcap --findings --isps isps.csv --scanners scanners.csv' });
     }
+    if (!o.findings && !o.days && o.isps !== undefined) {
+      throw new IotcleanError('E_ARGS', '--isps belongs to --findings or --days', { hint: 'e.g. iotclean darknet analyse cap.pcap --days --isps isps.csv' });
+    }
+    const parquet = async (sources: readonly SourceSummary[]): Promise<void> => {
+      if (o.parquet === undefined) return;
+      const n = await writeSourcesParquet(o.parquet, sources);
+      out.info(`wrote ${fmt(n)} source-day rows to Parquet under ${o.parquet}`);
+    };
     const inputs: CaptureInput[] = files.map((f) => (f === '-' ? { name: 'stdin', stream: process.stdin } : f));
     const bar = progressBar('darknet');
     const onProgress = (bytes: number, totalBytes: number | undefined) => bar.update(bytes, totalBytes ?? bytes, `${(bytes / 1e6).toFixed(0)} MB`);
@@ -142,6 +154,7 @@ export const darknetAnalyseCommand = defineCommand({
       );
       bar.end();
       const r = f.analysis;
+      await parquet(r.sources);
       if (out.json) {
         if (r.skippedRecords) process.stderr.write(`iotclean darknet: ${fmt(r.records)} records, ${skippedText(r)}\n`);
         await out.stream(
@@ -158,6 +171,13 @@ export const darknetAnalyseCommand = defineCommand({
     }
     const r = await analyseCaptures(inputs, { maxSources: o['max-sources'], onProgress });
     bar.end();
+    await parquet(r.sources);
+    if (o.days) {
+      const isps = o.isps !== undefined ? await loadIspTable(o.isps) : undefined;
+      const days = dailyAggregates(r.sources, isps);
+      await withStore(o.db, (store) => store.darknet.recordDays(days));
+      out.info(`stored ${fmt(days.length)} per-day aggregate rows in ${o.db}`);
+    }
     if (out.json) {
       // Damage is reported even when stdout carries JSON: one line on stderr.
       if (r.skippedRecords) process.stderr.write(`iotclean darknet: ${fmt(r.records)} records, ${skippedText(r)}\n`);
@@ -258,8 +278,34 @@ export const darknetGenerateCommand = defineCommand({
   },
 });
 
+export const darknetDaysCommand = defineCommand({
+  name: 'days',
+  description: 'The stored per-day aggregates: sources, infected sources and packets per day, class, fingerprint and ISP.',
+  options: {
+    from: { type: 'string', value: 'DAY', description: 'first UTC day (YYYY-MM-DD)' },
+    to: { type: 'string', value: 'DAY', description: 'last UTC day (YYYY-MM-DD)' },
+    ...storeOption,
+  },
+  async run(o, _args, out) {
+    for (const [name, v] of [['from', o.from], ['to', o.to]] as const) {
+      if (v !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new IotcleanError('E_ARGS', `--${name} ${v} is not a UTC day`, { hint: 'write it as YYYY-MM-DD' });
+    }
+    const days = await withStore(o.db, (store) => store.darknet.days({ ...(o.from !== undefined ? { from: o.from } : {}), ...(o.to !== undefined ? { to: o.to } : {}) }));
+    if (out.json) {
+      await out.stream((async function* () { yield* days; })(), (d) => JSON.stringify(d));
+      return;
+    }
+    if (!days.length) {
+      out.result('no darknet aggregates stored (iotclean darknet analyse FILE --days)', undefined);
+      return;
+    }
+    const rows = days.map((d) => [d.day, d.class, d.fingerprint, d.isp ?? '-', fmt(d.sources), fmt(d.infected), fmt(d.packets), d.topPorts.slice(0, 3).map((p) => p.port).join(' ')]);
+    out.result(table([['day', 'class', 'fingerprint', 'isp', 'sources', 'infected', 'packets', 'top ports'], ...rows]), undefined);
+  },
+});
+
 export const darknetCommand = defineCommand({
   name: 'darknet',
-  description: 'Darknet captures: darknet analyse | watch | generate.',
-  subcommands: [darknetAnalyseCommand, darknetWatchCommand, darknetGenerateCommand] as never[],
+  description: 'Darknet captures: darknet analyse | watch | generate | days.',
+  subcommands: [darknetAnalyseCommand, darknetWatchCommand, darknetGenerateCommand, darknetDaysCommand] as never[],
 });

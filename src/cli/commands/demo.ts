@@ -19,7 +19,11 @@ import { countAccessByIsp, countDevicesByIsp, formatAccessCounts, formatDeviceCo
 import { formatIspSummary, summariseByIsp } from '../../pipeline/summary.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { compileScope, defaultScope, restrictScope } from '../../scope/scope.js';
-import { defineCommand } from '../command.js';
+import type { Isp } from '../../scope/isp.js';
+import type { Store } from '../../store/store.js';
+import { ensureDemoAccounts } from '../../web/demo-accounts.js';
+import { createWebApp, serveWeb, webContext } from '../../web/server.js';
+import { defineCommand, type Output } from '../command.js';
 import { storeOption, withStore } from '../context.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 import { devicePorts, formatSurveyReport, surveyReport } from '../report.js';
@@ -40,6 +44,8 @@ export const demoCommand = defineCommand({
     'access-tries': { type: 'number', value: 'N', integer: true, min: 1, max: 10_000, description: 'weak ID/password tries per host (the plan tries the whole list; the demo keeps to N)', default: 60 },
     'rescan-tries': { type: 'number', value: 'N', integer: true, min: 1, max: 10_000, description: 'tries per device when the centre re-checks a notified login', default: 12 },
     weeks: { type: 'number', value: 'N', integer: true, min: 0, max: 12, description: 'simulated weeks of owners and re-scans after the alerts (0: stop after the findings)', default: 5 },
+    serve: { type: 'string', value: 'WHEN', choices: ['auto', 'yes', 'no'], description: 'then serve the dashboard on 127.0.0.1 until Ctrl-C (auto: when the output is a terminal)', default: 'auto' },
+    port: { type: 'number', value: 'N', integer: true, min: 0, max: 65535, description: 'the dashboard\'s port (taken: any free one)', default: 8780 },
     ...storeOption,
   },
   async run(o, _args, out) {
@@ -157,6 +163,10 @@ export const demoCommand = defineCommand({
         ].join('\n'),
         { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, vuln: result.outcome.vuln, findings: result.findings, darknet: { stored: result.darknet.stored, byIsp: result.darknet.byIsp, held: result.darknet.held }, notice: result.notice, totalMs },
       );
+      const serving = o.serve === 'yes' || (o.serve === 'auto' && process.stdout.isTTY === true && !out.json);
+      if (serving && result.outcome.status === 'done' && !controller.signal.aborted) {
+        await withStore(o.db, (store) => serveDemo(store, isps.isps.filter((i) => i.participating), o.port, controller.signal, out));
+      }
       return result.outcome.status === 'done' ? 0 : 130;
     } finally {
       process.off('SIGINT', stop);
@@ -165,6 +175,24 @@ export const demoCommand = defineCommand({
     }
   },
 });
+
+/** Serve the dashboard of the demo's store with fresh demo accounts until `signal` (Ctrl-C). */
+async function serveDemo(store: Store, isps: readonly Isp[], port: number, signal: AbortSignal, out: Output): Promise<void> {
+  const accounts = await ensureDemoAccounts(store, isps);
+  const app = createWebApp(webContext(store));
+  const web = await serveWeb(app, { port }).catch((e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? serveWeb(app, { port: 0 }) : Promise.reject(e)));
+  out.info(
+    [
+      '',
+      `dashboard: ${web.url}/ops   ISP portal: ${web.url}/isp   public site: ${web.url}/`,
+      'demo accounts (new passwords every run):',
+      ...accounts.map((a) => `  ${a.name.padEnd(18)} ${a.password}  ${a.role}${a.isp ? ` (${a.isp})` : ''}`),
+      'Ctrl-C stops the server and the lab.',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  await web.close();
+}
 
 function formatFindings(f: Awaited<ReturnType<typeof deriveSurveyFindings>>): string {
   const kinds = Object.entries(f.byKind).map(([k, n]) => `${k} ${n}`).join(', ');

@@ -148,6 +148,8 @@ export const grabCommand = defineCommand({
         // The stored plan gives the ports' services (a lab survey's ports are mapped); --plan overrides.
         const stored = o.plan ? undefined : surveyPlanSchema.safeParse(await store.plans.get((await store.surveys.get(surveyId))!.planDigest));
         const used = stored?.success ? stored.data : plan;
+        // Grabbing probes too: with governance on, under an approved plan only.
+        await store.planApprovals.assertApproved({ digest: stored?.success ? (await store.surveys.get(surveyId))!.planDigest : planDigest(used), version: used.version, name: used.name });
         out.info(`grabbing survey ${surveyId} (${await store.endpoints.count(surveyId)} endpoints, ${used.grab.concurrency} at once) ...`);
         const r = await grabStoredSurvey({ store, surveyId, scope: await withStoredExclusions(store, scope), plan: used, again: o.again, signal: stop.signal, onError: (f) => out.info(`grab ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
         const result = { surveyId, endpoints: r.counts.in, observations: r.counts.out, failed: r.counts.failed, skipped: r.skipped, interrupted: stop.signal.aborted };

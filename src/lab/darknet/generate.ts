@@ -150,7 +150,11 @@ export function generateDarknetCapture(o: GenerateOptions): DarknetTruth {
     });
     return () => {
       const f = forced.shift();
-      if (f !== undefined) return { ip: f, isp: isps.find((i) => f >= i.base && f < i.base + i.size)?.id ?? 'unknown' };
+      if (f !== undefined) {
+        // The longest prefix holding the address, as attribution reads the ISP table (a reseller's block sits inside its parent's).
+        const holder = isps.filter((i) => f >= i.base && f < i.base + i.size).sort((a, b) => a.size - b.size)[0];
+        return { ip: f, isp: holder?.id ?? 'unknown' };
+      }
       const isp = rng.pick(isps);
       return { ip: fresh(isp.base, isp.size), isp: isp.id };
     };

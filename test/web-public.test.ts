@@ -172,6 +172,9 @@ describe.each(backends)('public site (%s)', (_name, locate) => {
     expect(await store.optouts.excludedRanges()).toEqual([r!.range]);
     expect((await store.optouts.optout(r!.id))).toMatchObject({ state: 'approved', decidedBy: 'analyst' });
     expect((await store.web.auditLog({ action: 'optout.approve' }))[0]).toMatchObject({ accountName: 'analyst', target: `${net24}.0/24` });
+    // The self-check honours the exclusion too: no live probe into the opted-out network.
+    const check = await (await anon(app, '/check?lang=en', `${net24}.50`, { method: 'POST', form: {} })).text();
+    expect(check).toContain('no live check is possible here');
     // Approving twice is a conflict, not a second exclusion.
     expect((await op.request(`/ops/optouts/${r!.id}/approve`, { method: 'POST', form: {} })).status).toBe(409);
     expect(await store.optouts.exclusions()).toHaveLength(1);

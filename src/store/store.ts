@@ -146,7 +146,7 @@ export interface Store {
   readonly darknet: DarknetRepository;
   /** Plan proposals and two-person approvals; surveys run approved plans only once one is approved (./plan-governance.ts). */
   readonly planApprovals: PlanGovernanceRepository;
-  /** Public self-checks (rate limit), opt-out requests and the survey exclusions they become (./web-public.ts). */
+  /** The public site's rate limits, opt-out requests and the survey exclusions they become (./web-public.ts). */
   readonly optouts: OptoutRepository;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { formatIpv4, parseIpv4, rangePrefixLength } from '../../core/ip.js';
 import { userAgent } from '../../grab/http/client.js';
+import { withStoredExclusions } from '../../pipeline/survey.js';
 import type { FindingOnRecord, OptoutRequest } from '../../store/web-public.js';
 import { parseTarget } from '../../scope/target.js';
 import { csrfField, html, page, problemPage, type Html } from '../html.js';
@@ -19,7 +20,7 @@ import { requireRole } from '../security.js';
 import type { WebContext, WebEnv, WebModule } from '../types.js';
 import { checkText, homeText, kindText, optoutText, opsText, portServices, portText, surveyText } from './messages.js';
 import { abuseContactFor, confirmationMs, newToken, sendConfirmation, sha256 } from './optout.js';
-import { lightCheck, selfCheckPorts, type LiveCheck } from './self-check.js';
+import { defaultSelfCheckScope, lightCheck, selfCheckPorts, type LiveCheck } from './self-check.js';
 
 /** Self-checks per address per hour (WebOptions.selfCheck.perHour overrides). */
 export const selfCheckLimit = { perHour: 3, windowMs: 3600_000 } as const;
@@ -151,7 +152,9 @@ export const publicModule: WebModule = {
         await ctx.audit(c, 'selfcheck.limited', ip, { count: seen.count });
         return limitedPage(c, seen.retryAtMs ?? now, now, t('title'), t('limited', { at: formatDate(c.get('lang'), new Date(seen.retryAtMs ?? now).toISOString()) }));
       }
-      const live = await lightCheck(ip, { ...(ctx.options.selfCheck?.scope ? { scope: ctx.options.selfCheck.scope } : {}), ports, ...(ctx.options.selfCheck?.timeoutMs ? { timeoutMs: ctx.options.selfCheck.timeoutMs } : {}) });
+      // Networks that opted out are not contacted, not even at their own users' request.
+      const scope = await withStoredExclusions(ctx.store, ctx.options.selfCheck?.scope ?? defaultSelfCheckScope());
+      const live = await lightCheck(ip, { scope, ports, ...(ctx.options.selfCheck?.timeoutMs ? { timeoutMs: ctx.options.selfCheck.timeoutMs } : {}) });
       const n = parseIpv4(ip);
       const found = n === undefined ? [] : await ctx.store.optouts.findingsAt(ip, n);
       await ctx.audit(c, 'selfcheck', ip, { live: live.possible, open: live.ports.filter((p) => p.state === 'open').map((p) => p.port), findings: found.length });

@@ -69,6 +69,10 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'src/lab/owners.test.ts', modules: [], reason: 'imports the alert module (nodemailer) but sends through an in-memory transport; opens no socket' },
   { path: 'test/notify-cli.test.ts', modules: ['node:http'], reason: 'a real smtp-server on 127.120-124.x the spawned notify and isp alert mail to, and node:http client requests to the spawned notify serve on 127.124.x (loopback)' },
   { path: 'src/access/http/hand-made.test.ts', modules: ['node:http', 'node:net'], reason: 'loopback web servers (awkward logins and hostile peers) the HTTP access modules log in to' },
+  { path: 'src/web/public/optout.ts', modules: ['nodemailer'], reason: "opt-out confirmation mails to the ISP abuse contact, through the operator's SMTP relay (WebOptions.smtp), not to survey targets" },
+  { path: 'test/web-public.test.ts', modules: ['node:net'], reason: 'a loopback listener (server) on 127.66.x that the self-check reports open' },
+  { path: 'test/web-public.browser.test.ts', modules: ['node:net'], reason: 'a loopback listener (server) on 127.64.x that the self-check run from the browser reports open' },
+  { path: 'test/web-public-survey.test.ts', modules: ['node:net'], reason: 'loopback listeners on 127.65.x that count connections, to prove a survey skips excluded addresses (servers)' },
 ];
 
 /** Only this file may reach for Node's internal bindings (the raw tcp_wrap engine). */

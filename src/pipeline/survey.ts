@@ -12,7 +12,7 @@ import type { Endpoint, Observation } from '../core/records.js';
 import { defaultWorkers, runDiscovery, type DiscoveryProgress, type DiscoveryStats, type Shard } from '../discover/engine.js';
 import { defaultPlanAccess, planDigest, surveyPlanSchema, type SurveyPlan } from '../discover/plan.js';
 import { firstUncovered } from '../scope/range-set.js';
-import type { CompiledScope } from '../scope/scope.js';
+import { compileScope, type CompiledScope } from '../scope/scope.js';
 import { keepLease, leaseMsFromEnv, newLeaseOwner, takeLease, type HeldLease } from '../store/lease.js';
 import type { Store } from '../store/store.js';
 import { accessStage, storedAccessHosts, type AccessOutcome } from './access-stage.js';
@@ -142,8 +142,19 @@ function checkModules(plan: SurveyPlan, wanted: readonly StageName[] = plan.modu
   return stageNames.filter((n) => wanted.includes(n));
 }
 
+/**
+ * The scope minus the exclusions stored from approved opt-outs (store.optouts): exclusions win,
+ * whatever the scope file says, so every probe, grab and login of the run is refused there.
+ */
+export async function withStoredExclusions(store: Store, scope: CompiledScope): Promise<CompiledScope> {
+  const excluded = await store.optouts.excludedRanges();
+  if (excluded.length === 0) return scope;
+  return compileScope({ ...scope.spec, excludes: [...scope.spec.excludes, ...excluded], source: `${scope.source} minus ${excluded.length} stored exclusion(s)` });
+}
+
 /** Run (or resume) a discovery survey and store what it finds as it finds it. */
-export async function runSurvey(req: SurveyRequest): Promise<SurveyOutcome> {
+export async function runSurvey(request: SurveyRequest): Promise<SurveyOutcome> {
+  const req: SurveyRequest = { ...request, scope: await withStoredExclusions(request.store, request.scope), targets: await withStoredExclusions(request.store, request.targets) };
   const { store } = req;
   const needs = (w: readonly StageName[]) => {
     if (w.includes('identify') && !req.identifier) throw new IotcleanError('E_INTERNAL', 'runSurvey: the identify stage needs an identifier (loadIdentifier)');

@@ -597,5 +597,53 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('web_support_limits_ip').on('web_support_limits').columns(['ip', 'at_ms']).execute();
       },
     },
+    '0014-web-public': {
+      async up(db: Kysely<unknown>) {
+        // The public site: rate-limited anonymous actions (self-checks per address, opt-out requests
+        // per address, confirmation mails per abuse contact; shared by every server process),
+        // opt-out requests with their verification (the confirmation token as its SHA-256 only),
+        // and the survey exclusions approved requests become (runSurvey subtracts them).
+        await db.schema
+          .createTable('web_public_actions')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_public_actions_key').on('web_public_actions').columns(['action', 'key', 'at_ms']).execute();
+        await db.schema
+          .createTable('optout_requests')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('cidr', 'text', (c) => c.notNull())
+          .addColumn('range_start', 'bigint', (c) => c.notNull())
+          .addColumn('range_end', 'bigint', (c) => c.notNull())
+          .addColumn('email', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('lang', 'text', (c) => c.notNull())
+          .addColumn('client_ip', 'text', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('verification', 'text')
+          .addColumn('token_hash', 'text', (c) => c.unique())
+          .addColumn('token_expires_ms', 'bigint')
+          .addColumn('contact_isp', 'text')
+          .addColumn('mail_status', 'text')
+          .addColumn('verified_ms', 'bigint')
+          .addColumn('decided_ms', 'bigint')
+          .addColumn('decided_by', 'text')
+          .execute();
+        await db.schema.createIndex('optout_requests_state').on('optout_requests').columns(['state', 'id']).execute();
+        await db.schema
+          .createTable('survey_exclusions')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('cidr', 'text', (c) => c.notNull())
+          .addColumn('range_start', 'bigint', (c) => c.notNull())
+          .addColumn('range_end', 'bigint', (c) => c.notNull())
+          .addColumn('optout_id', 'integer', (c) => c.references('optout_requests.id'))
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

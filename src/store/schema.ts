@@ -362,6 +362,9 @@ export interface Database {
   web_support_canned: WebSupportCannedTable;
   web_support_faq: WebSupportFaqTable;
   web_support_limits: WebSupportLimitTable;
+  web_public_actions: WebPublicActionTable;
+  optout_requests: OptoutRequestTable;
+  survey_exclusions: SurveyExclusionTable;
 }
 
 /** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
@@ -549,4 +552,50 @@ export interface WebSupportLimitTable {
   id: Generated<number>;
   ip: string;
   at_ms: number;
+}
+
+/** One rate-limited anonymous action of the public site (src/store/web-public.ts). */
+export interface WebPublicActionTable {
+  id: Generated<number>;
+  /** selfcheck | optout | optout-mail */
+  action: string;
+  /** What is limited: the client address, or the abuse contact mailed. */
+  key: string;
+  at_ms: number;
+}
+
+/** An opt-out request from the public site, and how it was verified (src/store/web-public.ts). */
+export interface OptoutRequestTable {
+  id: Generated<number>;
+  cidr: string;
+  range_start: number;
+  range_end: number;
+  email: string;
+  reason: string;
+  lang: string;
+  client_ip: string;
+  created_ms: number;
+  /** pending | verified | approved | rejected */
+  state: string;
+  /** from-network | abuse-contact, once verified. */
+  verification: string | null;
+  /** SHA-256 of the confirmation link's token, never the token. */
+  token_hash: string | null;
+  token_expires_ms: number | null;
+  contact_isp: string | null;
+  mail_status: string | null;
+  verified_ms: number | null;
+  decided_ms: number | null;
+  decided_by: string | null;
+}
+
+/** A range no survey may touch: an approved opt-out (or an operator's entry). */
+export interface SurveyExclusionTable {
+  id: Generated<number>;
+  cidr: string;
+  range_start: number;
+  range_end: number;
+  optout_id: number | null;
+  created_ms: number;
+  created_by: string;
 }

@@ -20,6 +20,7 @@ import { createWebRepository, type WebRepository } from './web.js';
 import { createDarknetRepository, type DarknetRepository } from './darknet.js';
 import { createPlanGovernanceRepository, type PlanGovernanceRepository } from './plan-governance.js';
 import { createWebSupportRepository, type WebSupportRepository } from './web-support.js';
+import { createOptoutRepository, type OptoutRepository } from './web-public.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -148,6 +149,8 @@ export interface Store {
   readonly planApprovals: PlanGovernanceRepository;
   /** Remediation manuals (versioned), the support desk's questions, canned answers and FAQ (./web-support.ts). */
   readonly support: WebSupportRepository;
+  /** The public site's rate limits, opt-out requests and the survey exclusions they become (./web-public.ts). */
+  readonly optouts: OptoutRepository;
   close(): Promise<void>;
 }
 
@@ -447,6 +450,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     darknet: createDarknetRepository(db),
     planApprovals: createPlanGovernanceRepository(db),
     support: createWebSupportRepository(db),
+    optouts: createOptoutRepository(db),
     async close() {
       await db.destroy();
     },

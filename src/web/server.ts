@@ -10,13 +10,14 @@ import type { Store } from '../store/store.js';
 import { loginModule } from './auth/login.js';
 import { governanceModule } from './governance/index.js';
 import { problemPage } from './html.js';
+import { publicModule } from './public/index.js';
 import { baseMiddleware, csrfMiddleware } from './security.js';
 import { staticModule } from './static.js';
 import { supportModule } from './support/index.js';
 import type { WebApp, WebContext, WebEnv, WebModule, WebOptions } from './types.js';
 
 /** The site's parts, in mounting order (a part's routes win over later parts' for the same path). */
-export const modules: readonly WebModule[] = [staticModule, loginModule, governanceModule, supportModule];
+export const modules: readonly WebModule[] = [staticModule, loginModule, governanceModule, supportModule, publicModule];
 
 export function webContext(store: Store, options: WebOptions = {}): WebContext {
   const now = options.now ?? Date.now;

@@ -62,6 +62,17 @@ export interface WebOptions {
   readonly scryptLog2N?: number;
   /** The clock (tests move it). */
   readonly now?: () => number;
+  /** The public survey page (/about-survey): the addresses surveys are sent from, and whom to contact. */
+  readonly survey?: { readonly sourceAddresses: readonly string[]; readonly contact: string; readonly operator?: string };
+  /** SMTP relay for opt-out confirmation mails (smtp://host:port); without one, such requests stay pending. */
+  readonly smtp?: string;
+  /** From address of the site's mails. */
+  readonly mailFrom?: string;
+  /** Prefix → ISP table and the ISPs' abuse contacts: who confirms an opt-out for a network. */
+  readonly ispTable?: import('../scope/isp.js').IspTable;
+  readonly contacts?: ReadonlyMap<string, import('../notify/contacts.js').Contact>;
+  /** The self-check's live probe: the scope it may reach (default: loopback only), its ports, and the limit per address. */
+  readonly selfCheck?: { readonly scope?: import('../scope/scope.js').CompiledScope; readonly ports?: readonly number[]; readonly timeoutMs?: number; readonly perHour?: number };
 }
 
 /** What every page module gets: the store, the options and the audit log. */

@@ -7,6 +7,7 @@
 import { IotcleanError } from '../../core/errors.js';
 import { planDigest, surveyPlanSchema } from '../../discover/plan.js';
 import { accessStage, storedAccessHosts } from '../../pipeline/access-stage.js';
+import { withStoredExclusions } from '../../pipeline/survey.js';
 import { accessLine, accessOptions, accessPlan, accessSummary, rowsOf } from '../access-report.js';
 import { defineCommand, type OptionSpec, type Output, type ParsedOptions } from '../command.js';
 import { resolvePlan, resolveScope, withStore } from '../context.js';
@@ -47,7 +48,7 @@ export const accessCommand = defineCommand({
         const outcome = await accessStage(storedAccessHosts(store, surveyId), {
           store,
           surveyId,
-          scope,
+          scope: await withStoredExclusions(store, scope),
           access: plan.access!,
           dictionary,
           planDigest: digest,

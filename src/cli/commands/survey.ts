@@ -12,6 +12,7 @@ import { findRecogDir, loadIdentifier, type Identifier } from '../../pipeline/de
 import { availableStages, isStageName, stageNames, stages, type StageName } from '../../pipeline/stages.js';
 import { countDevicesByIsp, formatDeviceCounts, grabStoredSurvey, identifyStoredSurvey } from '../../pipeline/stored.js';
 import { importZgrab2File } from '../../pipeline/zgrab2.js';
+import { withStoredExclusions } from '../../pipeline/survey.js';
 import type { Store } from '../../store/store.js';
 import { defineCommand, type OptionSpec, type Output } from '../command.js';
 import { resolvePlan, resolveScope, scopeOptions, storeOption, withStore } from '../context.js';
@@ -150,7 +151,7 @@ export const grabCommand = defineCommand({
         // Grabbing probes too: with governance on, under an approved plan only.
         await store.planApprovals.assertApproved({ digest: stored?.success ? (await store.surveys.get(surveyId))!.planDigest : planDigest(used), version: used.version, name: used.name });
         out.info(`grabbing survey ${surveyId} (${await store.endpoints.count(surveyId)} endpoints, ${used.grab.concurrency} at once) ...`);
-        const r = await grabStoredSurvey({ store, surveyId, scope, plan: used, again: o.again, signal: stop.signal, onError: (f) => out.info(`grab ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
+        const r = await grabStoredSurvey({ store, surveyId, scope: await withStoredExclusions(store, scope), plan: used, again: o.again, signal: stop.signal, onError: (f) => out.info(`grab ${f.item}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
         const result = { surveyId, endpoints: r.counts.in, observations: r.counts.out, failed: r.counts.failed, skipped: r.skipped, interrupted: stop.signal.aborted };
         out.result(`survey ${surveyId}: grabbed ${result.endpoints} endpoints, ${result.observations} observations, ${result.failed} failed, ${result.skipped} already grabbed${result.interrupted ? ' (interrupted)' : ''}`, result);
         return stop.signal.aborted ? 130 : 0;

@@ -9,8 +9,15 @@ import type { Connection } from '../../scope/connection.js';
 import type { GrabTarget } from '../module.js';
 import { defaultResponseLimits, readResponse, type ReadOutcome, type ResponseLimits } from './response.js';
 
-/** Says what is asking, without pretending to be a particular browser. */
-export const userAgent = 'Mozilla/5.0 (compatible; iotclean survey)';
+/**
+ * The public page that explains the survey (src/web/public/: purpose, source addresses, contact,
+ * opt-out), named in the User-Agent so a device owner reading their logs can find it. An operator
+ * sets their own site's page with IOTCLEAN_SURVEY_URL (an http(s) URL of printable ASCII).
+ */
+export const surveyInfoUrl = ((u) => (u !== undefined && /^https?:\/\/[\x21-\x7e]+$/.test(u) ? u : 'https://iotclean.example/about-survey'))(process.env.IOTCLEAN_SURVEY_URL);
+
+/** Says what is asking, without pretending to be a particular browser, and where to read about it. */
+export const userAgent = `Mozilla/5.0 (compatible; iotclean survey; +${surveyInfoUrl})`;
 
 /** The request bytes of a GET for `path` (a path the caller has checked: printable ASCII, no spaces). */
 export function getRequest(scheme: 'http' | 'https', target: GrabTarget, path: string, accept = '*/*'): string {

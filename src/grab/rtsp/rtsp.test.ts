@@ -11,6 +11,7 @@ import { compileScope, defaultScope } from '../../scope/scope.js';
 import type { RtspFields } from '../fields.js';
 import type { GrabContext, ModuleOutcome } from '../module.js';
 import { frameRtspResponse, rtspModule } from './index.js';
+import { userAgent } from '../http/client.js';
 import { rtspFieldsSchema } from './schema.js';
 
 const scope = compileScope(defaultScope());
@@ -78,7 +79,9 @@ describe('rtsp module', () => {
       realm: 'IP Camera(C1234)',
       authSchemes: ['digest', 'basic'],
     });
-    expect(requests[0]).toBe(`OPTIONS rtsp://${host}:${port}/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: Mozilla/5.0 (compatible; iotclean survey)`);
+    expect(requests[0]).toBe(`OPTIONS rtsp://${host}:${port}/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: ${userAgent}`);
+    // The User-Agent names the survey and the public page about it.
+    expect(userAgent).toMatch(/^Mozilla\/5\.0 \(compatible; iotclean survey; \+https?:\/\/\S+\/about-survey\)$/);
     expect(requests[1]).toMatch(new RegExp(`^DESCRIBE rtsp://${host.replace(/\./g, '\\.')}:${port}/ RTSP/1\\.0\\r\\nCSeq: 2\\r\\n.*Accept: application/sdp`, 's'));
   });
 

@@ -354,6 +354,8 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
+  web_api_tokens: WebApiTokenTable;
+  web_case_reports: WebCaseReportTable;
 }
 
 /** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */
@@ -438,4 +440,30 @@ export interface IspInventoryTable {
   measure: string;
   contact: string | null;
   model: string | null;
+}
+
+/** An ISP's API token (src/store/web-portal.ts): only its SHA-256 is kept, never the token. */
+export interface WebApiTokenTable {
+  id: Generated<number>;
+  isp: string;
+  label: string;
+  /** Hex SHA-256 of the token. */
+  sha256: string;
+  created_ms: number;
+  created_by: string;
+  last_used_ms: number | null;
+  revoked_ms: number | null;
+  revoked_by: string | null;
+}
+
+/** An ISP's report on its handling of one notified finding (append-only: the latest row is the current status). */
+export interface WebCaseReportTable {
+  id: Generated<number>;
+  finding_id: number;
+  isp: string;
+  status: string;
+  note: string | null;
+  account_id: number | null;
+  account_name: string;
+  at_ms: number;
 }

@@ -33,7 +33,7 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
   let app: WebApp;
   let aIds: number[];
   let bIds: number[];
-  let unbatchedA: number;
+  let unbatchedA = 0;
   const ticketA = 'IOTC-20261201-isp-a-0001';
   const ticketB = 'IOTC-20261201-isp-b-0001';
   let clock = Date.parse('2026-12-01T09:00:00Z');
@@ -48,7 +48,7 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
     ]);
     bIds = await store.findings.record([forB('127.62.0.1'), forB('127.62.0.2')]);
     // One more of A's after its batch: not notified yet.
-    [unbatchedA] = await store.findings.record([forA('127.61.0.9')]);
+    unbatchedA = (await store.findings.record([forA('127.61.0.9')]))[0]!;
     for (const [ticket, isp, ids] of [
       [ticketA, 'isp-a', aIds],
       [ticketB, 'isp-b', bIds],
@@ -173,7 +173,7 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
     expect(listed).not.toContain(token!);
     expect((await store.web.auditLog({ action: 'download' })).some((e) => e.accountName === 'api:isp-a' && e.target === `/api/v1/batches/${ticketA}`)).toBe(true);
     // B cannot revoke A's token; A can.
-    const [{ id }] = await store.portal.tokens('isp-a');
+    const { id } = (await store.portal.tokens('isp-a'))[0]!;
     const b = await loggedIn('ispB');
     expect((await b.request(`/isp/tokens/${id}/revoke`, { method: 'POST', form: {} })).status).toBe(404);
     expect((await api('/api/v1/batches', token)).status).toBe(200);

@@ -60,9 +60,14 @@ async function accountsPage(c: Context<WebEnv>, ctx: WebContext, message?: { tex
   const t = tr(c, adminMessages);
   const list = await ctx.store.web.listAccounts();
   const lang = c.get('lang');
+  const self = c.get('session')!.account.id;
   const row = (a: Account) => html`<tr data-account="${a.name}"><td>${a.name}</td><td>${a.role}</td><td>${a.isp ?? '—'}</td><td>${a.displayName}</td><td>${a.disabled ? t('disabled') : t('active')}</td><td>${formatDate(lang, a.createdAt)}</td><td>
-<form method="post" action="/ops/accounts/${a.id}/${a.disabled ? 'enable' : 'disable'}" class="inline">${csrfField(c)}<button type="submit" id="${a.disabled ? 'enable' : 'disable'}-${a.name}"${a.disabled ? '' : html` data-confirm="${t('disableConfirm')}"`}>${a.disabled ? t('enable') : t('disable')}</button></form>
-<form method="post" action="/ops/accounts/${a.id}/password" class="inline">${csrfField(c)}<input type="password" name="password" autocomplete="new-password" minlength="12" maxlength="128" required aria-label="${t('newPassword')}" id="password-${a.name}"><button type="submit" id="reset-${a.name}">${t('reset')}</button></form>
+${
+  a.id === self
+    ? ''
+    : html`<form method="post" action="/ops/accounts/${a.id}/${a.disabled ? 'enable' : 'disable'}" class="inline">${csrfField(c)}<button type="submit" id="${a.disabled ? 'enable' : 'disable'}-${a.name}"${a.disabled ? '' : html` data-confirm="${t('disableConfirm')}"`}>${a.disabled ? t('enable') : t('disable')}</button></form>`
+}
+<form method="post" action="/ops/accounts/${a.id}/password" class="inline">${csrfField(c)}<input type="password" name="password" autocomplete="new-password" minlength="12" maxlength="128" required aria-label="${t('newPassword')}" placeholder="${t('newPassword')}" id="password-${a.name}"><button type="submit" id="reset-${a.name}">${t('reset')}</button></form>
 </td></tr>`;
   return page(c, {
     title: t('accountsTitle'),

@@ -513,7 +513,9 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('at_ms', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('web_case_reports_finding').on('web_case_reports').columns(['finding_id', 'id']).execute();
-        await db.schema.createIndex('web_case_reports_isp').on('web_case_reports').columns(['isp', 'id']).execute();
+        await db.schema.createIndex('web_case_reports_isp').on('web_case_reports').columns(['isp', 'status', 'finding_id']).execute();
+        // The portal's summary counts an ISP's findings by kind: a covering index keeps it an index scan.
+        await db.schema.createIndex('findings_isp_kind').ifNotExists().on('findings').columns(['isp', 'kind']).execute();
       },
     },
   };

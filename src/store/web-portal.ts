@@ -160,6 +160,24 @@ export function createPortalRepository(db: Kysely<Database>): PortalRepository {
     },
 
     async findingIds(q) {
+      if (q.status !== undefined && q.status !== 'unreported') {
+        // Driven from the reports (far fewer than findings): the ISP's findings whose latest report has the status.
+        const status = q.status;
+        let s = db
+          .selectFrom('web_case_reports as r')
+          .innerJoin('findings', 'findings.id', 'r.finding_id')
+          .select('r.finding_id as id')
+          .where('r.isp', '=', q.isp)
+          .where('findings.isp', '=', q.isp)
+          .where('r.status', '=', status)
+          .where((eb) => eb('r.id', '=', eb.selectFrom('web_case_reports as r2').select((e2) => e2.fn.max('r2.id').as('m')).whereRef('r2.finding_id', '=', 'r.finding_id')));
+        if (q.kind !== undefined) s = s.where('findings.kind', '=', q.kind);
+        if (q.period !== undefined) s = s.where('findings.period', '=', q.period);
+        if (q.port !== undefined) s = s.where('findings.port', '=', q.port ?? 0);
+        if (q.beforeId !== undefined) s = s.where('r.finding_id', '<', q.beforeId);
+        if (q.maxId !== undefined) s = s.where('r.finding_id', '<=', q.maxId);
+        return (await s.orderBy('r.finding_id', 'desc').limit(q.limit).execute()).map((r) => Number(r.id));
+      }
       let s = db.selectFrom('findings').select('id').where('isp', '=', q.isp);
       if (q.kind !== undefined) s = s.where('kind', '=', q.kind);
       if (q.period !== undefined) s = s.where('period', '=', q.period);
@@ -168,17 +186,6 @@ export function createPortalRepository(db: Kysely<Database>): PortalRepository {
       if (q.maxId !== undefined) s = s.where('id', '<=', q.maxId);
       if (q.status === 'unreported') {
         s = s.where(({ not, exists, selectFrom }) => not(exists(selectFrom('web_case_reports as r').select('r.id').whereRef('r.finding_id', '=', 'findings.id'))));
-      } else if (q.status !== undefined) {
-        const status = q.status;
-        s = s.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('web_case_reports as r')
-              .select('r.id')
-              .whereRef('r.finding_id', '=', 'findings.id')
-              .where('r.status', '=', status)
-              .where((eb) => eb('r.id', '=', eb.selectFrom('web_case_reports as r2').select((e2) => e2.fn.max('r2.id').as('m')).whereRef('r2.finding_id', '=', 'findings.id'))),
-          ),
-        );
       }
       const rows = await s.orderBy('id', 'desc').limit(q.limit).execute();
       return rows.map((r) => Number(r.id));

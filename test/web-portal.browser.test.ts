@@ -117,6 +117,10 @@ describe.skipIf(browserSkip())('the ISP portal in Chromium', () => {
     await page.waitForURL(/revoked=1/);
     expect(dialogs).toBe(1);
     expect((await fetch(`${web.url}/api/v1/batches`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    await page.goto(`${web.url}/isp/findings?lang=ja`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('ja');
+    expect(await page.textContent('#download-csv')).toBe('CSVでダウンロード');
+    await screenshot(page, 'portal-findings-ja');
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -138,6 +138,8 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
     const rows = parseCsv(await csv.text());
     const ipCol = rows[0]!.indexOf('ip');
     expect(rows.slice(1).filter((r) => r.length > 1).map((r) => r[ipCol]).sort()).toEqual(['127.61.0.1', '127.61.0.2', '127.61.0.3', '127.61.0.9']);
+    const bom = await (await a.request('/isp/findings/download?format=csv&bom=1')).arrayBuffer();
+    expect([...new Uint8Array(bom).slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const json = (await (await a.request('/isp/findings/download?format=json&port=2323')).json()) as { findings: Finding[]; count: number };
     expect(json.count).toBe(1);
     expect(json.findings[0]!.device.model).toBe(hostile);

@@ -15,7 +15,7 @@ import type { WebApp, WebContext } from '../types.js';
 import { firstIssue, ispOnly, ownIsp, when } from './common.js';
 import { portalMessages } from './messages.js';
 
-const downloadQuery = z.object({ format: z.enum(formatNames as [keyof typeof formats, ...(keyof typeof formats)[]]).default('csv') });
+const downloadQuery = z.object({ format: z.enum(formatNames as [keyof typeof formats, ...(keyof typeof formats)[]]).default('csv'), bom: z.enum(['0', '1']).optional() });
 
 /** The batch's findings: its id range of its ISP's findings, and only the ISP's. */
 export async function* batchFindings(store: Store, b: BatchRow): AsyncGenerator<Finding> {
@@ -66,7 +66,7 @@ export function mountBatches(app: WebApp, ctx: WebContext): void {
     const meta: BatchMeta = { ticket: b.ticket, isp: b.isp, createdAt: b.createdAt };
     const store = ctx.store;
     async function* body(): AsyncGenerator<string> {
-      yield format.head(meta);
+      yield format.head(meta, { bom: q.data!.bom === '1' });
       let i = 0;
       for await (const f of batchFindings(store, b!)) yield format.row(f, meta, i++);
       yield format.tail(meta, i);

@@ -31,7 +31,8 @@ export const findingFilters = z.object({
 });
 export type FindingFilters = z.infer<typeof findingFilters>;
 
-const downloadQuery = findingFilters.extend({ format: z.enum(['csv', 'json']).default('csv') });
+/** `bom=1`: CSV starting with a UTF-8 byte order mark (spreadsheet programs on Windows need it for Japanese text). */
+const downloadQuery = findingFilters.extend({ format: z.enum(['csv', 'json']).default('csv'), bom: blank(z.enum(['0', '1'])) });
 
 /** The store query of the filters, for one ISP. */
 export function ispQuery(isp: string, f: FindingFilters, limit: number): IspFindingQuery {
@@ -86,7 +87,7 @@ export function mountFindings(app: WebApp, ctx: WebContext): void {
     return page(c, {
       title: t('findingsTitle'),
       body: html`${filterForm(c, f)}
-<p class="downloads"><a href="/isp/findings/download${queryOf({ ...keep, format: 'csv' })}" id="download-csv" download>${t('downloadCsv')}</a> · <a href="/isp/findings/download${queryOf({ ...keep, format: 'json' })}" id="download-json" download>${t('downloadJson')}</a></p>
+<p class="downloads"><a href="/isp/findings/download${queryOf({ ...keep, format: 'csv' })}" id="download-csv" download>${t('downloadCsv')}</a> (<a href="/isp/findings/download${queryOf({ ...keep, format: 'csv', bom: 1 })}" id="download-csv-bom" download>${t('excel')}</a>) · <a href="/isp/findings/download${queryOf({ ...keep, format: 'json' })}" id="download-json" download>${t('downloadJson')}</a></p>
 ${
   list.length === 0
     ? html`<p id="no-findings">${t('none')}</p>`
@@ -107,7 +108,7 @@ ${
     const isp: string = own;
     const parsed = downloadQuery.safeParse(c.req.query());
     if (!parsed.success) return problemPage(c, 400, tr(c, portalMessages)('badQuery', { what: firstIssue(parsed.error) }));
-    const { format: name, before: _before, ...f } = parsed.data;
+    const { format: name, before: _before, bom, ...f } = parsed.data;
     const format = name === 'csv' ? csvFormat : jsonFormat;
     const now = new Date(ctx.now());
     const meta: BatchMeta = { ticket: `export-${isp}-${now.toISOString().slice(0, 10).replace(/-/g, '')}`, isp, createdAt: now.toISOString() };
@@ -115,7 +116,7 @@ ${
     const store = ctx.store;
     const port = f.port === undefined ? undefined : f.port === 0 ? null : f.port;
     async function* body(): AsyncGenerator<string> {
-      yield format.head(meta);
+      yield format.head(meta, { bom: bom === '1' });
       let i = 0;
       // The repository filters by ISP, kind and period on indexed columns; the port here.
       for await (const x of store.findings.list({ isp, ...(f.kind !== undefined ? { kind: f.kind } : {}), ...(f.period !== undefined ? { period: f.period } : {}) })) {

@@ -24,6 +24,7 @@ export const portalMessages = {
   filter: { ja: '絞り込み', en: 'Filter' },
   download: { ja: 'ダウンロード', en: 'Download' },
   downloadCsv: { ja: 'CSVでダウンロード', en: 'Download CSV' },
+  excel: { ja: 'Excel用（BOM付き）', en: 'for Excel (with BOM)' },
   downloadJson: { ja: 'JSONでダウンロード', en: 'Download JSON' },
   next: { ja: '次のページ', en: 'Next page' },
   first: { ja: '最初のページ', en: 'First page' },

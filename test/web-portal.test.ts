@@ -56,7 +56,7 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
       await store.notifications.create({ ticket, isp, createdAt: '2026-12-01T08:00:00.000Z', findingCount: ids.length, afterFindingId: 0, maxFindingId: Math.max(...ids), counts: { 'weak-credential': ids.length }, files: [] });
     }
     app = createWebApp(webContext(store, { now: () => clock, scryptLog2N: testScryptLog2N }));
-  });
+  }, 60_000);
   afterAll(async () => store?.close());
 
   const loggedIn = async (who: keyof typeof testAccounts) => {

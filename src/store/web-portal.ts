@@ -6,8 +6,9 @@
  * are epoch ms from the caller's clock.
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { FindingKind } from '../core/records.js';
+import type { Finding, FindingKind } from '../core/records.js';
 import { storableText } from '../core/schemas.js';
+import { toFinding } from './findings.js';
 import type { Database, WebApiTokenTable, WebCaseReportTable } from './schema.js';
 
 /** What an ISP may report about a notified finding (the centre reads it back on its pages). */
@@ -71,6 +72,8 @@ export interface PortalRepository {
 
   /** Ids of one page of the ISP's findings, newest first. */
   findingIds(q: IspFindingQuery): Promise<number[]>;
+  /** These findings in one query, in the order given (ids not stored are skipped). */
+  findingsByIds(ids: readonly number[]): Promise<Finding[]>;
 }
 
 const iso = (ms: number | string | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -189,6 +192,13 @@ export function createPortalRepository(db: Kysely<Database>): PortalRepository {
       }
       const rows = await s.orderBy('id', 'desc').limit(q.limit).execute();
       return rows.map((r) => Number(r.id));
+    },
+    async findingsByIds(ids) {
+      const byId = new Map<number, Finding>();
+      for (let i = 0; i < ids.length; i += chunk) {
+        for (const r of await db.selectFrom('findings').selectAll().where('id', 'in', ids.slice(i, i + chunk)).execute()) byId.set(Number(r.id), toFinding(r));
+      }
+      return ids.map((id) => byId.get(id)).filter((f): f is Finding => f !== undefined);
     },
   };
 }

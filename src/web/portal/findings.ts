@@ -47,9 +47,8 @@ export function ispQuery(isp: string, f: FindingFilters, limit: number): IspFind
 }
 
 /** Findings by id, in the order given; ids that vanished are skipped. */
-export async function findingsByIds(ctx: WebContext, ids: readonly number[]): Promise<Finding[]> {
-  const got = await Promise.all(ids.map((id) => ctx.store.findings.get(id)));
-  return got.filter((f): f is Finding => f !== undefined);
+export function findingsByIds(ctx: WebContext, ids: readonly number[]): Promise<Finding[]> {
+  return ctx.store.portal.findingsByIds(ids);
 }
 
 /** The ISP's finding, or undefined when it is unknown or another ISP's (the caller answers 404 for both). */
@@ -98,7 +97,7 @@ ${
       )}</tbody>
 </table>`
 }
-<p class="paging">${f.before !== undefined ? html`<a href="/isp/findings${queryOf(keep)}" id="first-page">${t('first')}</a> ` : ''}${more && last !== undefined ? html`<a href="/isp/findings${queryOf({ ...keep, before: last })}" id="next-page">${t('next')}</a>` : ''} <span class="muted">${formatNumber(lang, list.length)}</span></p>`,
+<p class="paging">${f.before !== undefined ? html`<a href="/isp/findings${queryOf(keep)}" id="first-page">${t('first')}</a> ` : ''}${more && last !== undefined ? html`<a href="/isp/findings${queryOf({ ...keep, before: last })}" id="next-page">${t('next')}</a>` : ''} <span class="muted">${t('shown', { n: formatNumber(lang, list.length) })}</span></p>`,
     });
   });
 

@@ -220,6 +220,18 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
     expect(page).toContain('mailed the subscriber');
   });
 
+  it("lists the ISP-side cases this store holds, the ISP's own only", async () => {
+    const base = { subscriber: 'sub-1', findingKind: 'weak-credential', port: 23, measure: 'subscriber-alert', state: 'alerted', alertsDelivered: 1, device: { type: 'router', vendor: 'Acme', model: hostile, firmware: null }, tickets: [ticketA], openedAt: '2026-12-01T09:00:00.000Z', updatedAt: '2026-12-01T09:00:00.000Z', transitions: [{ from: null, to: 'new', at: '2026-12-01T09:00:00.000Z', by: 'iotclean isp alert', note: null }], control: false, lastIp: '127.61.0.1', lastSeenAt: '2026-12-01T09:00:00.000Z', contact: null } as const;
+    await store.cases.save({ ...base, reference: 'IOTC-2026-000001', isp: 'isp-a' });
+    await store.cases.save({ ...base, reference: 'IOTC-2026-000002', isp: 'isp-b', subscriber: 'sub-2' });
+    const a = await loggedIn('ispA');
+    const page = await (await a.request('/isp/cases')).text();
+    expect(page).toContain('id="isp-cases"');
+    expect(page).toContain('IOTC-2026-000001');
+    expect(page).not.toContain('IOTC-2026-000002');
+    expect(page).not.toContain('<script>alert');
+  });
+
   it('keeps operators out of the portal and ISPs out of operator pages', async () => {
     const analyst = await loggedIn('analyst');
     expect((await analyst.request('/isp/findings')).status).toBe(403);

@@ -282,8 +282,21 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
     const forged = await admin.request(`/ops/accounts/${account.id}/disable`, { method: 'POST', form: { _csrf: 'y'.repeat(43) } });
     expect(forged.status).toBe(403);
     expect((await store.web.account(account.id))!.disabled).toBe(false);
+    // Admins see every ISP's tokens (never the token) and can revoke one.
+    const b = await loggedIn('ispB');
+    const token = /id="new-token">([^<]+)</.exec(await (await b.request('/isp/tokens', { method: 'POST', form: { label: 'b-sync' } })).text())![1]!;
+    const accounts = await (await admin.request('/ops/accounts')).text();
+    expect(accounts).toContain('b-sync');
+    expect(accounts).not.toContain(token);
+    const bToken = (await store.portal.tokens('isp-b'))[0]!;
+    expect((await analyst.request(`/ops/accounts/tokens/${bToken.id}/revoke`, { method: 'POST', form: { isp: 'isp-b' } })).status).toBe(403);
+    expect((await admin.request(`/ops/accounts/tokens/${bToken.id}/revoke`, { method: 'POST', form: { isp: 'isp-a' } })).status).toBe(404);
+    expect((await app.request('http://127.0.0.1/api/v1/batches', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await admin.request(`/ops/accounts/tokens/${bToken.id}/revoke`, { method: 'POST', form: { isp: 'isp-b' } })).status).toBe(303);
+    expect((await app.request('http://127.0.0.1/api/v1/batches', { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await store.portal.tokens('isp-b'))[0]).toMatchObject({ revokedBy: 'admin' });
     const log = await store.web.auditLog({ accountId: adminId });
-    expect(log.map((e) => e.action)).toEqual(expect.arrayContaining(['account.create', 'account.disable', 'account.enable', 'account.password']));
+    expect(log.map((e) => e.action)).toEqual(expect.arrayContaining(['account.create', 'account.disable', 'account.enable', 'account.password', 'token.revoke']));
     expect(log.find((e) => e.action === 'account.disable')).toMatchObject({ target: 'isp-c-user', detail: { sessionsEnded: 1 } });
   });
 

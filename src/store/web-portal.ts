@@ -57,6 +57,8 @@ export interface PortalRepository {
   createToken(t: { isp: string; label: string; sha256: string; createdBy: string }, nowMs: number): Promise<ApiToken>;
   /** The ISP's tokens, newest first (revoked ones included). */
   tokens(isp: string): Promise<ApiToken[]>;
+  /** Every ISP's tokens, newest first (the operators' view: none of them can be read back). */
+  allTokens(): Promise<ApiToken[]>;
   /** Revoke one of the ISP's tokens; false when it has no such live token. */
   revokeToken(isp: string, id: number, by: string, nowMs: number): Promise<boolean>;
   /** The ISP of a live token by its SHA-256 (hex), recording the use (at most once a minute). */
@@ -113,6 +115,9 @@ export function createPortalRepository(db: Kysely<Database>): PortalRepository {
     },
     async tokens(isp) {
       return (await db.selectFrom('web_api_tokens').selectAll().where('isp', '=', isp).orderBy('id', 'desc').execute()).map(toToken);
+    },
+    async allTokens() {
+      return (await db.selectFrom('web_api_tokens').selectAll().orderBy('id', 'desc').limit(1000).execute()).map(toToken);
     },
     async revokeToken(isp, id, by, nowMs) {
       const r = await db.updateTable('web_api_tokens').set({ revoked_ms: nowMs, revoked_by: by }).where('id', '=', id).where('isp', '=', isp).where('revoked_ms', 'is', null).executeTakeFirst();

@@ -46,7 +46,7 @@ const auditQuery = z.object({
   before: z.preprocess(blank, z.coerce.number().int().min(1).optional()),
 });
 
-const doneKeys = ['created', 'disabled', 'enabled', 'password'] as const;
+const doneKeys = ['created', 'disabled', 'enabled', 'password', 'revoked'] as const;
 
 const firstIssue = (e: z.ZodError): string => {
   const i = e.issues[0];
@@ -59,6 +59,7 @@ const operators = requireRole('admin', 'analyst');
 async function accountsPage(c: Context<WebEnv>, ctx: WebContext, message?: { text: string; ok: boolean }, status: 200 | 400 | 409 = 200) {
   const t = tr(c, adminMessages);
   const list = await ctx.store.web.listAccounts();
+  const tokens = await ctx.store.portal.allTokens();
   const lang = c.get('lang');
   const self = c.get('session')!.account.id;
   const row = (a: Account) => html`<tr data-account="${a.name}"><td>${a.name}</td><td>${a.role}</td><td>${a.isp ?? '—'}</td><td>${a.displayName}</td><td>${a.disabled ? t('disabled') : t('active')}</td><td>${formatDate(lang, a.createdAt)}</td><td>
@@ -75,6 +76,19 @@ ${
     body: html`${message ? html`<p class="${message.ok ? 'ok' : 'problem'}" role="status" id="account-message">${message.text}</p>` : ''}
 <table id="accounts"><thead><tr><th>${t('name')}</th><th>${t('role')}</th><th>${t('isp')}</th><th>${t('displayName')}</th><th>${t('state')}</th><th>${t('created')}</th><th>${t('actions')}</th></tr></thead>
 <tbody>${list.map(row)}</tbody></table>
+<h2>${t('tokens')}</h2>
+${
+  tokens.length === 0
+    ? html`<p id="no-tokens">${t('noTokens')}</p>`
+    : html`<table id="isp-tokens"><thead><tr><th>${t('isp')}</th><th>${t('label')}</th><th>${t('created')}</th><th>${t('issuedBy')}</th><th>${t('lastUsed')}</th><th>${t('state')}</th><th></th></tr></thead>
+<tbody>${tokens.map(
+        (k) => html`<tr data-token="${k.id}"><td>${k.isp}</td><td>${k.label}</td><td>${formatDate(lang, k.createdAt)}</td><td>${k.createdBy}</td><td>${k.lastUsedAt === null ? '—' : formatDate(lang, k.lastUsedAt)}</td><td>${k.revokedAt === null ? t('active') : html`${t('revoked')} ${formatDate(lang, k.revokedAt)} (${k.revokedBy ?? ''})`}</td><td>${
+          k.revokedAt === null
+            ? html`<form method="post" action="/ops/accounts/tokens/${k.id}/revoke" class="inline">${csrfField(c)}<input type="hidden" name="isp" value="${k.isp}"><button type="submit" data-confirm="${t('revokeConfirm')}" id="ops-revoke-${k.id}">${t('revoke')}</button></form>`
+            : ''
+        }</td></tr>`,
+      )}</tbody></table>`
+}
 <h2>${t('create')}</h2>
 <form method="post" action="/ops/accounts" class="login" id="create-account">${csrfField(c)}
 <label>${t('name')} <input name="name" id="new-name" required maxlength="64" pattern="[a-z0-9._\\-]{3,64}" title="${t('nameHint')}"></label>
@@ -141,6 +155,16 @@ export function mountAdmin(app: WebApp, ctx: WebContext): void {
     const ended = await ctx.store.web.deleteSessions(a.id);
     await ctx.audit(c, 'account.password', a.name, { sessionsEnded: ended });
     return c.redirect('/ops/accounts?done=password', 303);
+  });
+
+  // An operator can revoke any ISP's token (a leaked one), by id and the ISP it belongs to.
+  app.post('/ops/accounts/tokens/:id/revoke', admin, async (c) => {
+    const t = tr(c, adminMessages);
+    const id = z.coerce.number().int().min(1).max(2 ** 31).safeParse(c.req.param('id'));
+    const form = z.object({ isp: ispIdSchema }).safeParse(await c.req.parseBody());
+    if (!id.success || !form.success || !(await ctx.store.portal.revokeToken(form.data.isp, id.data, c.get('session')!.account.name, ctx.now()))) return problemPage(c, 404, t('notFound'));
+    await ctx.audit(c, 'token.revoke', `token:${id.data}`, { isp: form.data.isp });
+    return c.redirect('/ops/accounts?done=revoked', 303);
   });
 
   app.get('/ops/audit', operators, async (c) => {

@@ -6,6 +6,7 @@ import { isIotcleanError } from '../core/errors.js';
 import { printError, quietOnClosedOutput, runCommand, wantsJson, type Command } from './command.js';
 import { planCommand, scopeCommand } from './commands/check.js';
 import { accessCommand } from './commands/access.js';
+import { accountsCommand } from './commands/accounts.js';
 import { darknetCommand } from './commands/darknet.js';
 import { demoCommand } from './commands/demo.js';
 import { discoverCommand } from './commands/discover.js';
@@ -39,7 +40,7 @@ export const rootCommand: Command<never> = {
   name: 'iotclean',
   description: 'Survey authorised address space for IoT devices at risk; the lab emulates an ISP network on loopback.',
   version: packageVersion(),
-  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, vulnCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, findingsCommand, notifyCommand, darknetCommand, flowsCommand, shareCommand, ispCommand, serveCommand, scopeCommand, planCommand] as Command<never>[],
+  subcommands: [demoCommand, labCommand, surveyCommand, discoverCommand, grabCommand, identifyCommand, accessCommand, vulnCommand, importCommand, surveysCommand, endpointsCommand, devicesCommand, findingsCommand, notifyCommand, darknetCommand, flowsCommand, shareCommand, ispCommand, serveCommand, accountsCommand, scopeCommand, planCommand] as Command<never>[],
 };
 
 async function main(): Promise<void> {

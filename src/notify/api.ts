@@ -25,7 +25,10 @@ export type FindingSource = (isp: string, filter: FindingFilter) => AsyncIterabl
 export interface NotifyApiOptions {
   readonly source: FindingSource;
   readonly batches: Pick<NotificationRepository, 'list' | 'get'>;
-  readonly tokens: readonly TokenEntry[];
+  /** Tokens from a tokens file (`iotclean notify serve`). */
+  readonly tokens?: readonly TokenEntry[];
+  /** Tokens kept elsewhere (the web portal's store): the ISP of a live token, or undefined. */
+  readonly lookup?: (token: string) => Promise<string | undefined>;
 }
 
 /** Findings per page of /api/v1/findings: the default and the most a client may ask for. */
@@ -55,7 +58,7 @@ async function* batchFindings(source: FindingSource, b: BatchRow): AsyncGenerato
 }
 
 /** A stream of text chunks as a web ReadableStream (stops reading when the client goes away). */
-function textStream(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
+export function textStream(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -85,7 +88,7 @@ function textStream(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> 
 
 /** The API as a hono app (serve it with serveNotifyApi, or mount it in a bigger app). */
 export function createNotifyApi(options: NotifyApiOptions): Hono<Env> {
-  const { source, batches, tokens } = options;
+  const { source, batches, tokens = [], lookup } = options;
   const app = new Hono<Env>();
 
   app.onError((e, c) => {
@@ -97,7 +100,7 @@ export function createNotifyApi(options: NotifyApiOptions): Hono<Env> {
   app.use('/api/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer[ ]+([A-Za-z0-9._~+/=-]{1,512})[ ]*$/i.exec(header);
-    const isp = m ? ispOfToken(tokens, m[1]!) : undefined;
+    const isp = m ? (ispOfToken(tokens, m[1]!) ?? (lookup ? await lookup(m[1]!) : undefined)) : undefined;
     if (isp === undefined) {
       c.header('WWW-Authenticate', m ? 'Bearer realm="iotclean", error="invalid_token"' : 'Bearer realm="iotclean"');
       return problem(c, 401, m ? 'invalid token' : 'a bearer token is required (Authorization: Bearer <token>)');

@@ -50,7 +50,8 @@ function rowOf(f: Finding): Row {
   };
 }
 
-function toFinding(r: Selectable<FindingTable>): Finding {
+/** A stored row as the Finding record (also read by ./web-portal.ts). */
+export function toFinding(r: Selectable<FindingTable>): Finding {
   const rest = JSON.parse(r.body) as Omit<Finding, 'id' | 'observedAt' | 'evidence' | 'isp' | 'prefixOwner' | 'held'>;
   return {
     ...rest,

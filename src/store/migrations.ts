@@ -645,5 +645,39 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0013-web-portal': {
+      async up(db: Kysely<unknown>) {
+        // ISP portal: API tokens (SHA-256 only; the token is shown once at issue) and the ISPs'
+        // reports on their handling of notified findings (append-only history, latest wins).
+        await db.schema
+          .createTable('web_api_tokens')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('isp', 'text', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull().unique())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('last_used_ms', 'bigint')
+          .addColumn('revoked_ms', 'bigint')
+          .addColumn('revoked_by', 'text')
+          .execute();
+        await db.schema.createIndex('web_api_tokens_isp').on('web_api_tokens').columns(['isp', 'id']).execute();
+        await db.schema
+          .createTable('web_case_reports')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('finding_id', 'bigint', (c) => c.notNull())
+          .addColumn('isp', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('note', 'text')
+          .addColumn('account_id', 'integer')
+          .addColumn('account_name', 'text', (c) => c.notNull())
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_case_reports_finding').on('web_case_reports').columns(['finding_id', 'id']).execute();
+        await db.schema.createIndex('web_case_reports_isp').on('web_case_reports').columns(['isp', 'status', 'finding_id']).execute();
+        // The portal's summary counts an ISP's findings by kind: a covering index keeps it an index scan.
+        await db.schema.createIndex('findings_isp_kind').ifNotExists().on('findings').columns(['isp', 'kind']).execute();
+      },
+    },
   };
 }

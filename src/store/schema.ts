@@ -365,6 +365,8 @@ export interface Database {
   web_public_actions: WebPublicActionTable;
   optout_requests: OptoutRequestTable;
   survey_exclusions: SurveyExclusionTable;
+  web_api_tokens: WebApiTokenTable;
+  web_case_reports: WebCaseReportTable;
 }
 
 /** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
@@ -598,4 +600,30 @@ export interface SurveyExclusionTable {
   optout_id: number | null;
   created_ms: number;
   created_by: string;
+}
+
+/** An ISP's API token (src/store/web-portal.ts): only its SHA-256 is kept, never the token. */
+export interface WebApiTokenTable {
+  id: Generated<number>;
+  isp: string;
+  label: string;
+  /** Hex SHA-256 of the token. */
+  sha256: string;
+  created_ms: number;
+  created_by: string;
+  last_used_ms: number | null;
+  revoked_ms: number | null;
+  revoked_by: string | null;
+}
+
+/** An ISP's report on its handling of one notified finding (append-only: the latest row is the current status). */
+export interface WebCaseReportTable {
+  id: Generated<number>;
+  finding_id: number;
+  isp: string;
+  status: string;
+  note: string | null;
+  account_id: number | null;
+  account_name: string;
+  at_ms: number;
 }

@@ -21,6 +21,7 @@ import { createDarknetRepository, type DarknetRepository } from './darknet.js';
 import { createPlanGovernanceRepository, type PlanGovernanceRepository } from './plan-governance.js';
 import { createWebSupportRepository, type WebSupportRepository } from './web-support.js';
 import { createOptoutRepository, type OptoutRepository } from './web-public.js';
+import { createPortalRepository, type PortalRepository } from './web-portal.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -151,6 +152,8 @@ export interface Store {
   readonly support: WebSupportRepository;
   /** The public site's rate limits, opt-out requests and the survey exclusions they become (./web-public.ts). */
   readonly optouts: OptoutRepository;
+  /** The ISP portal's API tokens and case reports, and its ISP-scoped finding pages (./web-portal.ts). */
+  readonly portal: PortalRepository;
   close(): Promise<void>;
 }
 
@@ -451,6 +454,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     planApprovals: createPlanGovernanceRepository(db),
     support: createWebSupportRepository(db),
     optouts: createOptoutRepository(db),
+    portal: createPortalRepository(db),
     async close() {
       await db.destroy();
     },

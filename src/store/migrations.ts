@@ -484,5 +484,63 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('web_audit_account').on('web_audit').columns(['account_id', 'id']).execute();
       },
     },
+    '0012-findings-facets': {
+      async up(db: Kysely<unknown>) {
+        // Facet columns for the dashboard's filters and charts (src/store/finding-facets.ts), each
+        // with an index ending in id so a filtered list is a keyset walk of one index.
+        for (const column of ['device_type', 'vendor', 'model', 'protocol', 'month']) {
+          await db.schema.alterTable('findings').addColumn(column, 'text').execute();
+        }
+        for (const [name, columns] of [
+          ['findings_kind_id', ['kind', 'id']],
+          ['findings_type_id', ['device_type', 'id']],
+          ['findings_vendor_id', ['vendor', 'id']],
+          ['findings_model_id', ['model', 'id']],
+          ['findings_port_id', ['port', 'id']],
+          ['findings_month_id', ['month', 'id']],
+          ['findings_observed', ['observed_at']],
+        ] as const) {
+          await db.schema.createIndex(name).on('findings').columns([...columns]).execute();
+        }
+        // Counts per facet combination, kept by record() in the same transaction: the charts and
+        // the sudden-change rule read this small table instead of counting a million rows.
+        await db.schema
+          .createTable('findings_rollup')
+          .addColumn('month', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('protocol', 'text', (c) => c.notNull())
+          .addColumn('device_type', 'text', (c) => c.notNull())
+          .addColumn('vendor', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('isp', 'text', (c) => c.notNull())
+          .addColumn('n', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('findings_rollup_pk', ['month', 'kind', 'protocol', 'device_type', 'vendor', 'model', 'isp'])
+          .execute();
+        // Backfill from the JSON body in JS, the same code record() uses: PostgreSQL's json
+        // operators refuse the \u0000 a hostile banner may have left in a body.
+        const { facetsOf, rollupKeyOf } = await import('./finding-facets.js');
+        const tdb = db as unknown as Kysely<import('./schema.js').Database>;
+        const counts = new Map<string, { key: import('./finding-facets.js').RollupKey; n: number }>();
+        let after = 0;
+        for (;;) {
+          const rows = await tdb.selectFrom('findings').select(['id', 'kind', 'isp', 'period', 'body']).where('id', '>', after).orderBy('id').limit(1000).execute();
+          if (rows.length === 0) break;
+          const values = rows.map((r) => {
+            const body = JSON.parse(r.body) as { device?: { type?: string | null; vendor?: string | null; model?: string | null }; protocol?: string | null };
+            const f = facetsOf({ device: { type: null, vendor: null, model: null, firmware: null, ...body.device } as never, protocol: body.protocol ?? null, period: r.period });
+            const key = rollupKeyOf(r.kind, r.isp, f);
+            const k = JSON.stringify(key);
+            const had = counts.get(k);
+            if (had) had.n++;
+            else counts.set(k, { key, n: 1 });
+            return sql`(${Number(r.id)}, ${f.device_type}, ${f.vendor}, ${f.model}, ${f.protocol}, ${f.month})`;
+          });
+          await sql`update findings set device_type = v.column2, vendor = v.column3, model = v.column4, protocol = v.column5, month = v.column6 from (values ${sql.join(values)}) as v where findings.id = cast(v.column1 as bigint)`.execute(db);
+          after = Number(rows.at(-1)!.id);
+        }
+        const all = [...counts.values()].map(({ key, n }) => ({ ...key, n }));
+        for (let i = 0; i < all.length; i += 500) await tdb.insertInto('findings_rollup').values(all.slice(i, i + 500)).execute();
+      },
+    },
   };
 }

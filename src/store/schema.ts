@@ -269,6 +269,12 @@ export interface FindingTable {
   evidence: string;
   /** JSON of the rest of the Finding (no id, observedAt, evidence or attribution); exact for hostile text. */
   body: string;
+  /** Facets (migration 0012, src/store/finding-facets.ts): device type, vendor, model, protocol, period's month. */
+  device_type: Defaulted<string | null>;
+  vendor: Defaulted<string | null>;
+  model: Defaulted<string | null>;
+  protocol: Defaulted<string | null>;
+  month: Defaulted<string | null>;
 }
 
 /** What one source (nvd, cve5) said about a CVE: its normalised CveRecord as JSON. */
@@ -354,6 +360,7 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
+  findings_rollup: FindingRollupTable;
 }
 
 /** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */
@@ -438,4 +445,16 @@ export interface IspInventoryTable {
   measure: string;
   contact: string | null;
   model: string | null;
+}
+
+/** Findings counted per facet combination (migration 0012), kept by record(); '' stands for null. */
+export interface FindingRollupTable {
+  month: string;
+  kind: string;
+  protocol: string;
+  device_type: string;
+  vendor: string;
+  model: string;
+  isp: string;
+  n: number;
 }

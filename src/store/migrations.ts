@@ -502,6 +502,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         ] as const) {
           await db.schema.createIndex(name).on('findings').columns([...columns]).execute();
         }
+        // The device page (/ops/devices/:ip) reads every stage's rows of one address across surveys.
+        for (const table of ['observations', 'identifications', 'access_results', 'vuln_matches'] as const) {
+          await db.schema.createIndex(`${table}_ip_num`).on(table).columns(['ip_num']).execute();
+        }
         // Counts per facet combination, kept by record() in the same transaction: the charts and
         // the sudden-change rule read this small table instead of counting a million rows.
         await db.schema

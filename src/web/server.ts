@@ -8,13 +8,14 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Store } from '../store/store.js';
 import { loginModule } from './auth/login.js';
+import { dashboardModule } from './dashboard/index.js';
 import { problemPage } from './html.js';
 import { baseMiddleware, csrfMiddleware } from './security.js';
 import { staticModule } from './static.js';
 import type { WebApp, WebContext, WebEnv, WebModule, WebOptions } from './types.js';
 
 /** The site's parts, in mounting order (a part's routes win over later parts' for the same path). */
-export const modules: readonly WebModule[] = [staticModule, loginModule];
+export const modules: readonly WebModule[] = [staticModule, loginModule, dashboardModule];
 
 export function webContext(store: Store, options: WebOptions = {}): WebContext {
   const now = options.now ?? Date.now;

@@ -55,3 +55,40 @@ export interface RollupKey {
 }
 
 export const rollupColumns = ['month', 'kind', 'protocol', 'device_type', 'vendor', 'model', 'isp'] as const satisfies readonly (keyof RollupKey)[];
+
+/**
+ * The rollup tables and their key columns. Two narrow tables rather than one wide one: ISP ×
+ * model × month × kind would be hundreds of thousands of rows at national scale, while no chart
+ * or alert needs ISP and model together; each of these stays at a few thousand.
+ */
+export const rollups = {
+  findings_rollup_isp: ['month', 'kind', 'protocol', 'isp'],
+  findings_rollup_model: ['month', 'kind', 'device_type', 'vendor', 'model'],
+} as const satisfies Record<string, readonly (keyof RollupKey)[]>;
+export type RollupTableName = keyof typeof rollups;
+
+/** The rollup table holding every one of these columns. */
+export function rollupFor(columns: readonly (keyof RollupKey)[]): RollupTableName {
+  for (const [table, keys] of Object.entries(rollups) as [RollupTableName, readonly (keyof RollupKey)[]][]) {
+    if (columns.every((c) => keys.includes(c))) return table;
+  }
+  throw new Error(`no rollup holds ${columns.join(', ')} together`);
+}
+
+/** A row to add to a rollup table: its key columns and a count. */
+export type RollupRowOut = { readonly [column: string]: string | number; n: number };
+
+/** Rows of `keys` for each rollup table, counted (one row per distinct key). */
+export function rollupRows(keys: Iterable<RollupKey>): Record<RollupTableName, RollupRowOut[]> {
+  const out = {} as Record<RollupTableName, Map<string, RollupRowOut>>;
+  for (const t of Object.keys(rollups) as RollupTableName[]) out[t] = new Map();
+  for (const key of keys) {
+    for (const [t, cols] of Object.entries(rollups) as [RollupTableName, readonly (keyof RollupKey)[]][]) {
+      const k = cols.map((c) => key[c]).join('\u0001');
+      const had = out[t].get(k);
+      if (had) had.n++;
+      else out[t].set(k, { ...(Object.fromEntries(cols.map((c) => [c, key[c]])) as Record<string, string>), n: 1 });
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([t, m]) => [t, [...m.values()]])) as Record<RollupTableName, RollupRowOut[]>;
+}

@@ -21,7 +21,7 @@ import type { EvidenceRef, Finding, HoldReason } from '../core/records.js';
 import { checkFinding, maxEvidence } from '../findings/schema.js';
 import type { FindingFilter, FindingRepository } from '../findings/types.js';
 import type { Dialect } from './migrations.js';
-import { facetsOf, rollupColumns, rollupKeyOf, type RollupKey } from './finding-facets.js';
+import { facetsOf, rollupKeyOf, rollupRows, rollups, type RollupRowOut, type RollupTableName } from './finding-facets.js';
 import type { Database, FindingTable } from './schema.js';
 
 const defaultPageSize = 2000;
@@ -130,25 +130,20 @@ async function updateMerged(tx: Kysely<Database>, rows: readonly Stored[]): Prom
 }
 
 /**
- * Add the rows inserted to findings_rollup (migration 0012), one upsert per chunk of keys. Only
+ * Add the rows inserted to the rollup tables (migration 0012), one upsert per chunk of keys. Only
  * new rows count: a merge changes evidence and observedAt, never the facets or the period.
  */
 async function addToRollup(tx: Kysely<Database>, rows: readonly Row[]): Promise<void> {
-  const counts = new Map<string, RollupKey & { n: number }>();
-  for (const r of rows) {
-    const key = rollupKeyOf(r.kind, r.isp, r);
-    const k = rollupColumns.map((c) => key[c]).join('\u0001');
-    const had = counts.get(k);
-    if (had) had.n++;
-    else counts.set(k, { ...key, n: 1 });
-  }
-  const all = [...counts.values()];
-  for (let i = 0; i < all.length; i += 1000) {
-    await tx
-      .insertInto('findings_rollup')
-      .values(all.slice(i, i + 1000))
-      .onConflict((oc) => oc.columns([...rollupColumns]).doUpdateSet({ n: (eb) => eb('findings_rollup.n', '+', eb.ref('excluded.n')) }))
-      .execute();
+  const tables = rollupRows(rows.map((r) => rollupKeyOf(r.kind, r.isp, r)));
+  for (const [table, all] of Object.entries(tables) as [RollupTableName, RollupRowOut[]][]) {
+    const cols = rollups[table];
+    for (let i = 0; i < all.length; i += 1000) {
+      await tx
+        .insertInto(table)
+        .values(all.slice(i, i + 1000) as never)
+        .onConflict((oc) => oc.columns([...cols] as never).doUpdateSet({ n: sql<number>`${sql.ref(`${table}.n`)} + excluded.n` }))
+        .execute();
+    }
   }
 }
 

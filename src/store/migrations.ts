@@ -506,25 +506,19 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         for (const table of ['observations', 'identifications', 'access_results', 'vuln_matches'] as const) {
           await db.schema.createIndex(`${table}_ip_num`).on(table).columns(['ip_num']).execute();
         }
-        // Counts per facet combination, kept by record() in the same transaction: the charts and
-        // the sudden-change rule read this small table instead of counting a million rows.
-        await db.schema
-          .createTable('findings_rollup')
-          .addColumn('month', 'text', (c) => c.notNull())
-          .addColumn('kind', 'text', (c) => c.notNull())
-          .addColumn('protocol', 'text', (c) => c.notNull())
-          .addColumn('device_type', 'text', (c) => c.notNull())
-          .addColumn('vendor', 'text', (c) => c.notNull())
-          .addColumn('model', 'text', (c) => c.notNull())
-          .addColumn('isp', 'text', (c) => c.notNull())
-          .addColumn('n', 'bigint', (c) => c.notNull())
-          .addPrimaryKeyConstraint('findings_rollup_pk', ['month', 'kind', 'protocol', 'device_type', 'vendor', 'model', 'isp'])
-          .execute();
+        // Counts per facet combination (src/store/finding-facets.ts rollups), kept by record() in
+        // the same transaction: the charts and the sudden-change rule read these small tables
+        // instead of counting a million rows.
+        const { facetsOf, rollupKeyOf, rollupRows, rollups } = await import('./finding-facets.js');
+        for (const [table, cols] of Object.entries(rollups)) {
+          let t = db.schema.createTable(table);
+          for (const c of cols) t = t.addColumn(c, 'text', (b) => b.notNull());
+          await t.addColumn('n', 'bigint', (b) => b.notNull()).addPrimaryKeyConstraint(`${table}_pk`, [...cols] as never).execute();
+        }
         // Backfill from the JSON body in JS, the same code record() uses: PostgreSQL's json
         // operators refuse the \u0000 a hostile banner may have left in a body.
-        const { facetsOf, rollupKeyOf } = await import('./finding-facets.js');
         const tdb = db as unknown as Kysely<import('./schema.js').Database>;
-        const counts = new Map<string, { key: import('./finding-facets.js').RollupKey; n: number }>();
+        const keys: import('./finding-facets.js').RollupKey[] = [];
         let after = 0;
         for (;;) {
           const rows = await tdb.selectFrom('findings').select(['id', 'kind', 'isp', 'period', 'body']).where('id', '>', after).orderBy('id').limit(1000).execute();
@@ -532,18 +526,15 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           const values = rows.map((r) => {
             const body = JSON.parse(r.body) as { device?: { type?: string | null; vendor?: string | null; model?: string | null }; protocol?: string | null };
             const f = facetsOf({ device: { type: null, vendor: null, model: null, firmware: null, ...body.device } as never, protocol: body.protocol ?? null, period: r.period });
-            const key = rollupKeyOf(r.kind, r.isp, f);
-            const k = JSON.stringify(key);
-            const had = counts.get(k);
-            if (had) had.n++;
-            else counts.set(k, { key, n: 1 });
+            keys.push(rollupKeyOf(r.kind, r.isp, f));
             return sql`(${Number(r.id)}, ${f.device_type}, ${f.vendor}, ${f.model}, ${f.protocol}, ${f.month})`;
           });
           await sql`update findings set device_type = v.column2, vendor = v.column3, model = v.column4, protocol = v.column5, month = v.column6 from (values ${sql.join(values)}) as v where findings.id = cast(v.column1 as bigint)`.execute(db);
           after = Number(rows.at(-1)!.id);
         }
-        const all = [...counts.values()].map(({ key, n }) => ({ ...key, n }));
-        for (let i = 0; i < all.length; i += 500) await tdb.insertInto('findings_rollup').values(all.slice(i, i + 500)).execute();
+        for (const [table, all] of Object.entries(rollupRows(keys))) {
+          for (let i = 0; i < all.length; i += 500) await tdb.insertInto(table as 'findings_rollup_isp').values(all.slice(i, i + 500) as never).execute();
+        }
       },
     },
   };

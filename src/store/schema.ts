@@ -360,7 +360,8 @@ export interface Database {
   web_sessions: WebSessionTable;
   web_login_failures: WebLoginFailureTable;
   web_audit: WebAuditTable;
-  findings_rollup: FindingRollupTable;
+  findings_rollup_isp: FindingRollupIspTable;
+  findings_rollup_model: FindingRollupModelTable;
 }
 
 /** A web account (src/web/types.ts Account); the password as an scrypt string (src/web/auth/passwords.ts). */
@@ -447,14 +448,21 @@ export interface IspInventoryTable {
   model: string | null;
 }
 
-/** Findings counted per facet combination (migration 0012), kept by record(); '' stands for null. */
-export interface FindingRollupTable {
+/** Findings counted per (month, kind, protocol, ISP) (migration 0012), kept by record(); '' stands for null. */
+export interface FindingRollupIspTable {
   month: string;
   kind: string;
   protocol: string;
+  isp: string;
+  n: number;
+}
+
+/** Findings counted per (month, kind, device type, vendor, model) (migration 0012); '' stands for null. */
+export interface FindingRollupModelTable {
+  month: string;
+  kind: string;
   device_type: string;
   vendor: string;
   model: string;
-  isp: string;
   n: number;
 }

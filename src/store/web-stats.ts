@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import { parseIpv4 } from '../core/ip.js';
 import type { AccessResult, FindingKind, Identification, Observation, VulnerabilityMatch } from '../core/records.js';
 import type { TrackedCase } from '../notify/isp/cases.js';
-import { rollupColumns, type RollupKey } from './finding-facets.js';
+import { rollupFor, type RollupKey } from './finding-facets.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -161,6 +161,11 @@ export interface WebStats {
   facetValues(column: 'isp' | 'device_type' | 'vendor' | 'model' | 'protocol', limit: number): Promise<{ value: string; n: number }[]>;
   remediation(baseline?: string, months?: number): Promise<Remediation>;
   changes(): Promise<ChangeAlert[]>;
+  /**
+   * `make()`'s value, kept per store until a finding is added (max(id) changes): for what is
+   * derived from findings only (chart data, rendered charts). Bounded to a few hundred keys.
+   */
+  memo<T>(key: string, make: () => Promise<T>): Promise<T>;
 }
 
 export function createWebStats(store: Store): WebStats {
@@ -179,6 +184,7 @@ export function createWebStats(store: Store): WebStats {
     const hit = memo.get(key);
     if (hit && hit.version === v) return hit.value as T;
     const value = await make();
+    if (memo.size > 500) memo.clear();
     memo.set(key, { version: v, value });
     return value;
   }
@@ -214,6 +220,7 @@ export function createWebStats(store: Store): WebStats {
   }
 
   const stats: WebStats = {
+    memo: cached,
     surveys: () => summaries(),
     async survey(id) {
       return (await summaries(id))[0];
@@ -325,16 +332,21 @@ export function createWebStats(store: Store): WebStats {
       };
     },
     async rollup(by, where = {}) {
-      let q = db.selectFrom('findings_rollup');
-      for (const c of rollupColumns) if (where[c] !== undefined) q = q.where(c, '=', where[c]!);
+      const wanted = Object.keys(where).filter((c) => where[c as keyof RollupKey] !== undefined) as (keyof RollupKey)[];
+      const table = rollupFor([...by, ...wanted]);
+      // The table is chosen at run time, so the builder is given plain column names.
+      const tdb = db as unknown as Kysely<Record<string, Record<string, string | number>>>;
+      let q = tdb.selectFrom(table);
+      for (const c of wanted) q = q.where(c, '=', where[c]!);
       let s = q.select([...by, (eb) => eb.fn.sum<number | string>('n').as('n')]);
       for (const c of by) s = s.groupBy(c).orderBy(c);
       const rows = await s.execute();
       return rows.map((r) => ({ ...(r as unknown as Partial<RollupKey>), n: Number((r as { n: unknown }).n) }));
     },
     async facetValues(column, limit) {
-      const rows = await db
-        .selectFrom('findings_rollup')
+      const tdb = db as unknown as Kysely<Record<string, Record<string, string | number>>>;
+      const rows = await tdb
+        .selectFrom(rollupFor([column]))
         .select([column, (eb) => eb.fn.sum<number | string>('n').as('n')])
         .where(column, '<>', '')
         .groupBy(column)
@@ -346,9 +358,9 @@ export function createWebStats(store: Store): WebStats {
     },
     remediation(baseline, months = 12) {
       return cached(`remediation:${baseline ?? ''}:${months}`, async () => {
-        const first = baseline ?? (await db.selectFrom('findings_rollup').select((eb) => eb.fn.min('month').as('m')).executeTakeFirst())?.m ?? null;
+        const first = baseline ?? (await db.selectFrom('findings_rollup_isp').select((eb) => eb.fn.min('month').as('m')).executeTakeFirst())?.m ?? null;
         if (first === null || first === undefined) return { baseline: null, baselineSize: 0, points: [] };
-        const all = (await db.selectFrom('findings_rollup').select('month').distinct().where('month', '>=', first).orderBy('month').execute()).map((r) => r.month).slice(0, months + 1);
+        const all = (await db.selectFrom('findings_rollup_isp').select('month').distinct().where('month', '>=', first).orderBy('month').execute()).map((r) => r.month).slice(0, months + 1);
         const size = await db.selectFrom('findings').select((eb) => eb.fn.countAll().as('n')).where('month', '=', first).executeTakeFirst();
         const baselineSize = Number(size?.n ?? 0);
         const last = all.at(-1) ?? first;
@@ -371,36 +383,40 @@ export function createWebStats(store: Store): WebStats {
         };
       });
     },
-    async changes() {
-      const months = (await db.selectFrom('findings_rollup').select('month').distinct().orderBy('month').execute()).map((r) => r.month);
-      const [byIsp, byModel] = await Promise.all([stats.rollup(['isp', 'kind', 'month']), stats.rollup(['vendor', 'model', 'kind', 'month'])]);
-      const out: ChangeAlert[] = [];
-      const scan = (scope: ChangeAlert['scope'], rows: readonly RollupRow[], subjectOf: (r: RollupRow) => string | null) => {
-        const series = new Map<string, { subject: string; kind: string; row: RollupRow; counts: Map<string, number> }>();
-        for (const r of rows) {
-          const subject = subjectOf(r);
-          if (subject === null) continue;
-          const k = `${subject}\u0001${r.kind}`;
-          let s = series.get(k);
-          if (!s) series.set(k, (s = { subject, kind: r.kind!, row: r, counts: new Map() }));
-          s.counts.set(r.month!, (s.counts.get(r.month!) ?? 0) + r.n);
-        }
-        for (const s of series.values()) {
-          for (let i = changeRule.window; i < months.length; i++) {
-            const count = s.counts.get(months[i]!) ?? 0;
-            let sum = 0;
-            for (let j = i - changeRule.window; j < i; j++) sum += s.counts.get(months[j]!) ?? 0;
-            const mean = sum / changeRule.window;
-            if (count >= changeRule.ratio * mean && count - mean >= changeRule.minIncrease) {
-              out.push({ scope, subject: s.subject, ...(scope === 'model' ? { vendor: s.row.vendor ?? '', model: s.row.model ?? '' } : {}), kind: s.kind, month: months[i]!, count, baseline: Math.round(mean * 10) / 10, ratio: mean > 0 ? Math.round((count / mean) * 10) / 10 : null });
-            }
-          }
-        }
-      };
-      scan('isp', byIsp, (r) => (r.isp ? r.isp : null));
-      scan('model', byModel, (r) => (r.model ? `${r.vendor ? `${r.vendor} ` : ''}${r.model}` : null));
-      return out.sort((a, b) => b.month.localeCompare(a.month) || (b.count - b.baseline) - (a.count - a.baseline));
+    changes() {
+      return cached('changes', () => changes());
     },
   };
+
+  async function changes(): Promise<ChangeAlert[]> {
+    const months = (await db.selectFrom('findings_rollup_isp').select('month').distinct().orderBy('month').execute()).map((r) => r.month);
+    const [byIsp, byModel] = await Promise.all([stats.rollup(['isp', 'kind', 'month']), stats.rollup(['vendor', 'model', 'kind', 'month'])]);
+    const out: ChangeAlert[] = [];
+    const scan = (scope: ChangeAlert['scope'], rows: readonly RollupRow[], subjectOf: (r: RollupRow) => string | null) => {
+      const series = new Map<string, { subject: string; kind: string; row: RollupRow; counts: Map<string, number> }>();
+      for (const r of rows) {
+        const subject = subjectOf(r);
+        if (subject === null) continue;
+        const k = `${subject}\u0001${r.kind}`;
+        let s = series.get(k);
+        if (!s) series.set(k, (s = { subject, kind: r.kind!, row: r, counts: new Map() }));
+        s.counts.set(r.month!, (s.counts.get(r.month!) ?? 0) + r.n);
+      }
+      for (const s of series.values()) {
+        for (let i = changeRule.window; i < months.length; i++) {
+          const count = s.counts.get(months[i]!) ?? 0;
+          let sum = 0;
+          for (let j = i - changeRule.window; j < i; j++) sum += s.counts.get(months[j]!) ?? 0;
+          const mean = sum / changeRule.window;
+          if (count >= changeRule.ratio * mean && count - mean >= changeRule.minIncrease) {
+            out.push({ scope, subject: s.subject, ...(scope === 'model' ? { vendor: s.row.vendor ?? '', model: s.row.model ?? '' } : {}), kind: s.kind, month: months[i]!, count, baseline: Math.round(mean * 10) / 10, ratio: mean > 0 ? Math.round((count / mean) * 10) / 10 : null });
+          }
+        }
+      }
+    };
+    scan('isp', byIsp, (r) => (r.isp ? r.isp : null));
+    scan('model', byModel, (r) => (r.model ? `${r.vendor ? `${r.vendor} ` : ''}${r.model}` : null));
+    return out.sort((a, b) => b.month.localeCompare(a.month) || (b.count - b.baseline) - (a.count - a.baseline));
+  }
   return stats;
 }

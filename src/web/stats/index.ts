@@ -35,7 +35,8 @@ const height = 340;
 async function chartSection(c: Context<WebEnv>, ctx: WebContext, name: string, base: string): Promise<Html> {
   const lang = c.get('lang');
   const spec = charts[name]!;
-  const { title, alt, data } = await spec.build(createWebStats(ctx.store), lang);
+  const stats = createWebStats(ctx.store);
+  const { title, alt, data } = await stats.memo(`chart-data:${name}:${lang}`, () => spec.build(stats, lang));
   const t = tr(c, chartMessages);
   const corner = data.type === 'line' || name.startsWith('monthly') ? t('month') : name === 'isp' ? t('ispName') : name === 'release-year' ? t('year') : t('type');
   return html`<section class="chart" id="chart-${name}">
@@ -53,8 +54,13 @@ async function chartSvg(c: Context<WebEnv>, ctx: WebContext, isPublic: boolean):
   const name = file.replace(/\.svg$/, '');
   const spec = charts[name];
   if (!spec || (isPublic && !spec.public)) return c.text(tr(c, messages)('noChart'), 404);
-  const { title, data } = await spec.build(createWebStats(ctx.store), c.get('lang'));
-  const svg = renderChartSvg(data, { width, height, lang: c.get('lang'), label: title });
+  const lang = c.get('lang');
+  const stats = createWebStats(ctx.store);
+  // Drawing is the costly part (tens of ms): the SVG is kept until the findings change.
+  const svg = await stats.memo(`chart-svg:${name}:${lang}`, async () => {
+    const { title, data } = await stats.memo(`chart-data:${name}:${lang}`, () => spec.build(stats, lang));
+    return renderChartSvg(data, { width, height, lang, label: title });
+  });
   return c.body(svg, 200, { 'Content-Type': 'image/svg+xml; charset=utf-8', 'Cache-Control': isPublic ? 'public, max-age=300' : 'private, no-store', Vary: 'Cookie' });
 }
 

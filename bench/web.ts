@@ -10,7 +10,7 @@
  * (skewed, 3% held) and models (catalogue models and unknown ones) drawn with weights; one ISP and
  * one model jump in the last month (a sudden change to find).
  *
- * Run: npx tsx bench/web.ts [--findings 1000000] [--runs 5] [--pg [postgres://URL]] [--json]
+ * Run: npx tsx bench/web.ts [--findings 1000000] [--runs 5] [--pg [postgres://URL]] [--no-sqlite] [--json]
  *      (or npm run bench:web after npm run build)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +37,8 @@ export interface WebBenchOptions {
   /** A PostgreSQL URL: run there too. */
   readonly pg?: string;
   readonly seed?: string;
+  /** Skip the SQLite run (PostgreSQL only). */
+  readonly skipSqlite?: boolean;
   /** Print progress and the table (default true). */
   readonly print?: boolean;
 }
@@ -49,7 +51,10 @@ export interface PageTiming {
   readonly firstMs: number;
   readonly medianMs: number;
   readonly maxMs: number;
+  /** The median is over the limit. */
   readonly over: boolean;
+  /** Some run (the first, cold one, as a rule) was over the limit. */
+  readonly maxOver: boolean;
 }
 
 export interface WebBenchResult {
@@ -238,7 +243,7 @@ async function timePages(store: Store, backend: string, runs: number): Promise<P
       status = res.status;
     }
     const max = Math.max(...ms);
-    out.push({ backend, page, path, status, firstMs: ms[0]!, medianMs: median(ms), maxMs: max, over: max > limitMs });
+    out.push({ backend, page, path, status, firstMs: ms[0]!, medianMs: median(ms), maxMs: max, over: median(ms) > limitMs, maxOver: max > limitMs });
   }
   return out;
 }
@@ -254,7 +259,7 @@ export async function runWebBench(options: WebBenchOptions = {}): Promise<WebBen
   const timings: PageTiming[] = [];
   const fillSeconds: Record<string, number> = {};
   try {
-    const targets: [string, () => Promise<string>][] = [['sqlite', async () => join(dir, 'web.db')]];
+    const targets: [string, () => Promise<string>][] = options.skipSqlite ? [] : [['sqlite', async () => join(dir, 'web.db')]];
     if (options.pg) {
       const url = options.pg;
       targets.push([
@@ -291,10 +296,11 @@ function printTable(count: number, timings: readonly PageTiming[]): void {
   console.log(`\nserver-side time per page with ${count.toLocaleString('en')} findings (app.request, ms; limit ${limitMs} ms)`);
   console.log(`${'back end'.padEnd(9)} ${'page'.padEnd(34)} ${'status'.padStart(6)} ${'first'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}`);
   for (const t of timings) {
-    console.log(`${t.backend.padEnd(9)} ${t.page.padEnd(34)} ${String(t.status).padStart(6)} ${t.firstMs.toFixed(1).padStart(8)} ${t.medianMs.toFixed(1).padStart(8)} ${t.maxMs.toFixed(1).padStart(8)}${t.over ? `  OVER ${limitMs} ms` : ''}`);
+    console.log(`${t.backend.padEnd(9)} ${t.page.padEnd(34)} ${String(t.status).padStart(6)} ${t.firstMs.toFixed(1).padStart(8)} ${t.medianMs.toFixed(1).padStart(8)} ${t.maxMs.toFixed(1).padStart(8)}${t.over ? `  OVER ${limitMs} ms (median)` : t.maxOver ? `  over ${limitMs} ms once (max)` : ''}`);
   }
   const over = timings.filter((t) => t.over);
-  console.log(over.length ? `${over.length} page(s) over ${limitMs} ms at least once` : `every page under ${limitMs} ms on every run`);
+  const once = timings.filter((t) => t.maxOver && !t.over);
+  console.log(`${over.length} page(s) with a median over ${limitMs} ms; ${once.length} more over it on one run (the cold first one: caches empty after new findings)`);
 }
 
 function argOf(name: string): string | undefined {
@@ -310,6 +316,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.exit(2);
   }
   const json = process.argv.includes('--json');
-  const result = await runWebBench({ findings: Number(argOf('findings') ?? 1_000_000), runs: Number(argOf('runs') ?? 5), ...(pgArg ? { pg: pgArg } : {}), print: !json });
+  const result = await runWebBench({ findings: Number(argOf('findings') ?? 1_000_000), runs: Number(argOf('runs') ?? 5), ...(pgArg ? { pg: pgArg } : {}), skipSqlite: process.argv.includes('--no-sqlite'), print: !json });
   if (json) console.log(JSON.stringify(result, null, 2));
 }

@@ -172,8 +172,19 @@ describe.each(backends)('dashboard and statistics (%s)', (_name, locate) => {
     expect(await count('?from=2026-08-01&to=2026-08-31&kind=weak-credential&isp=isp-1')).toBe('20 matching');
     // An empty field of the form is no filter.
     expect(await count('?kind=&isp=&vendor=&port=')).toBe(`${total} matching`);
-    // The count is bounded: past the cap it says "more than".
-    expect(await createWebStats(store).countFindings({}, 10)).toEqual({ n: 10, more: true });
+    expect(await count('?port=23&type=camera')).toBe('46 matching');
+    // The rollups count what they can exactly; the rest is a bounded count ("more than").
+    const stats = createWebStats(store);
+    expect(await stats.exactCount({ kind: 'exposed-service' })).toBe(46);
+    expect(await stats.exactCount({ isp: null })).toBe(3);
+    expect(await stats.exactCount({ vendor: 'NEC', kind: 'weak-credential' })).toBe(55);
+    expect(await stats.exactCount({ from: '2026-12-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' })).toBe(49);
+    expect(await stats.exactCount({ from: '2026-09-01T00:00:00.000Z', to: '2026-11-01T00:00:00.000Z', kind: 'weak-credential' })).toBe(25);
+    expect(await stats.exactCount({ vendor: 'NEC', isp: 'isp-1' })).toBeNull();
+    expect(await stats.exactCount({ port: 23 })).toBeNull();
+    expect(await stats.exactCount({ from: '2026-12-02T00:00:00.000Z' })).toBeNull();
+    expect(await stats.countFindings({ port: 23 }, 10)).toEqual({ n: 10, more: true });
+    expect(await stats.countFindings({ port: 23 }, 1000)).toEqual({ n: 101, more: false });
   });
 
   it('pages newest first by keyset, every finding exactly once', async () => {

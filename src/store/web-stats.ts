@@ -123,6 +123,13 @@ function applyFilter(db: Kysely<Database>, f: FindingListFilter) {
   if (f.port !== undefined) q = q.where('port', '=', f.port);
   if (f.from !== undefined) q = q.where('observed_at', '>=', f.from);
   if (f.to !== undefined) q = q.where('observed_at', '<', f.to);
+  // A range within one month also names the month facet, so the (month, id) index can serve it
+  // in id order (observed_at's month is the period's month: a merge keeps the period).
+  if (f.from !== undefined && f.to !== undefined) {
+    const last = new Date(Date.parse(f.to) - 1);
+    const month = f.from.slice(0, 7);
+    if (!Number.isNaN(last.getTime()) && last.toISOString().slice(0, 7) === month) q = q.where('month', '=', month);
+  }
   if (f.before !== undefined) q = q.where('id', '<', f.before);
   return q;
 }
@@ -152,6 +159,12 @@ export interface WebStats {
   survey(id: number): Promise<SurveySummary | undefined>;
   /** Newest first; `next` is the `before` of the following page, or null at the end. */
   listFindings(filter: FindingListFilter, pageSize: number): Promise<{ rows: FindingListRow[]; next: number | null }>;
+  /**
+   * The exact number of findings matching, read from a rollup table, when the filter is one the
+   * rollups can answer (kind with ISP or held, or kind with device type / vendor / model, dates
+   * on whole months, no port); else null.
+   */
+  exactCount(filter: FindingListFilter): Promise<number | null>;
   /** How many match, counting at most `cap` (+1 to know there are more). */
   countFindings(filter: FindingListFilter, cap: number): Promise<{ n: number; more: boolean }>;
   device(ip: string, options?: { maxObservations?: number }): Promise<DeviceReport>;
@@ -233,6 +246,32 @@ export function createWebStats(store: Store): WebStats {
         .execute();
       const page = rows.slice(0, pageSize).map((r) => toListRow(r as ListRowDb));
       return { rows: page, next: rows.length > pageSize ? page.at(-1)!.id : null };
+    },
+    async exactCount(f) {
+      if (f.port !== undefined || f.before !== undefined) return null;
+      const monthOf = (iso: string | undefined, edge: 'from' | 'to'): string | null | undefined => {
+        if (iso === undefined) return undefined;
+        const d = new Date(iso);
+        if (Number.isNaN(d.getTime()) || d.getUTCDate() !== 1 || d.getUTCHours() + d.getUTCMinutes() + d.getUTCSeconds() + d.getUTCMilliseconds() !== 0) return null;
+        // `to` is exclusive: the first instant of the month after the last one counted.
+        return edge === 'from' ? iso.slice(0, 7) : new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+      };
+      const fromMonth = monthOf(f.from, 'from');
+      const toMonth = monthOf(f.to, 'to');
+      if (fromMonth === null || toMonth === null) return null;
+      const byModel = f.deviceType !== undefined || f.vendor !== undefined || f.model !== undefined;
+      if (byModel && f.isp !== undefined) return null;
+      const tdb = db as unknown as Kysely<Record<string, Record<string, string | number>>>;
+      let q = tdb.selectFrom(byModel ? 'findings_rollup_model' : 'findings_rollup_isp').select((eb) => eb.fn.sum<number | string>('n').as('n'));
+      if (f.kind !== undefined) q = q.where('kind', '=', f.kind);
+      if (f.isp !== undefined) q = q.where('isp', '=', f.isp ?? '');
+      if (f.deviceType !== undefined) q = q.where('device_type', '=', f.deviceType);
+      if (f.vendor !== undefined) q = q.where('vendor', '=', f.vendor);
+      if (f.model !== undefined) q = q.where('model', '=', f.model);
+      if (fromMonth !== undefined) q = q.where('month', '>=', fromMonth);
+      if (toMonth !== undefined) q = q.where('month', '<=', toMonth);
+      const r = await q.executeTakeFirst();
+      return Number(r?.n ?? 0);
     },
     async countFindings(filter, cap) {
       const inner = applyFilter(db, filter).select(sql<number>`1`.as('one')).limit(cap + 1);

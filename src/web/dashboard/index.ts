@@ -21,8 +21,11 @@ type T = Translate<typeof messages>;
 
 /** Rows per findings page. */
 export const findingsPageSize = 50;
-/** The findings list counts at most this many ("10,000+"): no exact count over a million rows. */
-export const countCap = 10_000;
+/**
+ * When the rollups cannot count a filter exactly, the list counts at most this many matches
+ * ("more than 1,000"): never an exact count over a million rows on a page.
+ */
+export const countCap = 1_000;
 /** The value of the ISP filter that lists held findings. */
 export const heldValue = '(held)';
 
@@ -155,7 +158,7 @@ ${
       const { before: _before, ...unpaged } = filter;
       const [list, count, isps, vendors, models] = await Promise.all([
         stats.listFindings(filter, findingsPageSize),
-        stats.countFindings(unpaged, countCap),
+        stats.exactCount(unpaged).then(async (n) => (n !== null ? { n, more: false } : stats.countFindings(unpaged, countCap))),
         stats.facetValues('isp', 100),
         stats.facetValues('vendor', 200),
         stats.facetValues('model', 200),

@@ -173,6 +173,11 @@ describe.each(backends)('dashboard and statistics (%s)', (_name, locate) => {
     // An empty field of the form is no filter.
     expect(await count('?kind=&isp=&vendor=&port=')).toBe(`${total} matching`);
     expect(await count('?port=23&type=camera')).toBe('46 matching');
+    // Not on month edges: counted by scanning, within the ids of the months covered (October and
+    // November on the 5th, the infections of 1 December; the 5 and 9 December ones fall outside).
+    expect(await count('?from=2026-08-02&to=2026-12-30')).toBe(`${total} matching`);
+    expect(await count('?from=2026-09-06&to=2026-12-04')).toBe(`${10 + 2 + 5 + 2 + 3} matching`);
+    expect(await count('?from=2027-01-01&to=2027-02-01')).toBe('0 matching');
     // The rollups count what they can exactly; the rest is a bounded count ("more than").
     const stats = createWebStats(store);
     expect(await stats.exactCount({ kind: 'exposed-service' })).toBe(46);

@@ -112,7 +112,7 @@ export interface ChangeAlert {
 
 const listColumns = ['id', 'kind', 'ip', 'port', 'protocol', 'observed_at', 'severity', 'isp', 'held', 'device_type', 'vendor', 'model'] as const;
 
-function applyFilter(db: Kysely<Database>, f: FindingListFilter) {
+function applyFilter(db: Kysely<Database>, f: FindingListFilter & { readonly minId?: number }) {
   let q = db.selectFrom('findings');
   if (f.kind !== undefined) q = q.where('kind', '=', f.kind);
   if (f.isp === null) q = q.where('isp', 'is', null);
@@ -131,6 +131,7 @@ function applyFilter(db: Kysely<Database>, f: FindingListFilter) {
     if (!Number.isNaN(last.getTime()) && last.toISOString().slice(0, 7) === month) q = q.where('month', '=', month);
   }
   if (f.before !== undefined) q = q.where('id', '<', f.before);
+  if (f.minId !== undefined) q = q.where('id', '>=', f.minId);
   return q;
 }
 
@@ -232,13 +233,44 @@ export function createWebStats(store: Store): WebStats {
     });
   }
 
+  /**
+   * A date range also bounds the ids: the lowest and highest id of the months it covers, read
+   * from the (month, id) index (two probes a month). Exact whatever order findings arrived in,
+   * and it lets a filtered newest-first walk start at the range instead of at the newest finding
+   * (ids follow survey time in practice). Null when those months hold no finding at all.
+   */
+  async function withIdBounds(f: FindingListFilter): Promise<(FindingListFilter & { minId?: number }) | null> {
+    if (f.from === undefined && f.to === undefined) return f;
+    const first = f.from?.slice(0, 7) ?? (await db.selectFrom('findings_rollup_isp').select((eb) => eb.fn.min('month').as('m')).executeTakeFirst())?.m;
+    const lastInstant = f.to !== undefined ? new Date(Date.parse(f.to) - 1) : undefined;
+    const last = lastInstant && !Number.isNaN(lastInstant.getTime()) ? lastInstant.toISOString().slice(0, 7) : (await db.selectFrom('findings_rollup_isp').select((eb) => eb.fn.max('month').as('m')).executeTakeFirst())?.m;
+    if (!first || !last || !/^\d{4}-\d{2}$/.test(first) || !/^\d{4}-\d{2}$/.test(last)) return f;
+    const list: string[] = [];
+    for (let y = Number(first.slice(0, 4)), m = Number(first.slice(5, 7)); `${y}-${String(m).padStart(2, '0')}` <= last && list.length <= 48; m === 12 ? ((m = 1), y++) : m++) list.push(`${y}-${String(m).padStart(2, '0')}`);
+    if (list.length === 0 || list.length > 48) return f;
+    let lo: number | null = null;
+    let hi: number | null = null;
+    for (const month of list) {
+      const a = await db.selectFrom('findings').select('id').where('month', '=', month).orderBy('id').limit(1).executeTakeFirst();
+      if (!a) continue;
+      const b = await db.selectFrom('findings').select('id').where('month', '=', month).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      lo = lo === null ? Number(a.id) : Math.min(lo, Number(a.id));
+      hi = hi === null ? Number(b!.id) : Math.max(hi, Number(b!.id));
+    }
+    if (lo === null || hi === null) return null;
+    const before = Math.min(f.before ?? Number.POSITIVE_INFINITY, hi + 1);
+    return { ...f, before, minId: lo };
+  }
+
   const stats: WebStats = {
     memo: cached,
     surveys: () => summaries(),
     async survey(id) {
       return (await summaries(id))[0];
     },
-    async listFindings(filter, pageSize) {
+    async listFindings(given, pageSize) {
+      const filter = await withIdBounds(given);
+      if (filter === null) return { rows: [], next: null };
       const rows = await applyFilter(db, filter)
         .select([...listColumns])
         .orderBy('id', 'desc')
@@ -273,7 +305,9 @@ export function createWebStats(store: Store): WebStats {
       const r = await q.executeTakeFirst();
       return Number(r?.n ?? 0);
     },
-    async countFindings(filter, cap) {
+    async countFindings(given, cap) {
+      const filter = await withIdBounds(given);
+      if (filter === null) return { n: 0, more: false };
       const inner = applyFilter(db, filter).select(sql<number>`1`.as('one')).limit(cap + 1);
       const r = await db.selectFrom(inner.as('t')).select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
       const n = Number(r?.n ?? 0);

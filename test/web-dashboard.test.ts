@@ -244,6 +244,13 @@ describe.each(backends)('dashboard and statistics (%s)', (_name, locate) => {
     // Five months of the same weak credential, and the dictionary entry id only.
     expect((weak.match(/<td>Weak ID\/password<\/td>/g) ?? []).length).toBe(5);
     expect((await store.web.auditLog({ action: 'view-device' })).map((e) => e.target)).toContain('127.4.0.1');
+    // A batch carried isp-1's findings up to the hostile one's id: the page names its ticket.
+    const hostile = (await createWebStats(store).listFindings({ kind: 'unauthenticated-admin' }, 1)).rows[0]!;
+    await store.notifications.create({ ticket: 'IOTC-20261210-isp1-0001', isp: 'isp-1', createdAt: '2026-12-10T00:00:00.000Z', findingCount: 56, afterFindingId: 0, maxFindingId: hostile.id, counts: {}, files: [] });
+    const carried = await (await c.request('/ops/devices/127.4.0.1')).text();
+    expect(carried).toContain('IOTC-20261210-isp1-0001');
+    // isp-2's exposed services were in no batch of isp-2.
+    expect(await (await c.request('/ops/devices/127.2.0.1')).text()).not.toContain('IOTC-20261210-isp1-0001');
     expect((await c.request('/ops/devices/127.9.9.9')).status).toBe(404);
   });
 

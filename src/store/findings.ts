@@ -21,13 +21,14 @@ import type { EvidenceRef, Finding, HoldReason } from '../core/records.js';
 import { checkFinding, maxEvidence } from '../findings/schema.js';
 import type { FindingFilter, FindingRepository } from '../findings/types.js';
 import type { Dialect } from './migrations.js';
+import { facetsOf, rollupKeyOf, rollupRows, rollups, type RollupRowOut, type RollupTableName } from './finding-facets.js';
 import type { Database, FindingTable } from './schema.js';
 
 const defaultPageSize = 2000;
-// 13 columns a row: 1,000 rows bind 13,000 parameters, under SQLite's 32,766 and PostgreSQL's 65,535.
+// 18 columns a row: 1,000 rows bind 18,000 parameters, under SQLite's 32,766 and PostgreSQL's 65,535.
 const insertChunk = 1000;
 
-type Row = Omit<Selectable<FindingTable>, 'id'>;
+type Row = Omit<Selectable<FindingTable>, 'id'> & { month: string };
 
 const keyOf = (kind: string, ipNum: number, port: number, period: string): string => `${kind}|${ipNum}|${port}|${period}`;
 
@@ -47,6 +48,7 @@ function rowOf(f: Finding): Row {
     observed_at: observedAt,
     evidence: JSON.stringify(evidence),
     body: JSON.stringify(rest),
+    ...facetsOf(f),
   };
 }
 
@@ -92,7 +94,7 @@ interface Stored {
   changed: boolean;
 }
 
-const insertColumns = ['kind', 'ip', 'ip_num', 'port', 'period', 'severity', 'survey_id', 'isp', 'prefix_owner', 'held', 'observed_at', 'evidence', 'body'] as const satisfies readonly (keyof Row)[];
+const insertColumns = ['kind', 'ip', 'ip_num', 'port', 'period', 'severity', 'survey_id', 'isp', 'prefix_owner', 'held', 'observed_at', 'evidence', 'body', 'device_type', 'vendor', 'model', 'protocol', 'month'] as const satisfies readonly (keyof Row)[];
 const insertTexts = new Map<string, string>();
 
 /**
@@ -125,6 +127,24 @@ async function updateMerged(tx: Kysely<Database>, rows: readonly Stored[]): Prom
   for (let i = 0; i < rows.length; i += insertChunk) {
     const values = rows.slice(i, i + insertChunk).map((s) => sql`(${s.id}, ${JSON.stringify(s.evidence)}, ${s.observedAt})`);
     await sql`update findings set evidence = v.column2, observed_at = v.column3 from (values ${sql.join(values)}) as v where findings.id = cast(v.column1 as bigint)`.execute(tx);
+  }
+}
+
+/**
+ * Add the rows inserted to the rollup tables (migration 0012), one upsert per chunk of keys. Only
+ * new rows count: a merge changes evidence and observedAt, never the facets or the period.
+ */
+async function addToRollup(tx: Kysely<Database>, rows: readonly Row[]): Promise<void> {
+  const tables = rollupRows(rows.map((r) => rollupKeyOf(r.kind, r.isp, r)));
+  for (const [table, all] of Object.entries(tables) as [RollupTableName, RollupRowOut[]][]) {
+    const cols = rollups[table];
+    for (let i = 0; i < all.length; i += 1000) {
+      await tx
+        .insertInto(table)
+        .values(all.slice(i, i + 1000) as never)
+        .onConflict((oc) => oc.columns([...cols] as never).doUpdateSet({ n: sql<number>`${sql.ref(`${table}.n`)} + excluded.n` }))
+        .execute();
+    }
   }
 }
 
@@ -198,6 +218,7 @@ export function createFindingRepository(db: Kysely<Database>, dialect: Dialect):
             const values = [...fresh.values()].map((p) => ({ ...p.row, evidence: JSON.stringify(p.evidence), observed_at: p.observedAt }));
             const got = await insertRows(tx, dialect, values);
             for (const g of got) ids.set(keyOf(g.kind, Number(g.ip_num), g.port, g.period), Number(g.id));
+            await addToRollup(tx, values.filter((v) => ids.has(keyOf(v.kind, v.ip_num, v.port, v.period))));
             // Keys another writer stored meanwhile: merge into theirs.
             const lost = values.filter((v) => !ids.has(keyOf(v.kind, v.ip_num, v.port, v.period)));
             if (lost.length) {

@@ -679,5 +679,58 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('findings_isp_kind').ifNotExists().on('findings').columns(['isp', 'kind']).execute();
       },
     },
+    '0012-findings-facets': {
+      async up(db: Kysely<unknown>) {
+        // Facet columns for the dashboard's filters and charts (src/store/finding-facets.ts), each
+        // with an index ending in id so a filtered list is a keyset walk of one index.
+        for (const column of ['device_type', 'vendor', 'model', 'protocol', 'month']) {
+          await db.schema.alterTable('findings').addColumn(column, 'text').execute();
+        }
+        for (const [name, columns] of [
+          ['findings_kind_id', ['kind', 'id']],
+          ['findings_type_id', ['device_type', 'id']],
+          ['findings_vendor_id', ['vendor', 'id']],
+          ['findings_model_id', ['model', 'id']],
+          ['findings_port_id', ['port', 'id']],
+          ['findings_month_id', ['month', 'id']],
+          ['findings_observed', ['observed_at']],
+        ] as const) {
+          await db.schema.createIndex(name).on('findings').columns([...columns]).execute();
+        }
+        // The device page (/ops/devices/:ip) reads every stage's rows of one address across surveys.
+        for (const table of ['observations', 'identifications', 'access_results', 'vuln_matches'] as const) {
+          await db.schema.createIndex(`${table}_ip_num`).on(table).columns(['ip_num']).execute();
+        }
+        // Counts per facet combination (src/store/finding-facets.ts rollups), kept by record() in
+        // the same transaction: the charts and the sudden-change rule read these small tables
+        // instead of counting a million rows.
+        const { facetsOf, rollupKeyOf, rollupRows, rollups } = await import('./finding-facets.js');
+        for (const [table, cols] of Object.entries(rollups)) {
+          let t = db.schema.createTable(table);
+          for (const c of cols) t = t.addColumn(c, 'text', (b) => b.notNull());
+          await t.addColumn('n', 'bigint', (b) => b.notNull()).addPrimaryKeyConstraint(`${table}_pk`, [...cols] as never).execute();
+        }
+        // Backfill from the JSON body in JS, the same code record() uses: PostgreSQL's json
+        // operators refuse the \u0000 a hostile banner may have left in a body.
+        const tdb = db as unknown as Kysely<import('./schema.js').Database>;
+        const keys: import('./finding-facets.js').RollupKey[] = [];
+        let after = 0;
+        for (;;) {
+          const rows = await tdb.selectFrom('findings').select(['id', 'kind', 'isp', 'period', 'body']).where('id', '>', after).orderBy('id').limit(1000).execute();
+          if (rows.length === 0) break;
+          const values = rows.map((r) => {
+            const body = JSON.parse(r.body) as { device?: { type?: string | null; vendor?: string | null; model?: string | null }; protocol?: string | null };
+            const f = facetsOf({ device: { type: null, vendor: null, model: null, firmware: null, ...body.device } as never, protocol: body.protocol ?? null, period: r.period });
+            keys.push(rollupKeyOf(r.kind, r.isp, f));
+            return sql`(${Number(r.id)}, ${f.device_type}, ${f.vendor}, ${f.model}, ${f.protocol}, ${f.month})`;
+          });
+          await sql`update findings set device_type = v.column2, vendor = v.column3, model = v.column4, protocol = v.column5, month = v.column6 from (values ${sql.join(values)}) as v where findings.id = cast(v.column1 as bigint)`.execute(db);
+          after = Number(rows.at(-1)!.id);
+        }
+        for (const [table, all] of Object.entries(rollupRows(keys))) {
+          for (let i = 0; i < all.length; i += 500) await tdb.insertInto(table as 'findings_rollup_isp').values(all.slice(i, i + 500) as never).execute();
+        }
+      },
+    },
   };
 }

@@ -269,6 +269,12 @@ export interface FindingTable {
   evidence: string;
   /** JSON of the rest of the Finding (no id, observedAt, evidence or attribution); exact for hostile text. */
   body: string;
+  /** Facets (migration 0012, src/store/finding-facets.ts): device type, vendor, model, protocol, period's month. */
+  device_type: Defaulted<string | null>;
+  vendor: Defaulted<string | null>;
+  model: Defaulted<string | null>;
+  protocol: Defaulted<string | null>;
+  month: Defaulted<string | null>;
 }
 
 /** What one source (nvd, cve5) said about a CVE: its normalised CveRecord as JSON. */
@@ -367,6 +373,8 @@ export interface Database {
   survey_exclusions: SurveyExclusionTable;
   web_api_tokens: WebApiTokenTable;
   web_case_reports: WebCaseReportTable;
+  findings_rollup_isp: FindingRollupIspTable;
+  findings_rollup_model: FindingRollupModelTable;
 }
 
 /** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
@@ -626,4 +634,23 @@ export interface WebCaseReportTable {
   account_id: number | null;
   account_name: string;
   at_ms: number;
+}
+
+/** Findings counted per (month, kind, protocol, ISP) (migration 0012), kept by record(); '' stands for null. */
+export interface FindingRollupIspTable {
+  month: string;
+  kind: string;
+  protocol: string;
+  isp: string;
+  n: number;
+}
+
+/** Findings counted per (month, kind, device type, vendor, model) (migration 0012); '' stands for null. */
+export interface FindingRollupModelTable {
+  month: string;
+  kind: string;
+  device_type: string;
+  vendor: string;
+  model: string;
+  n: number;
 }

@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import type { Store } from '../store/store.js';
 import { loginModule } from './auth/login.js';
 import { governanceModule } from './governance/index.js';
+import { dashboardModule } from './dashboard/index.js';
 import { problemPage } from './html.js';
 import { publicModule } from './public/index.js';
 import { portalModule } from './portal/index.js';
@@ -18,7 +19,7 @@ import { supportModule } from './support/index.js';
 import type { WebApp, WebContext, WebEnv, WebModule, WebOptions } from './types.js';
 
 /** The site's parts, in mounting order (a part's routes win over later parts' for the same path). */
-export const modules: readonly WebModule[] = [staticModule, loginModule, governanceModule, supportModule, publicModule, portalModule];
+export const modules: readonly WebModule[] = [staticModule, loginModule, dashboardModule, governanceModule, supportModule, publicModule, portalModule];
 
 export function webContext(store: Store, options: WebOptions = {}): WebContext {
   const now = options.now ?? Date.now;

@@ -17,6 +17,7 @@ import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createVulnRepository, type VulnRepository } from './vuln.js';
 import { createWebRepository, type WebRepository } from './web.js';
+import { createShareRepository, type ShareRepository } from './share.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -139,6 +140,8 @@ export interface Store {
   readonly vuln: VulnRepository;
   /** The web server's accounts, sessions, failed logins and audit log (./web.ts). */
   readonly web: WebRepository;
+  /** Served TAXII collections, STIX objects received from other ISPs, pull cursors (./share.ts). */
+  readonly share: ShareRepository;
   close(): Promise<void>;
 }
 
@@ -435,6 +438,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     findings: createFindingRepository(db, dialect),
     vuln: createVulnRepository(db),
     web: createWebRepository(db),
+    share: createShareRepository(db),
     async close() {
       await db.destroy();
     },

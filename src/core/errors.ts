@@ -24,6 +24,8 @@ export const errorCodes = {
   E_TEMPLATE: 'alert template is invalid',
   E_SMTP: 'mail delivery failed',
   E_NOT_FOUND: 'not found',
+  E_SHARE_FILE: 'sharing file (tokens, candidates) is invalid',
+  E_TAXII: 'TAXII server refused or failed',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;
 

@@ -44,6 +44,17 @@ const entrySchema = z.union([
   candidateSchema.transform((candidate) => ({ candidate, liveness: [], validUntil: null })),
 ]);
 
+/** first_seen → firstSeen, one level deep and inside `candidate`, so snake_case JSON output reads too. */
+function camelKeys(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const key = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    out[key] = key === 'candidate' ? camelKeys(x) : x;
+  }
+  return out;
+}
+
 /** Candidates from a JSON array or JSON Lines file; a bad element is an error naming its line or index. */
 export async function fileCandidateSource(file: string): Promise<CandidateSource> {
   let text: string;
@@ -64,7 +75,7 @@ export async function fileCandidateSource(file: string): Promise<CandidateSource
   for (const { value, line } of items) {
     // Summary rows and other kinds in the same output are not candidates.
     if (value && typeof value === 'object' && 'kind' in value && (value as { kind: unknown }).kind !== 'c2-candidate') continue;
-    const r = entrySchema.safeParse(value);
+    const r = entrySchema.safeParse(camelKeys(value));
     if (!r.success) {
       const i = r.error.issues[0]!;
       throw new IotcleanError('E_SHARE_FILE', `${i.path.join('.') || 'candidate'}: ${i.message}`, { file, line });

@@ -76,6 +76,11 @@ describe('iotclean share', () => {
       expect(r.objects).toBeGreaterThan(10);
       const again = JSON.parse((await runCli(['share', 'pull', info.discovery, '--collection', info.collection, '--token-file', tokenFile, '--db', join(dir, 'b.db'), '--json'])).stdout);
       expect(again).toMatchObject({ objects: 0, added: 0 });
+      const received = await runCli(['share', 'received', '--db', join(dir, 'b.db'), '--all', '--json']);
+      expect(received.code, received.stderr).toBe(0);
+      const eps = JSON.parse(received.stdout) as { ip: string; port: number; proto: string; shared_by: string }[];
+      expect(eps.map((e) => `${e.ip}:${e.port}/${e.proto}`).sort()).toEqual(['198.51.100.7:23/tcp', '203.0.113.10:4444/udp', '203.0.113.10:6667/tcp']);
+      expect(new Set(eps.map((e) => e.shared_by))).toEqual(new Set(['ISP-A']));
       const wrong = join(dir, 'wrong');
       writeFileSync(wrong, 'not-the-token-at-all-0000\n');
       const denied = await runCli(['share', 'pull', info.discovery, '--collection', info.collection, '--token-file', wrong, '--db', join(dir, 'b.db')]);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAccess } from '../src/share/access.js';
 import { exportCollection, publishBundle } from '../src/share/publish.js';
 import { buildBundle } from '../src/share/stix.js';
+import { receivedEndpoints } from '../src/share/received.js';
 import { pullCollection } from '../src/share/taxii-client.js';
 import { createTaxiiApp, serveTaxii, stixMediaType, taxiiMediaType, type RunningTaxii } from '../src/share/taxii-server.js';
 import { candidate, check, sampleEntries } from '../src/share/test-support.js';
@@ -190,6 +191,11 @@ describe.each(backends)('TAXII 2.1 server and client on %s', (_name, location) =
     expect(third).toMatchObject({ objects: 3, added: 0, updated: 3, addedAfter: new Date(clock).toISOString() });
     const ind = (await b.share.received({ type: 'indicator' })).find((o) => String(o.name).includes('198.51.100.7'))!;
     expect(ind.valid_until).toBe('2026-12-05T00:30:00.000Z');
+    // Read back as endpoints: the revived one valid again, the one expired by its own verdict not.
+    const eps = await receivedEndpoints(b.share, clock);
+    expect(eps).toHaveLength(4 + 6);
+    expect(eps.find((e) => e.ip === '198.51.100.7')).toMatchObject({ port: 23, proto: 'tcp', valid: true, sharedBy: 'ISP-A', confidence: 97 });
+    expect(eps.find((e) => e.port === 4444)).toMatchObject({ proto: 'udp', valid: true, validUntil: '2026-12-30T00:00:00.000Z' });
 
     // A read grant is needed, and an unknown collection is an error naming the problem.
     await expect(pullCollection(b.share, { url: server.discoveryUrl, collection: privateId, token: tokenB })).rejects.toThrow(/HTTP 404/);

@@ -8,6 +8,7 @@ import { buildMispEvent } from '../../share/misp.js';
 import { exportCollection, fileCandidateSource, publishBundle } from '../../share/publish.js';
 import { storeCandidateSource } from '../../share/source.js';
 import { buildBundle } from '../../share/stix.js';
+import { receivedEndpoints } from '../../share/received.js';
 import { pullCollection } from '../../share/taxii-client.js';
 import { createTaxiiApp, serveTaxii } from '../../share/taxii-server.js';
 import { defaultShareOptions, tlpLevels, type CandidateSource, type ShareCounts, type ShareOptions } from '../../share/types.js';
@@ -214,7 +215,26 @@ export const sharePullCommand = defineCommand({
   },
 });
 
-export const shareCommands: Command<never>[] = [shareExportCommand, shareServeCommand, sharePullCommand] as unknown as Command<never>[];
+export const shareReceivedCommand = defineCommand({
+  name: 'received',
+  description: 'List the C&C endpoints other ISPs shared with us (merged by share pull), with who shared them and until when they are valid.',
+  options: {
+    all: { type: 'boolean', description: 'include expired and revoked indicators', default: false },
+    ...storeOption,
+  },
+  async run(o, _args, out: Output) {
+    const rows = await withStore(o.db, (store) => receivedEndpoints(store.share), { readOnly: true });
+    const shown = o.all ? rows : rows.filter((r) => r.valid);
+    out.result(
+      shown.length
+        ? shown.map((r) => `${r.ip}:${r.port ?? '*'}/${r.proto ?? '*'}  ${r.valid ? 'valid' : 'expired'} until ${r.validUntil ?? '(open)'}  by ${r.sharedBy ?? '?'}  confidence ${r.confidence ?? '-'}`).join('\n')
+        : `no ${o.all ? '' : 'valid '}shared endpoints (${rows.length} received in all)`,
+      shown.map((r) => ({ ip: r.ip, port: r.port, proto: r.proto, valid: r.valid, valid_from: r.validFrom, valid_until: r.validUntil, shared_by: r.sharedBy, confidence: r.confidence, indicator: r.indicator, modified: r.modified })),
+    );
+  },
+});
+
+export const shareCommands: Command<never>[] = [shareExportCommand, shareServeCommand, sharePullCommand, shareReceivedCommand] as unknown as Command<never>[];
 
 export const shareCommand = defineCommand({
   name: 'share',

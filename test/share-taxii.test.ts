@@ -165,6 +165,7 @@ describe.each(backends)('TAXII 2.1 server and client on %s', (_name, location) =
     expect((await req(`/iotclean/status/${status.id}/`)).status).toBe(200);
     expect((await req(`/iotclean/status/${status.id}/`, tokenC)).status).toBe(404);
     expect((await a.share.objects(inboxB, { limit: 10, versions: ['all'] })).rows.map((x) => x.id)).toEqual([good.id]);
+    expect((await a.share.received({ type: 'indicator' })).map((x) => x.id)).toEqual([good.id]);
     const wrongType = await req(`/iotclean/collections/${inboxB}/objects/`, tokenB, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"objects":[]}' });
     expect(wrongType.status).toBe(415);
   });

@@ -233,6 +233,8 @@ export function createTaxiiApp(o: TaxiiServerOptions): Hono<Env> {
     }
     const requested = now();
     await o.share.addObjects(col.id, good, requested);
+    // What a peer pushes is intelligence received, as if we had pulled it.
+    await o.share.mergeReceived(`taxii-post:${c.get('isp').isp}`, good, requested);
     const id = randomUUID();
     const status = {
       id,

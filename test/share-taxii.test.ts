@@ -19,8 +19,14 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { storeBackends } from '../src/store/test-support.js';
 
-const { backends, cleanup } = storeBackends('share-taxii', { fresh: true });
-afterAll(cleanup);
+// Two ISPs, two databases: on PostgreSQL each store needs a schema of its own.
+const storesA = storeBackends('share-taxii-a', { fresh: true });
+const storesB = storeBackends('share-taxii-b', { fresh: true });
+const backends = storesA.backends.map(([name, locA], i) => [name, locA, storesB.backends[i]![1]] as const);
+afterAll(async () => {
+  await storesA.cleanup();
+  await storesB.cleanup();
+});
 
 const tokenB = 'isp-b-token-0123456789abcdef';
 const tokenC = 'isp-c-token-0123456789abcdef';
@@ -45,7 +51,7 @@ function manyEntries(n: number): ShareEntry[] {
   return Array.from({ length: n }, (_, i) => ({ candidate: candidate(`203.0.113.${i + 1}`, 6000 + i), liveness: [check(`203.0.113.${i + 1}`, 6000 + i, '2026-11-26T00:00:00.000Z', true)], validUntil: null }));
 }
 
-describe.each(backends)('TAXII 2.1 server and client on %s', (_name, location) => {
+describe.each(backends)('TAXII 2.1 server and client on %s', (_name, locationA, locationB) => {
   let a: Store;
   let b: Store;
   let server: RunningTaxii;
@@ -57,8 +63,8 @@ describe.each(backends)('TAXII 2.1 server and client on %s', (_name, location) =
     fetch(new URL(path, server.discoveryUrl).href, { ...init, headers: { Accept: taxiiMediaType, ...(token ? { Authorization: `Bearer ${token}` } : {}), ...((init.headers as Record<string, string>) ?? {}) } });
 
   beforeAll(async () => {
-    a = await openStore(await location());
-    b = await openStore(await location());
+    a = await openStore(await locationA());
+    b = await openStore(await locationB());
     await a.share.ensureCollection(col, now);
     await a.share.ensureCollection({ id: inboxB, alias: 'inbox-isp-b', title: 'From ISP-B', description: 'ISP-B may write here', kind: 'inbox' }, now);
     await a.share.ensureCollection({ id: privateId, alias: 'private', title: 'Ours only', description: 'no grants', kind: 'inbox' }, now);

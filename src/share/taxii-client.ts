@@ -42,11 +42,20 @@ const collectionSchema = z.object({ id: z.string(), can_read: z.boolean(), can_w
 const envelopeSchema = z.object({ more: z.boolean().optional(), next: z.string().optional(), objects: z.array(z.unknown()).optional() });
 
 async function get(url: string, token: string): Promise<{ json: unknown; headers: Headers }> {
-  let res: Response;
+  let res: Response | undefined;
   try {
-    res = await fetch(url, { headers: { Accept: taxiiMediaType, Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+    // A kept-alive connection the server closed while idle fails the first request on it: GETs
+    // are idempotent, so one retry on a fresh connection is safe.
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(url, { headers: { Accept: taxiiMediaType, Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+      } catch (e) {
+        if (attempt >= 2 || (e as Error).name === 'TimeoutError') throw e;
+      }
+    }
   } catch (e) {
-    throw new IotcleanError('E_TAXII', `${url}: ${(e as Error).message}`, { hint: 'is the TAXII server running and the URL right?' });
+    const cause = (e as { cause?: { message?: string; code?: string } }).cause;
+    throw new IotcleanError('E_TAXII', `${url}: ${(e as Error).message}${cause ? ` (${cause.code ?? cause.message ?? ''})` : ''}`, { hint: 'is the TAXII server running and the URL right?' });
   }
   const text = await res.text();
   let json: unknown;

@@ -193,7 +193,10 @@ export function createTaxiiApp(o: TaxiiServerOptions): Hono<Env> {
       const objects = p.rows.map((r) => r.object);
       return c.body(JSON.stringify({ type: 'bundle', id: stableId('bundle', ...p.rows.map((r) => `${r.id}@${r.version}`)), ...(objects.length ? { objects } : {}) }), 200, { 'Content-Type': stixMediaType, ...headers });
     }
-    return taxii(c, p.rows.length ? { more: p.more, ...(p.more ? { next: `s${p.rows.at(-1)!.seq}` } : {}), objects: p.rows.map((r) => r.object) } : { more: false }, 200, headers);
+    if (!p.rows.length) return taxii(c, { more: false }, 200, headers);
+    // The stored JSON is spliced in as it is: no parse and re-serialise of every object.
+    const head = JSON.stringify({ more: p.more, ...(p.more ? { next: `s${p.rows.at(-1)!.seq}` } : {}) }).slice(0, -1);
+    return c.body(`${head},"objects":[${p.rows.map((r) => r.body).join(',')}]}`, 200, { 'Content-Type': taxiiMediaType, ...headers });
   };
 
   api.get('/collections/:collection/objects', async (c) => {

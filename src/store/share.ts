@@ -24,6 +24,8 @@ export interface StoredObject {
   readonly version: string;
   readonly dateAddedMs: number;
   readonly object: StixObject;
+  /** The object's JSON as stored (served as is, without a parse and re-serialise). */
+  readonly body: string;
 }
 
 export interface ObjectQuery {
@@ -175,7 +177,17 @@ export function createShareRepository(db: Kysely<Database>): ShareRepository {
       const rows = await query.orderBy('o.seq').limit(q.limit + 1).execute();
       return {
         more: rows.length > q.limit,
-        rows: rows.slice(0, q.limit).map((r) => ({ seq: Number(r.seq), id: r.stix_id, version: r.version, dateAddedMs: Number(r.date_added_ms), object: JSON.parse(r.body) as StixObject })),
+        rows: rows.slice(0, q.limit).map((r) => ({
+          seq: Number(r.seq),
+          id: r.stix_id,
+          version: r.version,
+          dateAddedMs: Number(r.date_added_ms),
+          body: r.body,
+          // Parsed only when asked for: the TAXII server sends `body` as it is.
+          get object() {
+            return JSON.parse(r.body) as StixObject;
+          },
+        })),
       };
     },
     async mergeReceived(source, objects, nowMs) {
@@ -195,17 +207,19 @@ export function createShareRepository(db: Kysely<Database>): ShareRepository {
           const held = new Map(
             (await tx.selectFrom('share_received').select(['stix_id', 'modified']).where('stix_id', 'in', part.map((p) => p.o.id)).execute()).map((r) => [r.stix_id, r.modified]),
           );
+          const fresh = [];
           for (const { o, v } of part) {
             const row = { type: o.type, modified: v, created_by_ref: typeof o.created_by_ref === 'string' ? o.created_by_ref : null, source, received_ms: nowMs, body: JSON.stringify(o) };
             const h = held.get(o.id);
             if (h === undefined) {
-              await tx.insertInto('share_received').values({ stix_id: o.id, ...row }).execute();
+              fresh.push({ stix_id: o.id, ...row });
               added++;
             } else if (v > h) {
               await tx.updateTable('share_received').set(row).where('stix_id', '=', o.id).execute();
               updated++;
             } else unchanged++;
           }
+          if (fresh.length) await tx.insertInto('share_received').values(fresh).execute();
         }
         return { added, updated, unchanged };
       });

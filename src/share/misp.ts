@@ -142,6 +142,11 @@ export async function buildMispEvent(
       });
     }
   }
+  // One entry per endpoint, the newest version kept (as in the STIX export).
+  const newest = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) if (!newest.has(r.key) || r.modified > newest.get(r.key)!.modified) newest.set(r.key, r);
+  rows.length = 0;
+  rows.push(...newest.values());
   rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const first = rows.length ? Math.min(...rows.map((r) => r.from)) : nowMs;
   const latest = rows.length ? Math.max(...rows.map((r) => r.modified)) : nowMs;

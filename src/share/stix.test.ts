@@ -77,6 +77,15 @@ describe('buildBundle', () => {
     expect(validateStixBundle(r.bundle, { closed: true })).toEqual([]);
   });
 
+  it('a candidate reported twice is shared once, at its newest version', async () => {
+    const [alive] = sampleEntries();
+    const later = { ...alive!, candidate: { ...alive!.candidate, lastSeen: '2026-11-27T00:00:00.000Z' } };
+    const r = await buildBundle([later, alive!], opts, now);
+    expect(r.counts.shared).toBe(1);
+    expect(byType(r.bundle.objects, 'indicator').map((i) => i.modified)).toEqual(['2026-11-27T00:00:00.000Z']);
+    expect(validateStixBundle(r.bundle, { closed: true })).toEqual([]);
+  });
+
   it('skips what is not IPv4 instead of emitting a broken object', async () => {
     const r = await buildBundle([{ candidate: candidate('2001:db8::1', 443), liveness: [], validUntil: null }], opts, now);
     expect(r.counts.skipped['not-ipv4']).toBe(1);

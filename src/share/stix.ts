@@ -192,7 +192,8 @@ export interface BuiltBundle {
  */
 export async function buildBundle(entries: AsyncIterable<ShareEntry> | Iterable<ShareEntry>, o: ShareOptions, nowMs = Date.now()): Promise<BuiltBundle> {
   const skipped: Record<keyof ShareCounts['skipped'], number> = { 'low-score': 0, dead: 0, excluded: 0, 'before-since': 0, 'not-ipv4': 0 };
-  const perEntry: { sort: string; objects: StixObject[] }[] = [];
+  // One set of objects per endpoint: a candidate reported twice (two windows) keeps its newest version.
+  const byKey = new Map<string, { sort: string; modified: string; objects: StixObject[] }>();
   let candidates = 0;
   let expired = 0;
   for await (const e of entries) {
@@ -204,8 +205,12 @@ export async function buildBundle(entries: AsyncIterable<ShareEntry> | Iterable<
     }
     if (r.expired) expired++;
     const ip = parseIpv4(e.candidate.ip)!;
-    perEntry.push({ sort: `${ip.toString(16).padStart(8, '0')}:${String(e.candidate.port).padStart(5, '0')}:${e.candidate.proto}`, objects: r.objects });
+    const sort = `${ip.toString(16).padStart(8, '0')}:${String(e.candidate.port).padStart(5, '0')}:${e.candidate.proto}`;
+    const modified = String(r.objects.find((x) => x.type === 'indicator')!.modified);
+    const had = byKey.get(sort);
+    if (!had || modified > had.modified) byKey.set(sort, { sort, modified, objects: r.objects });
   }
+  const perEntry = [...byKey.values()];
   perEntry.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
   const objects: StixObject[] = [tlpMarkings[o.tlp], identityObject(o.identity, o.tlp)];
   const seen = new Set(objects.map((x) => x.id));

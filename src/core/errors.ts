@@ -25,6 +25,8 @@ export const errorCodes = {
   E_SMTP: 'mail delivery failed',
   E_NOT_FOUND: 'not found',
   E_PLAN_APPROVAL: 'survey plan is not approved, or the approval step was refused',
+  E_SHARE_FILE: 'sharing file (tokens, candidates) is invalid',
+  E_TAXII: 'TAXII server refused or failed',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;
 

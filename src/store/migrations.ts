@@ -732,5 +732,53 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0018-share': {
+      async up(db: Kysely<unknown>) {
+        // Sharing C&C lists (src/share/): the TAXII collections this ISP serves and the STIX object
+        // versions in them (every version kept, in the order added: `seq` is the paging key, and
+        // date_added never goes backwards within a collection), the STIX objects received from
+        // other ISPs (one row per STIX id, the newest `modified` wins), and the pull cursors.
+        await db.schema
+          .createTable('share_collections')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('alias', 'text', (c) => c.unique())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('share_objects')
+          .addColumn('seq', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('collection_id', 'text', (c) => c.notNull().references('share_collections.id'))
+          .addColumn('stix_id', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('spec_version', 'text', (c) => c.notNull())
+          .addColumn('date_added_ms', 'bigint', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addUniqueConstraint('share_objects_version', ['collection_id', 'stix_id', 'version'])
+          .execute();
+        await db.schema.createIndex('share_objects_added').on('share_objects').columns(['collection_id', 'date_added_ms', 'seq']).execute();
+        await db.schema
+          .createTable('share_received')
+          .addColumn('stix_id', 'text', (c) => c.primaryKey())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('modified', 'text', (c) => c.notNull())
+          .addColumn('created_by_ref', 'text')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('received_ms', 'bigint', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('share_received_type').on('share_received').columns(['type', 'stix_id']).execute();
+        await db.schema
+          .createTable('share_cursors')
+          .addColumn('source', 'text', (c) => c.primaryKey())
+          .addColumn('added_after', 'text')
+          .addColumn('pulled_ms', 'bigint', (c) => c.notNull())
+          .addColumn('objects', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

@@ -375,6 +375,10 @@ export interface Database {
   web_case_reports: WebCaseReportTable;
   findings_rollup_isp: FindingRollupIspTable;
   findings_rollup_model: FindingRollupModelTable;
+  share_collections: ShareCollectionTable;
+  share_objects: ShareObjectTable;
+  share_received: ShareReceivedTable;
+  share_cursors: ShareCursorTable;
 }
 
 /** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
@@ -653,4 +657,47 @@ export interface FindingRollupModelTable {
   vendor: string;
   model: string;
   n: number;
+}
+
+/** A TAXII collection this ISP serves (src/share/): its own C&C list ('export') or one others may write to ('inbox'). */
+export interface ShareCollectionTable {
+  id: string;
+  alias: string | null;
+  title: string;
+  description: string;
+  kind: string;
+  created_ms: number;
+}
+
+/** One version of a STIX object in a served collection; `seq` orders them as added (the paging key). */
+export interface ShareObjectTable {
+  seq: Generated<number>;
+  collection_id: string;
+  stix_id: string;
+  type: string;
+  /** modified, else created, as millisecond RFC 3339 (so versions compare as text). */
+  version: string;
+  spec_version: string;
+  date_added_ms: number;
+  body: string;
+}
+
+/** A STIX object received from another ISP: one row per id, the newest modified kept. */
+export interface ShareReceivedTable {
+  stix_id: string;
+  type: string;
+  modified: string;
+  created_by_ref: string | null;
+  /** "<collection URL>" it came from last. */
+  source: string;
+  received_ms: number;
+  body: string;
+}
+
+/** Where the last pull of a collection stopped (TAXII added_after of the next pull). */
+export interface ShareCursorTable {
+  source: string;
+  added_after: string | null;
+  pulled_ms: number;
+  objects: number;
 }

@@ -22,6 +22,7 @@ import { createPlanGovernanceRepository, type PlanGovernanceRepository } from '.
 import { createWebSupportRepository, type WebSupportRepository } from './web-support.js';
 import { createOptoutRepository, type OptoutRepository } from './web-public.js';
 import { createPortalRepository, type PortalRepository } from './web-portal.js';
+import { createShareRepository, type ShareRepository } from './share.js';
 import { createIdentificationRepository, createObservationRepository, type IdentificationRepository, type ObservationRepository } from './results.js';
 import type { Database, SurveyStatus, SurveyTable } from './schema.js';
 
@@ -154,6 +155,8 @@ export interface Store {
   readonly optouts: OptoutRepository;
   /** The ISP portal's API tokens and case reports, and its ISP-scoped finding pages (./web-portal.ts). */
   readonly portal: PortalRepository;
+  /** Served TAXII collections, STIX objects received from other ISPs, pull cursors (./share.ts). */
+  readonly share: ShareRepository;
   close(): Promise<void>;
 }
 
@@ -455,6 +458,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     support: createWebSupportRepository(db),
     optouts: createOptoutRepository(db),
     portal: createPortalRepository(db),
+    share: createShareRepository(db),
     async close() {
       await db.destroy();
     },

@@ -13,6 +13,7 @@ import { createCaseRepository, type CaseRepository } from './cases.js';
 import { createSessionRepository, type SessionRepository } from './sessions.js';
 import type { FindingRepository } from '../findings/types.js';
 import { createFindingRepository } from './findings.js';
+import { createFlowRepository, type FlowRepository } from './flows.js';
 import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createVulnRepository, type VulnRepository } from './vuln.js';
@@ -139,6 +140,8 @@ export interface Store {
   readonly vuln: VulnRepository;
   /** The web server's accounts, sessions, failed logins and audit log (./web.ts). */
   readonly web: WebRepository;
+  /** C&C candidates from flow detection and their liveness history (./flows.ts). */
+  readonly flows: FlowRepository;
   close(): Promise<void>;
 }
 
@@ -435,6 +438,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     findings: createFindingRepository(db, dialect),
     vuln: createVulnRepository(db),
     web: createWebRepository(db),
+    flows: createFlowRepository(db),
     async close() {
       await db.destroy();
     },

@@ -60,7 +60,7 @@ describe('liveness schedule', () => {
   });
 
   it('expires after N consecutive dead checks, not after out-of-scope ones, and revives', () => {
-    const c = { status: 'active' as const, deadStreak: 0, detectedAt: '2026-11-02T00:00:00.000Z' };
+    const c: { status: 'active' | 'expired'; deadStreak: number; detectedAt: string } = { status: 'active', deadStreak: 0, detectedAt: '2026-11-02T00:00:00.000Z' };
     const dead = (at: string) => ({ ip: '127.0.0.1', port: 1, at, alive: false, outcome: 'refused', ms: 1 });
     let s = { ...c };
     for (let i = 0; i < defaultPolicy.expireAfterDead - 1; i++) s = { ...s, ...nextState(s, dead('2026-11-02T01:00:00.000Z')) };

@@ -162,6 +162,7 @@ export const flowsDetectCommand = defineCommand({
     ...storeOption,
   },
   async run(o, _args, out) {
+    if ((o.flows === undefined) === (o.duckdb === undefined)) throw new IotcleanError('E_ARGS', 'give exactly one of --flows DIR and --duckdb FILE', { hint: 'e.g. iotclean flows detect --flows lab-flows --json' });
     const win = o.window !== undefined ? parseWindow(o.window) : {};
     const model = o.model !== undefined ? loadModel(o.model) : builtinModel();
     let internal: Ipv4Range[];

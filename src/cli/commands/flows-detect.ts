@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IotcleanError } from '../../core/errors.js';
-import { formatIpv4, parseIpv4, type Ipv4Range } from '../../core/ip.js';
+import { parseIpv4, type Ipv4Range } from '../../core/ip.js';
 import { detectC2 } from '../../flows/detect/detect.js';
 import { endpointKey } from '../../flows/detect/features.js';
 import { recordC2Findings } from '../../flows/detect/findings.js';
@@ -311,6 +311,5 @@ export const flowsLiveCommand = defineCommand({
 });
 
 const formatEndpoint = (ip: string, port: number) => `${ip}:${port}`;
-void formatIpv4;
 
 export const flowsDetectCommands: Command<never>[] = [flowsGenerateCommand, flowsDetectCommand, flowsTrainCommand, flowsLiveCommand] as never[];

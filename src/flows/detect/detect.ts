@@ -88,7 +88,7 @@ function toCandidate(s: ScoredEndpoint, model: C2Model, window: FeatureWindow): 
     ev.push({
       feature: 'periodic_clients',
       value: f.periodicClients,
-      note: `${f.periodicClients} of ${f.repeatClients} repeat clients contact it at regular intervals (median period ${f.medianPeriodS === null ? '?' : Math.round(f.medianPeriodS)} s, gap MAD/median ${f.medianRegularity === null ? '?' : f.medianRegularity.toFixed(2)})`,
+      note: `${f.periodicClients} of ${f.repeatClients} repeat clients contact it at regular intervals (median period ${f.medianPeriodS === null ? '?' : Math.round(f.medianPeriodS)} s, gap coefficient of variation ${f.medianRegularity === null ? '?' : f.medianRegularity.toFixed(2)})`,
     });
   } else ev.push({ feature: 'periodic_clients', value: 0, note: 'no client contacted it 4 times or more in the window' });
   ev.push({ feature: 'flow_size_cv', value: r3(f.sizeCv), note: `flows of ${Math.round(f.bytesPerFlow)} bytes and ${f.packetsPerFlow.toFixed(1)} packets on average, size coefficient of variation ${f.sizeCv.toFixed(2)} (small and uniform is beacon-like)` });

@@ -1,8 +1,8 @@
 /**
  * Features of external endpoints (ip:port/proto) over a window, from headers only, in DuckDB SQL over
  * the `flows` relation: who contacts them (known-bad vs clean internal hosts, and the propagated bot
- * share from ./graph.ts), how regularly (inter-arrival regularity per client: MAD/median, robust to a
- * missed beacon), how uniform the flows are (size coefficient of variation), the port (uncommon, and
+ * share from ./graph.ts), how regularly (inter-arrival regularity per client: coefficient of variation of
+ * the gaps, long gaps from a missed beacon left out), how uniform the flows are (size coefficient of variation), the port (uncommon, and
  * how many servers use it), fan-in growth and when the endpoint was first seen.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -20,10 +20,10 @@ export interface EndpointFeatures {
   readonly clients: number;
   readonly badClients: number;
   readonly flows: number;
-  /** Clients with ≥4 contacts, and how many of them contact it periodically (MAD/median of gaps < 0.25). */
+  /** Clients with ≥4 contacts, and how many of them contact it periodically (coefficient of variation of gaps < 0.25). */
   readonly repeatClients: number;
   readonly periodicClients: number;
-  /** Median over repeat clients of MAD/median of their inter-arrival times (null: no repeat client). */
+  /** Median over repeat clients of the coefficient of variation of their inter-arrival times (null: no repeat client). */
   readonly medianRegularity: number | null;
   readonly medianPeriodS: number | null;
   readonly bytesPerFlow: number;
@@ -80,39 +80,53 @@ export async function endpointFeatures(conn: DuckDBConnection, window: FeatureWi
     SELECT src, dst, dst_port, proto, start_ms, packets::DOUBLE AS packets, bytes::DOUBLE AS bytes FROM flows
     WHERE start_ms >= ${Math.floor(window.fromMs)} AND start_ms < ${Math.ceil(window.toMs)} AND proto IN (6, 17)
       AND ${inside} AND NOT ${outside} AND NOT (src_port < 1024 AND dst_port >= 1024)`);
+  const eidOf = `(dst::UBIGINT << 17) | (dst_port::UBIGINT << 1) | (proto = 17)::UBIGINT`;
+  // Per client and endpoint: one hash aggregate over the window.
   await conn.run(`CREATE OR REPLACE TEMP TABLE pairs AS
-    SELECT src, (dst::UBIGINT << 17) | (dst_port::UBIGINT << 1) | (proto = 17)::UBIGINT AS eid, count(*) AS n, min(start_ms) AS first, max(start_ms) AS last,
-           sum(bytes) AS b, sum(bytes * bytes) AS b2, sum(packets) AS p,
-           median(ia) AS ia_med, mad(ia) AS ia_mad
-    FROM (SELECT *, start_ms - lag(start_ms) OVER (PARTITION BY src, dst, dst_port, proto ORDER BY start_ms) AS ia FROM fw)
-    GROUP BY src, dst, dst_port, proto`);
+    SELECT src, ${eidOf} AS eid, count(*) AS n, min(start_ms) AS first, max(start_ms) AS last,
+           sum(bytes) AS b, sum(bytes * bytes) AS b2, sum(packets) AS p
+    FROM fw GROUP BY ALL`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ep AS
     SELECT eid, count(*) AS clients FROM pairs GROUP BY eid HAVING count(*) >= ${minClients}`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE edges AS SELECT p.src, p.eid FROM pairs p SEMI JOIN ep USING (eid)`);
+  // Inter-arrival regularity only where it can mean something: repeat clients (≥4 contacts) of
+  // endpoints in the graph. Gaps longer than 1.8× the pair's mean (a missed beacon, a pause) are
+  // dropped before the coefficient of variation, so one lost flow does not hide a beacon.
+  await conn.run(`CREATE OR REPLACE TEMP TABLE gaps AS
+    WITH g AS (
+      SELECT f.src, ${eidOf.replace(/dst/g, 'f.dst').replace('(proto', '(f.proto')} AS eid,
+             f.start_ms - lag(f.start_ms) OVER (PARTITION BY f.src, f.dst, f.dst_port, f.proto ORDER BY f.start_ms) AS ia
+      FROM fw f SEMI JOIN (SELECT src, eid FROM pairs p SEMI JOIN ep USING (eid) WHERE p.n >= 4) r
+        ON r.src = f.src AND r.eid = ${eidOf.replace(/dst/g, 'f.dst').replace('(proto', '(f.proto')}
+    ), m AS (SELECT src, eid, avg(ia) AS mean_ia FROM g WHERE ia IS NOT NULL GROUP BY ALL)
+    SELECT g.src, g.eid, avg(g.ia) AS ia_mean, CASE WHEN avg(g.ia) > 0 THEN stddev_pop(g.ia) / avg(g.ia) END AS reg
+    FROM g JOIN m USING (src, eid) WHERE g.ia IS NOT NULL AND g.ia <= 1.8 * m.mean_ia GROUP BY g.src, g.eid`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE edges AS
+    SELECT p.src, p.eid, coalesce(g.reg < 0.25, false) AS periodic FROM pairs p SEMI JOIN ep USING (eid) LEFT JOIN gaps g USING (src, eid)`);
   await propagate(conn);
-  const hoursSql = `SELECT (dst::UBIGINT << 17) | (dst_port::UBIGINT << 1) | (proto = 17)::UBIGINT AS eid, count(DISTINCT start_ms // 3600000) AS hours FROM fw GROUP BY ALL`;
   const r = await conn.runAndReadAll(`
     WITH pf AS (
-      SELECT p.*, (k.ip IS NOT NULL) AS bad, CASE WHEN p.n >= 4 AND p.ia_med > 0 THEN p.ia_mad / p.ia_med END AS reg
-      FROM pairs p SEMI JOIN ep USING (eid) LEFT JOIN known_bad k ON k.ip = p.src
+      SELECT p.*, (k.ip IS NOT NULL) AS bad, g.reg, g.ia_mean
+      FROM pairs p SEMI JOIN ep USING (eid) LEFT JOIN known_bad k ON k.ip = p.src LEFT JOIN gaps g USING (src, eid)
     ), agg AS (
       SELECT eid, count(*) AS clients, count(*) FILTER (bad) AS bad_clients, sum(n) AS flows,
              count(*) FILTER (n >= 4) AS repeat_clients, count(*) FILTER (reg < 0.25) AS periodic_clients,
-             median(reg) AS med_reg, median(ia_med) FILTER (n >= 4) AS med_period,
+             median(reg) AS med_reg, median(ia_mean) AS med_period,
              sum(b) / sum(n) AS bpf, sum(p) / sum(n) AS ppf, sum(b2) / sum(n) AS b2pf,
              min(first) AS first_seen, max(last) AS last_seen, min(first) + (max(last) - min(first)) / 2 AS mid
       FROM pf GROUP BY eid
     ), late AS (
       SELECT pf.eid, count(*) FILTER (pf.first > agg.mid) AS late FROM pf JOIN agg USING (eid) GROUP BY pf.eid
     ), ports AS (
-      SELECT dst_port, proto, count(DISTINCT dst) AS servers FROM fw GROUP BY ALL
-    ), hours AS (${hoursSql.replace('FROM fw', 'FROM fw SEMI JOIN ep ON ep.eid = (dst::UBIGINT << 17) | (dst_port::UBIGINT << 1) | (proto = 17)::UBIGINT')})
+      SELECT eid & 131071 AS pk, count(*) AS servers FROM (SELECT DISTINCT eid FROM pairs) GROUP BY ALL
+    ), hours AS (
+      SELECT ${eidOf} AS eid, approx_count_distinct(start_ms // 3600000) AS hours FROM fw SEMI JOIN ep ON ep.eid = ${eidOf} GROUP BY ALL
+    )
     SELECT (a.eid >> 17)::BIGINT AS ip, ((a.eid >> 1) & 65535)::INTEGER AS port, CASE WHEN a.eid & 1 = 1 THEN 17 ELSE 6 END AS proto,
            a.clients, a.bad_clients, a.flows, a.repeat_clients, a.periodic_clients, a.med_reg, a.med_period,
            a.bpf, a.ppf, CASE WHEN a.bpf > 0 THEN sqrt(greatest(a.b2pf - a.bpf * a.bpf, 0)) / a.bpf ELSE 0 END AS size_cv,
            a.first_seen, a.last_seen, h.hours, l.late, po.servers, g.s, g.bot_mass
     FROM agg a JOIN late l USING (eid) JOIN hours h USING (eid) JOIN graph_scores g USING (eid)
-    JOIN ports po ON po.dst_port = ((a.eid >> 1) & 65535) AND po.proto = CASE WHEN a.eid & 1 = 1 THEN 17 ELSE 6 END`);
+    JOIN ports po ON po.pk = a.eid & 131071`);
   const out: EndpointFeatures[] = [];
   for (const row of r.getRows()) {
     const n = (i: number) => Number(row[i] ?? 0);

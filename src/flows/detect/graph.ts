@@ -3,8 +3,12 @@
  * SQL (the edge table can hold millions of pairs). A label-spreading scheme, simple enough to explain:
  *
  *   s(e) = (Σ_{h ∈ N(e)} b(h) + α·π) / (deg(e) + α)      the endpoint's smoothed share of bot clients
- *   b(h) = 1 for a known-bad host, else γ · max_{e ∈ N(h)} s(e)   an unknown host is as suspect as the
- *                                                               most bot-heavy endpoint it talks to
+ *   b(h) = 1 for a known-bad host, else γ · max_{e ∈ P(h)} s(e)   an unknown host is as suspect as the
+ *                                                               most bot-heavy endpoint it beacons to
+ *
+ * P(h) are the endpoints h contacts periodically (the edge's `periodic` flag): suspicion spreads to
+ * hosts only along beacon-like edges, so visiting a small web site a known bot also visited does not
+ * make a host a bot (with many flows per host that alone would lift every host).
  *
  * π is the share of known-bad hosts among all active hosts (the prior), α the prior's weight. After a
  * few rounds, bots nobody knew of (found through the C&C they share with known bots) lift the C&C the
@@ -19,7 +23,7 @@ export interface PropagationOptions {
 }
 
 /**
- * Reads the temp tables `edges(src, eid)` and `known_bad(ip)`; writes `graph_scores(eid, s, bot_mass)`
+ * Reads the temp tables `edges(src, eid, periodic)` and `known_bad(ip)`; writes `graph_scores(eid, s, bot_mass)`
  * and `host_scores(src, b)`. Returns π.
  */
 export async function propagate(conn: DuckDBConnection, o: PropagationOptions = {}): Promise<number> {
@@ -40,7 +44,7 @@ export async function propagate(conn: DuckDBConnection, o: PropagationOptions = 
     await conn.run(`CREATE OR REPLACE TEMP TABLE host_scores AS
       SELECT h.src, h.known, CASE WHEN h.known THEN 1.0 ELSE ${gamma} * coalesce(m.s, 0) END AS b
       FROM host_scores h LEFT JOIN (
-        SELECT e.src, max(g.s) AS s FROM edges e JOIN graph_scores g USING (eid) JOIN edeg d USING (eid) WHERE d.deg >= 2 GROUP BY e.src
+        SELECT e.src, max(g.s) AS s FROM edges e JOIN graph_scores g USING (eid) JOIN edeg d USING (eid) WHERE d.deg >= 2 AND e.periodic GROUP BY e.src
       ) m USING (src)`);
   }
   return pi;

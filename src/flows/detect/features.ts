@@ -119,7 +119,7 @@ export async function endpointFeatures(conn: DuckDBConnection, window: FeatureWi
     ), ports AS (
       SELECT eid & 131071 AS pk, count(*) AS servers FROM (SELECT DISTINCT eid FROM pairs) GROUP BY ALL
     ), hours AS (
-      SELECT ${eidOf} AS eid, approx_count_distinct(start_ms // 3600000) AS hours FROM fw SEMI JOIN ep ON ep.eid = ${eidOf} GROUP BY ALL
+      SELECT eid, count(*) AS hours FROM (SELECT DISTINCT ${eidOf} AS eid, start_ms // 3600000 AS hour FROM fw SEMI JOIN ep ON ep.eid = ${eidOf}) GROUP BY eid
     )
     SELECT (a.eid >> 17)::BIGINT AS ip, ((a.eid >> 1) & 65535)::INTEGER AS port, CASE WHEN a.eid & 1 = 1 THEN 17 ELSE 6 END AS proto,
            a.clients, a.bad_clients, a.flows, a.repeat_clients, a.periodic_clients, a.med_reg, a.med_period,

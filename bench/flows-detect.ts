@@ -5,11 +5,11 @@
  * Prints precision, recall, detection time (wall and CPU, DuckDB's threads included) and flows/s;
  * beside it a naive baseline run on the same features (flag endpoints with ≥2 known-bad clients
  * making ≥20% of their clients) as the reference, and the ratio. For the smallest size it also
- * runs detection as an operator would (every 3 h over the last 24 h) and prints how many hours after
+ * runs detection as an operator would (every --step-hours over the last 24 h) and prints how many hours after
  * its first beacon each C&C is found. Only files: nothing is sent anywhere.
  *
  * Run: npm run build && node dist/bench/flows-detect.js [--sizes 1000000,10000000] [--seed 2]
- *        [--hosts 20000] [--days 3] [--no-earliness]
+ *        [--hosts 20000] [--days 3] [--no-earliness] [--step-hours 3]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     hosts: { type: 'string', default: '20000' },
     days: { type: 'string', default: '3' },
     'no-earliness': { type: 'boolean', default: false },
+    'step-hours': { type: 'string', default: '3' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -36,6 +37,8 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 10_000 || n > MAX_FLOWS)) thro
 const seed = Number(values.seed);
 const hosts = Number(values.hosts);
 const days = Number(values.days);
+const stepHours = Number(values['step-hours']);
+if (!(stepHours >= 0.25 && stepHours <= 24)) throw new Error('--step-hours: 0.25 to 24');
 
 function baseline(r: DetectResult, truth: LabFlowsTruth): { precision: number; recall: number } {
   const keys = c2Keys(truth);
@@ -77,8 +80,8 @@ for (const n of sizes) {
     if (e.fn) console.log(`  missed: ${e.missed.join(' ')}`);
     if (!values['no-earliness'] && n === Math.min(...sizes)) {
       t = performance.now();
-      const ea = await earliness(d.conn, truth, { lengthMs: 24 * 3_600_000, stepMs: 3 * 3_600_000 });
-      console.log(`  earliness (a run every 3 h over the last 24 h, ${ea.windows} runs in ${((performance.now() - t) / 1000).toFixed(1)} s): ${ea.found}/${ea.total} C&C that started inside the data found; hours after first beacon median ${ea.medianHours?.toFixed(1)}, max ${ea.maxHours?.toFixed(1)}; ${ea.falsePositiveEndpoints} false-positive endpoint(s) over all runs`);
+      const ea = await earliness(d.conn, truth, { lengthMs: 24 * 3_600_000, stepMs: stepHours * 3_600_000 });
+      console.log(`  earliness (a run every ${stepHours} h over the last 24 h, ${ea.windows} runs in ${((performance.now() - t) / 1000).toFixed(1)} s): ${ea.found}/${ea.total} C&C that started inside the data found; hours after first beacon median ${ea.medianHours?.toFixed(1)}, max ${ea.maxHours?.toFixed(1)}; ${ea.falsePositiveEndpoints} false-positive endpoint(s) over all runs`);
       console.log(`    per C&C: ${ea.perC2.map((p) => `${p.key} ${p.hours === null ? 'never' : `${p.hours.toFixed(1)} h`}`).join(', ')}`);
     }
     closeDuck(d);

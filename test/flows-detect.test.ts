@@ -123,3 +123,19 @@ describe('iotclean flows (CLI)', () => {
     expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { checks: number })[0]!.checks).toBe(1);
   }, 120_000);
 });
+
+describe('iotclean flows detect --duckdb', () => {
+  it('reads a DuckDB database holding `flows` (read-only) and refuses one without it', async () => {
+    const file = join(dir, 'flows.duckdb');
+    const g = await runCli(['flows', 'generate', '--out', join(dir, 'lab-d'), '--duckdb', file, '--seed', '8', '--flows', '100000', '--hosts', '4000', '--days', '2']);
+    expect(g.code, g.stderr).toBe(0);
+    const r = await runCli(['flows', 'detect', '--duckdb', file, '--internal', '127.16.0.0/12', '--known-bad', join(dir, 'lab-d', 'known-bad.txt'), '--db', join(dir, 'd.db'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').length).toBeGreaterThan(2);
+    const empty = await openDuck(join(dir, 'empty.duckdb'));
+    closeDuck(empty);
+    const bad = await runCli(['flows', 'detect', '--duckdb', join(dir, 'empty.duckdb'), '--internal', '127.16.0.0/12', '--db', join(dir, 'd.db')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no relation named flows/);
+  }, 120_000);
+});

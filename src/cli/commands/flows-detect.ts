@@ -90,7 +90,7 @@ async function openSource(o: { flows?: string | undefined; duckdb?: string | und
   if ((o.flows === undefined) === (o.duckdb === undefined)) throw new IotcleanError('E_ARGS', 'give exactly one of --flows DIR and --duckdb FILE', { hint: 'e.g. iotclean flows detect --flows lab-flows --json' });
   if (o.duckdb !== undefined) {
     if (!existsSync(o.duckdb)) throw new IotcleanError('E_ARGS', `DuckDB file ${o.duckdb} does not exist`);
-    const d = await openDuck(o.duckdb);
+    const d = await openDuck(o.duckdb, { readOnly: true });
     try {
       await d.conn.run('SELECT start_ms FROM flows LIMIT 0');
     } catch {

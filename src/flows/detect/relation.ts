@@ -29,8 +29,9 @@ export async function openFlowsDir(conn: DuckDBConnection, dir: string): Promise
 }
 
 /** An in-memory DuckDB and a connection; close with closeDuck. */
-export async function openDuck(path = ':memory:'): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
-  const instance = await DuckDBInstance.create(path);
+export async function openDuck(path = ':memory:', options: { readOnly?: boolean } = {}): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
+  // Read-only for detection over a collector's database: its writer keeps its lock.
+  const instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
   const conn = await instance.connect();
   return { instance, conn };
 }

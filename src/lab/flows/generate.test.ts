@@ -56,6 +56,11 @@ describe('lab flows generator', () => {
     expect(ex.getRows().length).toBe(1);
   });
 
+  it('takes large subscriber spaces (host numbers past 2^31 / 100000 in the SQL)', async () => {
+    const truth = await generateLabFlows(d.conn, { seed: 9, days: 0.5, flows: 20_000, hosts: 60_000 });
+    expect(truth.bots.some((b) => Number(b.ip.split('.')[2]) * 256 + Number(b.ip.split('.')[3]) > 21_474 + 256)).toBe(true);
+  });
+
   it('uses a given known-bad list for known bots and weak devices', async () => {
     const given = Array.from({ length: 400 }, (_, i) => parseIpv4('127.16.1.0')! + i * 3);
     const truth = await generateLabFlows(d.conn, { seed: 4, days: 1, flows: 40_000, hosts: 2_000, knownBad: given });

@@ -206,13 +206,13 @@ export async function generateLabFlows(conn: DuckDBConnection, o: LabFlowsOption
   await createFlowsTable(conn, 'flows');
   await conn.run(`CREATE OR REPLACE TEMP MACRO u(a, b, c) AS ((hash(a, b, c, ${S}) % 1000000007)::DOUBLE / 1000000007.0)`);
   await conn.run(`CREATE OR REPLACE TEMP MACRO lognorm(mu, sigma, a, b) AS exp(mu + sigma * sqrt(-2 * ln(greatest(u(a, b, 901), 1e-12))) * cos(2 * pi() * u(a, b, 902)))`);
-  await conn.run('CREATE OR REPLACE TEMP TABLE lab_bots (h INTEGER, ip UINTEGER, family INTEGER, period BIGINT, jitter DOUBLE, phase BIGINT, lag BIGINT, bytes INTEGER, packets INTEGER)');
+  await conn.run('CREATE OR REPLACE TEMP TABLE lab_bots (h BIGINT, ip UINTEGER, family INTEGER, period BIGINT, jitter DOUBLE, phase BIGINT, lag BIGINT, bytes INTEGER, packets INTEGER)');
   await insertRows(conn, 'lab_bots', bots.map((b) => [b.h, b.ip, b.family, b.period, b.jitter, b.phase, b.lag, b.bytes, b.packets]));
   await conn.run('CREATE OR REPLACE TEMP TABLE lab_epochs (e INTEGER, family INTEGER, ip UINTEGER, port INTEGER, from_ms BIGINT, to_ms BIGINT)');
   await insertRows(conn, 'lab_epochs', epochs.map((e, i) => [i, e.family, e.ip, e.port, e.fromMs, e.toMs]));
   await conn.run('CREATE OR REPLACE TEMP TABLE lab_victims (v INTEGER, ip UINTEGER, port INTEGER, proto INTEGER, from_ms BIGINT, to_ms BIGINT, family INTEGER)');
   await insertRows(conn, 'lab_victims', victims.map((v, i) => [i, v.ip, v.port, v.proto, v.fromMs, v.toMs, v.family]));
-  await conn.run('CREATE OR REPLACE TEMP TABLE lab_iot (h INTEGER)');
+  await conn.run('CREATE OR REPLACE TEMP TABLE lab_iot (h BIGINT)');
   await insertRows(conn, 'lab_iot', [...bots.filter(() => rnd() < 0.8).map((b) => [b.h]), ...decoys.filter(() => rnd() < 0.8).map((h) => [h])]);
 
   const ins = (cls: string, select: string) => conn.run(`INSERT INTO flows SELECT start_ms, start_ms + dur, src, src_port, dst, dst_port, proto, packets, bytes, tcp_flags, 'lab:${cls}', 1 FROM (${select})`);

@@ -5,7 +5,7 @@
  * hours, not wall-clock) and must cover most of them. Then the CLI as a user runs it: generate,
  * detect --json (one object per candidate), --findings, and live --once.
  */
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,31 @@ describe('iotclean flows (CLI)', () => {
     const list = await runCli(['flows', 'live', '--list', '--db', db, '--json']);
     expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { checks: number })[0]!.checks).toBe(1);
   }, 120_000);
+});
+
+describe('iotclean flows train', () => {
+  it('trains a model on a labelled lab folder that detect then uses', async () => {
+    const lab = join(dir, 'lab-train');
+    expect((await runCli(['flows', 'generate', '--out', lab, '--seed', '1', '--flows', '150000', '--hosts', '5000', '--days', '2'])).code).toBe(0);
+    const model = join(dir, 'model.json');
+    const t = await runCli(['flows', 'train', '--flows', lab, '--out', model, '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(t.stdout)).toMatchObject({ out: model });
+    expect(JSON.parse(readFileSync(model, 'utf8'))).toMatchObject({ kind: 'iotclean-c2-model', trainedOn: { seed: 1 } });
+    const other = join(dir, 'lab-other');
+    expect((await runCli(['flows', 'generate', '--out', other, '--truth', join(dir, 'other-truth.json'), '--seed', '12', '--flows', '150000', '--hosts', '5000', '--days', '2'])).code).toBe(0);
+    const r = await runCli(['flows', 'detect', '--flows', other, '--model', model, '--db', join(dir, 'train.db'), '--truth', join(dir, 'other-truth.json'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /precision (\d\.\d+), recall (\d\.\d+)/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(0.8);
+    expect(Number(m![2])).toBeGreaterThanOrEqual(0.8);
+    const broken = join(dir, 'broken-model.json');
+    writeFileSync(broken, '{"kind":"iotclean-c2-model"}');
+    const b = await runCli(['flows', 'detect', '--flows', other, '--model', broken, '--db', join(dir, 'train.db')]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/not an iotclean C&C model/);
+  }, 300_000);
 });
 
 describe('iotclean flows detect --duckdb', () => {

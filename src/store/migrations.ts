@@ -780,5 +780,48 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0017-flows': {
+      async up(db: Kysely<unknown>) {
+        // C&C candidates from flow detection, one per endpoint (ip:port/proto): the latest score
+        // and evidence, and the liveness state the scheduler keeps (status, dead streak, next
+        // check). Every check is kept in flow_liveness (the history an analyst and STIX read).
+        await db.schema
+          .createTable('flow_candidates')
+          .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('proto', 'text', (c) => c.notNull())
+          .addColumn('score', 'double precision', (c) => c.notNull())
+          .addColumn('first_seen', 'text', (c) => c.notNull())
+          .addColumn('last_seen', 'text', (c) => c.notNull())
+          .addColumn('clients', 'integer', (c) => c.notNull())
+          .addColumn('known_bad_clients', 'integer', (c) => c.notNull())
+          .addColumn('evidence', 'text', (c) => c.notNull())
+          .addColumn('window_from', 'text', (c) => c.notNull())
+          .addColumn('window_to', 'text', (c) => c.notNull())
+          .addColumn('detected_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('dead_streak', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('checks', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_check_at', 'text')
+          .addColumn('last_alive_at', 'text')
+          .addColumn('next_check_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('flow_candidates_endpoint', ['ip_num', 'port', 'proto'])
+          .execute();
+        await db.schema.createIndex('flow_candidates_next_check').on('flow_candidates').columns(['next_check_at']).execute();
+        await db.schema
+          .createTable('flow_liveness')
+          .addColumn('id', bigSerial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('candidate_id', 'integer', (c) => c.notNull().references('flow_candidates.id'))
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('alive', 'integer', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('ms', 'double precision')
+          .execute();
+        await db.schema.createIndex('flow_liveness_candidate').on('flow_liveness').columns(['candidate_id', 'id']).execute();
+      },
+    },
   };
 }

@@ -379,6 +379,8 @@ export interface Database {
   share_objects: ShareObjectTable;
   share_received: ShareReceivedTable;
   share_cursors: ShareCursorTable;
+  flow_candidates: FlowCandidateTable;
+  flow_liveness: FlowLivenessTable;
 }
 
 /** Darknet per-day aggregates (src/darknet/daily.ts DarknetDay). */
@@ -700,4 +702,41 @@ export interface ShareCursorTable {
   added_after: string | null;
   pulled_ms: number;
   objects: number;
+}
+
+/** A C&C candidate from flow detection and its liveness state (src/store/flows.ts). Times ISO 8601 UTC. */
+export interface FlowCandidateTable {
+  id: Generated<number>;
+  ip: string;
+  ip_num: number;
+  port: number;
+  proto: string;
+  score: number;
+  first_seen: string;
+  last_seen: string;
+  clients: number;
+  known_bad_clients: number;
+  /** JSON array of CandidateEvidence. */
+  evidence: string;
+  window_from: string;
+  window_to: string;
+  detected_at: string;
+  updated_at: string;
+  /** 'active' or 'expired'. */
+  status: string;
+  dead_streak: number;
+  checks: number;
+  last_check_at: string | null;
+  last_alive_at: string | null;
+  next_check_at: string;
+}
+
+/** One liveness check of a candidate. */
+export interface FlowLivenessTable {
+  id: Generated<number>;
+  candidate_id: number;
+  at: string;
+  alive: number;
+  outcome: string;
+  ms: number | null;
 }

@@ -13,6 +13,7 @@ import { createCaseRepository, type CaseRepository } from './cases.js';
 import { createSessionRepository, type SessionRepository } from './sessions.js';
 import type { FindingRepository } from '../findings/types.js';
 import { createFindingRepository } from './findings.js';
+import { createFlowRepository, type FlowRepository } from './flows.js';
 import type { Dialect } from './migrations.js';
 import { createNotificationRepository, type NotificationRepository } from './notifications.js';
 import { createVulnRepository, type VulnRepository } from './vuln.js';
@@ -157,6 +158,8 @@ export interface Store {
   readonly portal: PortalRepository;
   /** Served TAXII collections, STIX objects received from other ISPs, pull cursors (./share.ts). */
   readonly share: ShareRepository;
+  /** C&C candidates from flow detection and their liveness history (./flows.ts). */
+  readonly flows: FlowRepository;
   close(): Promise<void>;
 }
 
@@ -459,6 +462,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     optouts: createOptoutRepository(db),
     portal: createPortalRepository(db),
     share: createShareRepository(db),
+    flows: createFlowRepository(db),
     async close() {
       await db.destroy();
     },

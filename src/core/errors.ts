@@ -24,6 +24,9 @@ export const errorCodes = {
   E_TEMPLATE: 'alert template is invalid',
   E_SMTP: 'mail delivery failed',
   E_NOT_FOUND: 'not found',
+  E_FLOW_STORE: 'flow store (Parquet directory) error',
+  E_FLOW_FILE: 'flow file cannot be imported',
+  E_FLOW_LISTEN: 'flow collector cannot listen',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;
 

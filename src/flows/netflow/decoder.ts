@@ -125,6 +125,8 @@ function ntpMs(b: Uint8Array, o: number, len: number): number {
 }
 
 function readField(s: Scratch, id: number, b: Uint8Array, o: number, len: number): void {
+  // Every element read here is 1..8 bytes except the IPv6 addresses; a damaged length is ignored.
+  if (len === 0 || (len > 8 && id !== ie.sourceIPv6Address && id !== ie.destinationIPv6Address)) return;
   switch (id) {
     case ie.octetDeltaCount: s.bytes = readUint(b, o, len); break;
     case ie.packetDeltaCount: s.packets = readUint(b, o, len); break;
@@ -175,6 +177,17 @@ function readField(s: Scratch, id: number, b: Uint8Array, o: number, len: number
 
 /** The sampling interval an options record (or a data record) announces, 0 when none. */
 function announcedInterval(s: Scratch): number {
+  const v = rawInterval(s);
+  // A whole number ≥ 1 (the `sampling` column is an integer); 0 means "none announced".
+  return v > 0 ? Math.min(MAX_SAMPLING, Math.max(1, Math.round(v))) : 0;
+}
+
+const MAX_SAMPLING = 1 << 30;
+/** Latest plausible flow time: 2200-01-01 (a damaged or hostile time must not break storage). */
+const MAX_TIME_MS = 7_258_118_400_000;
+const clampCount = (v: number) => (v > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : v);
+
+function rawInterval(s: Scratch): number {
   // samplingPacketInterval + samplingPacketSpace (RFC 5477 systematic count-based): 1 in (interval+space)/interval.
   if (s.sampling > 0 && s.samplingSpace >= 0) return (s.sampling + s.samplingSpace) / s.sampling;
   if (s.sampling > 0) return s.sampling;
@@ -517,11 +530,16 @@ export class FlowDecoder {
       if (startMs < 0) startMs = st >= 0 ? st : en >= 0 ? en : ctx.exportMs;
       if (endMs < 0) endMs = en >= 0 ? en : startMs;
     }
+    if (!(startMs >= 0 && startMs <= MAX_TIME_MS) || !(endMs >= 0 && endMs <= MAX_TIME_MS)) {
+      this.count('bad-time');
+      startMs = endMs = ctx.exportMs;
+    }
     let dstPort = s.dstPort;
     // ICMP has no ports: like nfdump, report type*256+code as the destination port.
     if (s.proto === 1 && dstPort === 0) dstPort = s.icmp >= 0 ? s.icmp : s.icmpType >= 0 ? s.icmpType * 256 + s.icmpCode : 0;
     out.push({
-      startMs, endMs, src: s.src, srcPort: s.srcPort, dst: s.dst, dstPort, proto: s.proto, packets, bytes,
+      startMs: Math.floor(startMs), endMs: Math.floor(endMs), src: s.src, srcPort: s.srcPort, dst: s.dst, dstPort, proto: s.proto,
+      packets: clampCount(packets), bytes: clampCount(bytes),
       tcpFlags: s.proto === 6 ? s.flags : 0, exporter: ctx.exporter, sampling,
     });
   }

@@ -15,6 +15,8 @@ export interface BurstPcapOptions {
   readonly startSec?: number;
   /** Share of UDP flows (the rest TCP), 0..1. */
   readonly udpShare?: number;
+  /** One packet per flow (a SYN, or one datagram): a third of the file for the same flow count. */
+  readonly compact?: boolean;
 }
 
 export interface BurstPcapTruth {
@@ -58,11 +60,12 @@ export function writeBurstPcap(o: BurstPcapOptions): BurstPcapTruth {
     if (udpEvery > 0 && i % udpEvery === 0) {
       spec.proto = 17;
       emit(40 + (i % 100), 0);
-      if (i % 2 === 0) emit(60, 0);
+      if (i % 2 === 0 && !o.compact) emit(60, 0);
     } else {
       spec.proto = 6;
       tcpFlows++;
       emit(0, tcpFlag.syn);
+      if (o.compact) continue;
       emit(100 + (i % 200), tcpFlag.ack | tcpFlag.psh);
       emit(0, tcpFlag.fin | tcpFlag.ack);
     }

@@ -5,8 +5,8 @@
  *  1. softflowd 1.1.0 reads the capture (-r, -a) and exports IPFIX (or v9, --version 9) as fast as
  *     it can to iotclean's collector (in this process, Parquet written by a worker thread): flows
  *     received and lost (N − received), kernel drops on its socket (/proc/net/udp).
- *  2. The same export to nfcapd (-B with the same buffer as iotclean asks for): flows it stored
- *     (nfdump -I) and lost, and its socket's kernel drops.
+ *  2. The same export to nfcapd, with -B the buffer iotclean asks for, then with nfcapd's default:
+ *     flows it stored (nfdump -I) and lost, and its socket's kernel drops.
  *  3. Read rates of the stored flows: `TZ=UTC nfdump -r FILE -o csv > /dev/null` against DuckDB over
  *     iotclean's Parquet: count(*), a group-by aggregate, an aggregate over every column (a full
  *     scan), every column out as CSV to /dev/null (the same work as nfdump -o csv), and readFlows()
@@ -142,23 +142,29 @@ try {
   const [, closeS] = await timedAsync(() => sink.close());
   console.log(`\niotclean collector (IPFIX=${version === 10}): softflowd sent for ${oursSend.toFixed(1)} s; ${fmt(ours.packets)} datagrams, ${fmt(ours.records)} flows received, lost ${fmt(N - ours.records)} (${pct(N - ours.records, N)}); kernel drops ${ours.kernelDrops}; buffer granted ${fmt(ours.recvBuffer.granted)}; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; last part written ${closeS.toFixed(1)} s after the burst; stored ${fmt(sink.counts().rows)}`);
 
-  // 2. nfcapd with the same buffer.
-  const nfDir = join(dir, 'nfcapd');
-  mkdirSync(nfDir);
-  const port = await freePort();
-  const nfcapd = start('nfcapd', ['-b', '127.0.0.1', '-p', String(port), '-w', nfDir, '-t', '3600', '-B', String(recvBuffer)]);
-  for (let i = 0; i < 100 && udpKernelDrops('127.0.0.1', port) === null; i++) await sleep(100);
-  const theirSend = await softflowd(pcap, port);
-  await sleep(3000);
-  const nfDrops = udpKernelDrops('127.0.0.1', port);
-  nfcapd.child.kill('SIGTERM');
-  await nfcapd.done;
-  const file = readdirSync(nfDir).find((f) => /^nfcapd\.\d{12}$/.test(f));
-  if (!file) throw new Error(`nfcapd wrote no file: ${nfcapd.stderr()}`);
-  const nfFile = join(nfDir, file);
-  const info = spawnSync('nfdump', ['-r', nfFile, '-I'], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });
-  const nfFlows = Number(/^Flows:\s+(\d+)/m.exec(info.stdout)?.[1] ?? NaN);
-  console.log(`nfcapd 1.7.1: softflowd sent for ${theirSend.toFixed(1)} s; ${fmt(nfFlows)} flows stored, lost ${fmt(N - nfFlows)} (${pct(N - nfFlows, N)}); kernel drops ${nfDrops}`);
+  // 2. nfcapd, with the same buffer as iotclean asked for, then with its default (as installed).
+  const nfcapdRun = async (label: string, extra: readonly string[]) => {
+    const nfDir = join(dir, `nfcapd-${label}`);
+    mkdirSync(nfDir);
+    const port = await freePort();
+    const nfcapd = start('nfcapd', ['-b', '127.0.0.1', '-p', String(port), '-w', nfDir, '-t', '3600', ...extra]);
+    for (let i = 0; i < 100 && udpKernelDrops('127.0.0.1', port) === null; i++) await sleep(100);
+    const sendS = await softflowd(pcap, port);
+    await sleep(3000);
+    const drops = udpKernelDrops('127.0.0.1', port);
+    nfcapd.child.kill('SIGTERM');
+    await nfcapd.done;
+    const file = readdirSync(nfDir).find((f) => /^nfcapd\.\d{12}$/.test(f));
+    if (!file) throw new Error(`nfcapd wrote no file: ${nfcapd.stderr()}`);
+    const info = spawnSync('nfdump', ['-r', join(nfDir, file), '-I'], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });
+    const flows = Number(/^Flows:\s+(\d+)/m.exec(info.stdout)?.[1] ?? NaN);
+    console.log(`nfcapd 1.7.1 ${label}: softflowd sent for ${sendS.toFixed(1)} s; ${fmt(flows)} flows stored, lost ${fmt(N - flows)} (${pct(N - flows, N)}); kernel drops ${drops}`);
+    return { file: join(nfDir, file), flows };
+  };
+  const same = await nfcapdRun(`-B ${recvBuffer}`, ['-B', String(recvBuffer)]);
+  const dflt = await nfcapdRun('default buffer', []);
+  const nfFile = same.file;
+  const nfFlows = same.flows;
 
   // 3. Reading the stored flows.
   const env = { ...process.env, TZ: 'UTC' };
@@ -189,7 +195,7 @@ try {
     ['readFlows() into JavaScript records', rate(jsS)],
   ];
   for (const [label, r] of rows) console.log(`  ${label.padEnd(62)} ${fmt(r).padStart(14)} flows/s  ${(r / nfRate).toFixed(1).padStart(7)}×`);
-  console.log(`\nsummary: loss iotclean ${pct(N - ours.records, N)} vs nfcapd ${pct(N - nfFlows, N)}; full scan ${(rate(scanS) / nfRate).toFixed(1)}×, CSV out ${(rate(csvS) / nfRate).toFixed(1)}×, JS records ${(rate(jsS) / nfRate).toFixed(1)}× nfdump -o csv, group-by ${(rate(aggS) / nfRate).toFixed(1)}×`);
+  console.log(`\nsummary: loss iotclean ${pct(N - ours.records, N)} vs nfcapd ${pct(N - nfFlows, N)} (same buffer) / ${pct(N - dflt.flows, N)} (its default); full scan ${(rate(scanS) / nfRate).toFixed(1)}×, CSV out ${(rate(csvS) / nfRate).toFixed(1)}×, JS records ${(rate(jsS) / nfRate).toFixed(1)}× nfdump -o csv, group-by ${(rate(aggS) / nfRate).toFixed(1)}×`);
 } finally {
   for (const c of live) c.kill('SIGKILL');
   if (oldRmem !== undefined) {

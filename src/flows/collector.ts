@@ -24,6 +24,8 @@ export interface CollectorOptions {
   readonly batchRecords?: number;
   /** Called with every batch (tests, live views). */
   readonly onFlows?: (flows: readonly FlowRecord[]) => void;
+  /** Flows waiting for a slow sink before new ones are dropped and counted `sink-backlog` (default 4,000,000). */
+  readonly maxBacklog?: number;
 }
 
 export interface CollectorStats extends CollectStats {
@@ -71,6 +73,9 @@ export async function startCollector(o: CollectorOptions): Promise<FlowCollector
   let buf: FlowRecord[] = [];
   let sinkError: unknown;
   let chain: Promise<void> = Promise.resolve();
+  const maxBacklog = o.maxBacklog ?? 4_000_000;
+  let backlog = 0;
+  let dropped = 0;
 
   const handOver = () => {
     if (buf.length === 0) return;
@@ -78,8 +83,17 @@ export async function startCollector(o: CollectorOptions): Promise<FlowCollector
     buf = [];
     o.onFlows?.(batch);
     if (o.sink) {
+      // A sink that cannot keep up must not grow memory without bound: drop, and say so.
+      if (backlog + batch.length > maxBacklog) {
+        dropped += batch.length;
+        return;
+      }
       const sink = o.sink;
-      chain = chain.then(() => sink.append(batch)).catch((e: unknown) => void (sinkError ??= e));
+      backlog += batch.length;
+      chain = chain
+        .then(() => sink.append(batch))
+        .catch((e: unknown) => void (sinkError ??= e))
+        .finally(() => void (backlog -= batch.length));
     }
   };
 
@@ -96,12 +110,16 @@ export async function startCollector(o: CollectorOptions): Promise<FlowCollector
   const bound = socket.address();
   const granted = socket.getRecvBufferSize();
 
-  const stats = (): CollectorStats => ({
-    ...decoder.stats(),
-    recvBuffer: { requested, granted },
-    kernelDrops: udpKernelDrops(bound.address, bound.port),
-    ...(sinkError ? { sinkError: sinkError instanceof Error ? sinkError.message : String(sinkError) } : {}),
-  });
+  const stats = (): CollectorStats => {
+    const d = decoder.stats();
+    return {
+      ...d,
+      skipped: dropped ? { ...d.skipped, 'sink-backlog': dropped } : d.skipped,
+      recvBuffer: { requested, granted },
+      kernelDrops: udpKernelDrops(bound.address, bound.port),
+      ...(sinkError ? { sinkError: sinkError instanceof Error ? sinkError.message : String(sinkError) } : {}),
+    };
+  };
   let closing: Promise<CollectorStats> | undefined;
   return {
     address: { address: bound.address, port: bound.port },

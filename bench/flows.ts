@@ -140,7 +140,7 @@ try {
   const ours = await collector.close();
   const cpu = process.cpuUsage(cpu0);
   const [, closeS] = await timedAsync(() => sink.close());
-  console.log(`\niotclean collector (IPFIX=${version === 10}): softflowd sent for ${oursSend.toFixed(1)} s; ${fmt(ours.packets)} datagrams, ${fmt(ours.records)} flows received, lost ${fmt(N - ours.records)} (${pct(N - ours.records, N)}); kernel drops ${ours.kernelDrops}; buffer granted ${fmt(ours.recvBuffer.granted)}; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; last part written ${closeS.toFixed(1)} s after the burst; stored ${fmt(sink.counts().rows)}`);
+  console.log(`\niotclean collector (IPFIX=${version === 10}): softflowd sent for ${oursSend.toFixed(1)} s; ${fmt(ours.packets)} datagrams, ${fmt(ours.records)} flows received, lost ${fmt(N - ours.records)} (${pct(N - ours.records, N)}); kernel drops ${ours.kernelDrops}; sequence gaps ${JSON.stringify(ours.sequenceLoss)}; buffer granted ${fmt(ours.recvBuffer.granted)}; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; last part written ${closeS.toFixed(1)} s after the burst; stored ${fmt(sink.counts().rows)}`);
 
   // 2. nfcapd, with the same buffer as iotclean asked for, then with its default (as installed).
   const nfcapdRun = async (label: string, extra: readonly string[]) => {

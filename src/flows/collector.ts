@@ -33,6 +33,11 @@ export interface CollectorStats extends CollectStats {
   readonly recvBuffer: { readonly requested: number; readonly granted: number };
   /** Datagrams the kernel dropped on this socket (receive buffer full), from /proc/net/udp; null when unreadable. */
   readonly kernelDrops: number | null;
+  /**
+   * Per exporter, flows lost before they reached this socket, from gaps in the sequence numbers
+   * (NetFlow v9 numbers packets, so its figure counts packets).
+   */
+  readonly sequenceLoss: Readonly<Record<string, number>>;
   /** Sink failures (the first message), if any. */
   readonly sinkError?: string;
 }
@@ -117,6 +122,7 @@ export async function startCollector(o: CollectorOptions): Promise<FlowCollector
       skipped: dropped ? { ...d.skipped, 'sink-backlog': dropped } : d.skipped,
       recvBuffer: { requested, granted },
       kernelDrops: udpKernelDrops(bound.address, bound.port),
+      sequenceLoss: decoder.sequenceLoss(),
       ...(sinkError ? { sinkError: sinkError instanceof Error ? sinkError.message : String(sinkError) } : {}),
     };
   };

@@ -23,7 +23,10 @@ function collectText(s: CollectorStats, stored: number, files: number, dir: stri
     `received ${fmt(s.packets)} packets, ${fmt(s.records)} flow records in ${seconds.toFixed(1)} s; stored ${fmt(stored)} in ${fmt(files)} Parquet part(s) under ${dir}`,
     `receive buffer ${fmt(s.recvBuffer.granted)} bytes granted of ${fmt(s.recvBuffer.requested)} asked (raise net.core.rmem_max for more); kernel drops ${s.kernelDrops ?? 'unknown'}`,
   ];
-  for (const [e, c] of Object.entries(s.byExporter)) lines.push(`  ${e}: ${fmt(c.packets)} packets, ${fmt(c.records)} records, ${fmt(c.malformed)} malformed, ${fmt(c.missingTemplate)} data sets without template`);
+  for (const [e, c] of Object.entries(s.byExporter)) {
+    const lost = s.sequenceLoss[e];
+    lines.push(`  ${e}: ${fmt(c.packets)} packets, ${fmt(c.records)} records, ${fmt(c.malformed)} malformed, ${fmt(c.missingTemplate)} data sets without template${lost ? `, ${fmt(lost)} lost upstream (sequence gaps)` : ''}`);
+  }
   const skipped = Object.entries(s.skipped);
   if (skipped.length) lines.push(`  noted: ${skipped.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   if (s.sinkError) lines.push(`  STORAGE FAILED: ${s.sinkError}`);

@@ -162,6 +162,20 @@ describe('IPFIX', () => {
     expect([out[0]!.startMs, out[0]!.endMs]).toEqual([T0 - 6000, T0 - 3500]);
   });
 
+  it('counts flows lost upstream from sequence gaps, in RFC 7011 and softflowd numbering', () => {
+    const rec = basicRecord(new W(), '127.1.0.1', '127.2.0.1', 1, 2, 6, 1, 60, T0, T0).done();
+    const two = new Uint8Array([...rec, ...rec]);
+    for (const [label, first] of [['rfc', 0], ['softflowd', 2]] as const) {
+      const d = new FlowDecoder();
+      const send = (seq: number) => d.decode(ipfix(1, T0 / 1000, [[2, template(300, basic)], [300, two]], seq), '127.0.0.1', 1, []);
+      send(first);
+      send(first + 2);
+      expect(d.sequenceLoss(), label).toEqual({});
+      send(first + 6); // one message of two records missing
+      expect(d.sequenceLoss(), label).toEqual({ '127.0.0.1:1/1': 2 });
+    }
+  });
+
   it('counts IPv6 records as skipped', () => {
     const d = new FlowDecoder();
     const out: FlowRecord[] = [];

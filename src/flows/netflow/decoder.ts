@@ -210,6 +210,12 @@ export class FlowDecoder {
   private readonly pending: Pending[] = [];
   private readonly pendingPer = new Map<string, number>();
   private readonly scratch = new Scratch();
+  /** Sequence tracking per exporter: the last sequence number and the records (v5, IPFIX) or 1 (v9) it covered. */
+  private readonly sequences = new Map<string, { seq: number; covered: number }>();
+  private readonly lost = new Map<string, number>();
+  /** Data records (flows, options, skipped) and held sets of the packet being decoded. */
+  private packetRecords = 0;
+  private packetHeld = 0;
   private packetsTotal = 0;
   private recordsTotal = 0;
   private readonly maxPendingPer: number;
@@ -236,13 +242,19 @@ export class FlowDecoder {
         exporter = `${source}/${u16(msg, 20)}`;
         this.counter(exporter).packets++;
         this.decodeV5(msg, exporter, out);
+        this.sequence(exporter, u32(msg, 16), u16(msg, 2), 5);
       } else if (version === 9 || version === 10) {
         if (msg.length < (version === 9 ? 20 : 16)) fail('header truncated');
         const domainId = u32(msg, version === 9 ? 16 : 12);
         exporter = `${source}/${domainId}`;
         this.counter(exporter).packets++;
+        this.packetRecords = 0;
+        this.packetHeld = 0;
         if (version === 9) this.decodeV9(msg, exporter, out);
         else this.decodeIpfix(msg, exporter, out);
+        if (version === 9) this.sequence(exporter, u32(msg, 12), 1, 9);
+        else if (this.packetHeld === 0) this.sequence(exporter, u32(msg, 8), this.packetRecords, 10);
+        else this.sequences.delete(exporter); // records of held sets are unknown: restart the baseline
       } else {
         this.count('unknown-version');
         this.counter(exporter).packets++;
@@ -261,6 +273,31 @@ export class FlowDecoder {
     this.recordsTotal += n;
     if (n) this.counter(exporter).records += n;
     return n;
+  }
+
+  /**
+   * Gaps in the exporters' sequence numbers: flows lost before they reached us (v5 and IPFIX count
+   * records, v9 counts export packets — so its figure is packets). IPFIX numbers the records before
+   * a message (RFC 7011 §3.1); softflowd 1.1.0 numbers them after it, so a gap that equals either
+   * reading is no loss.
+   */
+  sequenceLoss(): Record<string, number> {
+    return Object.fromEntries(this.lost);
+  }
+
+  private sequence(exporter: string, seq: number, covered: number, version: 5 | 9 | 10): void {
+    const last = this.sequences.get(exporter);
+    if (this.sequences.size < this.maxExporters || last) this.sequences.set(exporter, { seq, covered });
+    if (!last) return;
+    const diff = (seq - last.seq) >>> 0;
+    // Backwards or a huge jump: a restarted exporter or reordering, not loss.
+    if (diff === 0 || diff > 0x7fffffff) return;
+    let gap = diff - last.covered;
+    if (version === 10) {
+      const quirk = diff - covered;
+      gap = gap === 0 || quirk === 0 ? 0 : Math.min(Math.max(gap, 0), Math.max(quirk, 0));
+    }
+    if (gap > 0) this.lost.set(exporter, (this.lost.get(exporter) ?? 0) + gap);
   }
 
   /** Counters so far (missingTemplate includes sets still waiting for their template). */
@@ -452,6 +489,7 @@ export class FlowDecoder {
     const t = this.templates.get(`${ctx.exporter}#${setId}`);
     if (!t) {
       this.holdPending(ctx, setId, b.slice(o, end));
+      this.packetHeld++;
       return;
     }
     this.decodeRecords(t, b, o, end, ctx, out);
@@ -480,6 +518,7 @@ export class FlowDecoder {
         if (f.id >= 0) readField(s, f.id, b, o, len);
         o += len;
       }
+      this.packetRecords++;
       if (t.options) this.applyOptions(s, ctx);
       else this.pushRecord(s, ctx, out);
     }

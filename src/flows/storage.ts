@@ -1,6 +1,6 @@
 /**
  * Flow storage: Parquet files partitioned by the UTC hour a flow started in,
- *   DIR/date=YYYY-MM-DD/hour=HH/part-<time>-<pid>-<n>.parquet,
+ *   DIR/date=YYYY-MM-DD/hour=HH/part-<time>-<pid>-<tag>-<n>.parquet,
  * written through DuckDB (typed-array columns copied into an in-memory staging table, then COPY …
  * (FORMAT parquet); row-group min/max of start_ms prune time ranges inside a part, the directory
  * names prune whole hours), and read back through a DuckDB view `flows` with exactly the columns of
@@ -12,6 +12,7 @@
  * DuckDB work in a worker thread (`worker: true`), so a collector's event loop never stalls while
  * a part is written and the socket keeps draining.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -87,6 +88,8 @@ const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 /** Writes batches as Parquet parts; every DuckDB call of the sink happens here (main thread or worker). */
 export class ParquetPartWriter {
   private seq = 0;
+  /** Distinguishes two writers of one process (two sinks on one store). */
+  private readonly tag = randomBytes(3).toString('hex');
   private files = 0;
   private rows = 0;
   private constructor(
@@ -137,7 +140,7 @@ export class ParquetPartWriter {
       }
       const partDir = join(this.dir, part);
       mkdirSync(partDir, { recursive: true });
-      const name = `part-${Date.now()}-${process.pid}-${++this.seq}.parquet`;
+      const name = `part-${Date.now()}-${process.pid}-${this.tag}-${++this.seq}.parquet`;
       const tmp = join(partDir, `.${name}.tmp`);
       await this.conn.run(`COPY (SELECT ${copySelect(exporters)} FROM staging) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION snappy)`);
       renameSync(tmp, join(partDir, name));

@@ -27,6 +27,9 @@ export const errorCodes = {
   E_PLAN_APPROVAL: 'survey plan is not approved, or the approval step was refused',
   E_SHARE_FILE: 'sharing file (tokens, candidates) is invalid',
   E_TAXII: 'TAXII server refused or failed',
+  E_FLOW_STORE: 'flow store (Parquet directory) error',
+  E_FLOW_FILE: 'flow file cannot be imported',
+  E_FLOW_LISTEN: 'flow collector cannot listen',
   E_INTERNAL: 'internal error: a bug in iotclean, please report it with the command that caused it',
 } as const;
 

@@ -1,4 +1,116 @@
-/** `iotclean flows collect | import`: flow collection and import (filled by the collection work). */
+/** `iotclean flows collect | import`: NetFlow/IPFIX collection and nfdump CSV import into the Parquet flow store. */
+import { IotcleanError } from '../../core/errors.js';
+import { startCollector, type CollectorStats } from '../../flows/collector.js';
+import { importNfdumpCsv, type NfdumpCsvStats } from '../../flows/nfdump.js';
+import { openFlowSink } from '../../flows/storage.js';
 import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const flowsCollectCommands: Command<never>[] = [];
+const fmt = (n: number) => n.toLocaleString('en');
+
+/** "127.0.0.1:2055" → host and port (IPv4 only: the collector is udp4). */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(s.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535 || m[1]!.split('.').some((o) => Number(o) > 255)) {
+    throw new IotcleanError('E_ARGS', `--listen must be IPv4:PORT, got "${s}"`, { hint: 'e.g. --listen 127.0.0.1:2055 (port 0 picks a free one)' });
+  }
+  return { host: m[1]!, port };
+}
+
+function collectText(s: CollectorStats, stored: number, files: number, dir: string, seconds: number): string {
+  const lines = [
+    `received ${fmt(s.packets)} packets, ${fmt(s.records)} flow records in ${seconds.toFixed(1)} s; stored ${fmt(stored)} in ${fmt(files)} Parquet part(s) under ${dir}`,
+    `receive buffer ${fmt(s.recvBuffer.granted)} bytes granted of ${fmt(s.recvBuffer.requested)} asked (raise net.core.rmem_max for more); kernel drops ${s.kernelDrops ?? 'unknown'}`,
+  ];
+  for (const [e, c] of Object.entries(s.byExporter)) {
+    const lost = s.sequenceLoss[e];
+    lines.push(`  ${e}: ${fmt(c.packets)} packets, ${fmt(c.records)} records, ${fmt(c.malformed)} malformed, ${fmt(c.missingTemplate)} data sets without template${lost ? `, ${fmt(lost)} lost upstream (sequence gaps)` : ''}`);
+  }
+  const skipped = Object.entries(s.skipped);
+  if (skipped.length) lines.push(`  noted: ${skipped.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  if (s.sinkError) lines.push(`  STORAGE FAILED: ${s.sinkError}`);
+  return lines.join('\n');
+}
+
+export const flowsCollectCommand = defineCommand({
+  name: 'collect',
+  description: 'Receive NetFlow v5/v9 and IPFIX on a UDP port and store the flows as hour-partitioned Parquet under --out (until --duration or Ctrl-C).',
+  options: {
+    listen: { type: 'string', value: 'IP:PORT', description: 'UDP address to listen on', default: '127.0.0.1:2055' },
+    out: { type: 'string', value: 'DIR', description: 'flow store directory (DIR/date=YYYY-MM-DD/hour=HH/part-*.parquet)' },
+    duration: { type: 'number', value: 'S', min: 0, description: 'stop after S seconds (0 or absent: until Ctrl-C)' },
+    'recv-buffer': { type: 'number', value: 'BYTES', integer: true, min: 65536, description: 'socket receive buffer to ask for (the kernel caps it at net.core.rmem_max)', default: 32 * 1024 * 1024 },
+    'flush-rows': { type: 'number', value: 'N', integer: true, min: 1000, description: 'flows held in memory before a Parquet part is written', default: 1_000_000 },
+    'flush-interval': { type: 'number', value: 'S', min: 1, description: 'longest time a flow waits in memory before it is written', default: 60 },
+  },
+  async run(o, _args, out) {
+    if (o.out === undefined) throw new IotcleanError('E_ARGS', '--out DIR is required', { hint: 'e.g. iotclean flows collect --listen 127.0.0.1:2055 --out flows/' });
+    const { host, port } = parseListen(o.listen);
+    const sink = await openFlowSink(o.out, { flushRows: o['flush-rows'], flushIntervalMs: o['flush-interval'] * 1000, worker: true });
+    let collector;
+    try {
+      collector = await startCollector({ host, port, sink, recvBufferBytes: o['recv-buffer'] });
+    } catch (e) {
+      await sink.close();
+      throw e;
+    }
+    const t0 = performance.now();
+    out.info(`listening on ${collector.address.address}:${collector.address.port} (udp), storing under ${o.out}; receive buffer ${fmt(collector.stats().recvBuffer.granted)} bytes${o.duration ? `; stopping after ${o.duration} s` : '; Ctrl-C stops'}`);
+    if (out.json) process.stderr.write(`listening on ${collector.address.address}:${collector.address.port}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        clearTimeout(timer);
+        clearInterval(progress);
+        resolve();
+      };
+      const timer = o.duration ? setTimeout(stop, o.duration * 1000) : undefined;
+      const progress = setInterval(() => {
+        const s = collector.stats();
+        out.info(`${fmt(s.records)} flows from ${fmt(s.packets)} packets so far`);
+      }, 10_000);
+      progress.unref();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    const stats = await collector.close();
+    await sink.close().catch(() => undefined);
+    const counts = sink.counts();
+    const seconds = (performance.now() - t0) / 1000;
+    out.result(collectText(stats, counts.rows, counts.files, o.out, seconds), { ...stats, stored: counts.rows, files: counts.files, out: o.out, seconds });
+    return stats.sinkError ? 1 : 0;
+  },
+});
+
+export const flowsImportCommand = defineCommand({
+  name: 'import',
+  description: 'Import nfdump CSV (TZ=UTC nfdump -r FILE -o csv) into the Parquet flow store under --out.',
+  positionals: [{ name: 'file', description: 'nfdump CSV files', variadic: true }],
+  options: {
+    out: { type: 'string', value: 'DIR', description: 'flow store directory' },
+  },
+  async run(o, files, out) {
+    if (o.out === undefined) throw new IotcleanError('E_ARGS', '--out DIR is required', { hint: 'e.g. iotclean flows import flows.csv --out flows/' });
+    const sink = await openFlowSink(o.out, { flushIntervalMs: 0 });
+    const results: (NfdumpCsvStats & { file: string })[] = [];
+    try {
+      for (const file of files) {
+        const r = await importNfdumpCsv(file, (batch) => sink.append(batch));
+        results.push({ file, ...r });
+        for (const e of r.errors) out.info(`${file}:${e.line}: skipped: ${e.reason}`);
+      }
+    } finally {
+      await sink.close();
+    }
+    const counts = sink.counts();
+    const text = results
+      .map((r) => `${r.file}: ${fmt(r.records)} flows${Object.keys(r.skipped).length ? `, skipped ${Object.entries(r.skipped).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}` : ''}`)
+      .concat(`stored ${fmt(counts.rows)} flows in ${fmt(counts.files)} Parquet part(s) under ${o.out}`)
+      .join('\n');
+    out.result(text, { files: results, stored: counts.rows, parts: counts.files, out: o.out });
+  },
+});
+
+export const flowsCollectCommands: Command<never>[] = [flowsCollectCommand as never, flowsImportCommand as never];

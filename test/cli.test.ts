@@ -326,7 +326,7 @@ describe('--lab and demo', () => {
     expect(r.code, r.stderr).toBe(0);
     const demo = JSON.parse(r.stdout) as Report & { totalMs: number };
     // The demo also runs grab, identify and access, and counts devices and weak logins.
-    expect(Object.keys(demo).sort()).toEqual([...Object.keys(discovered), 'totalMs', 'grab', 'identify', 'devices', 'access', 'accessByIsp', 'vuln', 'findings', 'darknet', 'notice'].sort());
+    expect(Object.keys(demo).sort()).toEqual([...Object.keys(discovered), 'totalMs', 'grab', 'identify', 'devices', 'access', 'accessByIsp', 'vuln', 'findings', 'darknet', 'flows', 'notice'].sort());
     expect(demo.addresses).toBe(discovered.addresses);
     expect(demo.isps.at(-1)).toMatchObject({ ispId: '-', addressesSurveyed: discovered.isps.at(-1)!.addressesSurveyed });
   });

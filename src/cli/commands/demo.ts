@@ -10,6 +10,7 @@ import { importVulnFile } from './vuln.js';
 import { expandVulnPaths } from '../../vuln/import/read.js';
 import { runNoticeLoop, type NoticeLoopResult } from '../../lab/notice-loop.js';
 import { buildLab } from '../../lab/population.js';
+import { demoFlows } from '../../lab/flows/demo.js';
 import { effectText } from '../../notify/isp/effect.js';
 import { loadAccessDictionary } from '../../pipeline/deps.js';
 import { labApplyOwnerActions, labDown, labStatus, labUp } from '../../lab/runtime.js';
@@ -113,6 +114,9 @@ export const demoCommand = defineCommand({
           start: `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}T00:00:00Z`,
         });
         const darknet = await analyseToFindings(store, [capture.capture], isps, labScannerList(), { surveyId: outcome.surveyId });
+        // Three days of lab flow records: C&C detection from headers only (src/lab/flows/demo.ts).
+        // Seed 1 trained the built-in model: the demo's flows come from the next seed on.
+        const flows = await demoFlows(store, { dir: join(dirname(o.db), 'demo-flows'), seed: o.seed + 1 });
         let notice: NoticeLoopResult | undefined;
         if (outcome.status === 'done' && o.weeks > 0) {
           out.info(`findings: ${findings.stored} stored; notifying the ISPs and simulating ${o.weeks} weeks of owners and re-scans (${((performance.now() - t0) / 1000).toFixed(0)} s so far) ...`);
@@ -136,6 +140,7 @@ export const demoCommand = defineCommand({
         return {
           findings,
           darknet,
+          flows,
           notice, outcome, devices, access, accessJson: (await accessSummary(store, outcome.surveyId)).json, endpoints: await store.endpoints.all(outcome.surveyId) };
       });
       const rows = summariseByIsp(result.endpoints, isps, targets.ranges, devicePorts(portMap));
@@ -159,9 +164,10 @@ export const demoCommand = defineCommand({
           ...(result.outcome.vuln ? [`vuln: ${result.outcome.vuln.hosts} hosts matched against ${result.outcome.vuln.records} CVE records: ${result.outcome.vuln.byStatus.affected} affected, ${result.outcome.vuln.byStatus.unknown} unknown, ${result.outcome.vuln.byStatus['not-affected']} not affected (iotclean vuln makers --survey ${result.outcome.surveyId} --db ${o.db})`, ''] : []),
           formatFindings(result.findings),
           findingsText(result.darknet),
+          `flows: ${result.flows.flows.toLocaleString('en-US')} lab flow records (3 days, headers only) in ${result.flows.dir}: ${result.flows.candidates} suspected C&C endpoints in ${(result.flows.elapsedMs / 1000).toFixed(1)} s; against the lab's truth precision ${result.flows.precision.toFixed(3)}, recall ${result.flows.recall.toFixed(3)} of ${result.flows.c2} C&C endpoints (iotclean flows live --list --db ${o.db}; iotclean share export --format stix --db ${o.db})`,
           ...(result.notice ? ['', formatNotice(result.notice)] : []),
         ].join('\n'),
-        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, vuln: result.outcome.vuln, findings: result.findings, darknet: { stored: result.darknet.stored, byIsp: result.darknet.byIsp, held: result.darknet.held }, notice: result.notice, totalMs },
+        { ...report, stages: result.outcome.stages, grab: result.outcome.grab, identify: result.outcome.identify, devices: result.devices, ...result.accessJson, accessByIsp: result.access, vuln: result.outcome.vuln, findings: result.findings, darknet: { stored: result.darknet.stored, byIsp: result.darknet.byIsp, held: result.darknet.held }, flows: result.flows, notice: result.notice, totalMs },
       );
       const serving = o.serve === 'yes' || (o.serve === 'auto' && process.stdout.isTTY === true && !out.json);
       if (serving && result.outcome.status === 'done' && !controller.signal.aborted) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateMispEvent } from '../src/share/misp.js';
+import { openStore } from '../src/store/open.js';
 import { sampleEntries } from '../src/share/test-support.js';
 import { validateStixBundle } from '../src/share/validate.js';
 import { runCli, startCli } from './helpers.js';
@@ -41,8 +42,17 @@ describe('iotclean share', () => {
     const bad = await runCli(['share', 'export', '--candidates', cands, '--since', 'last week']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/E_ARGS --since/);
-    const noFile = await runCli(['share', 'export', '--db', join(dir, 'none.db')]);
-    expect(noFile.stderr).toMatch(/--candidates FILE/);
+    // Without --candidates: the candidates flows detect stored (store.flows), with their liveness.
+    const db = join(dir, 'flows.db');
+    const store = await openStore(db);
+    await store.flows.upsert(sampleEntries().map((e) => e.candidate), '2026-11-20T00:00:00.000Z');
+    await store.close();
+    const stored = await runCli(['share', 'export', '--db', db, '--identity', 'ISP-A']);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(validateStixBundle(JSON.parse(stored.stdout), { closed: true })).toEqual([]);
+    expect(stored.stderr).toMatch(/3 of 3 candidate\(s\) shared/);
+    const empty = await runCli(['share', 'export', '--db', join(dir, 'none.db')]);
+    expect(empty.stderr).toMatch(/0 of 0 candidate\(s\) shared/);
   }, 120_000);
 
   it('serve on loopback, pull from it with a token file, and a second pull gets nothing new', async () => {

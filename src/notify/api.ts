@@ -9,9 +9,9 @@
  *   GET /api/v1/batches/:ticket[?format=…]   one batch: json (default), csv or intelmq
  *   GET /api/v1/findings?since=ID[&limit=N]  the ISP's findings with id > ID, in id order
  */
-import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { serveFetch, type RunningServer } from '../core/http-server.js';
 import type { Finding } from '../core/records.js';
 import type { FindingFilter } from '../findings/types.js';
 import type { BatchRow, NotificationRepository } from '../store/notifications.js';
@@ -152,28 +152,9 @@ export function createNotifyApi(options: NotifyApiOptions): Hono<Env> {
 }
 
 /** A running API server. */
-export interface RunningApi {
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type RunningApi = RunningServer;
 
 /** Serve the API on host:port (127.0.0.1 by default; port 0 picks a free one). */
 export function serveNotifyApi(app: Hono<Env>, options: { readonly host?: string; readonly port?: number } = {}): Promise<RunningApi> {
-  const hostname = options.host ?? '127.0.0.1';
-  return new Promise((resolve, reject) => {
-    let server: ServerType | undefined;
-    const fail = (e: Error) => reject(e);
-    server = serve({ fetch: app.fetch, hostname, port: options.port ?? 0 }, (info) => {
-      server!.off('error', fail);
-      resolve({
-        url: `http://${hostname}:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            (server as import('node:http').Server).closeAllConnections?.();
-            server!.close(() => done());
-          }),
-      });
-    });
-    server.once('error', fail);
-  });
+  return serveFetch(app.fetch, options);
 }

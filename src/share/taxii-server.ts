@@ -7,7 +7,7 @@
  * Errors are TAXII error messages. Served on 127.0.0.1 by default.
  */
 import { randomUUID } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
+import { serveFetch } from '../core/http-server.js';
 import { Hono, type Context } from 'hono';
 import { stableId } from './ids.js';
 import type { ShareCollection, ShareRepository, StoredObject } from '../store/share.js';
@@ -304,22 +304,7 @@ export interface RunningTaxii {
 }
 
 /** Listen on host:port (127.0.0.1 and a free port by default). */
-export function serveTaxii(app: Hono<Env>, options: { readonly host?: string; readonly port?: number; readonly apiRoot?: string } = {}): Promise<RunningTaxii> {
-  const hostname = options.host ?? '127.0.0.1';
-  return new Promise((resolve, reject) => {
-    const server: ServerType = serve({ fetch: app.fetch, hostname, port: options.port ?? 0 }, (info) => {
-      server.off('error', reject);
-      const origin = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${info.port}`;
-      resolve({
-        discoveryUrl: `${origin}/taxii2/`,
-        apiRootUrl: `${origin}/${options.apiRoot ?? 'iotclean'}/`,
-        close: () =>
-          new Promise<void>((done) => {
-            (server as import('node:http').Server).closeAllConnections?.();
-            server.close(() => done());
-          }),
-      });
-    });
-    server.once('error', reject);
-  });
+export async function serveTaxii(app: Hono<Env>, options: { readonly host?: string; readonly port?: number; readonly apiRoot?: string } = {}): Promise<RunningTaxii> {
+  const running = await serveFetch(app.fetch, options);
+  return { discoveryUrl: `${running.url}/taxii2/`, apiRootUrl: `${running.url}/${options.apiRoot ?? 'iotclean'}/`, close: running.close };
 }

@@ -12,18 +12,8 @@ import type { Database, FlowCandidateTable } from './schema.js';
 export type CandidateStatus = 'active' | 'expired';
 
 /** A stored candidate: the detection's view plus its liveness state. */
-export interface StoredCandidate {
+export interface StoredCandidate extends Omit<C2Candidate, 'kind'> {
   readonly id: number;
-  readonly ip: string;
-  readonly port: number;
-  readonly proto: 'tcp' | 'udp';
-  readonly score: number;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly clients: number;
-  readonly knownBadClients: number;
-  readonly evidence: readonly CandidateEvidence[];
-  readonly window: { readonly from: string; readonly to: string };
   /** When it was first detected (the liveness schedule counts from here). */
   readonly detectedAt: string;
   readonly updatedAt: string;

@@ -113,16 +113,26 @@ export async function endSession(c: Context<WebEnv>, ctx: WebContext): Promise<v
   c.set('session', null);
 }
 
+/**
+ * This server's origins: the request URL's, and the configured public URL's (behind a
+ * TLS-terminating proxy the browser's Origin is the public one).
+ */
+export function ownOrigins(c: Context<WebEnv>, publicUrl?: string): string[] {
+  const own = [new URL(c.req.url).origin];
+  if (publicUrl !== undefined && URL.canParse(publicUrl)) own.push(new URL(publicUrl).origin);
+  return own;
+}
+
 const sameToken = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** The CSRF check for unsafe methods of logged-in browsers (see the module comment). */
-export function csrfMiddleware(): MiddlewareHandler<WebEnv> {
+export function csrfMiddleware(ctx: WebContext): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     const method = c.req.method;
     const session = c.get('session');
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || session === null) return next();
     const origin = c.req.header('origin');
-    if (origin !== undefined && origin !== new URL(c.req.url).origin) return problemPage(c, 403, 'cross-site request refused');
+    if (origin !== undefined && !ownOrigins(c, ctx.options.publicUrl).includes(origin)) return problemPage(c, 403, 'cross-site request refused');
     let token = c.req.header('x-csrf-token');
     if (token === undefined && /^(application\/x-www-form-urlencoded|multipart\/form-data)/.test(c.req.header('content-type') ?? '')) {
       const form = await c.req.parseBody();

@@ -4,7 +4,7 @@
  * the shared middleware (./security.ts) sets headers, language, client address and session, and
  * checks CSRF, before any of them runs.
  */
-import { serve, type ServerType } from '@hono/node-server';
+import { serveFetch, type RunningServer } from '../core/http-server.js';
 import { Hono } from 'hono';
 import type { Store } from '../store/store.js';
 import { loginModule } from './auth/login.js';
@@ -42,34 +42,15 @@ export function createWebApp(ctx: WebContext, parts: readonly WebModule[] = modu
     return c.text('internal error', 500);
   });
   app.use('*', baseMiddleware(ctx));
-  app.use('*', csrfMiddleware());
+  app.use('*', csrfMiddleware(ctx));
   for (const part of parts) part.mount(app, ctx);
   app.notFound((c) => (c.req.path.startsWith('/api/') ? c.json({ error: 'not found' }, 404) : problemPage(c, 404, c.get('lang') === 'ja' ? 'このページはありません。' : 'There is no such page.')));
   return app;
 }
 
-export interface RunningWeb {
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type RunningWeb = RunningServer;
 
 /** Serve on host:port (127.0.0.1 by default; port 0 picks a free one). */
 export function serveWeb(app: WebApp, options: { readonly host?: string; readonly port?: number } = {}): Promise<RunningWeb> {
-  const hostname = options.host ?? '127.0.0.1';
-  return new Promise((resolve, reject) => {
-    let server: ServerType | undefined;
-    const fail = (e: Error) => reject(e);
-    server = serve({ fetch: app.fetch, hostname, port: options.port ?? 0 }, (info) => {
-      server!.off('error', fail);
-      resolve({
-        url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            (server as import('node:http').Server).closeAllConnections?.();
-            server!.close(() => done());
-          }),
-      });
-    });
-    server.once('error', fail);
-  });
+  return serveFetch(app.fetch, options);
 }

@@ -75,6 +75,16 @@ describe.each(backends)('login, sessions, CSRF (%s)', (_name, locate) => {
     expect((await store.web.auditLog({ action: 'logout' })).filter((e) => e.accountName === 'admin')).toHaveLength(0);
   });
 
+  it('behind a proxy, accepts the public URL as the origin of a form', async () => {
+    const proxied = createWebApp(webContext(store, { now: () => clock, scryptLog2N: testScryptLog2N, publicUrl: 'https://notice.example.jp' }));
+    const client = testClient(proxied);
+    await client.login(testAccounts.analyst.name, testAccounts.analyst.password);
+    const cross = await client.request('/logout', { method: 'POST', form: {}, headers: { origin: 'https://evil.example' } });
+    expect(cross.status).toBe(403);
+    const own = await client.request('/logout', { method: 'POST', form: {}, headers: { origin: 'https://notice.example.jp' } });
+    expect(own.status).toBe(303);
+  });
+
   it('says only "wrong name or password", and locks a name after too many failures', async () => {
     const client = testClient(app, { 'accept-language': 'en' });
     const unknown = await client.request('/login', { method: 'POST', form: { name: 'nobody', password: 'whatever-it-is' } });

@@ -16,7 +16,7 @@ import type { FindingOnRecord, OptoutRequest } from '../../store/web-public.js';
 import { parseTarget } from '../../scope/target.js';
 import { csrfField, html, page, problemPage, type Html } from '../html.js';
 import { formatDate, tr } from '../i18n.js';
-import { requireRole } from '../security.js';
+import { ownOrigins, requireRole } from '../security.js';
 import type { WebContext, WebEnv, WebModule } from '../types.js';
 import { checkText, homeText, kindText, optoutText, opsText, portServices, portText, surveyText } from './messages.js';
 import { abuseContactFor, confirmationMs, newToken, sendConfirmation, sha256 } from './optout.js';
@@ -27,15 +27,10 @@ export const selfCheckLimit = { perHour: 3, windowMs: 3600_000 } as const;
 /** Opt-out requests per address a day, and confirmation mails per abuse contact a day (no mail bombing through the form). */
 export const optoutLimits = { perIpPerDay: 5, mailsPerContactPerDay: 20, windowMs: 86400_000 } as const;
 
-/**
- * True when the browser says this POST was sent from another site. This server's own origin is
- * the request URL's, or the configured public URL's (behind a TLS-terminating proxy the two differ).
- */
+/** True when the browser says this POST was sent from another site (Origin, Sec-Fetch-Site). */
 export function crossSite(c: Context<WebEnv>, publicUrl?: string): boolean {
   const origin = c.req.header('origin');
-  const own = [new URL(c.req.url).origin];
-  if (publicUrl !== undefined && URL.canParse(publicUrl)) own.push(new URL(publicUrl).origin);
-  if (origin !== undefined && !own.includes(origin)) return true;
+  if (origin !== undefined && !ownOrigins(c, publicUrl).includes(origin)) return true;
   const site = c.req.header('sec-fetch-site');
   return site === 'cross-site' || site === 'same-site';
 }

@@ -108,13 +108,14 @@ async function openSqlite(location: string, options: OpenOptions): Promise<Store
   const connect = (ro: boolean): SQLite.Database => {
     try {
       const sqlite = new SQLite(location, ro ? { readonly: true, fileMustExist: true } : { fileMustExist: readOnly });
+      // First: switching a new file to WAL needs a moment's exclusive lock another process may hold.
+      sqlite.pragma(`busy_timeout = ${BUSY_MS}`);
       if (!ro) {
         // WAL + NORMAL: a committed transaction survives a killed process, which resume relies on.
         sqlite.pragma('journal_mode = WAL');
         sqlite.pragma('synchronous = NORMAL');
       }
       sqlite.pragma('foreign_keys = ON');
-      sqlite.pragma('busy_timeout = 5000');
       return sqlite;
     } catch (e) {
       throw storeError(location, `cannot open the database: ${(e as Error).message}`);
@@ -126,13 +127,15 @@ async function openSqlite(location: string, options: OpenOptions): Promise<Store
     const pending = await pendingMigrations(ro, 'sqlite', location);
     if (pending === 0) return createStore(ro, 'sqlite');
     await ro.destroy();
-    const rw = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(false) }) });
-    await migrate(rw, 'sqlite', location);
+    const raw = connect(false);
+    const rw = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+    await migrateSqlite(raw, rw, location);
     await rw.destroy();
     return createStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(true) }) }), 'sqlite');
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(false) }) });
-  await migrate(db, 'sqlite', location);
+  const raw = connect(false);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  await migrateSqlite(raw, db, location);
   return createStore(db, 'sqlite');
 }
 
@@ -182,6 +185,33 @@ async function pendingMigrations(db: Kysely<Database>, dialect: Dialect, locatio
     return all.filter((m) => m.executedAt === undefined).length;
   } catch (e) {
     throw new IotcleanError('E_STORE', `cannot read database ${location}: ${(e as Error).message}`, { file: location });
+  }
+}
+
+const BUSY_MS = 5000;
+
+/**
+ * Kysely takes no lock for SQLite migrations (one connection per process), so two processes opening
+ * a new file at once (a runner and a status poll) would both create the same tables. One write
+ * transaction around the whole run makes the second wait, then find nothing left to do.
+ */
+async function migrateSqlite(raw: SQLite.Database, db: Kysely<Database>, location: string): Promise<void> {
+  if (location === ':memory:') return migrate(db, 'sqlite', location);
+  // Another process's migration of a large store may take longer than an ordinary write.
+  raw.pragma('busy_timeout = 600000');
+  try {
+    raw.exec('begin immediate');
+  } catch (e) {
+    throw storeError(location, `cannot lock the database to bring it up to date: ${(e as Error).message}`);
+  } finally {
+    raw.pragma(`busy_timeout = ${BUSY_MS}`);
+  }
+  try {
+    await migrate(db, 'sqlite', location);
+    raw.exec('commit');
+  } catch (e) {
+    if (raw.inTransaction) raw.exec('rollback');
+    throw e;
   }
 }
 

@@ -42,6 +42,12 @@ describe('iotclean share', () => {
     const bad = await runCli(['share', 'export', '--candidates', cands, '--since', 'last week']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/E_ARGS --since/);
+    const badTlp = await runCli(['share', 'export', '--candidates', cands, '--tlp', 'yellow']);
+    expect(badTlp.code).toBe(2);
+    expect(badTlp.stderr).toMatch(/E_ARGS --tlp "yellow" is not a TLP level/);
+    const strict = await runCli(['share', 'export', '--candidates', cands, '--tlp', 'amber+strict', '--format', 'misp']);
+    expect(strict.code, strict.stderr).toBe(0);
+    expect(JSON.parse(strict.stdout).Event).toMatchObject({ distribution: '0', Tag: expect.arrayContaining([{ name: 'tlp:amber+strict' }]) });
     // Without --candidates: the candidates flows detect stored (store.flows), with their liveness.
     const db = join(dir, 'flows.db');
     const store = await openStore(db);

@@ -147,7 +147,8 @@ describe.each(backends)('TAXII 2.1 server and client on %s', (_name, locationA, 
 
     const man = (await (await req(`/iotclean/collections/${col.id}/manifest/?limit=3`)).json()) as { more: boolean; objects: { id: string; date_added: string; version: string; media_type: string }[] };
     expect(man.more).toBe(true);
-    expect(man.objects[0]).toEqual({ id: published[0]!.id, date_added: '2026-11-28T00:00:00.000Z', version: '2017-01-20T00:00:00.000Z', media_type: stixMediaType });
+    // The first object is the TLP 2.0 marking: no modified, so its version is its published created time.
+    expect(man.objects[0]).toEqual({ id: published[0]!.id, date_added: '2026-11-28T00:00:00.000Z', version: '2022-10-01T00:00:00.000Z', media_type: stixMediaType });
 
     const one = (await (await req(`/iotclean/collections/${col.id}/objects/${ind.id}/`)).json()) as { objects: StixObject[] };
     expect(one.objects).toEqual([ind]);
@@ -201,7 +202,7 @@ describe.each(backends)('TAXII 2.1 server and client on %s', (_name, locationA, 
     // Read back as endpoints: the revived one valid again, the one expired by its own verdict not.
     const eps = await receivedEndpoints(b.share, clock);
     expect(eps).toHaveLength(4 + 6);
-    expect(eps.find((e) => e.ip === '198.51.100.7')).toMatchObject({ port: 23, proto: 'tcp', valid: true, sharedBy: 'ISP-A', confidence: 97 });
+    expect(eps.find((e) => e.ip === '198.51.100.7')).toMatchObject({ port: 23, proto: 'tcp', valid: true, sharedBy: 'ISP-A', confidence: 97, tlp: 'amber' });
     expect(eps.find((e) => e.port === 4444)).toMatchObject({ proto: 'udp', valid: true, validUntil: '2026-12-30T00:00:00.000Z' });
 
     // A read grant is needed, and an unknown collection is an error naming the problem.

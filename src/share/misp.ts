@@ -12,8 +12,11 @@ import type { ShareCounts, ShareEntry, ShareOptions, Tlp } from './types.js';
 /** misp-objects/objects/ip-port/definition.json */
 export const ipPortTemplate = { uuid: '9f8cea74-16fe-4968-a2b4-026676949ac6', version: '10' } as const;
 
-/** MISP distribution per TLP: red your organisation only, amber this community, green connected communities, white all. */
-const distributionOf: Record<Tlp, string> = { red: '0', amber: '1', green: '2', white: '3' };
+/**
+ * MISP distribution per TLP 2.0 level: red and amber+strict your organisation only, amber this
+ * community, green connected communities, clear all. Tags use MISP's tlp taxonomy (tlp:clear, tlp:amber+strict).
+ */
+const distributionOf: Record<Tlp, string> = { red: '0', 'amber+strict': '0', amber: '1', green: '2', clear: '3' };
 
 export interface MispAttribute {
   readonly uuid: string;

@@ -4,6 +4,8 @@
  * endpoints one ISP alone would not have seen.
  */
 import type { ShareRepository } from '../store/share.js';
+import { tlp1Markings, tlp2Markings } from './stix.js';
+import { tlpLevels, type Tlp, type Tlp1 } from './types.js';
 import type { StixObject } from './types.js';
 
 export interface ReceivedEndpoint {
@@ -18,6 +20,24 @@ export interface ReceivedEndpoint {
   readonly valid: boolean;
   readonly confidence: number | null;
   readonly modified: string;
+  /** The strictest TLP the sender marked it with, as a TLP 2.0 level (null: unmarked or an unknown marking): what it may be passed on to. */
+  readonly tlp: Tlp | null;
+}
+
+/** TLP 1.0 levels read as 2.0 ones: 1.0 AMBER meant the recipient's organisation only, 2.0's AMBER+STRICT. */
+const fromTlp1: Record<Tlp1, Tlp> = { white: 'clear', green: 'green', amber: 'amber+strict', red: 'red' };
+const tlp2ById = new Map(Object.entries(tlp2Markings).map(([level, m]) => [m.id as string, level as Tlp]));
+const tlp1ById = new Map(Object.entries(tlp1Markings).map(([level, m]) => [m.id as string, fromTlp1[level as Tlp1]]));
+
+/**
+ * The strictest known TLP among an object's marking refs. TLP 2.0 markings rule when there are any:
+ * a TLP 1.0 one beside them is the sender's copy for older consumers (iotclean sends both).
+ */
+export function tlpOfMarkings(refs: unknown): Tlp | null {
+  if (!Array.isArray(refs)) return null;
+  const strictest = (byId: Map<string, Tlp>): number => Math.max(-1, ...refs.map((r) => (typeof r === 'string' && byId.has(r) ? tlpLevels.indexOf(byId.get(r)!) : -1)));
+  const rank = strictest(tlp2ById) >= 0 ? strictest(tlp2ById) : strictest(tlp1ById);
+  return rank < 0 ? null : tlpLevels[rank]!;
 }
 
 const ipOf = /(?:network-traffic:dst_ref\.value|ipv4-addr:value)\s*=\s*'(\d{1,3}(?:\.\d{1,3}){3})'/;
@@ -50,6 +70,7 @@ export async function receivedEndpoints(share: ShareRepository, nowMs = Date.now
       valid: o.revoked !== true && (until === null || Date.parse(until) > nowMs) && Date.parse(String(o.valid_from)) <= nowMs,
       confidence: typeof o.confidence === 'number' ? o.confidence : null,
       modified: String(o.modified),
+      tlp: tlpOfMarkings(o.object_marking_refs),
     });
   }
   return out;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { cidrRange, parseIpv4 } from '../core/ip.js';
 import { canonicalJson, scoId, stixScoNamespace, uuidv5 } from './ids.js';
+import { tlpOfMarkings } from './received.js';
 import { buildBundle, endpointPattern } from './stix.js';
 import { candidate, sampleEntries } from './test-support.js';
-import { defaultShareOptions, type ShareOptions, type StixObject } from './types.js';
+import { defaultShareOptions, parseTlp, type ShareOptions, type StixObject, type Tlp } from './types.js';
 import { checkStixPattern, validateStixBundle, validateStixObject } from './validate.js';
 
 const opts: ShareOptions = { ...defaultShareOptions, identity: 'ISP-A' };
@@ -25,7 +26,14 @@ describe('buildBundle', () => {
     const { bundle, counts } = await buildBundle(sampleEntries(), opts, now);
     expect(validateStixBundle(bundle, { closed: true })).toEqual([]);
     expect(counts).toMatchObject({ candidates: 4, shared: 3, expired: 1, skipped: { 'low-score': 1 } });
-    expect(byType(bundle.objects, 'marking-definition')[0]).toMatchObject({ name: 'TLP:AMBER', definition: { tlp: 'amber' } });
+    // TLP 2.0 AMBER as OASIS published it, and TLP 1.0 AMBER for consumers that know only the predefined ones.
+    expect(byType(bundle.objects, 'marking-definition')).toEqual([
+      expect.objectContaining({ id: 'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421', name: 'TLP:AMBER', extensions: { 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d': { extension_type: 'property-extension', tlp_2_0: 'amber' } } }),
+      expect.objectContaining({ id: 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82', name: 'TLP:AMBER', definition: { tlp: 'amber' } }),
+    ]);
+    for (const x of bundle.objects.filter((x) => x.type !== 'marking-definition')) {
+      expect(x.object_marking_refs).toEqual(['marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421', 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82']);
+    }
     expect(byType(bundle.objects, 'identity')).toHaveLength(1);
     expect(byType(bundle.objects, 'infrastructure')).toHaveLength(3);
     expect(byType(bundle.objects, 'indicator')).toHaveLength(3);
@@ -33,7 +41,6 @@ describe('buildBundle', () => {
     // 203.0.113.10 on two ports is one address object.
     expect(byType(bundle.objects, 'ipv4-addr').map((o) => o.value)).toEqual(['198.51.100.7', '203.0.113.10']);
     expect(byType(bundle.objects, 'relationship').map((r) => r.relationship_type).sort()).toEqual(['consists-of', 'consists-of', 'consists-of', 'indicates', 'indicates', 'indicates']);
-    for (const o of bundle.objects) if (o.type !== 'marking-definition') expect(o.object_marking_refs).toEqual(['marking-definition--f88d31f6-486f-44da-b317-01333bde0b82']);
     const infra = byType(bundle.objects, 'infrastructure')[0]!;
     expect(infra.infrastructure_types).toEqual(['command-and-control', 'botnet']);
   });
@@ -77,6 +84,25 @@ describe('buildBundle', () => {
     expect(validateStixBundle(r.bundle, { closed: true })).toEqual([]);
   });
 
+  it('marks each TLP 2.0 level with a TLP 1.0 marking never looser than it', async () => {
+    const levels: [Tlp, string, string][] = [
+      ['clear', 'TLP:CLEAR', 'white'],
+      ['green', 'TLP:GREEN', 'green'],
+      ['amber', 'TLP:AMBER', 'amber'],
+      // 1.0 AMBER (the recipient's organisation only) is what 2.0 calls AMBER+STRICT.
+      ['amber+strict', 'TLP:AMBER+STRICT', 'amber'],
+      ['red', 'TLP:RED', 'red'],
+    ];
+    for (const [tlp, name, tlp1] of levels) {
+      const { bundle } = await buildBundle(sampleEntries(), { ...opts, tlp }, now);
+      expect(validateStixBundle(bundle, { closed: true })).toEqual([]);
+      const [two, one] = byType(bundle.objects, 'marking-definition');
+      expect(two).toMatchObject({ name, created: '2022-10-01T00:00:00.000Z' });
+      expect(one).toMatchObject({ definition_type: 'tlp', definition: { tlp: tlp1 } });
+    }
+    expect(['white', 'TLP:CLEAR', ' Amber+Strict ', 'amber-strict'].map(parseTlp)).toEqual(['clear', 'clear', 'amber+strict', undefined]);
+  });
+
   it('a candidate reported twice is shared once, at its newest version', async () => {
     const [alive] = sampleEntries();
     const later = { ...alive!, candidate: { ...alive!.candidate, lastSeen: '2026-11-27T00:00:00.000Z' } };
@@ -118,6 +144,9 @@ describe('validateStixObject catches broken objects', () => {
     ['infrastructure', 'last_seen before first_seen', (o) => (o.last_seen = '2020-01-01T00:00:00.000Z'), /last_seen/],
     ['ipv4-addr', 'bad value', (o) => (o.value = '300.1.1.1'), /value/],
     ['identity', 'bad custom property name', (o) => (o['Bad-Name'] = 1), /custom property/],
+    ['marking-definition', 'TLP 2.0 level not the id\'s', (o) => (o.extensions = { 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d': { extension_type: 'property-extension', tlp_2_0: 'red' } }), /published id for TLP:RED/],
+    ['marking-definition', 'TLP 2.0 id without its extension', (o) => (o.extensions = {}), /needs the TLP 2.0 extension/],
+    ['marking-definition', 'TLP 2.0 under a 1.0 name', (o) => (o.name = 'TLP:WHITE'), /name: TLP 2.0 marking name must be TLP:AMBER/],
     ['marking-definition', 'TLP with a made-up id', (o) => (o.id = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b83'), /TLP/],
   ];
   it.each(cases)('%s: %s', async (type, _what, breakIt, message) => {
@@ -158,5 +187,18 @@ describe('checkStixPattern', () => {
     "[IPv4:value = 'x']",
   ])('refuses %s', (p) => {
     expect(checkStixPattern(p)).not.toEqual([]);
+  });
+});
+
+describe('tlpOfMarkings (what a received object may be passed on to)', () => {
+  it('reads TLP 2.0 markings first, TLP 1.0 alone as its 2.0 meaning, unknown ones as unmarked', async () => {
+    const { bundle } = await buildBundle(sampleEntries(), { ...opts, tlp: 'green' }, now);
+    expect(tlpOfMarkings(byType(bundle.objects, 'indicator')[0]!.object_marking_refs)).toBe('green');
+    const tlp1Amber = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82';
+    const tlp2Red = 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1';
+    expect(tlpOfMarkings([tlp1Amber])).toBe('amber+strict');
+    expect(tlpOfMarkings([tlp1Amber, tlp2Red])).toBe('red');
+    expect(tlpOfMarkings(['marking-definition--00000000-0000-4000-8000-000000000000'])).toBeNull();
+    expect(tlpOfMarkings(undefined)).toBeNull();
   });
 });

@@ -12,10 +12,10 @@
 import { formatIpv4, parseIpv4, type Ipv4Range } from '../core/ip.js';
 import type { LivenessCheck } from '../flows/types.js';
 import { scoId, stableId } from './ids.js';
-import type { ShareCounts, ShareEntry, ShareOptions, StixBundle, StixObject, Tlp } from './types.js';
+import { tlp1Of, type ShareCounts, type ShareEntry, type ShareOptions, type StixBundle, type StixObject, type Tlp, type Tlp1 } from './types.js';
 
-/** STIX 2.1 §7.2.1.4: the TLP marking definitions every producer uses by these ids. */
-export const tlpMarkings: Readonly<Record<Tlp, StixObject>> = Object.fromEntries(
+/** STIX 2.1 §7.2.1.4: the TLP 1.0 marking definitions every producer uses by these ids. */
+export const tlp1Markings: Readonly<Record<Tlp1, StixObject>> = Object.fromEntries(
   (
     [
       ['white', '613f2e26-407d-48c7-9eca-b8e91df99dc9'],
@@ -35,7 +35,42 @@ export const tlpMarkings: Readonly<Record<Tlp, StixObject>> = Object.fromEntries
       definition: { tlp },
     },
   ]),
+) as unknown as Record<Tlp1, StixObject>;
+
+/** The OASIS CTI TC's TLP 2.0 property extension (cti-stix-common-objects, tlp-2.0). */
+export const tlp2Extension = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
+
+/** The TLP 2.0 marking definitions as OASIS published them: consumers know them by these ids. */
+export const tlp2Markings: Readonly<Record<Tlp, StixObject>> = Object.fromEntries(
+  (
+    [
+      ['clear', '94868c89-83c2-464b-929b-a1a8aa3c8487'],
+      ['green', 'bab4a63c-aed9-4cf5-a766-dfca5abac2bb'],
+      ['amber', '55d920b0-5e8b-4f79-9ee9-91f868d9b421'],
+      ['amber+strict', '939a9414-2ddd-4d32-a0cd-375ea402b003'],
+      ['red', 'e828b379-4e03-4974-9ac4-e53a884c97c1'],
+    ] as const
+  ).map(([tlp, uuid]) => [
+    tlp,
+    {
+      type: 'marking-definition',
+      spec_version: '2.1',
+      id: `marking-definition--${uuid}`,
+      created: '2022-10-01T00:00:00.000Z',
+      name: `TLP:${tlp.toUpperCase()}`,
+      extensions: { [tlp2Extension]: { extension_type: 'property-extension', tlp_2_0: tlp } },
+    },
+  ]),
 ) as unknown as Record<Tlp, StixObject>;
+
+/** The marking objects of a bundle shared at `tlp`: its TLP 2.0 marking and the TLP 1.0 one no looser. */
+export function markingObjects(tlp: Tlp): StixObject[] {
+  return [tlp2Markings[tlp], tlp1Markings[tlp1Of[tlp]]];
+}
+
+function markingRefs(tlp: Tlp): string[] {
+  return markingObjects(tlp).map((m) => m.id as string);
+}
 
 /** The identity object's own created time: fixed, so the identity is one version however often it is exported. */
 const identityCreated = '2026-01-01T00:00:00.000Z';
@@ -51,7 +86,7 @@ export function identityObject(name: string, tlp: Tlp): StixObject {
     name,
     identity_class: 'organization',
     sectors: ['telecommunications'],
-    object_marking_refs: [tlpMarkings[tlp].id],
+    object_marking_refs: markingRefs(tlp),
   };
 }
 
@@ -120,7 +155,7 @@ export function entryObjects(e: ShareEntry, o: ShareOptions, nowMs: number): { o
   if (o.since !== undefined && modifiedMs < Date.parse(o.since)) return { skip: 'before-since' };
 
   const identity = stableId('identity', o.identity);
-  const marking = [tlpMarkings[o.tlp].id];
+  const marking = markingRefs(o.tlp);
   const key = [o.identity, formatIpv4(ipNum), c.port, c.proto] as const;
   const created = stixTime(from);
   const modified = stixTime(modifiedMs);
@@ -212,7 +247,7 @@ export async function buildBundle(entries: AsyncIterable<ShareEntry> | Iterable<
   }
   const perEntry = [...byKey.values()];
   perEntry.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
-  const objects: StixObject[] = [tlpMarkings[o.tlp], identityObject(o.identity, o.tlp)];
+  const objects: StixObject[] = [...markingObjects(o.tlp), identityObject(o.identity, o.tlp)];
   const seen = new Set(objects.map((x) => x.id));
   // The same address on two ports is one ipv4-addr SCO; a duplicate candidate is one set of objects.
   for (const p of perEntry) for (const x of p.objects) if (!seen.has(x.id)) (seen.add(x.id), objects.push(x));

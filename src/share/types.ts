@@ -28,9 +28,23 @@ export interface CandidateSource {
   list(filter: CandidateFilter): AsyncIterable<ShareEntry>;
 }
 
-/** TLP 1.0 levels, as STIX 2.1 §7.2.1.4 defines marking definitions for them. */
-export const tlpLevels = ['white', 'green', 'amber', 'red'] as const;
+/** TLP 2.0 levels (FIRST, 2022), the ones a sharing ISP chooses from. */
+export const tlpLevels = ['clear', 'green', 'amber', 'amber+strict', 'red'] as const;
 export type Tlp = (typeof tlpLevels)[number];
+/** TLP 1.0 levels, as STIX 2.1 §7.2.1.4 predefines marking definitions for them. */
+export type Tlp1 = 'white' | 'green' | 'amber' | 'red';
+/**
+ * The TLP 1.0 marking also put on everything, for consumers that know only the STIX predefined ones.
+ * Never looser than the 2.0 level: 1.0 AMBER (the recipient's organisation) is what 2.0 calls
+ * AMBER+STRICT, so 2.0 AMBER, which also allows the recipient's clients, gets the stricter one.
+ */
+export const tlp1Of: Readonly<Record<Tlp, Tlp1>> = { clear: 'white', green: 'green', amber: 'amber', 'amber+strict': 'amber', red: 'red' };
+/** A level as the operator may write it: TLP 1.0's WHITE is 2.0's CLEAR. */
+export function parseTlp(s: string): Tlp | undefined {
+  const v = s.trim().toLowerCase().replace(/^tlp:/, '');
+  if (v === 'white') return 'clear';
+  return (tlpLevels as readonly string[]).includes(v) ? (v as Tlp) : undefined;
+}
 
 /** The sharing ISP's choices for one export. */
 export interface ShareOptions {

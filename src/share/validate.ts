@@ -66,6 +66,18 @@ const tlpIds: Record<string, string> = {
   'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82': 'amber',
   'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed': 'red',
 };
+/**
+ * TLP 2.0 as the OASIS CTI TC published it (a property extension, not definition_type). Written out
+ * here again rather than imported from the producer, so a wrong id there fails this check.
+ */
+const tlp2Extension = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
+const tlp2Ids: Record<string, string> = {
+  'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487': 'clear',
+  'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb': 'green',
+  'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421': 'amber',
+  'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003': 'amber+strict',
+  'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1': 'red',
+};
 
 /** True for an RFC 3339 UTC timestamp naming a real instant (no 2026-02-30, no 25:00). */
 export function isStixTimestamp(v: unknown): v is string {
@@ -237,6 +249,13 @@ export function validateStixObject(o: unknown): string[] {
         const level = (x.definition as Record<string, unknown> | null)?.tlp;
         if (typeof x.id === 'string' && tlpIds[x.id] !== level) err('id', `a TLP marking must use the spec's id for TLP:${String(level).toUpperCase()}`);
       }
+      const tlp2 = (x.extensions as Record<string, Record<string, unknown>> | undefined)?.[tlp2Extension];
+      if (tlp2 !== undefined) {
+        const level = tlp2?.tlp_2_0;
+        if (tlp2?.extension_type !== 'property-extension') err('extensions', 'the TLP 2.0 extension is a property-extension');
+        if (typeof x.id === 'string' && tlp2Ids[x.id] !== level) err('id', `a TLP 2.0 marking must use the published id for TLP:${String(level).toUpperCase()}`);
+        if (x.name !== `TLP:${String(level).toUpperCase()}`) err('name', `TLP 2.0 marking name must be TLP:${String(level).toUpperCase()}`);
+      } else if (typeof x.id === 'string' && tlp2Ids[x.id] !== undefined) err('extensions', 'a TLP 2.0 marking id needs the TLP 2.0 extension');
       break;
     }
     case 'ipv4-addr': {

@@ -11,7 +11,7 @@ import { buildBundle } from '../../share/stix.js';
 import { receivedEndpoints } from '../../share/received.js';
 import { pullCollection } from '../../share/taxii-client.js';
 import { createTaxiiApp, serveTaxii } from '../../share/taxii-server.js';
-import { defaultShareOptions, tlpLevels, type CandidateSource, type ShareCounts, type ShareOptions } from '../../share/types.js';
+import { defaultShareOptions, parseTlp, tlpLevels, type CandidateSource, type ShareCounts, type ShareOptions } from '../../share/types.js';
 import { isStixTimestamp } from '../../share/validate.js';
 import type { Store } from '../../store/store.js';
 import { defineCommand, type Command, type Output } from '../command.js';
@@ -21,7 +21,7 @@ import { stopOnSignal } from './survey.js';
 /** What an ISP chooses to share: the same flags for export and serve. */
 const choiceOptions = {
   identity: { type: 'string', value: 'NAME', description: 'the sharing organisation (the STIX identity and MISP Orgc)', default: 'iotclean' },
-  tlp: { type: 'string', choices: tlpLevels, description: 'TLP marking of everything shared', default: 'amber' },
+  tlp: { type: 'string', value: 'LEVEL', description: `TLP 2.0 marking of everything shared: ${tlpLevels.join(', ')} (white is read as clear); a TLP 1.0 marking no looser is added`, default: 'amber' },
   'min-score': { type: 'number', value: 'X', min: 0, max: 1, description: 'share only candidates scoring at least this', default: defaultShareOptions.minScore },
   'alive-only': { type: 'boolean', description: 'leave out endpoints whose last liveness check failed (by default they are shared, expired)', default: false },
   exclude: { type: 'string', value: 'LIST', list: true, description: 'comma-separated CIDRs never shared, e.g. your own subscribers\' prefixes' },
@@ -48,7 +48,7 @@ function parseExclude(list: string | undefined): Ipv4Range[] {
 
 type ChoiceFlags = {
   identity: string;
-  tlp: (typeof tlpLevels)[number];
+  tlp: string;
   'min-score': number;
   'alive-only': boolean;
   exclude?: string | undefined;
@@ -59,9 +59,11 @@ type ChoiceFlags = {
 
 function shareOptions(o: ChoiceFlags): ShareOptions {
   if (o.since !== undefined && !isStixTimestamp(o.since)) throw new IotcleanError('E_ARGS', `--since "${o.since}" is not an RFC 3339 UTC time`, { hint: 'e.g. --since 2026-11-01T00:00:00Z' });
+  const tlp = parseTlp(o.tlp);
+  if (tlp === undefined) throw new IotcleanError('E_ARGS', `--tlp "${o.tlp}" is not a TLP level`, { hint: `one of ${tlpLevels.join(', ')}` });
   return {
     identity: o.identity,
-    tlp: o.tlp,
+    tlp,
     minScore: o['min-score'],
     aliveOnly: o['alive-only'],
     exclude: parseExclude(o.exclude),
@@ -227,9 +229,9 @@ export const shareReceivedCommand = defineCommand({
     const shown = o.all ? rows : rows.filter((r) => r.valid);
     out.result(
       shown.length
-        ? shown.map((r) => `${r.ip}:${r.port ?? '*'}/${r.proto ?? '*'}  ${r.valid ? 'valid' : 'expired'} until ${r.validUntil ?? '(open)'}  by ${r.sharedBy ?? '?'}  confidence ${r.confidence ?? '-'}`).join('\n')
+        ? shown.map((r) => `${r.ip}:${r.port ?? '*'}/${r.proto ?? '*'}  ${r.valid ? 'valid' : 'expired'} until ${r.validUntil ?? '(open)'}  by ${r.sharedBy ?? '?'}  confidence ${r.confidence ?? '-'}  TLP:${(r.tlp ?? 'unmarked').toUpperCase()}`).join('\n')
         : `no ${o.all ? '' : 'valid '}shared endpoints (${rows.length} received in all)`,
-      shown.map((r) => ({ ip: r.ip, port: r.port, proto: r.proto, valid: r.valid, valid_from: r.validFrom, valid_until: r.validUntil, shared_by: r.sharedBy, confidence: r.confidence, indicator: r.indicator, modified: r.modified })),
+      shown.map((r) => ({ ip: r.ip, port: r.port, proto: r.proto, valid: r.valid, valid_from: r.validFrom, valid_until: r.validUntil, shared_by: r.sharedBy, confidence: r.confidence, tlp: r.tlp, indicator: r.indicator, modified: r.modified })),
     );
   },
 });

@@ -159,6 +159,10 @@ describe.each(backends)('survey governance (%s)', (_name, locate) => {
         `admin plan.approve.refused ${d3.slice(0, 8)}`,
         `admin2 plan.reject ${d3.slice(0, 8)}`,
         `admin2 plan.reject.refused ${d1.slice(0, 8)}`,
+        // Views are audited too: who read which version, and which comparison.
+        `admin plan.view ${d1.slice(0, 8)}`,
+        `analyst plan.view ${d1.slice(0, 8)}`,
+        `admin plan.diff ${d1.slice(0, 8)}`,
       ]),
     );
     const list = await (await analyst.request('/ops/plans')).text();

@@ -184,6 +184,7 @@ async function planPage(c: C, ctx: WebContext, digest: string) {
   const t = tr(c, m);
   const p = await ctx.store.planApprovals.get(digest);
   if (!p) return problemPage(c, 404, t('noPlan'));
+  await ctx.audit(c, 'plan.view', digest);
   const parsed = surveyPlanSchema.safeParse(p.body);
   const all = await ctx.store.planApprovals.list();
   const idx = all.findIndex((x) => x.digest === digest);
@@ -261,6 +262,7 @@ async function diffPage(c: C, ctx: WebContext) {
     return problemPage(c, e.code === 'E_NOT_FOUND' ? 404 : 400, t('badRef', { what: e.message }));
   }
   const [pa, pb] = [(await ctx.store.planApprovals.get(da))!, (await ctx.store.planApprovals.get(db))!];
+  await ctx.audit(c, 'plan.diff', `${da}..${db}`);
   const d = diffPlans(pa.body, pb.body);
   const lines = hunks(lineDiff(canonicalLines(pa.body), canonicalLines(pb.body)));
   const side = (p: StoredPlanVersion) => html`<a href="/ops/plans/${p.digest}">${p.name} ${p.version}</a> (${short(p.digest)}, ${stateBadge(t, p.state)})`;
@@ -286,7 +288,10 @@ export const governanceModule: WebModule = {
     app.use('/ops/plans', requireRole('admin', 'analyst'));
     app.use('/ops/plans/*', requireRole('admin', 'analyst'));
 
-    app.get('/ops/plans', (c) => listPage(c, ctx));
+    app.get('/ops/plans', async (c) => {
+      await ctx.audit(c, 'view', '/ops/plans');
+      return listPage(c, ctx);
+    });
 
     app.post('/ops/plans', async (c) => {
       const t = tr(c, m);

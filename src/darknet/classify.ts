@@ -7,11 +7,12 @@
  * to addresses that never asked), fingerprint hits, exact counts of telnet ports, distinct
  * destinations (exact up to 4, then a 256-register HyperLogLog) and a top-3 of destination ports.
  *
- * Memory bound: 128 bytes of counters per source (stored densely, in arrays that double, so up to
- * 256 bytes) plus an open-addressing index of 8-byte slots at most half full (up to 32 bytes more),
- * plus 256 bytes from a per-day pool for each source past 4 destinations,
- * at most `maxSources` sources per open day (default 1,000,000: about 270 MB of tables, measured
- * 321 MB RSS with 5 M distinct sources streaming through). Closing a day builds its summaries as JS
+ * Memory bound: 128 bytes of counters per source (stored densely in an array that doubles, never
+ * past `maxSources` entries) plus an open-addressing index of 8-byte slots at most half full (up
+ * to 32 bytes per source), plus 256 bytes from a per-day pool for each source past 4 destinations,
+ * at most `maxSources` sources per open day (default 1,000,000: at most about 150 MB of tables;
+ * the earlier layout, a 256 MB table, measured 321 MB RSS with 5 M distinct sources streaming
+ * through). Closing a day builds its summaries as JS
  * objects (about 0.9 KB each), freed once handed on. When a day's table
  * is full, its one-packet sources (never enough to label) are evicted; if it is still nine-tenths
  * full, packets of new sources are counted as dropped. A day is closed, summarised and freed once

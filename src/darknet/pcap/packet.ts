@@ -150,6 +150,49 @@ export function decodePacket(linkType: number, buf: Uint8Array, off: number, len
   return 'non-ip';
 }
 
+/**
+ * The fast path for the frame darknets are made of: Ethernet, no VLAN tag, IPv4 with a 20-byte
+ * header, not a later fragment, a whole TCP header. Fills `view` exactly as decodePacket would and
+ * returns true; returns false (view partly written) for anything else, which then takes the full
+ * decoder.
+ */
+export function decodeEthernetIpv4Tcp(buf: Uint8Array, off: number, len: number, view: PacketView): boolean {
+  const p = off + 14;
+  const end = off + len;
+  if (len < 54 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0 || buf[p] !== 0x45 || buf[p + 9] !== 6) return false;
+  const frag = (buf[p + 6]! << 8) | buf[p + 7]!;
+  if ((frag & 0x1fff) !== 0) return false;
+  const total = (buf[p + 2]! << 8) | buf[p + 3]!;
+  const ipEnd = total >= 20 && p + total < end ? p + total : end;
+  const q = p + 20;
+  if (q + 20 > ipEnd) return false;
+  view.buf = buf;
+  view.ipOffset = p;
+  view.ipVersion = 4;
+  view.ipId = (buf[p + 4]! << 8) | buf[p + 5]!;
+  view.fragOffset = 0;
+  view.moreFragments = (frag & 0x2000) !== 0;
+  view.ttl = buf[p + 8]!;
+  view.proto = 6;
+  view.srcOffset = p + 12;
+  view.dstOffset = p + 16;
+  view.src = u32(buf, p + 12);
+  view.dst = u32(buf, p + 16);
+  view.sport = (buf[q]! << 8) | buf[q + 1]!;
+  view.dport = (buf[q + 2]! << 8) | buf[q + 3]!;
+  view.seq = u32(buf, q + 4);
+  view.ack = u32(buf, q + 8);
+  const hl = (buf[q + 12]! >> 4) * 4;
+  view.tcpHeaderLen = hl;
+  view.tcpFlags = buf[q + 13]!;
+  view.window = (buf[q + 14]! << 8) | buf[q + 15]!;
+  view.tcpOptions = hl > 20 ? tcpOptionLayout(buf, q + 20, Math.min(q + hl, ipEnd)) : 0;
+  view.icmpType = 0;
+  view.icmpCode = 0;
+  view.l4 = true;
+  return true;
+}
+
 function clearL4(view: PacketView): void {
   view.l4 = false;
   view.sport = 0;

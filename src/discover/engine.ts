@@ -4,7 +4,8 @@
  * checkpoint (one watermark per worker). Sharding across machines uses the same arithmetic:
  * shard i of n takes positions ≡ i (mod n), as ZMap does.
  */
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,16 +105,22 @@ async function workerEntry(): Promise<string | URL> {
   if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
   sourceWorker ??= (async () => {
     const esbuild = await import('esbuild');
-    const out = join(tmpdir(), `iotclean-worker-${process.pid}.mjs`);
-    await esbuild.build({
+    const built = await esbuild.build({
       entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
       bundle: true,
       platform: 'node',
       format: 'esm',
-      outfile: out,
+      write: false,
       logLevel: 'error',
     });
-    process.once('exit', () => rmSync(out, { force: true }));
+    const code = built.outputFiles[0]!.contents;
+    // Named by content and shared by every process: a SIGKILLed test runner leaves nothing behind.
+    const out = join(tmpdir(), `iotclean-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+    // Reused only if it holds exactly this code (in a shared /tmp another user could have put it there).
+    if (existsSync(out) && Buffer.from(code).equals(readFileSync(out))) return out;
+    const part = `${out}.${process.pid}`;
+    writeFileSync(part, code, { mode: 0o600 });
+    renameSync(part, out); // atomic: a concurrent process never loads a half-written file
     return out;
   })();
   return sourceWorker;

@@ -53,6 +53,9 @@ export interface FlowBuilderStats {
 }
 
 interface Flow {
+  key: string;
+  /** Still in the table (the creation-order queue keeps ended flows until they reach its head). */
+  live: boolean;
   startMs: number;
   endMs: number;
   src: number;
@@ -68,6 +71,9 @@ interface Flow {
 /** Builds flows from packets fed in capture order; `emit` gets every finished flow. */
 export class FlowBuilder {
   private readonly flows = new Map<string, Flow>();
+  /** Flows in creation order, for evicting the oldest: a Map's first entry is slow to find after many deletes. */
+  private queue: Flow[] = [];
+  private head = 0;
   private readonly t: FlowTimeouts;
   private readonly maxFlows: number;
   private readonly exporter: string;
@@ -90,9 +96,10 @@ export class FlowBuilder {
 
   private finish(key: string, f: Flow, why: keyof FlowBuilderStats['ended']): void {
     this.flows.delete(key);
+    f.live = false;
     this.stats.ended[why]++;
     this.stats.flows++;
-    this.emit({ ...f, exporter: this.exporter, sampling: 1 });
+    this.emit({ startMs: f.startMs, endMs: f.endMs, src: f.src, srcPort: f.srcPort, dst: f.dst, dstPort: f.dstPort, proto: f.proto, packets: f.packets, bytes: f.bytes, tcpFlags: f.tcpFlags, exporter: this.exporter, sampling: 1 });
   }
 
   /** Expire what is idle or too old at capture time `nowMs`. */
@@ -135,12 +142,18 @@ export class FlowBuilder {
     }
     if (!f) {
       if (this.flows.size >= this.maxFlows) {
-        // Map order is creation order: the first entry is the oldest flow.
-        const [k, oldest] = this.flows.entries().next().value as [string, Flow];
-        this.finish(k, oldest, 'evicted');
+        while (!this.queue[this.head]!.live) this.head++;
+        const oldest = this.queue[this.head++]!;
+        this.finish(oldest.key, oldest, 'evicted');
       }
-      f = { startMs: ms, endMs: ms, src: v.src, srcPort, dst: v.dst, dstPort, proto, packets: 0, bytes: 0, tcpFlags: 0 };
+      // Drop ended flows from the queue now and then, so it stays within a few times the table.
+      if (this.queue.length - this.head > 2 * this.maxFlows + 65536) {
+        this.queue = this.queue.slice(this.head).filter((q) => q.live);
+        this.head = 0;
+      }
+      f = { key, live: true, startMs: ms, endMs: ms, src: v.src, srcPort, dst: v.dst, dstPort, proto, packets: 0, bytes: 0, tcpFlags: 0 };
       this.flows.set(key, f);
+      this.queue.push(f);
     }
     f.packets++;
     f.bytes += total;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeBurstPcap } from '../src/flows/netflow/burst-pcap.js';
 import { runCli, startCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-flows-cli-'));
@@ -25,6 +26,18 @@ describe('iotclean flows import | collect', () => {
     const bad = await runCli(['flows', 'import', join(fixtures, 'softflowd-v9.hex'), '--out', join(dir, 'imported')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/E_FLOW_FILE .*softflowd-v9\.hex:1: not nfdump CSV output/);
+  });
+
+  it('imports a pcap capture (told by its magic bytes) through the flow builder, skipped packets reported', async () => {
+    const pcap = join(dir, 'x.pcap');
+    const t = writeBurstPcap({ out: pcap, flows: 300, startSec: 1_767_225_600 });
+    const r = await runCli(['flows', 'import', pcap, '--out', join(dir, 'from-pcap'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { stored: number; files: { kind: string; records: number; packets: number; packetsSkipped: number }[] };
+    expect(j.stored).toBe(300);
+    expect(j.files[0]).toMatchObject({ kind: 'pcap', records: 300, packets: t.packets, packetsSkipped: 0 });
+    const text = await runCli(['flows', 'import', pcap, '--out', join(dir, 'from-pcap2')]);
+    expect(text.stdout).toMatch(/x\.pcap: 300 flows from [\d,]+ packets \(pcap\); 0 packets skipped/);
   });
 
   it('collects IPFIX from a sender on loopback for --duration seconds and stores it', async () => {

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, udpKernelDrops } from '../src/flows/collector.js';
 import { writeBurstPcap } from '../src/flows/netflow/burst-pcap.js';
 import { importNfdumpCsv } from '../src/flows/nfdump.js';
+import { importPcap } from '../src/flows/pcap.js';
 import { openFlows, openFlowSink, readFlows } from '../src/flows/storage.js';
 import type { FlowRecord } from '../src/flows/types.js';
 
@@ -164,4 +165,33 @@ describe.skipIf(skipReason !== undefined)('softflowd → iotclean collector and 
       }
     });
   }
+});
+
+describe.skipIf(skipReason !== undefined)('softflowd -r and iotclean flows import read the same capture', () => {
+  it('the flows iotclean builds from the pcap are the flows softflowd exports (default timeouts, -m as --max-flows)', async () => {
+    const store = join(dir, 'softflowd-export');
+    const sink = await openFlowSink(store, { worker: true });
+    const collector = await startCollector({ host: '127.0.0.1', port: 0, sink });
+    try {
+      await softflowd(collector.address.port, 10);
+      await until(() => collector.stats().records >= FLOWS, 20_000);
+      await collector.close();
+      await sink.close();
+      const theirs: FlowRecord[] = [];
+      for await (const f of readFlows(store)) theirs.push(f);
+      const ours: FlowRecord[] = [];
+      const stats = await importPcap(pcap, async (b) => void ours.push(...b), { maxFlows: 8192 });
+      expect(stats.skipped).toEqual({});
+      expect(ours).toHaveLength(theirs.length);
+      const byKey = new Map(ours.map((f) => [key(f), f]));
+      for (const t of theirs) {
+        const o = byKey.get(key(t));
+        expect(o, key(t)).toBeDefined();
+        expect([o!.packets, o!.bytes, o!.tcpFlags, o!.startMs]).toEqual([t.packets, t.bytes, t.tcpFlags, t.startMs]);
+      }
+    } finally {
+      await collector.close();
+      await sink.close().catch(() => undefined);
+    }
+  });
 });

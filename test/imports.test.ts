@@ -75,6 +75,7 @@ const ALLOWLIST: readonly Allowed[] = [
   { path: 'test/flows-cli.test.ts', modules: ['node:dgram'], reason: 'sends IPFIX packets to the flows collect CLI the test started on 127.0.0.1' },
   { path: 'test/flows-real-tools.test.ts', modules: ['node:dgram'], reason: "binds iotclean's collector socket on 127.0.0.1 for softflowd's export" },
   { path: 'bench/flows.ts', modules: ['node:dgram'], reason: "binds the collector socket on 127.0.0.1 that softflowd exports to, beside nfcapd" },
+  { path: 'bench/flows-pcap.ts', modules: ['node:dgram'], reason: 'binds a counting UDP socket on 127.0.0.1 for softflowd -r to export to' },
   { path: 'src/flows/liveness.test.ts', modules: ['node:net'], reason: 'loopback listeners (servers) that stop and come back, for the liveness checks' },
   { path: 'src/share/taxii-client.ts', modules: ['fetch'], reason: "pulls a collection from the TAXII server of another ISP the operator names (a peer's sharing server, not a survey target)" },
   { path: 'test/share-taxii.test.ts', modules: ['fetch'], reason: 'TAXII requests to the server the test serves on 127.0.0.1' },

@@ -1,8 +1,10 @@
-/** `iotclean flows collect | import`: NetFlow/IPFIX collection and nfdump CSV import into the Parquet flow store. */
+/** `iotclean flows collect | import`: NetFlow/IPFIX collection, and nfdump CSV or pcap/pcapng import, into the Parquet flow store. */
 import { IotcleanError } from '../../core/errors.js';
 import { startCollector, type CollectorStats } from '../../flows/collector.js';
 import { importNfdumpCsv, type NfdumpCsvStats } from '../../flows/nfdump.js';
+import { importPcap, type PcapImportStats } from '../../flows/pcap.js';
 import { openFlowSink } from '../../flows/storage.js';
+import { open } from 'node:fs/promises';
 import type { Command } from '../command.js';
 import { defineCommand } from '../command.js';
 
@@ -84,29 +86,66 @@ export const flowsCollectCommand = defineCommand({
   },
 });
 
+/** pcap or pcapng by the first four bytes (either byte order); anything else is read as nfdump CSV. */
+async function isCapture(file: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch {
+    return false; // the CSV reader names the file and the reason
+  }
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    if (bytesRead < 4) return false;
+    const m = b.readUInt32BE(0);
+    return [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a].includes(m);
+  } finally {
+    await fh.close();
+  }
+}
+
+type ImportResult = { file: string; kind: 'nfdump-csv' | 'pcap'; records: number; skipped: Readonly<Record<string, number>> } & Partial<Omit<PcapImportStats, 'skipped' | 'records'>> & { packetsSkipped?: number };
+
 export const flowsImportCommand = defineCommand({
   name: 'import',
-  description: 'Import nfdump CSV (TZ=UTC nfdump -r FILE -o csv) into the Parquet flow store under --out.',
-  positionals: [{ name: 'file', description: 'nfdump CSV files', variadic: true }],
+  description: 'Import nfdump CSV (TZ=UTC nfdump -r FILE -o csv) or a pcap/pcapng capture (flows built with softflowd\'s timeouts) into the Parquet flow store under --out.',
+  positionals: [{ name: 'file', description: 'nfdump CSV files or captures (told apart by their magic bytes)', variadic: true }],
   options: {
     out: { type: 'string', value: 'DIR', description: 'flow store directory' },
+    'max-flows': { type: 'number', value: 'N', integer: true, min: 1, description: 'captures: concurrent flows held (the oldest is expired past it; softflowd -m)', default: 8192 },
+    'inactive-timeout': { type: 'number', value: 'S', min: 1, description: 'captures: idle seconds before a UDP/ICMP flow ends (TCP and others: 3600 unless given --tcp-timeout)', default: 300 },
+    'tcp-timeout': { type: 'number', value: 'S', min: 1, description: 'captures: idle seconds before a TCP flow ends', default: 3600 },
+    'active-timeout': { type: 'number', value: 'S', min: 0, description: 'captures: a flow is cut once this old (0: never; softflowd maxlife)', default: 604800 },
   },
   async run(o, files, out) {
     if (o.out === undefined) throw new IotcleanError('E_ARGS', '--out DIR is required', { hint: 'e.g. iotclean flows import flows.csv --out flows/' });
     const sink = await openFlowSink(o.out, { flushIntervalMs: 0 });
-    const results: (NfdumpCsvStats & { file: string })[] = [];
+    const results: ImportResult[] = [];
     try {
       for (const file of files) {
+        if (await isCapture(file)) {
+          const timeouts = { udp: o['inactive-timeout'], icmp: o['inactive-timeout'], tcp: o['tcp-timeout'], general: o['tcp-timeout'], maxlife: o['active-timeout'] };
+          const r = await importPcap(file, (batch) => sink.append(batch), { maxFlows: o['max-flows'], timeouts });
+          const packetsSkipped = Object.values(r.skipped).reduce((a, n) => a + n, 0);
+          results.push({ file, kind: 'pcap', ...r, records: r.flows, packetsSkipped });
+          continue;
+        }
         const r = await importNfdumpCsv(file, (batch) => sink.append(batch));
-        results.push({ file, ...r });
+        results.push({ file, kind: 'nfdump-csv', ...r });
         for (const e of r.errors) out.info(`${file}:${e.line}: skipped: ${e.reason}`);
       }
     } finally {
       await sink.close();
     }
     const counts = sink.counts();
+    const skippedText = (s: Readonly<Record<string, number>>) => Object.entries(s).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
     const text = results
-      .map((r) => `${r.file}: ${fmt(r.records)} flows${Object.keys(r.skipped).length ? `, skipped ${Object.entries(r.skipped).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}` : ''}`)
+      .map((r) =>
+        r.kind === 'pcap'
+          ? `${r.file}: ${fmt(r.records)} flows from ${fmt(r.packets ?? 0)} packets (${r.format}); ${fmt(r.packetsSkipped ?? 0)} packets skipped${r.packetsSkipped ? ` (${skippedText(r.skipped)})` : ''}${r.ended?.evicted ? `; ${fmt(r.ended.evicted)} flows expired early by --max-flows` : ''}`
+          : `${r.file}: ${fmt(r.records)} flows${Object.keys(r.skipped).length ? `, skipped ${skippedText(r.skipped)}` : ''}`,
+      )
       .concat(`stored ${fmt(counts.rows)} flows in ${fmt(counts.files)} Parquet part(s) under ${o.out}`)
       .join('\n');
     out.result(text, { files: results, stored: counts.rows, parts: counts.files, out: o.out });

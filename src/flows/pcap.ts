@@ -204,13 +204,14 @@ export async function importPcap(input: CaptureInput, onBatch: (flows: FlowRecor
     { exporter: `file:${basename(name)}`, ...o },
   );
   // The reader's callback is synchronous: full batches are written after each chunk (onProgress),
-  // so at most a chunk's worth of flows waits in memory.
+  // and the reader waits for them, so at most a chunk's worth of flows waits in memory.
   let writing: Promise<void> = Promise.resolve();
-  const drain = () => {
+  const drain = (): Promise<void> => {
     while (full.length) {
       const b = full.shift()!;
       writing = writing.then(() => onBatch(b));
     }
+    return writing;
   };
   const cs = await readCapture(input, (v) => builder.packet(v), { onProgress: drain });
   builder.end();

@@ -33,8 +33,8 @@ export type CaptureInput = string | { readonly name: string; readonly stream: As
 export interface ReadOptions {
   /** Read size; the buffer starts at twice this. */
   readonly chunkSize?: number;
-  /** Called after each chunk with the bytes read so far. */
-  readonly onProgress?: (bytes: number) => void;
+  /** Called after each chunk with the bytes read so far; reading waits for a promise it returns (back-pressure). */
+  readonly onProgress?: (bytes: number) => void | Promise<void>;
 }
 
 const DEFAULT_CHUNK = 1 << 22;
@@ -151,7 +151,8 @@ export async function readCapture(input: CaptureInput, onPacket: (view: PacketVi
         bytes += n;
         if (filled >= chunk) break;
       }
-      options.onProgress?.(bytes);
+      const waiting = options.onProgress?.(bytes);
+      if (waiting) await waiting;
       if (!parser) {
         if (filled < 4) {
           if (eof) throw notCapture(name, filled === 0 ? 'the file is empty' : `only ${filled} byte(s)`);

@@ -123,6 +123,14 @@ export function ownOrigins(c: Context<WebEnv>, publicUrl?: string): string[] {
   return own;
 }
 
+/** True when the browser says this unsafe request was sent from another site (Origin, Sec-Fetch-Site). */
+export function crossSite(c: Context<WebEnv>, publicUrl?: string): boolean {
+  const origin = c.req.header('origin');
+  if (origin !== undefined && !ownOrigins(c, publicUrl).includes(origin)) return true;
+  const site = c.req.header('sec-fetch-site');
+  return site === 'cross-site' || site === 'same-site';
+}
+
 const sameToken = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** The CSRF check for unsafe methods of logged-in browsers (see the module comment). */
@@ -130,9 +138,12 @@ export function csrfMiddleware(ctx: WebContext): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     const method = c.req.method;
     const session = c.get('session');
-    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || session === null) return next();
-    const origin = c.req.header('origin');
-    if (origin !== undefined && !ownOrigins(c, ctx.options.publicUrl).includes(origin)) return problemPage(c, 403, 'cross-site request refused');
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
+    // Bearer-token API calls carry no cookie: a browser cannot be tricked into sending them.
+    if (session === null && /^Bearer /i.test(c.req.header('authorization') ?? '')) return next();
+    // One rule for every unsafe request, anonymous forms included (/login, /check, /optout, /support).
+    if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, c.get('lang') === 'ja' ? 'ほかのサイトからの送信は受け付けません。このサイトのフォームから送信してください。' : 'Cross-site request refused: use the form on this site.');
+    if (session === null) return next();
     let token = c.req.header('x-csrf-token');
     if (token === undefined && /^(application\/x-www-form-urlencoded|multipart\/form-data)/.test(c.req.header('content-type') ?? '')) {
       const form = await c.req.parseBody();

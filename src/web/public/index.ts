@@ -16,7 +16,7 @@ import type { FindingOnRecord, OptoutRequest } from '../../store/web-public.js';
 import { parseTarget } from '../../scope/target.js';
 import { csrfField, html, page, problemPage, type Html } from '../html.js';
 import { formatDate, tr } from '../i18n.js';
-import { ownOrigins, requireRole } from '../security.js';
+import { requireRole } from '../security.js';
 import type { WebContext, WebEnv, WebModule } from '../types.js';
 import { checkText, homeText, kindText, optoutText, opsText, portServices, portText, surveyText } from './messages.js';
 import { abuseContactFor, confirmationMs, newToken, sendConfirmation, sha256 } from './optout.js';
@@ -26,14 +26,6 @@ import { defaultSelfCheckScope, lightCheck, selfCheckPorts, type LiveCheck } fro
 export const selfCheckLimit = { perHour: 3, windowMs: 3600_000 } as const;
 /** Opt-out requests per address a day, and confirmation mails per abuse contact a day (no mail bombing through the form). */
 export const optoutLimits = { perIpPerDay: 5, mailsPerContactPerDay: 20, windowMs: 86400_000 } as const;
-
-/** True when the browser says this POST was sent from another site (Origin, Sec-Fetch-Site). */
-export function crossSite(c: Context<WebEnv>, publicUrl?: string): boolean {
-  const origin = c.req.header('origin');
-  if (origin !== undefined && !ownOrigins(c, publicUrl).includes(origin)) return true;
-  const site = c.req.header('sec-fetch-site');
-  return site === 'cross-site' || site === 'same-site';
-}
 
 /** A 429 page saying when to retry (and the Retry-After header). */
 function limitedPage(c: Context<WebEnv>, retryAtMs: number, nowMs: number, title: string, message: string) {
@@ -138,7 +130,6 @@ export const publicModule: WebModule = {
 
     app.post('/check', async (c) => {
       const t = tr(c, checkText);
-      if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, t('crossSite'));
       // Only the address the request comes from: the form names none, and none would be read.
       const ip = c.get('clientIp');
       const now = ctx.now();
@@ -182,7 +173,6 @@ ${seen.count < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
 
     app.post('/optout', async (c) => {
       const t = tr(c, optoutText);
-      if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, tr(c, checkText)('crossSite'));
       const parsed = optoutSchema.safeParse(await c.req.parseBody());
       const bad = (what: string, values = {}) => page(c, { title: t('title'), status: 400, body: optoutForm(c, values, t('bad', { what })) });
       if (!parsed.success) return bad(parsed.error.issues.map((i) => i.path.join('.')).join(', '));
@@ -247,7 +237,6 @@ ${seen.count < perHour ? checkForm(c, perHour, ports, 'again') : ''}`,
 
     app.post('/optout/confirm/:token', async (c) => {
       const t = tr(c, optoutText);
-      if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, tr(c, checkText)('crossSite'));
       const token = c.req.param('token');
       const r = tokenOk(token) ? await ctx.store.optouts.optoutByToken(sha256(token), ctx.now()) : undefined;
       if (!r || !(await ctx.store.optouts.verifyOptout(r.id, 'abuse-contact', ctx.now()))) return problemPage(c, 404, t('badToken'));

@@ -14,54 +14,37 @@ import type { LivenessCheck } from '../flows/types.js';
 import { scoId, stableId } from './ids.js';
 import { tlp1Of, type ShareCounts, type ShareEntry, type ShareOptions, type StixBundle, type StixObject, type Tlp, type Tlp1 } from './types.js';
 
+/** One marking definition per level, from the published uuid; `body` adds what differs between TLP versions. */
+function markingTable<L extends string>(created: string, ids: Record<L, string>, body: (level: L) => Record<string, unknown>): Readonly<Record<L, StixObject>> {
+  const table = {} as Record<L, StixObject>;
+  for (const level of Object.keys(ids) as L[]) {
+    table[level] = { type: 'marking-definition', spec_version: '2.1', id: `marking-definition--${ids[level]}`, created, name: `TLP:${level.toUpperCase()}`, ...body(level) } as StixObject;
+  }
+  return table;
+}
+
 /** STIX 2.1 §7.2.1.4: the TLP 1.0 marking definitions every producer uses by these ids. */
-export const tlp1Markings: Readonly<Record<Tlp1, StixObject>> = Object.fromEntries(
-  (
-    [
-      ['white', '613f2e26-407d-48c7-9eca-b8e91df99dc9'],
-      ['green', '34098fce-860f-48ae-8e50-ebd3cc5e41da'],
-      ['amber', 'f88d31f6-486f-44da-b317-01333bde0b82'],
-      ['red', '5e57c739-391a-4eb3-b6be-7d15ca92d5ed'],
-    ] as const
-  ).map(([tlp, uuid]) => [
-    tlp,
-    {
-      type: 'marking-definition',
-      spec_version: '2.1',
-      id: `marking-definition--${uuid}`,
-      created: '2017-01-20T00:00:00.000Z',
-      definition_type: 'tlp',
-      name: `TLP:${tlp.toUpperCase()}`,
-      definition: { tlp },
-    },
-  ]),
-) as unknown as Record<Tlp1, StixObject>;
+export const tlp1Markings = markingTable<Tlp1>(
+  '2017-01-20T00:00:00.000Z',
+  { white: '613f2e26-407d-48c7-9eca-b8e91df99dc9', green: '34098fce-860f-48ae-8e50-ebd3cc5e41da', amber: 'f88d31f6-486f-44da-b317-01333bde0b82', red: '5e57c739-391a-4eb3-b6be-7d15ca92d5ed' },
+  (tlp) => ({ definition_type: 'tlp', definition: { tlp } }),
+);
 
 /** The OASIS CTI TC's TLP 2.0 property extension (cti-stix-common-objects, tlp-2.0). */
 export const tlp2Extension = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
 
 /** The TLP 2.0 marking definitions as OASIS published them: consumers know them by these ids. */
-export const tlp2Markings: Readonly<Record<Tlp, StixObject>> = Object.fromEntries(
-  (
-    [
-      ['clear', '94868c89-83c2-464b-929b-a1a8aa3c8487'],
-      ['green', 'bab4a63c-aed9-4cf5-a766-dfca5abac2bb'],
-      ['amber', '55d920b0-5e8b-4f79-9ee9-91f868d9b421'],
-      ['amber+strict', '939a9414-2ddd-4d32-a0cd-375ea402b003'],
-      ['red', 'e828b379-4e03-4974-9ac4-e53a884c97c1'],
-    ] as const
-  ).map(([tlp, uuid]) => [
-    tlp,
-    {
-      type: 'marking-definition',
-      spec_version: '2.1',
-      id: `marking-definition--${uuid}`,
-      created: '2022-10-01T00:00:00.000Z',
-      name: `TLP:${tlp.toUpperCase()}`,
-      extensions: { [tlp2Extension]: { extension_type: 'property-extension', tlp_2_0: tlp } },
-    },
-  ]),
-) as unknown as Record<Tlp, StixObject>;
+export const tlp2Markings = markingTable<Tlp>(
+  '2022-10-01T00:00:00.000Z',
+  {
+    clear: '94868c89-83c2-464b-929b-a1a8aa3c8487',
+    green: 'bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
+    amber: '55d920b0-5e8b-4f79-9ee9-91f868d9b421',
+    'amber+strict': '939a9414-2ddd-4d32-a0cd-375ea402b003',
+    red: 'e828b379-4e03-4974-9ac4-e53a884c97c1',
+  },
+  (tlp) => ({ extensions: { [tlp2Extension]: { extension_type: 'property-extension', tlp_2_0: tlp } } }),
+);
 
 /** The marking objects of a bundle shared at `tlp`: its TLP 2.0 marking and the TLP 1.0 one no looser. */
 export function markingObjects(tlp: Tlp): StixObject[] {

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from './helpers.js';
+import { cliArgv, repoRoot, runCli } from './helpers.js';
 
 const NS = `iotclean-darknet-${process.pid}`;
 const RANGE = '127.201.0.0/24';
@@ -105,7 +105,7 @@ describe.skipIf(skipReason !== undefined)('darknet: real masscan and zmap traffi
     const tcpdump = startInNs(['tcpdump', '-i', 'lo', '-n', '-U', '-w', capture], 90_000);
     expect(await until(() => /listening on lo/.test(tcpdump.stderr()), 10_000)).toBe(true);
     // The live sensor too: iotclean darknet watch starting its own tcpdump on the namespace's lo.
-    watch = spawn('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'darknet', 'watch', '--interface', 'lo', '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    watch = spawn('ip', ['netns', 'exec', NS, ...cliArgv, 'darknet', 'watch', '--interface', 'lo', '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(watch);
     watch.stdout!.on('data', (d: Buffer) => (watchOut += d.toString()));
     watch.stderr!.on('data', (d: Buffer) => (watchErr += d.toString()));

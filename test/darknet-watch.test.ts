@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateDarknetCapture } from '../src/lab/darknet/generate.js';
-import { repoRoot } from './helpers.js';
+import { cliArgv, repoRoot } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-darknet-watch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,7 +18,7 @@ describe('iotclean darknet watch', () => {
   it('reports bots as they cross the threshold and summarises each day as it closes', async () => {
     const cap = join(dir, 'days.pcap');
     const truth = generateDarknetCapture({ out: cap, truth: join(dir, 'days.json'), seed: 'watch', packets: 60_000, start: '2026-02-01T12:00:00Z', hours: 60 });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'darknet', 'watch', '--json'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cliArgv[0]!, [...cliArgv.slice(1), 'darknet', 'watch', '--json'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     let stdout = '';
     let stderr = '';

@@ -17,7 +17,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../src/core/records.js';
 import { openStore } from '../src/store/open.js';
-import { repoRoot, runCli, startCli } from './helpers.js';
+import { cliArgv, repoRoot, runCli, startCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-notifycli-'));
 const centreDb = join(dir, 'centre.db');
@@ -304,7 +304,7 @@ describe('the notify → ISP command chain', () => {
     const d = JSON.parse(down.stdout) as { intake: { opened: string[] }; sent: { delivered: boolean }[] };
     expect(d.intake.opened.length).toBe(3);
     expect(d.sent.map((x) => x.delivered)).toEqual([false, false, false]);
-    const cli = `${process.execPath} --import tsx src/cli/main.ts`;
+    const cli = cliArgv.join(' ');
     const child = spawn('sh', ['-c', `${cli} isp match ${batchA} --db ${db} --json | ${cli} isp alert --matches - --smtp ${smtpUrl} --control-share 0 --now 2026-12-02T09:00:00Z --db ${db} --json`], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     pipes.push(child);
     let stdout = '';

@@ -16,7 +16,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './helpers.js';
+import { cliArgv, repoRoot } from './helpers.js';
 import { daemonNames, missingDaemons, startDaemons, upstreamVersion, whyNotDaemons, type DaemonLab, type DaemonName, type RealDaemon } from './real-daemons.js';
 
 /** The daemons issue 6 names; the others are extras, each skipped alone when missing. */
@@ -77,8 +77,8 @@ function runTo(argv: readonly string[], timeoutMs: number): Promise<Finished> {
   );
 }
 
-/** The CLI from source, inside the namespace (the daemons are reachable from there only). */
-const cli = (lab: DaemonLab, args: readonly string[]) => lab.inNs([process.execPath, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args]);
+/** The CLI, inside the namespace (the daemons are reachable from there only). */
+const cli = (lab: DaemonLab, args: readonly string[]) => lab.inNs([...cliArgv, ...args]);
 
 /** `devices --json` prints one JSON array (one object per line) or JSON lines: read either. */
 function parseDevices(stdout: string): DeviceRow[] {

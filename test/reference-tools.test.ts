@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importScanFile, type ImportOptions } from '../src/discover/import.js';
-import { repoRoot } from './helpers.js';
+import { cliArgv, repoRoot } from './helpers.js';
 
 const NS = `iotclean-compat-${process.pid}`;
 const RANGE = '127.66.0.0/24';
@@ -403,8 +403,8 @@ describe.skipIf(skipReason !== undefined)('real masscan 1.3.2 and zmap 2.1.1 out
   it('iotclean discover in the same namespace stores exactly the listeners', async () => {
     const db = join(dir, 'discover.db');
     const run = startInNs(
-      [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'discover', '--targets', RANGE, '--ports', PORTS.join(','), '--db', db, '--json'],
-      { cwd: repoRoot, timeoutMs: 150_000 }, // tsx start-up and 768 probes, on a possibly busy machine
+      [...cliArgv, 'discover', '--targets', RANGE, '--ports', PORTS.join(','), '--db', db, '--json'],
+      { cwd: repoRoot, timeoutMs: 150_000 }, // CLI start-up and 768 probes, on a possibly busy machine
     );
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../test/helpers.js';
+import { cliArgv, repoRoot } from '../../../test/helpers.js';
 import { openStore } from '../../store/open.js';
 import { verifyPassword } from '../../web/auth/passwords.js';
 import { testScryptLog2N } from '../../web/test-support.js';
@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'iotclean-accounts-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: readonly string[], input: string | null, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, IOTCLEAN_PASSWORD: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cliArgv[0]!, [...cliArgv.slice(1), ...args], { cwd: repoRoot, env: { ...process.env, IOTCLEAN_PASSWORD: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

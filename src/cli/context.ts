@@ -85,3 +85,27 @@ export function parseShard(text: string | undefined): { index: number; count: nu
   }
   return { index: i - 1, count: n };
 }
+
+/** The survey id asked for, or the latest; an error naming it when the store lacks it. */
+export async function surveyIdOf(store: Store, id: number | undefined): Promise<number> {
+  const surveys = await store.surveys.list();
+  const chosen = id ?? surveys.at(-1)?.id;
+  if (chosen === undefined || !surveys.some((s) => s.id === chosen)) {
+    throw new IotcleanError('E_NOT_FOUND', chosen === undefined ? 'the store holds no surveys' : `no survey with id ${chosen}`, { hint: 'list them with: iotclean surveys' });
+  }
+  return chosen;
+}
+
+export function stopOnSignal(): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    done: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}

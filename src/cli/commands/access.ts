@@ -10,9 +10,9 @@ import { accessStage, storedAccessHosts } from '../../pipeline/access-stage.js';
 import { withStoredExclusions } from '../../pipeline/survey.js';
 import { accessLine, accessOptions, accessPlan, accessSummary, rowsOf } from '../access-report.js';
 import { defineCommand, type OptionSpec, type Output, type ParsedOptions } from '../command.js';
-import { resolvePlan, resolveScope, withStore } from '../context.js';
+import { resolvePlan, resolveScope, stopOnSignal, surveyIdOf, withStore } from '../context.js';
 import { discoverOptions, runDiscoverCli } from './discover.js';
-import { identifierFor, recogOption, stopOnSignal, surveyIdOf } from './survey.js';
+import { identifierFor, recogOption } from './survey.js';
 
 const accessCommandOptions = {
   survey: { type: 'number', value: 'ID', integer: true, min: 1, description: 'check this stored survey (grab must have run on it)' },

@@ -15,8 +15,7 @@ import { loadTokens } from '../../notify/tokens.js';
 import type { BatchRow } from '../../store/notifications.js';
 import type { Store } from '../../store/store.js';
 import { defineCommand, type Output } from '../command.js';
-import { storeOption, withStore } from '../context.js';
-import { stopOnSignal } from './survey.js';
+import { stopOnSignal, storeOption, withStore } from '../context.js';
 
 /** --out: an existing folder, or one made there (one level only, like the default data/ folder). */
 function outFolder(path: string): string {

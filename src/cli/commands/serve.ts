@@ -7,8 +7,7 @@ import { parseSmtpUrl } from '../../notify/mail.js';
 import { loadIspTable } from '../../scope/isp.js';
 import { createWebApp, serveWeb, webContext } from '../../web/server.js';
 import { defineCommand, type Output } from '../command.js';
-import { storeOption, withStore } from '../context.js';
-import { stopOnSignal } from './survey.js';
+import { stopOnSignal, storeOption, withStore } from '../context.js';
 
 /** The SMTP URL, refused at start-up (E_ARGS) rather than at the first opt-out when malformed. */
 const checkedSmtp = (url: string): string => {

@@ -15,8 +15,7 @@ import { defaultShareOptions, parseTlp, tlpLevels, type CandidateSource, type Sh
 import { isStixTimestamp } from '../../share/validate.js';
 import type { Store } from '../../store/store.js';
 import { defineCommand, type Command, type Output } from '../command.js';
-import { storeOption, withStore } from '../context.js';
-import { stopOnSignal } from './survey.js';
+import { stopOnSignal, storeOption, withStore } from '../context.js';
 
 /** What an ISP chooses to share: the same flags for export and serve. */
 const choiceOptions = {

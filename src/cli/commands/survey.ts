@@ -15,7 +15,7 @@ import { importZgrab2File } from '../../pipeline/zgrab2.js';
 import { withStoredExclusions } from '../../pipeline/survey.js';
 import type { Store } from '../../store/store.js';
 import { defineCommand, type OptionSpec, type Output } from '../command.js';
-import { resolvePlan, resolveScope, scopeOptions, storeOption, withStore } from '../context.js';
+import { resolvePlan, resolveScope, scopeOptions, stopOnSignal, storeOption, surveyIdOf, withStore } from '../context.js';
 import { discoverOptions, runDiscoverCli } from './discover.js';
 
 export const recogOption = {
@@ -83,30 +83,6 @@ export const surveyCommand = defineCommand({
     });
   },
 });
-
-/** The survey id asked for, or the latest; an error naming it when the store lacks it. */
-export async function surveyIdOf(store: Store, id: number | undefined): Promise<number> {
-  const surveys = await store.surveys.list();
-  const chosen = id ?? surveys.at(-1)?.id;
-  if (chosen === undefined || !surveys.some((s) => s.id === chosen)) {
-    throw new IotcleanError('E_NOT_FOUND', chosen === undefined ? 'the store holds no surveys' : `no survey with id ${chosen}`, { hint: 'list them with: iotclean surveys' });
-  }
-  return chosen;
-}
-
-export function stopOnSignal(): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return {
-    signal: controller.signal,
-    done: () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    },
-  };
-}
 
 export const grabCommand = defineCommand({
   name: 'grab',

@@ -10,8 +10,7 @@ import type { Identification, VulnerabilityMatch } from '../../core/records.js';
 import type { Store } from '../../store/store.js';
 import { makerReport, makerReportCsv, type MakerReport } from '../../vuln/makers.js';
 import { defineCommand, type Output, type ParsedOptions } from '../command.js';
-import { storeOption, withStore } from '../context.js';
-import { surveyIdOf } from './survey.js';
+import { storeOption, surveyIdOf, withStore } from '../context.js';
 
 /** Reads a survey's vulnerability matches from the store. */
 export type MatchReader = (store: Store, surveyId: number) => AsyncIterable<VulnerabilityMatch> | Iterable<VulnerabilityMatch> | Promise<Iterable<VulnerabilityMatch>>;

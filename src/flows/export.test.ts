@@ -34,7 +34,7 @@ async function duckCsv(dir: string, range: { fromMs?: number; toMs?: number } = 
 
 async function ours(dir: string, range: { fromMs?: number; toMs?: number } = {}): Promise<{ text: string; rows: number; chunks: number }> {
   const parts: Buffer[] = [];
-  const rows = await exportFlowsCsv(dir, (b) => void parts.push(b), range);
+  const rows = await exportFlowsCsv(dir, (b) => void parts.push(Buffer.from(b)), range); // the buffer is reused: copy
   return { text: Buffer.concat(parts).toString('utf8'), rows, chunks: parts.length };
 }
 

@@ -53,7 +53,8 @@ export interface FlowBuilderStats {
 }
 
 interface Flow {
-  key: string;
+  /** Hash of the key (its home slot before masking), kept for the table's deletes and growth. */
+  hash: number;
   /** Still in the table (the creation-order queue keeps ended flows until they reach its head). */
   live: boolean;
   startMs: number;
@@ -68,9 +69,79 @@ interface Flow {
   tcpFlags: number;
 }
 
+/** Mix the 5-tuple into 32 bits (murmur3's finaliser steps). */
+function tupleHash(src: number, dst: number, ports: number, proto: number): number {
+  let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b) ^ dst;
+  h = Math.imul(h ^ (h >>> 16), 0xc2b2ae35) ^ ports;
+  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b) ^ proto;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The live flows by 5-tuple: open addressing with linear probing over the numeric key, so a packet
+ * costs no key string and no Map hashing of one. Deletes shift the following run back (no
+ * tombstones); the table doubles past half full, so probes stay short and memory follows the flows.
+ */
+class FlowTable {
+  private slots: (Flow | undefined)[] = new Array<Flow | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  size = 0;
+
+  get(src: number, dst: number, srcPort: number, dstPort: number, proto: number, hash: number): Flow | undefined {
+    const slots = this.slots;
+    for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
+      const f = slots[i];
+      if (f === undefined) return undefined;
+      if (f.hash === hash && f.src === src && f.dst === dst && f.srcPort === srcPort && f.dstPort === dstPort && f.proto === proto) return f;
+    }
+  }
+
+  add(f: Flow): void {
+    if (2 * (this.size + 1) > this.slots.length) this.grow();
+    this.place(f);
+    this.size++;
+  }
+
+  private place(f: Flow): void {
+    let i = f.hash & this.mask;
+    while (this.slots[i] !== undefined) i = (i + 1) & this.mask;
+    this.slots[i] = f;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Array<Flow | undefined>(old.length * 2).fill(undefined);
+    this.mask = this.slots.length - 1;
+    for (const f of old) if (f !== undefined) this.place(f);
+  }
+
+  delete(f: Flow): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = f.hash & mask;
+    while (slots[i] !== f) {
+      if (slots[i] === undefined) return;
+      i = (i + 1) & mask;
+    }
+    // Backward-shift: move up each later entry of the run whose home slot is not in (i, j].
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const g = slots[j];
+      if (g === undefined) break;
+      const home = g.hash & mask;
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (!stays) {
+        slots[i] = g;
+        i = j;
+      }
+    }
+    slots[i] = undefined;
+    this.size--;
+  }
+}
+
 /** Builds flows from packets fed in capture order; `emit` gets every finished flow. */
 export class FlowBuilder {
-  private readonly flows = new Map<string, Flow>();
+  private readonly flows = new FlowTable();
   /** Flows in creation order, for evicting the oldest: a Map's first entry is slow to find after many deletes. */
   private queue: Flow[] = [];
   private head = 0;
@@ -94,8 +165,8 @@ export class FlowBuilder {
     return 1000 * (proto === 6 ? this.t.tcp : proto === 17 ? this.t.udp : proto === 1 ? this.t.icmp : this.t.general);
   }
 
-  private finish(key: string, f: Flow, why: keyof FlowBuilderStats['ended']): void {
-    this.flows.delete(key);
+  private finish(f: Flow, why: keyof FlowBuilderStats['ended']): void {
+    this.flows.delete(f);
     f.live = false;
     this.stats.ended[why]++;
     this.stats.flows++;
@@ -105,9 +176,12 @@ export class FlowBuilder {
   /** Expire what is idle or too old at capture time `nowMs`. */
   private expire(nowMs: number): void {
     const maxlife = this.t.maxlife * 1000;
-    for (const [k, f] of this.flows) {
-      if (nowMs - f.endMs > this.inactiveMs(f.proto)) this.finish(k, f, 'inactive');
-      else if (maxlife > 0 && nowMs - f.startMs >= maxlife) this.finish(k, f, 'active');
+    // The queue holds every live flow in creation order (the order a Map of them would iterate in).
+    for (let i = this.head; i < this.queue.length; i++) {
+      const f = this.queue[i]!;
+      if (!f.live) continue;
+      if (nowMs - f.endMs > this.inactiveMs(f.proto)) this.finish(f, 'inactive');
+      else if (maxlife > 0 && nowMs - f.startMs >= maxlife) this.finish(f, 'active');
     }
   }
 
@@ -128,15 +202,15 @@ export class FlowBuilder {
     const srcPort = proto === 1 ? 0 : v.sport;
     // NetFlow's ICMP convention: type and code in the destination port.
     const dstPort = proto === 1 ? (v.l4 ? v.icmpType * 256 + v.icmpCode : 0) : v.dport;
-    const key = `${v.src},${v.dst},${srcPort},${dstPort},${proto}`;
-    let f = this.flows.get(key);
+    const hash = tupleHash(v.src, v.dst, (srcPort << 16) | dstPort, proto);
+    let f = this.flows.get(v.src, v.dst, srcPort, dstPort, proto, hash);
     if (f) {
       const maxlife = this.t.maxlife * 1000;
       if (ms - f.endMs > this.inactiveMs(proto)) {
-        this.finish(key, f, 'inactive');
+        this.finish(f, 'inactive');
         f = undefined;
       } else if (maxlife > 0 && ms - f.startMs >= maxlife) {
-        this.finish(key, f, 'active');
+        this.finish(f, 'active');
         f = undefined;
       }
     }
@@ -144,15 +218,15 @@ export class FlowBuilder {
       if (this.flows.size >= this.maxFlows) {
         while (!this.queue[this.head]!.live) this.head++;
         const oldest = this.queue[this.head++]!;
-        this.finish(oldest.key, oldest, 'evicted');
+        this.finish(oldest, 'evicted');
       }
       // Drop ended flows from the queue now and then, so it stays within a few times the table.
       if (this.queue.length - this.head > 2 * this.maxFlows + 65536) {
         this.queue = this.queue.slice(this.head).filter((q) => q.live);
         this.head = 0;
       }
-      f = { key, live: true, startMs: ms, endMs: ms, src: v.src, srcPort, dst: v.dst, dstPort, proto, packets: 0, bytes: 0, tcpFlags: 0 };
-      this.flows.set(key, f);
+      f = { hash, live: true, startMs: ms, endMs: ms, src: v.src, srcPort, dst: v.dst, dstPort, proto, packets: 0, bytes: 0, tcpFlags: 0 };
+      this.flows.add(f);
       this.queue.push(f);
     }
     f.packets++;
@@ -160,14 +234,16 @@ export class FlowBuilder {
     if (ms > f.endMs) f.endMs = ms;
     if (proto === 6) {
       f.tcpFlags |= v.tcpFlags;
-      if (v.tcpFlags & 4) this.finish(key, f, 'rst');
-      else if (v.tcpFlags & 1) this.finish(key, f, 'fin');
+      if (v.tcpFlags & 4) this.finish(f, 'rst');
+      else if (v.tcpFlags & 1) this.finish(f, 'fin');
     }
   }
 
   /** End of capture: every flow still held is exported. */
   end(): void {
-    for (const [k, f] of this.flows) this.finish(k, f, 'end');
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.live) this.finish(this.queue[i]!, 'end');
+    this.queue = [];
+    this.head = 0;
   }
 
   get active(): number {

@@ -52,23 +52,6 @@ export interface FlowBuilderStats {
   readonly skipped: Record<string, number>;
 }
 
-interface Flow {
-  /** Hash of the key (its home slot before masking), kept for the table's deletes and growth. */
-  hash: number;
-  /** Still in the table (the creation-order queue keeps ended flows until they reach its head). */
-  live: boolean;
-  startMs: number;
-  endMs: number;
-  src: number;
-  srcPort: number;
-  dst: number;
-  dstPort: number;
-  proto: number;
-  packets: number;
-  bytes: number;
-  tcpFlags: number;
-}
-
 /** Mix the 5-tuple into 32 bits (murmur3's finaliser steps). */
 function tupleHash(src: number, dst: number, ports: number, proto: number): number {
   let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b) ^ dst;
@@ -77,73 +60,40 @@ function tupleHash(src: number, dst: number, ports: number, proto: number): numb
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+const EMPTY = -1;
+
 /**
- * The live flows by 5-tuple: open addressing with linear probing over the numeric key, so a packet
- * costs no key string and no Map hashing of one. Deletes shift the following run back (no
- * tombstones); the table doubles past half full, so probes stay short and memory follows the flows.
+ * Builds flows from packets fed in capture order; `emit` gets every finished flow.
+ *
+ * The live flows are rows of typed arrays (a free list reuses ended rows) found through an
+ * open-addressing table over the numeric 5-tuple: no key string and no object per packet or per
+ * flow. Objects per flow were most of the cost: a flow lives long enough to be promoted out of the
+ * young generation, so each one was copied by the garbage collector.
  */
-class FlowTable {
-  private slots: (Flow | undefined)[] = new Array<Flow | undefined>(1024).fill(undefined);
-  private mask = 1023;
-  size = 0;
-
-  get(src: number, dst: number, srcPort: number, dstPort: number, proto: number, hash: number): Flow | undefined {
-    const slots = this.slots;
-    for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
-      const f = slots[i];
-      if (f === undefined) return undefined;
-      if (f.hash === hash && f.src === src && f.dst === dst && f.srcPort === srcPort && f.dstPort === dstPort && f.proto === proto) return f;
-    }
-  }
-
-  add(f: Flow): void {
-    if (2 * (this.size + 1) > this.slots.length) this.grow();
-    this.place(f);
-    this.size++;
-  }
-
-  private place(f: Flow): void {
-    let i = f.hash & this.mask;
-    while (this.slots[i] !== undefined) i = (i + 1) & this.mask;
-    this.slots[i] = f;
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    this.slots = new Array<Flow | undefined>(old.length * 2).fill(undefined);
-    this.mask = this.slots.length - 1;
-    for (const f of old) if (f !== undefined) this.place(f);
-  }
-
-  delete(f: Flow): void {
-    const slots = this.slots;
-    const mask = this.mask;
-    let i = f.hash & mask;
-    while (slots[i] !== f) {
-      if (slots[i] === undefined) return;
-      i = (i + 1) & mask;
-    }
-    // Backward-shift: move up each later entry of the run whose home slot is not in (i, j].
-    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
-      const g = slots[j];
-      if (g === undefined) break;
-      const home = g.hash & mask;
-      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
-      if (!stays) {
-        slots[i] = g;
-        i = j;
-      }
-    }
-    slots[i] = undefined;
-    this.size--;
-  }
-}
-
-/** Builds flows from packets fed in capture order; `emit` gets every finished flow. */
 export class FlowBuilder {
-  private readonly flows = new FlowTable();
-  /** Flows in creation order, for evicting the oldest: a Map's first entry is slow to find after many deletes. */
-  private queue: Flow[] = [];
+  // Flow rows.
+  private cap = 0;
+  private startMs = new Float64Array(0);
+  private endMs = new Float64Array(0);
+  private src = new Uint32Array(0);
+  private dst = new Uint32Array(0);
+  private srcPort = new Uint16Array(0);
+  private dstPort = new Uint16Array(0);
+  private proto = new Uint8Array(0);
+  private tcpFlags = new Uint8Array(0);
+  private packets = new Float64Array(0);
+  private bytes = new Float64Array(0);
+  private hash = new Uint32Array(0);
+  /** Bumped when a row is freed, so the queue can tell a reused row from the flow it listed. */
+  private gen = new Uint32Array(0);
+  private free: number[] = [];
+  private size = 0;
+  // Linear-probing table of row numbers (EMPTY when unused); at most half full.
+  private slots = new Int32Array(1024).fill(EMPTY);
+  private mask = 1023;
+  /** Rows in creation order with their generation, for evicting the oldest and for ordered expiry. */
+  private queueRow: number[] = [];
+  private queueGen: number[] = [];
   private head = 0;
   private readonly t: FlowTimeouts;
   private readonly maxFlows: number;
@@ -165,24 +115,140 @@ export class FlowBuilder {
     return 1000 * (proto === 6 ? this.t.tcp : proto === 17 ? this.t.udp : proto === 1 ? this.t.icmp : this.t.general);
   }
 
-  private finish(f: Flow, why: keyof FlowBuilderStats['ended']): void {
-    this.flows.delete(f);
-    f.live = false;
-    this.stats.ended[why]++;
-    this.stats.flows++;
-    this.emit({ startMs: f.startMs, endMs: f.endMs, src: f.src, srcPort: f.srcPort, dst: f.dst, dstPort: f.dstPort, proto: f.proto, packets: f.packets, bytes: f.bytes, tcpFlags: f.tcpFlags, exporter: this.exporter, sampling: 1 });
+  /** More rows: the arrays double (memory follows the live flows, up to maxFlows). */
+  private growRows(): void {
+    const cap = Math.max(1024, this.cap * 2);
+    const grow = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
+    this.startMs = grow(this.startMs);
+    this.endMs = grow(this.endMs);
+    this.src = grow(this.src);
+    this.dst = grow(this.dst);
+    this.srcPort = grow(this.srcPort);
+    this.dstPort = grow(this.dstPort);
+    this.proto = grow(this.proto);
+    this.tcpFlags = grow(this.tcpFlags);
+    this.packets = grow(this.packets);
+    this.bytes = grow(this.bytes);
+    this.hash = grow(this.hash);
+    this.gen = grow(this.gen);
+    for (let r = cap - 1; r >= this.cap; r--) this.free.push(r);
+    this.cap = cap;
   }
 
-  /** Expire what is idle or too old at capture time `nowMs`. */
+  private placeSlot(row: number): void {
+    let i = this.hash[row]! & this.mask;
+    while (this.slots[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.slots[i] = row;
+  }
+
+  private growSlots(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2).fill(EMPTY);
+    this.mask = this.slots.length - 1;
+    for (let i = 0; i < old.length; i++) if (old[i] !== EMPTY) this.placeSlot(old[i]!);
+  }
+
+  /** The row of a live flow, or EMPTY. */
+  private find(src: number, dst: number, srcPort: number, dstPort: number, proto: number, h: number): number {
+    const slots = this.slots;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const r = slots[i]!;
+      if (r === EMPTY) return EMPTY;
+      if (this.hash[r] === h && this.src[r] === src && this.dst[r] === dst && this.srcPort[r] === srcPort && this.dstPort[r] === dstPort && this.proto[r] === proto) return r;
+    }
+  }
+
+  /** Take the row out of the table: the following run is shifted back (no tombstones). */
+  private unslot(row: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = this.hash[row]! & mask;
+    while (slots[i] !== row) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const g = slots[j]!;
+      if (g === EMPTY) break;
+      const home = this.hash[g]! & mask;
+      // g may fill the hole at i unless its home slot lies cyclically in (i, j].
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (!stays) {
+        slots[i] = g;
+        i = j;
+      }
+    }
+    slots[i] = EMPTY;
+  }
+
+  private finish(r: number, why: keyof FlowBuilderStats['ended']): void {
+    this.unslot(r);
+    this.gen[r] = (this.gen[r]! + 1) >>> 0;
+    this.free.push(r);
+    this.size--;
+    this.stats.ended[why]++;
+    this.stats.flows++;
+    this.emit({
+      startMs: this.startMs[r]!, endMs: this.endMs[r]!, src: this.src[r]!, srcPort: this.srcPort[r]!, dst: this.dst[r]!, dstPort: this.dstPort[r]!, proto: this.proto[r]!,
+      packets: this.packets[r]!, bytes: this.bytes[r]!, tcpFlags: this.tcpFlags[r]!, exporter: this.exporter, sampling: 1,
+    });
+  }
+
+  /** Whether queue entry q still names a live flow. */
+  private queued(q: number): boolean {
+    return this.gen[this.queueRow[q]!] === this.queueGen[q];
+  }
+
+  /** Expire what is idle or too old at capture time `nowMs`, in creation order. */
   private expire(nowMs: number): void {
     const maxlife = this.t.maxlife * 1000;
-    // The queue holds every live flow in creation order (the order a Map of them would iterate in).
-    for (let i = this.head; i < this.queue.length; i++) {
-      const f = this.queue[i]!;
-      if (!f.live) continue;
-      if (nowMs - f.endMs > this.inactiveMs(f.proto)) this.finish(f, 'inactive');
-      else if (maxlife > 0 && nowMs - f.startMs >= maxlife) this.finish(f, 'active');
+    for (let q = this.head; q < this.queueRow.length; q++) {
+      if (!this.queued(q)) continue;
+      const r = this.queueRow[q]!;
+      if (nowMs - this.endMs[r]! > this.inactiveMs(this.proto[r]!)) this.finish(r, 'inactive');
+      else if (maxlife > 0 && nowMs - this.startMs[r]! >= maxlife) this.finish(r, 'active');
     }
+  }
+
+  /** A new flow's row, in the table and the queue. */
+  private open(src: number, dst: number, srcPort: number, dstPort: number, proto: number, h: number, ms: number): number {
+    if (this.size >= this.maxFlows) {
+      while (!this.queued(this.head)) this.head++;
+      this.finish(this.queueRow[this.head++]!, 'evicted');
+    }
+    // Drop ended flows from the queue now and then, so it stays within a few times the table.
+    if (this.queueRow.length - this.head > 2 * this.maxFlows + 65536) {
+      const rows: number[] = [];
+      const gens: number[] = [];
+      for (let q = this.head; q < this.queueRow.length; q++) {
+        if (!this.queued(q)) continue;
+        rows.push(this.queueRow[q]!);
+        gens.push(this.queueGen[q]!);
+      }
+      this.queueRow = rows;
+      this.queueGen = gens;
+      this.head = 0;
+    }
+    if (this.free.length === 0) this.growRows();
+    if (2 * (this.size + 1) > this.slots.length) this.growSlots();
+    const r = this.free.pop()!;
+    this.startMs[r] = ms;
+    this.endMs[r] = ms;
+    this.src[r] = src;
+    this.dst[r] = dst;
+    this.srcPort[r] = srcPort;
+    this.dstPort[r] = dstPort;
+    this.proto[r] = proto;
+    this.packets[r] = 0;
+    this.bytes[r] = 0;
+    this.tcpFlags[r] = 0;
+    this.hash[r] = h;
+    this.placeSlot(r);
+    this.size++;
+    this.queueRow.push(r);
+    this.queueGen.push(this.gen[r]!);
+    return r;
   }
 
   /** One decoded packet (the reader's reused view). */
@@ -202,52 +268,39 @@ export class FlowBuilder {
     const srcPort = proto === 1 ? 0 : v.sport;
     // NetFlow's ICMP convention: type and code in the destination port.
     const dstPort = proto === 1 ? (v.l4 ? v.icmpType * 256 + v.icmpCode : 0) : v.dport;
-    const hash = tupleHash(v.src, v.dst, (srcPort << 16) | dstPort, proto);
-    let f = this.flows.get(v.src, v.dst, srcPort, dstPort, proto, hash);
-    if (f) {
+    const h = tupleHash(v.src, v.dst, (srcPort << 16) | dstPort, proto);
+    let r = this.find(v.src, v.dst, srcPort, dstPort, proto, h);
+    if (r !== EMPTY) {
       const maxlife = this.t.maxlife * 1000;
-      if (ms - f.endMs > this.inactiveMs(proto)) {
-        this.finish(f, 'inactive');
-        f = undefined;
-      } else if (maxlife > 0 && ms - f.startMs >= maxlife) {
-        this.finish(f, 'active');
-        f = undefined;
+      if (ms - this.endMs[r]! > this.inactiveMs(proto)) {
+        this.finish(r, 'inactive');
+        r = EMPTY;
+      } else if (maxlife > 0 && ms - this.startMs[r]! >= maxlife) {
+        this.finish(r, 'active');
+        r = EMPTY;
       }
     }
-    if (!f) {
-      if (this.flows.size >= this.maxFlows) {
-        while (!this.queue[this.head]!.live) this.head++;
-        const oldest = this.queue[this.head++]!;
-        this.finish(oldest, 'evicted');
-      }
-      // Drop ended flows from the queue now and then, so it stays within a few times the table.
-      if (this.queue.length - this.head > 2 * this.maxFlows + 65536) {
-        this.queue = this.queue.slice(this.head).filter((q) => q.live);
-        this.head = 0;
-      }
-      f = { hash, live: true, startMs: ms, endMs: ms, src: v.src, srcPort, dst: v.dst, dstPort, proto, packets: 0, bytes: 0, tcpFlags: 0 };
-      this.flows.add(f);
-      this.queue.push(f);
-    }
-    f.packets++;
-    f.bytes += total;
-    if (ms > f.endMs) f.endMs = ms;
+    if (r === EMPTY) r = this.open(v.src, v.dst, srcPort, dstPort, proto, h, ms);
+    this.packets[r] = this.packets[r]! + 1;
+    this.bytes[r] = this.bytes[r]! + total;
+    if (ms > this.endMs[r]!) this.endMs[r] = ms;
     if (proto === 6) {
-      f.tcpFlags |= v.tcpFlags;
-      if (v.tcpFlags & 4) this.finish(f, 'rst');
-      else if (v.tcpFlags & 1) this.finish(f, 'fin');
+      this.tcpFlags[r] = this.tcpFlags[r]! | v.tcpFlags;
+      if (v.tcpFlags & 4) this.finish(r, 'rst');
+      else if (v.tcpFlags & 1) this.finish(r, 'fin');
     }
   }
 
-  /** End of capture: every flow still held is exported. */
+  /** End of capture: every flow still held is exported, in creation order. */
   end(): void {
-    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.live) this.finish(this.queue[i]!, 'end');
-    this.queue = [];
+    for (let q = this.head; q < this.queueRow.length; q++) if (this.queued(q)) this.finish(this.queueRow[q]!, 'end');
+    this.queueRow = [];
+    this.queueGen = [];
     this.head = 0;
   }
 
   get active(): number {
-    return this.flows.size;
+    return this.size;
   }
 }
 

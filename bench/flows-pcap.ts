@@ -1,7 +1,7 @@
 /**
  * Benchmark: pcap → flows, iotclean's `flows import` builder against `softflowd -r`, in one
  * invocation on one generated capture (src/flows/netflow/burst-pcap.ts, ~1 M packets by default).
- * iotclean: importPcap into the Parquet flow store (what `flows import x.pcap` does). softflowd:
+ * iotclean: importPcapBatches into the Parquet flow store (what `flows import x.pcap` does). softflowd:
  * -r FILE -d -a -v 10 exporting to a UDP socket on 127.0.0.1 in this process that only counts
  * datagrams. Both with softflowd's default timeouts and the same flow-table size (-m / maxFlows).
  * Prints flows, packets/s and flows/s for both and the ratio, best of 3 interleaved runs, wall and CPU.
@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeBurstPcap } from '../src/flows/netflow/burst-pcap.js';
-import { importPcap } from '../src/flows/pcap.js';
+import { importPcapBatches } from '../src/flows/pcap.js';
 import { openFlowSink } from '../src/flows/storage.js';
 
 const { values } = parseArgs({ options: { packets: { type: 'string', default: '1000000' }, 'max-flows': { type: 'string', default: '8192' } } });
@@ -41,7 +41,7 @@ try {
     const sink = await openFlowSink(store, { worker: true, flushIntervalMs: 0 });
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const r = await importPcap(pcap, (b) => sink.append(b), { maxFlows });
+    const r = await importPcapBatches(pcap, (b) => sink.appendBatch(b), { maxFlows });
     await sink.close();
     const wallS = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);

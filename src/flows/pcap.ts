@@ -18,6 +18,7 @@
 import { basename } from 'node:path';
 import type { PacketView } from '../darknet/pcap/packet.js';
 import { readCapture, type CaptureInput, type CaptureStats } from '../darknet/pcap/reader.js';
+import type { FlowBatch } from './storage.js';
 import type { FlowRecord } from './types.js';
 
 export interface FlowTimeouts {
@@ -41,6 +42,8 @@ export interface FlowBuilderOptions {
   readonly maxFlows?: number;
   /** The `exporter` column of the records. */
   readonly exporter?: string;
+  /** Finished flows per batch handed out (default 65536). */
+  readonly batchSize?: number;
 }
 
 export interface FlowBuilderStats {
@@ -63,7 +66,8 @@ function tupleHash(src: number, dst: number, ports: number, proto: number): numb
 const EMPTY = -1;
 
 /**
- * Builds flows from packets fed in capture order; `emit` gets every finished flow.
+ * Builds flows from packets fed in capture order; `emit` gets the finished flows in columnar
+ * batches (each with arrays of its own, so it may keep or transfer them).
  *
  * The live flows are rows of typed arrays (a free list reuses ended rows) found through an
  * open-addressing table over the numeric 5-tuple: no key string and no object per packet or per
@@ -98,13 +102,36 @@ export class FlowBuilder {
   private readonly t: FlowTimeouts;
   private readonly maxFlows: number;
   private readonly exporter: string;
+  private readonly batchSize: number;
+  private out: FlowBatch;
+  private outN = 0;
   private nextCheckMs = -Infinity;
   readonly stats: FlowBuilderStats = { packets: 0, flows: 0, ended: { inactive: 0, active: 0, fin: 0, rst: 0, evicted: 0, end: 0 }, skipped: {} };
 
-  constructor(private readonly emit: (f: FlowRecord) => void, o: FlowBuilderOptions = {}) {
+  constructor(private readonly emit: (b: FlowBatch) => void, o: FlowBuilderOptions = {}) {
     this.t = { ...softflowdTimeouts, ...o.timeouts };
     this.maxFlows = Math.max(1, o.maxFlows ?? 8192);
     this.exporter = o.exporter ?? 'pcap';
+    this.batchSize = Math.max(1, o.batchSize ?? 65536);
+    this.out = this.newBatch();
+  }
+
+  private newBatch(): FlowBatch {
+    const n = this.batchSize;
+    return {
+      length: 0, startMs: new Float64Array(n), endMs: new Float64Array(n), src: new Uint32Array(n), srcPort: new Uint16Array(n), dst: new Uint32Array(n), dstPort: new Uint16Array(n),
+      proto: new Uint8Array(n), packets: new Float64Array(n), bytes: new Float64Array(n), tcpFlags: new Uint8Array(n), exporter: new Uint32Array(n), exporters: [this.exporter],
+      sampling: new Uint32Array(n).fill(1),
+    };
+  }
+
+  /** Hand out the finished flows gathered so far. */
+  private emitOut(): void {
+    if (this.outN === 0) return;
+    const b = { ...this.out, length: this.outN };
+    this.out = this.newBatch();
+    this.outN = 0;
+    this.emit(b);
   }
 
   private skip(reason: string): void {
@@ -189,10 +216,19 @@ export class FlowBuilder {
     this.size--;
     this.stats.ended[why]++;
     this.stats.flows++;
-    this.emit({
-      startMs: this.startMs[r]!, endMs: this.endMs[r]!, src: this.src[r]!, srcPort: this.srcPort[r]!, dst: this.dst[r]!, dstPort: this.dstPort[r]!, proto: this.proto[r]!,
-      packets: this.packets[r]!, bytes: this.bytes[r]!, tcpFlags: this.tcpFlags[r]!, exporter: this.exporter, sampling: 1,
-    });
+    const o = this.out;
+    const i = this.outN++;
+    o.startMs[i] = this.startMs[r]!;
+    o.endMs[i] = this.endMs[r]!;
+    o.src[i] = this.src[r]!;
+    o.srcPort[i] = this.srcPort[r]!;
+    o.dst[i] = this.dst[r]!;
+    o.dstPort[i] = this.dstPort[r]!;
+    o.proto[i] = this.proto[r]!;
+    o.packets[i] = this.packets[r]!;
+    o.bytes[i] = this.bytes[r]!;
+    o.tcpFlags[i] = this.tcpFlags[r]!;
+    if (this.outN === this.batchSize) this.emitOut();
   }
 
   /** Whether queue entry q still names a live flow. */
@@ -297,6 +333,7 @@ export class FlowBuilder {
     this.queueRow = [];
     this.queueGen = [];
     this.head = 0;
+    this.emitOut();
   }
 
   get active(): number {
@@ -316,22 +353,11 @@ export interface PcapImportStats {
   readonly skipped: Readonly<Record<string, number>>;
 }
 
-/** Read a capture into flows, handed to `onBatch` in batches (awaited, so memory stays bounded). */
-export async function importPcap(input: CaptureInput, onBatch: (flows: FlowRecord[]) => Promise<void>, o: FlowBuilderOptions & { batchSize?: number } = {}): Promise<PcapImportStats> {
+/** Read a capture into flows, handed to `onBatch` in columnar batches (awaited, so memory stays bounded). */
+export async function importPcapBatches(input: CaptureInput, onBatch: (flows: FlowBatch) => Promise<void>, o: FlowBuilderOptions = {}): Promise<PcapImportStats> {
   const name = typeof input === 'string' ? input : input.name;
-  const batchSize = o.batchSize ?? 65536;
-  let batch: FlowRecord[] = [];
-  const full: FlowRecord[][] = [];
-  const builder = new FlowBuilder(
-    (f) => {
-      batch.push(f);
-      if (batch.length >= batchSize) {
-        full.push(batch);
-        batch = [];
-      }
-    },
-    { exporter: `file:${basename(name)}`, ...o },
-  );
+  const full: FlowBatch[] = [];
+  const builder = new FlowBuilder((b) => void full.push(b), { exporter: `file:${basename(name)}`, ...o });
   // The reader's callback is synchronous: full batches are written after each chunk (onProgress),
   // and the reader waits for them, so at most a chunk's worth of flows waits in memory.
   let writing: Promise<void> = Promise.resolve();
@@ -344,13 +370,25 @@ export async function importPcap(input: CaptureInput, onBatch: (flows: FlowRecor
   };
   const cs = await readCapture(input, (v) => builder.packet(v), { onProgress: drain });
   builder.end();
-  drain();
-  if (batch.length) {
-    const b = batch;
-    writing = writing.then(() => onBatch(b));
-  }
-  await writing;
+  await drain();
   const skipped: Record<string, number> = { ...(cs.skipped as Record<string, number>) };
   for (const [k, n] of Object.entries(builder.stats.skipped)) skipped[k] = (skipped[k] ?? 0) + n;
   return { format: cs.format, records: cs.records, packets: builder.stats.packets, flows: builder.stats.flows, ended: builder.stats.ended, skipped };
+}
+
+/** The records of a batch (the inverse of toBatch). */
+export function recordsOf(b: FlowBatch): FlowRecord[] {
+  const out: FlowRecord[] = new Array(b.length);
+  for (let i = 0; i < b.length; i++) {
+    out[i] = {
+      startMs: b.startMs[i]!, endMs: b.endMs[i]!, src: b.src[i]!, srcPort: b.srcPort[i]!, dst: b.dst[i]!, dstPort: b.dstPort[i]!, proto: b.proto[i]!,
+      packets: b.packets[i]!, bytes: b.bytes[i]!, tcpFlags: b.tcpFlags[i]!, exporter: b.exporters[b.exporter[i]!]!, sampling: b.sampling[i]!,
+    };
+  }
+  return out;
+}
+
+/** importPcapBatches with the flows as records (tests, small uses). */
+export function importPcap(input: CaptureInput, onBatch: (flows: FlowRecord[]) => Promise<void>, o: FlowBuilderOptions = {}): Promise<PcapImportStats> {
+  return importPcapBatches(input, (b) => onBatch(recordsOf(b)), o);
 }

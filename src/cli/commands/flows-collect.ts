@@ -2,7 +2,7 @@
 import { IotcleanError } from '../../core/errors.js';
 import { startCollector, type CollectorStats } from '../../flows/collector.js';
 import { importNfdumpCsv, type NfdumpCsvStats } from '../../flows/nfdump.js';
-import { importPcap, type PcapImportStats } from '../../flows/pcap.js';
+import { importPcapBatches, type PcapImportStats } from '../../flows/pcap.js';
 import { openFlowSink } from '../../flows/storage.js';
 import { open } from 'node:fs/promises';
 import type { Command } from '../command.js';
@@ -126,7 +126,7 @@ export const flowsImportCommand = defineCommand({
       for (const file of files) {
         if (await isCapture(file)) {
           const timeouts = { udp: o['inactive-timeout'], icmp: o['inactive-timeout'], tcp: o['tcp-timeout'], general: o['tcp-timeout'], maxlife: o['active-timeout'] };
-          const r = await importPcap(file, (batch) => sink.append(batch), { maxFlows: o['max-flows'], timeouts });
+          const r = await importPcapBatches(file, (batch) => sink.appendBatch(batch), { maxFlows: o['max-flows'], timeouts });
           const packetsSkipped = Object.values(r.skipped).reduce((a, n) => a + n, 0);
           results.push({ file, kind: 'pcap', ...r, records: r.flows, packetsSkipped });
           continue;

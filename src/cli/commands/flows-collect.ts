@@ -3,8 +3,11 @@ import { IotcleanError } from '../../core/errors.js';
 import { startCollector, type CollectorStats } from '../../flows/collector.js';
 import { importNfdumpCsv, type NfdumpCsvStats } from '../../flows/nfdump.js';
 import { importPcapBatches, type PcapImportStats } from '../../flows/pcap.js';
+import { exportFlowsCsv } from '../../flows/export.js';
 import { openFlowSink } from '../../flows/storage.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { parseWindow } from './flows-detect.js';
 import type { Command } from '../command.js';
 import { defineCommand } from '../command.js';
 
@@ -152,4 +155,38 @@ export const flowsImportCommand = defineCommand({
   },
 });
 
-export const flowsCollectCommands: Command<never>[] = [flowsCollectCommand as never, flowsImportCommand as never];
+export const flowsExportCommand = defineCommand({
+  name: 'export',
+  description: 'Write the stored flows as CSV (a header, then every column of the flows view: epoch ms, IPv4 as integers, counts) to stdout or --out FILE.',
+  positionals: [{ name: 'dir', description: 'flow store directory' }],
+  options: {
+    window: { type: 'string', value: 'FROM..TO', description: 'time window (ISO 8601; default: all flows)' },
+    out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+  },
+  async run(o, [dir], out) {
+    const win = o.window !== undefined ? parseWindow(o.window) : {};
+    if (o.out !== undefined) {
+      const fd = openSync(o.out, 'w');
+      let rows: number;
+      try {
+        rows = await exportFlowsCsv(dir!, (b) => {
+          for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
+        }, win);
+      } finally {
+        closeSync(fd);
+      }
+      out.result(`${fmt(rows)} flows written to ${o.out}`, { rows, out: o.out });
+      return;
+    }
+    // The buffer is reused once the write callback has run, i.e. once stdout took the bytes.
+    const write = (b: Buffer) => new Promise<void>((res, rej) => process.stdout.write(b, (e) => (e ? rej(e) : res())));
+    try {
+      const rows = await exportFlowsCsv(dir!, write, win);
+      out.info(`${fmt(rows)} flows written`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e; // the reader went away (| head)
+    }
+  },
+});
+
+export const flowsCollectCommands: Command<never>[] = [flowsCollectCommand as never, flowsImportCommand as never, flowsExportCommand as never];

@@ -9,9 +9,9 @@
  *     flows it stored (nfdump -I) and lost, and its socket's kernel drops.
  *  3. Read rates of the stored flows (the same flows on both sides, TZ=UTC, output to /dev/null):
  *     `nfdump -r FILE -q -o csv` (the issue's yardstick, 48 columns) and `-o fmt:` with only the
- *     fields our store keeps (the stricter like-with-like), against iotclean's CSV export
- *     (exportFlowsCsv: every column, integers) and DuckDB's own COPY … (FORMAT csv) of the same
- *     bytes; best of 3 interleaved runs, wall and CPU time. Then DuckDB over the Parquet store:
+ *     fields our store keeps (the stricter like-with-like), against `iotclean flows export`
+ *     (exportFlowsCsv: every column as integers, DuckDB's CSV writer); best of 3 interleaved runs,
+ *     wall and CPU time. Then DuckDB over the Parquet store:
  *     count(*), a group-by aggregate, an aggregate over every column (a full scan), and readFlows()
  *     into JavaScript records.
  *
@@ -24,7 +24,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -192,45 +192,32 @@ try {
     const r = spawnSync('sh', ['-c', 'nfdump -r "$1" -q -c 10000 -o "$2" | wc -c', 'sh', nfFile, format], { env, encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });
     return Number(r.stdout.trim()) / 10000;
   };
-  const oursCsv = async (): Promise<{ wallS: number; cpuS: number; bytes: number; rows: number }> => {
-    const fd = openSync('/dev/null', 'w');
-    let bytes = 0;
-    try {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      const rows = await exportFlowsCsv(store, (b) => {
-        bytes += writeSync(fd, b);
-      });
-      const wallS = (performance.now() - t0) / 1000;
-      const c = process.cpuUsage(c0);
-      return { wallS, cpuS: (c.user + c.system) / 1e6, bytes, rows };
-    } finally {
-      closeSync(fd);
-    }
+  const oursCsv = async (): Promise<{ wallS: number; cpuS: number; rows: number }> => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const rows = await exportFlowsCsv(store, '/dev/null');
+    const wallS = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { wallS, cpuS: (c.user + c.system) / 1e6, rows };
+  };
+  const ourBytesPerRow = async (): Promise<number> => {
+    const file = join(dir, 'export-sample.csv');
+    const rows = await exportFlowsCsv(store, file);
+    return statSync(file).size / rows;
   };
   const best = (runs: readonly { wallS: number; cpuS: number }[]) => ({ wallS: Math.min(...runs.map((r) => r.wallS)), cpuS: Math.min(...runs.map((r) => r.cpuS)) });
   const nfCsvRuns: { wallS: number; cpuS: number }[] = [];
   const nfFmtRuns: { wallS: number; cpuS: number }[] = [];
-  const oursRuns: { wallS: number; cpuS: number; bytes: number; rows: number }[] = [];
-  const duckRuns: { wallS: number; cpuS: number }[] = [];
+  const oursRuns: { wallS: number; cpuS: number; rows: number }[] = [];
   await oursCsv(); // warm: the page cache holds both stores' files from here on
   for (let k = 0; k < REPEAT; k++) {
     nfCsvRuns.push(nfdumpRun('csv'));
     oursRuns.push(await oursCsv());
     nfFmtRuns.push(nfdumpRun(nfFields));
-    const v = await openFlows(store);
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await v.connection.run(`COPY (SELECT * FROM flows) TO '/dev/null' (FORMAT csv)`);
-    const wallS = (performance.now() - t0) / 1000;
-    const c = process.cpuUsage(c0);
-    duckRuns.push({ wallS, cpuS: (c.user + c.system) / 1e6 });
-    v.close();
   }
   const nfCsv = best(nfCsvRuns);
   const nfFmt = best(nfFmtRuns);
   const oursBest = best(oursRuns);
-  const duckBest = best(duckRuns);
   const exported = oursRuns[0]!.rows;
 
   const view = await openFlows(store);
@@ -253,8 +240,7 @@ try {
     console.log(`  ${label.padEnd(62)} ${fmt(flows / r.wallS).padStart(14)} flows/s  ${((flows / r.wallS) / nfRate).toFixed(1).padStart(7)}×   CPU ${r.cpuS.toFixed(2).padStart(6)} s  ${(nfCsv.cpuS / r.cpuS).toFixed(1).padStart(5)}×  ${bpr.toFixed(0).padStart(4)} B/row`);
   csvRow('nfdump -r FILE -q -o csv (48 columns)', nfFlows, nfCsv, bytesPerRow('csv'));
   csvRow('nfdump -q -o fmt:%ts,%te,%sa,%sp,%da,%dp,%pr,%pkt,%byt,%flg,%ra', nfFlows, nfFmt, bytesPerRow(nfFields));
-  csvRow('iotclean exportFlowsCsv (12 columns, integers)', exported, oursBest, oursRuns[0]!.bytes / exported);
-  csvRow('DuckDB COPY (SELECT * FROM flows) (FORMAT csv), same bytes', stored, duckBest, oursRuns[0]!.bytes / exported);
+  csvRow('iotclean flows export (DuckDB COPY csv; 12 columns, integers)', exported, oursBest, await ourBytesPerRow());
   const rows: [string, number][] = [
     ['DuckDB count(*) over Parquet', rate(countS)],
     ['DuckDB group by dst,port,proto: count, sums, distinct src', rate(aggS)],

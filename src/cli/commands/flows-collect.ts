@@ -5,8 +5,11 @@ import { importNfdumpCsv, type NfdumpCsvStats } from '../../flows/nfdump.js';
 import { importPcapBatches, type PcapImportStats } from '../../flows/pcap.js';
 import { exportFlowsCsv } from '../../flows/export.js';
 import { openFlowSink } from '../../flows/storage.js';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseWindow } from './flows-detect.js';
 import type { Command } from '../command.js';
 import { defineCommand } from '../command.js';
@@ -166,25 +169,25 @@ export const flowsExportCommand = defineCommand({
   async run(o, [dir], out) {
     const win = o.window !== undefined ? parseWindow(o.window) : {};
     if (o.out !== undefined) {
-      const fd = openSync(o.out, 'w');
-      let rows: number;
-      try {
-        rows = await exportFlowsCsv(dir!, (b) => {
-          for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
-        }, win);
-      } finally {
-        closeSync(fd);
-      }
+      const rows = await exportFlowsCsv(dir!, o.out, win);
       out.result(`${fmt(rows)} flows written to ${o.out}`, { rows, out: o.out });
       return;
     }
-    // The buffer is reused once the write callback has run, i.e. once stdout took the bytes.
-    const write = (b: Buffer) => new Promise<void>((res, rej) => process.stdout.write(b, (e) => (e ? rej(e) : res())));
+    // DuckDB writes to a file it opens by name, and a child's stdout is often a socket that cannot
+    // be opened so: a temporary file, then copied out.
+    const tmp = await mkdtemp(join(tmpdir(), 'iotclean-export-'));
     try {
-      const rows = await exportFlowsCsv(dir!, write, win);
+      const rows = await exportFlowsCsv(dir!, join(tmp, 'flows.csv'), win);
+      try {
+        for await (const chunk of createReadStream(join(tmp, 'flows.csv'))) {
+          if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e; // the reader went away (| head)
+      }
       out.info(`${fmt(rows)} flows written`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e; // the reader went away (| head)
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
     }
   },
 });

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newFrameSpec, tcpFlag, writeFrame, type FrameSpec } from '../darknet/pcap/build.js';
-import { linkTypes } from '../darknet/pcap/packet.js';
+import { linkTypes, newPacketView, type PacketView } from '../darknet/pcap/packet.js';
 import { CaptureWriter, type CaptureFormat } from '../darknet/pcap/writer.js';
 import { writeBurstPcap } from './netflow/burst-pcap.js';
-import { importPcap, type FlowBuilderOptions } from './pcap.js';
+import { FlowBuilder, importPcap, softflowdTimeouts, type FlowBuilderOptions } from './pcap.js';
 import type { FlowRecord } from './types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-flows-pcap-'));
@@ -145,5 +145,89 @@ describe('pcap → flows', () => {
     const junk = join(dir, 'junk.pcap');
     writeFileSync(junk, 'hello, not a capture\n');
     await expect(importPcap(junk, async () => undefined)).rejects.toThrow(/not a pcap or pcapng capture/);
+  });
+});
+
+/**
+ * The builder's table (open addressing with backward-shift deletes, rows reused through a free
+ * list, a generation-checked queue) against the plainest model of the same rules: a Map keyed by
+ * a string, iterated in insertion order. Random packets over few tuples force collisions, deletes
+ * in the middle of probe runs, reuse of rows, evictions and timeouts.
+ */
+describe('FlowBuilder against a Map model', () => {
+  type Out = [number, number, number, number, number, number, number, number, number, number];
+  function model(packets: PacketView[], maxFlows: number, t: typeof softflowdTimeouts): Out[] {
+    type F = { s: number; e: number; v: PacketView; sp: number; dp: number; n: number; bytes: number; fl: number };
+    const flows = new Map<string, F>();
+    const out: Out[] = [];
+    const end = (k: string, f: F) => {
+      flows.delete(k);
+      out.push([f.s, f.e, f.v.src, f.sp, f.v.dst, f.dp, f.v.proto, f.n, f.bytes, f.fl]);
+    };
+    const idle = (p: number) => 1000 * (p === 6 ? t.tcp : p === 17 ? t.udp : p === 1 ? t.icmp : t.general);
+    let next = -Infinity;
+    for (const v of packets) {
+      const ms = v.tsSec * 1000 + Math.floor(v.tsNsec / 1e6);
+      if (ms >= next) {
+        if (next !== -Infinity) for (const [k, f] of flows) if (ms - f.e > idle(f.v.proto)) end(k, f); else if (ms - f.s >= t.maxlife * 1000) end(k, f);
+        next = ms + t.expint * 1000;
+      }
+      const k = `${v.src},${v.dst},${v.sport},${v.dport},${v.proto}`;
+      let f = flows.get(k);
+      if (f && (ms - f.e > idle(v.proto) || ms - f.s >= t.maxlife * 1000)) {
+        end(k, f);
+        f = undefined;
+      }
+      if (!f) {
+        if (flows.size >= maxFlows) {
+          const [ok, of] = flows.entries().next().value!;
+          end(ok, of);
+        }
+        f = { s: ms, e: ms, v: { ...v }, sp: v.sport, dp: v.dport, n: 0, bytes: 0, fl: 0 };
+        flows.set(k, f);
+      }
+      f.n++;
+      f.bytes += (v.buf[v.ipOffset + 2]! << 8) | v.buf[v.ipOffset + 3]!;
+      if (ms > f.e) f.e = ms;
+      if (v.proto === 6) {
+        f.fl |= v.tcpFlags;
+        if (v.tcpFlags & 5) end(k, f);
+      }
+    }
+    for (const [k, f] of [...flows]) end(k, f);
+    return out;
+  }
+
+  it('emits the same flows in the same order', () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const t = { ...softflowdTimeouts, tcp: 40, udp: 20, maxlife: 300, expint: 10 };
+    for (const maxFlows of [7, 64, 100_000]) {
+      const packets: PacketView[] = [];
+      let ms = T0 * 1000;
+      for (let i = 0; i < 20_000; i++) {
+        ms += rand(3) === 0 ? rand(15_000) : rand(50);
+        const v = newPacketView();
+        v.buf = new Uint8Array([0, 0, 0, 40 + rand(200)]);
+        Object.assign(v, { tsSec: Math.floor(ms / 1000), tsNsec: (ms % 1000) * 1e6, ipOffset: 0, src: 0x0a000000 + rand(40), dst: rand(2) ? 0xc0a80001 : 0xfffffffe, proto: rand(4) ? 6 : 17, l4: true, sport: 1000 + rand(5), dport: rand(2) ? 80 : 443 });
+        v.tcpFlags = v.proto === 6 ? (rand(8) === 0 ? 1 : rand(20) === 0 ? 4 : 16) : 0;
+        packets.push(v);
+      }
+      const got: Out[] = [];
+      const b = new FlowBuilder((batch) => {
+        for (let i = 0; i < batch.length; i++) got.push([batch.startMs[i]!, batch.endMs[i]!, batch.src[i]!, batch.srcPort[i]!, batch.dst[i]!, batch.dstPort[i]!, batch.proto[i]!, batch.packets[i]!, batch.bytes[i]!, batch.tcpFlags[i]!]);
+      }, { maxFlows, timeouts: t, batchSize: 1000 });
+      for (const v of packets) b.packet(v);
+      b.end();
+      const want = model(packets, maxFlows, t);
+      expect(want.length).toBeGreaterThan(2000);
+      expect(got).toEqual(want);
+      if (maxFlows === 7) expect(b.stats.ended.evicted).toBeGreaterThan(100);
+      if (maxFlows === 100_000) expect(b.stats.ended.evicted).toBe(0);
+      expect(b.stats.ended.inactive).toBeGreaterThan(0);
+    }
   });
 });

@@ -18,6 +18,7 @@
 import { basename } from 'node:path';
 import type { PacketView } from '../darknet/pcap/packet.js';
 import { readCapture, type CaptureInput, type CaptureStats } from '../darknet/pcap/reader.js';
+import type { FlowBatch } from './storage.js';
 import type { FlowRecord } from './types.js';
 
 export interface FlowTimeouts {
@@ -41,6 +42,8 @@ export interface FlowBuilderOptions {
   readonly maxFlows?: number;
   /** The `exporter` column of the records. */
   readonly exporter?: string;
+  /** Finished flows per batch handed out (default 262144, ~16 MB: fewer, larger Parquet parts cost less to write). */
+  readonly batchSize?: number;
 }
 
 export interface FlowBuilderStats {
@@ -52,38 +55,83 @@ export interface FlowBuilderStats {
   readonly skipped: Record<string, number>;
 }
 
-interface Flow {
-  key: string;
-  /** Still in the table (the creation-order queue keeps ended flows until they reach its head). */
-  live: boolean;
-  startMs: number;
-  endMs: number;
-  src: number;
-  srcPort: number;
-  dst: number;
-  dstPort: number;
-  proto: number;
-  packets: number;
-  bytes: number;
-  tcpFlags: number;
+/** Mix the 5-tuple into 32 bits (murmur3's finaliser steps). */
+function tupleHash(src: number, dst: number, ports: number, proto: number): number {
+  let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b) ^ dst;
+  h = Math.imul(h ^ (h >>> 16), 0xc2b2ae35) ^ ports;
+  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b) ^ proto;
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Builds flows from packets fed in capture order; `emit` gets every finished flow. */
+const EMPTY = -1;
+
+/**
+ * Builds flows from packets fed in capture order; `emit` gets the finished flows in columnar
+ * batches (each with arrays of its own, so it may keep or transfer them).
+ *
+ * The live flows are rows of typed arrays (a free list reuses ended rows) found through an
+ * open-addressing table over the numeric 5-tuple: no key string and no object per packet or per
+ * flow. Objects per flow were most of the cost: a flow lives long enough to be promoted out of the
+ * young generation, so each one was copied by the garbage collector.
+ */
 export class FlowBuilder {
-  private readonly flows = new Map<string, Flow>();
-  /** Flows in creation order, for evicting the oldest: a Map's first entry is slow to find after many deletes. */
-  private queue: Flow[] = [];
+  // Flow rows.
+  private cap = 0;
+  private startMs = new Float64Array(0);
+  private endMs = new Float64Array(0);
+  private src = new Uint32Array(0);
+  private dst = new Uint32Array(0);
+  private srcPort = new Uint16Array(0);
+  private dstPort = new Uint16Array(0);
+  private proto = new Uint8Array(0);
+  private tcpFlags = new Uint8Array(0);
+  private packets = new Float64Array(0);
+  private bytes = new Float64Array(0);
+  private hash = new Uint32Array(0);
+  /** Bumped when a row is freed, so the queue can tell a reused row from the flow it listed. */
+  private gen = new Uint32Array(0);
+  private free: number[] = [];
+  private size = 0;
+  // Linear-probing table of row numbers (EMPTY when unused); at most half full.
+  private slots = new Int32Array(1024).fill(EMPTY);
+  private mask = 1023;
+  /** Rows in creation order with their generation, for evicting the oldest and for ordered expiry. */
+  private queueRow: number[] = [];
+  private queueGen: number[] = [];
   private head = 0;
   private readonly t: FlowTimeouts;
   private readonly maxFlows: number;
   private readonly exporter: string;
+  private readonly batchSize: number;
+  private out: FlowBatch;
+  private outN = 0;
   private nextCheckMs = -Infinity;
   readonly stats: FlowBuilderStats = { packets: 0, flows: 0, ended: { inactive: 0, active: 0, fin: 0, rst: 0, evicted: 0, end: 0 }, skipped: {} };
 
-  constructor(private readonly emit: (f: FlowRecord) => void, o: FlowBuilderOptions = {}) {
+  constructor(private readonly emit: (b: FlowBatch) => void, o: FlowBuilderOptions = {}) {
     this.t = { ...softflowdTimeouts, ...o.timeouts };
     this.maxFlows = Math.max(1, o.maxFlows ?? 8192);
     this.exporter = o.exporter ?? 'pcap';
+    this.batchSize = Math.max(1, o.batchSize ?? 262144);
+    this.out = this.newBatch();
+  }
+
+  private newBatch(): FlowBatch {
+    const n = this.batchSize;
+    return {
+      length: 0, startMs: new Float64Array(n), endMs: new Float64Array(n), src: new Uint32Array(n), srcPort: new Uint16Array(n), dst: new Uint32Array(n), dstPort: new Uint16Array(n),
+      proto: new Uint8Array(n), packets: new Float64Array(n), bytes: new Float64Array(n), tcpFlags: new Uint8Array(n), exporter: new Uint32Array(n), exporters: [this.exporter],
+      sampling: new Uint32Array(n).fill(1),
+    };
+  }
+
+  /** Hand out the finished flows gathered so far. */
+  private emitOut(): void {
+    if (this.outN === 0) return;
+    const b = { ...this.out, length: this.outN };
+    this.out = this.newBatch();
+    this.outN = 0;
+    this.emit(b);
   }
 
   private skip(reason: string): void {
@@ -94,21 +142,149 @@ export class FlowBuilder {
     return 1000 * (proto === 6 ? this.t.tcp : proto === 17 ? this.t.udp : proto === 1 ? this.t.icmp : this.t.general);
   }
 
-  private finish(key: string, f: Flow, why: keyof FlowBuilderStats['ended']): void {
-    this.flows.delete(key);
-    f.live = false;
-    this.stats.ended[why]++;
-    this.stats.flows++;
-    this.emit({ startMs: f.startMs, endMs: f.endMs, src: f.src, srcPort: f.srcPort, dst: f.dst, dstPort: f.dstPort, proto: f.proto, packets: f.packets, bytes: f.bytes, tcpFlags: f.tcpFlags, exporter: this.exporter, sampling: 1 });
+  /** More rows: the arrays double (memory follows the live flows, up to maxFlows). */
+  private growRows(): void {
+    const cap = Math.max(1024, this.cap * 2);
+    const grow = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
+    this.startMs = grow(this.startMs);
+    this.endMs = grow(this.endMs);
+    this.src = grow(this.src);
+    this.dst = grow(this.dst);
+    this.srcPort = grow(this.srcPort);
+    this.dstPort = grow(this.dstPort);
+    this.proto = grow(this.proto);
+    this.tcpFlags = grow(this.tcpFlags);
+    this.packets = grow(this.packets);
+    this.bytes = grow(this.bytes);
+    this.hash = grow(this.hash);
+    this.gen = grow(this.gen);
+    for (let r = cap - 1; r >= this.cap; r--) this.free.push(r);
+    this.cap = cap;
   }
 
-  /** Expire what is idle or too old at capture time `nowMs`. */
+  private placeSlot(row: number): void {
+    let i = this.hash[row]! & this.mask;
+    while (this.slots[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.slots[i] = row;
+  }
+
+  private growSlots(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2).fill(EMPTY);
+    this.mask = this.slots.length - 1;
+    for (let i = 0; i < old.length; i++) if (old[i] !== EMPTY) this.placeSlot(old[i]!);
+  }
+
+  /** The row of a live flow, or EMPTY. */
+  private find(src: number, dst: number, srcPort: number, dstPort: number, proto: number, h: number): number {
+    const slots = this.slots;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const r = slots[i]!;
+      if (r === EMPTY) return EMPTY;
+      if (this.hash[r] === h && this.src[r] === src && this.dst[r] === dst && this.srcPort[r] === srcPort && this.dstPort[r] === dstPort && this.proto[r] === proto) return r;
+    }
+  }
+
+  /** Take the row out of the table: the following run is shifted back (no tombstones). */
+  private unslot(row: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = this.hash[row]! & mask;
+    while (slots[i] !== row) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const g = slots[j]!;
+      if (g === EMPTY) break;
+      const home = this.hash[g]! & mask;
+      // g may fill the hole at i unless its home slot lies cyclically in (i, j].
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (!stays) {
+        slots[i] = g;
+        i = j;
+      }
+    }
+    slots[i] = EMPTY;
+  }
+
+  private finish(r: number, why: keyof FlowBuilderStats['ended']): void {
+    this.unslot(r);
+    this.gen[r] = (this.gen[r]! + 1) >>> 0;
+    this.free.push(r);
+    this.size--;
+    this.stats.ended[why]++;
+    this.stats.flows++;
+    const o = this.out;
+    const i = this.outN++;
+    o.startMs[i] = this.startMs[r]!;
+    o.endMs[i] = this.endMs[r]!;
+    o.src[i] = this.src[r]!;
+    o.srcPort[i] = this.srcPort[r]!;
+    o.dst[i] = this.dst[r]!;
+    o.dstPort[i] = this.dstPort[r]!;
+    o.proto[i] = this.proto[r]!;
+    o.packets[i] = this.packets[r]!;
+    o.bytes[i] = this.bytes[r]!;
+    o.tcpFlags[i] = this.tcpFlags[r]!;
+    if (this.outN === this.batchSize) this.emitOut();
+  }
+
+  /** Whether queue entry q still names a live flow. */
+  private queued(q: number): boolean {
+    return this.gen[this.queueRow[q]!] === this.queueGen[q];
+  }
+
+  /** Expire what is idle or too old at capture time `nowMs`, in creation order. */
   private expire(nowMs: number): void {
     const maxlife = this.t.maxlife * 1000;
-    for (const [k, f] of this.flows) {
-      if (nowMs - f.endMs > this.inactiveMs(f.proto)) this.finish(k, f, 'inactive');
-      else if (maxlife > 0 && nowMs - f.startMs >= maxlife) this.finish(k, f, 'active');
+    for (let q = this.head; q < this.queueRow.length; q++) {
+      if (!this.queued(q)) continue;
+      const r = this.queueRow[q]!;
+      if (nowMs - this.endMs[r]! > this.inactiveMs(this.proto[r]!)) this.finish(r, 'inactive');
+      else if (maxlife > 0 && nowMs - this.startMs[r]! >= maxlife) this.finish(r, 'active');
     }
+  }
+
+  /** A new flow's row, in the table and the queue. */
+  private open(src: number, dst: number, srcPort: number, dstPort: number, proto: number, h: number, ms: number): number {
+    if (this.size >= this.maxFlows) {
+      while (!this.queued(this.head)) this.head++;
+      this.finish(this.queueRow[this.head++]!, 'evicted');
+    }
+    // Drop ended flows from the queue now and then, so it stays within a few times the table.
+    if (this.queueRow.length - this.head > 2 * this.maxFlows + 65536) {
+      const rows: number[] = [];
+      const gens: number[] = [];
+      for (let q = this.head; q < this.queueRow.length; q++) {
+        if (!this.queued(q)) continue;
+        rows.push(this.queueRow[q]!);
+        gens.push(this.queueGen[q]!);
+      }
+      this.queueRow = rows;
+      this.queueGen = gens;
+      this.head = 0;
+    }
+    if (this.free.length === 0) this.growRows();
+    if (2 * (this.size + 1) > this.slots.length) this.growSlots();
+    const r = this.free.pop()!;
+    this.startMs[r] = ms;
+    this.endMs[r] = ms;
+    this.src[r] = src;
+    this.dst[r] = dst;
+    this.srcPort[r] = srcPort;
+    this.dstPort[r] = dstPort;
+    this.proto[r] = proto;
+    this.packets[r] = 0;
+    this.bytes[r] = 0;
+    this.tcpFlags[r] = 0;
+    this.hash[r] = h;
+    this.placeSlot(r);
+    this.size++;
+    this.queueRow.push(r);
+    this.queueGen.push(this.gen[r]!);
+    return r;
   }
 
   /** One decoded packet (the reader's reused view). */
@@ -128,50 +304,40 @@ export class FlowBuilder {
     const srcPort = proto === 1 ? 0 : v.sport;
     // NetFlow's ICMP convention: type and code in the destination port.
     const dstPort = proto === 1 ? (v.l4 ? v.icmpType * 256 + v.icmpCode : 0) : v.dport;
-    const key = `${v.src},${v.dst},${srcPort},${dstPort},${proto}`;
-    let f = this.flows.get(key);
-    if (f) {
+    const h = tupleHash(v.src, v.dst, (srcPort << 16) | dstPort, proto);
+    let r = this.find(v.src, v.dst, srcPort, dstPort, proto, h);
+    if (r !== EMPTY) {
       const maxlife = this.t.maxlife * 1000;
-      if (ms - f.endMs > this.inactiveMs(proto)) {
-        this.finish(key, f, 'inactive');
-        f = undefined;
-      } else if (maxlife > 0 && ms - f.startMs >= maxlife) {
-        this.finish(key, f, 'active');
-        f = undefined;
+      if (ms - this.endMs[r]! > this.inactiveMs(proto)) {
+        this.finish(r, 'inactive');
+        r = EMPTY;
+      } else if (maxlife > 0 && ms - this.startMs[r]! >= maxlife) {
+        this.finish(r, 'active');
+        r = EMPTY;
       }
     }
-    if (!f) {
-      if (this.flows.size >= this.maxFlows) {
-        while (!this.queue[this.head]!.live) this.head++;
-        const oldest = this.queue[this.head++]!;
-        this.finish(oldest.key, oldest, 'evicted');
-      }
-      // Drop ended flows from the queue now and then, so it stays within a few times the table.
-      if (this.queue.length - this.head > 2 * this.maxFlows + 65536) {
-        this.queue = this.queue.slice(this.head).filter((q) => q.live);
-        this.head = 0;
-      }
-      f = { key, live: true, startMs: ms, endMs: ms, src: v.src, srcPort, dst: v.dst, dstPort, proto, packets: 0, bytes: 0, tcpFlags: 0 };
-      this.flows.set(key, f);
-      this.queue.push(f);
-    }
-    f.packets++;
-    f.bytes += total;
-    if (ms > f.endMs) f.endMs = ms;
+    if (r === EMPTY) r = this.open(v.src, v.dst, srcPort, dstPort, proto, h, ms);
+    this.packets[r] = this.packets[r]! + 1;
+    this.bytes[r] = this.bytes[r]! + total;
+    if (ms > this.endMs[r]!) this.endMs[r] = ms;
     if (proto === 6) {
-      f.tcpFlags |= v.tcpFlags;
-      if (v.tcpFlags & 4) this.finish(key, f, 'rst');
-      else if (v.tcpFlags & 1) this.finish(key, f, 'fin');
+      this.tcpFlags[r] = this.tcpFlags[r]! | v.tcpFlags;
+      if (v.tcpFlags & 4) this.finish(r, 'rst');
+      else if (v.tcpFlags & 1) this.finish(r, 'fin');
     }
   }
 
-  /** End of capture: every flow still held is exported. */
+  /** End of capture: every flow still held is exported, in creation order. */
   end(): void {
-    for (const [k, f] of this.flows) this.finish(k, f, 'end');
+    for (let q = this.head; q < this.queueRow.length; q++) if (this.queued(q)) this.finish(this.queueRow[q]!, 'end');
+    this.queueRow = [];
+    this.queueGen = [];
+    this.head = 0;
+    this.emitOut();
   }
 
   get active(): number {
-    return this.flows.size;
+    return this.size;
   }
 }
 
@@ -187,22 +353,11 @@ export interface PcapImportStats {
   readonly skipped: Readonly<Record<string, number>>;
 }
 
-/** Read a capture into flows, handed to `onBatch` in batches (awaited, so memory stays bounded). */
-export async function importPcap(input: CaptureInput, onBatch: (flows: FlowRecord[]) => Promise<void>, o: FlowBuilderOptions & { batchSize?: number } = {}): Promise<PcapImportStats> {
+/** Read a capture into flows, handed to `onBatch` in columnar batches (awaited, so memory stays bounded). */
+export async function importPcapBatches(input: CaptureInput, onBatch: (flows: FlowBatch) => Promise<void>, o: FlowBuilderOptions = {}): Promise<PcapImportStats> {
   const name = typeof input === 'string' ? input : input.name;
-  const batchSize = o.batchSize ?? 65536;
-  let batch: FlowRecord[] = [];
-  const full: FlowRecord[][] = [];
-  const builder = new FlowBuilder(
-    (f) => {
-      batch.push(f);
-      if (batch.length >= batchSize) {
-        full.push(batch);
-        batch = [];
-      }
-    },
-    { exporter: `file:${basename(name)}`, ...o },
-  );
+  const full: FlowBatch[] = [];
+  const builder = new FlowBuilder((b) => void full.push(b), { exporter: `file:${basename(name)}`, ...o });
   // The reader's callback is synchronous: full batches are written after each chunk (onProgress),
   // and the reader waits for them, so at most a chunk's worth of flows waits in memory.
   let writing: Promise<void> = Promise.resolve();
@@ -215,13 +370,25 @@ export async function importPcap(input: CaptureInput, onBatch: (flows: FlowRecor
   };
   const cs = await readCapture(input, (v) => builder.packet(v), { onProgress: drain });
   builder.end();
-  drain();
-  if (batch.length) {
-    const b = batch;
-    writing = writing.then(() => onBatch(b));
-  }
-  await writing;
+  await drain();
   const skipped: Record<string, number> = { ...(cs.skipped as Record<string, number>) };
   for (const [k, n] of Object.entries(builder.stats.skipped)) skipped[k] = (skipped[k] ?? 0) + n;
   return { format: cs.format, records: cs.records, packets: builder.stats.packets, flows: builder.stats.flows, ended: builder.stats.ended, skipped };
+}
+
+/** The records of a batch (the inverse of toBatch). */
+export function recordsOf(b: FlowBatch): FlowRecord[] {
+  const out: FlowRecord[] = new Array(b.length);
+  for (let i = 0; i < b.length; i++) {
+    out[i] = {
+      startMs: b.startMs[i]!, endMs: b.endMs[i]!, src: b.src[i]!, srcPort: b.srcPort[i]!, dst: b.dst[i]!, dstPort: b.dstPort[i]!, proto: b.proto[i]!,
+      packets: b.packets[i]!, bytes: b.bytes[i]!, tcpFlags: b.tcpFlags[i]!, exporter: b.exporters[b.exporter[i]!]!, sampling: b.sampling[i]!,
+    };
+  }
+  return out;
+}
+
+/** importPcapBatches with the flows as records (tests, small uses). */
+export function importPcap(input: CaptureInput, onBatch: (flows: FlowRecord[]) => Promise<void>, o: FlowBuilderOptions = {}): Promise<PcapImportStats> {
+  return importPcapBatches(input, (b) => onBatch(recordsOf(b)), o);
 }

@@ -223,6 +223,8 @@ export interface SinkCounts {
 
 /** A FlowSink writing hour-partitioned Parquet under dir. */
 export interface ParquetFlowSink extends FlowSink {
+  /** Append flows already in columns (no record objects; the batch's arrays become the sink's). */
+  appendBatch(b: FlowBatch): Promise<void>;
   counts(): SinkCounts;
 }
 
@@ -319,8 +321,11 @@ export async function openFlowSink(dir: string, options: FlowSinkOptions = {}): 
   const writeOut = (): Promise<void> => {
     if (buffer.length === 0) return chain;
     const batch = toBatch(buffer);
-    inFlight += buffer.length;
     buffer = [];
+    return enqueue(batch);
+  };
+  const enqueue = (batch: FlowBatch): Promise<void> => {
+    inFlight += batch.length;
     chain = chain.then(async () => {
       try {
         const r = await backend.write(batch);
@@ -349,6 +354,14 @@ export async function openFlowSink(dir: string, options: FlowSinkOptions = {}): 
         // Back-pressure: never more than one part in flight beyond the buffer, so memory stays bounded.
         if (inFlight > flushRows) await done;
       }
+    },
+    async appendBatch(b) {
+      check();
+      if (b.length === 0) return;
+      // Records appended before stay ahead of this batch.
+      writeOut();
+      const done = enqueue(b);
+      if (inFlight > flushRows) await done;
     },
     async flush() {
       check();

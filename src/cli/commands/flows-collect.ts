@@ -2,9 +2,15 @@
 import { IotcleanError } from '../../core/errors.js';
 import { startCollector, type CollectorStats } from '../../flows/collector.js';
 import { importNfdumpCsv, type NfdumpCsvStats } from '../../flows/nfdump.js';
-import { importPcap, type PcapImportStats } from '../../flows/pcap.js';
+import { importPcapBatches, type PcapImportStats } from '../../flows/pcap.js';
+import { exportFlowsCsv } from '../../flows/export.js';
 import { openFlowSink } from '../../flows/storage.js';
-import { open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseWindow } from './flows-detect.js';
 import type { Command } from '../command.js';
 import { defineCommand } from '../command.js';
 
@@ -126,7 +132,7 @@ export const flowsImportCommand = defineCommand({
       for (const file of files) {
         if (await isCapture(file)) {
           const timeouts = { udp: o['inactive-timeout'], icmp: o['inactive-timeout'], tcp: o['tcp-timeout'], general: o['tcp-timeout'], maxlife: o['active-timeout'] };
-          const r = await importPcap(file, (batch) => sink.append(batch), { maxFlows: o['max-flows'], timeouts });
+          const r = await importPcapBatches(file, (batch) => sink.appendBatch(batch), { maxFlows: o['max-flows'], timeouts });
           const packetsSkipped = Object.values(r.skipped).reduce((a, n) => a + n, 0);
           results.push({ file, kind: 'pcap', ...r, records: r.flows, packetsSkipped });
           continue;
@@ -152,4 +158,38 @@ export const flowsImportCommand = defineCommand({
   },
 });
 
-export const flowsCollectCommands: Command<never>[] = [flowsCollectCommand as never, flowsImportCommand as never];
+export const flowsExportCommand = defineCommand({
+  name: 'export',
+  description: 'Write the stored flows as CSV (a header, then every column of the flows view: epoch ms, IPv4 as integers, counts) to stdout or --out FILE.',
+  positionals: [{ name: 'dir', description: 'flow store directory' }],
+  options: {
+    window: { type: 'string', value: 'FROM..TO', description: 'time window (ISO 8601; default: all flows)' },
+    out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+  },
+  async run(o, [dir], out) {
+    const win = o.window !== undefined ? parseWindow(o.window) : {};
+    if (o.out !== undefined) {
+      const rows = await exportFlowsCsv(dir!, o.out, win);
+      out.result(`${fmt(rows)} flows written to ${o.out}`, { rows, out: o.out });
+      return;
+    }
+    // DuckDB writes to a file it opens by name, and a child's stdout is often a socket that cannot
+    // be opened so: a temporary file, then copied out.
+    const tmp = await mkdtemp(join(tmpdir(), 'iotclean-export-'));
+    try {
+      const rows = await exportFlowsCsv(dir!, join(tmp, 'flows.csv'), win);
+      try {
+        for await (const chunk of createReadStream(join(tmp, 'flows.csv'))) {
+          if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e; // the reader went away (| head)
+      }
+      out.info(`${fmt(rows)} flows written`);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  },
+});
+
+export const flowsCollectCommands: Command<never>[] = [flowsCollectCommand as never, flowsImportCommand as never, flowsExportCommand as never];

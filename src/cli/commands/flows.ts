@@ -5,6 +5,6 @@ import { flowsDetectCommands } from './flows-detect.js';
 
 export const flowsCommand = defineCommand({
   name: 'flows',
-  description: 'Flow records (headers only): flows collect | import | detect | live | generate.',
+  description: 'Flow records (headers only): flows collect | import | export | detect | live | generate.',
   subcommands: [...flowsCollectCommands, ...flowsDetectCommands] as never[],
 });

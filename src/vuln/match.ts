@@ -25,7 +25,7 @@
 import type { VulnStatus } from '../core/records.js';
 import { compareAttribute, cpeAttributes, cpeKey, formatCpe, tryParseCpe, valueText, type Cpe, type CpeValue } from './cpe.js';
 import type { AffectedProduct, AffectedVersion, ConfigNode, CpeCriterion, CveRecord } from './types.js';
-import { compareParsed, compareVersions, parseVersion, type ParsedVersion } from './version.js';
+import { compareParsed, compareVersions, parseVersionCached, type ParsedVersion } from './version.js';
 
 type Tri = 'T' | 'F' | 'U';
 
@@ -43,31 +43,65 @@ export interface CveVerdict {
 interface CompiledCriterion {
   readonly raw: CpeCriterion;
   readonly cpe: Cpe | undefined;
-  /** part:vendor:product when all three are literals (the fast path), else null. */
+  /** part:vendor:product when all three are literals (the fast path), else null; interned (see `intern`). */
   readonly key: string | null;
-  /** The version bounds and the literal version, parsed once (src/vuln/version.ts). */
-  readonly parsed: Readonly<Partial<Record<BoundKey | 'version', ParsedVersion | null>>>;
+  /** The criterion's part as plain text (a, o, h), else null. */
+  readonly part: string | null;
+  /** Every attribute after the version is ANY: a device name without wildcards there always fits. */
+  readonly restAny: boolean;
+  /** The version bounds given, in the order they are checked, parsed once (src/vuln/version.ts). */
+  readonly bounds: readonly CompiledBound[];
+  /** The literal version parsed, when the criterion names one. */
+  readonly version: ParsedVersion | null;
 }
 type BoundKey = 'versionStartIncluding' | 'versionStartExcluding' | 'versionEndIncluding' | 'versionEndExcluding';
-
-function parsedOf(raw: CpeCriterion, cpe: Cpe | undefined): CompiledCriterion['parsed'] {
-  const out: Partial<Record<BoundKey | 'version', ParsedVersion | null>> = {};
-  for (const k of ['versionStartIncluding', 'versionStartExcluding', 'versionEndIncluding', 'versionEndExcluding'] as const) {
-    const b = raw[k];
-    if (b !== undefined) out[k] = parseVersion(b) ?? null;
-  }
-  const v = cpe ? valueText(cpe.version) : null;
-  if (v !== null) out.version = parseVersion(v) ?? null;
-  return out;
+interface CompiledBound {
+  readonly key: BoundKey;
+  readonly text: string;
+  /** `text` lowercased: device versions are lowercase (src/vuln/cpe.ts), so equal strings short-cut the order. */
+  readonly lower: string;
+  readonly parsed: ParsedVersion | null;
+  /** 0 >=, 1 >, 2 <=, 3 < (the `bounds` table below). */
+  readonly op: 0 | 1 | 2 | 3;
 }
 
-/** Order two versions given with their parses (the same rule as compareVersions). */
-function order(a: string, pa: ParsedVersion | null | undefined, b: string, pb: ParsedVersion | null | undefined): -1 | 0 | 1 | undefined {
-  if (a === b || a.toLowerCase() === b.toLowerCase()) return 0;
-  return pa && pb ? compareParsed(pa, pb) : undefined;
+/**
+ * One string object per distinct key, so the matcher's key comparisons are mostly pointer checks.
+ * Filled from criteria only (imported data, bounded by the corpus); device keys are looked up,
+ * never added, and an uninterned key still compares equal by content.
+ */
+const interned = new Map<string, string>();
+function intern(k: string): string {
+  const hit = interned.get(k);
+  if (hit !== undefined) return hit;
+  if (interned.size < 2_000_000) interned.set(k, k);
+  return k;
 }
+
+function compileCriterion(raw: CpeCriterion): CompiledCriterion {
+  const cpe = tryParseCpe(raw.criteria);
+  const key = cpe ? cpeKey(cpe) : null;
+  const bounds: CompiledBound[] = [];
+  boundKeys.forEach((k, op) => {
+    const text = raw[k];
+    if (text !== undefined) bounds.push({ key: k, text, lower: text.toLowerCase(), parsed: parseVersionCached(text) ?? null, op: op as CompiledBound['op'] });
+  });
+  const vt = cpe ? valueText(cpe.version) : null;
+  return {
+    raw,
+    cpe,
+    key: key === null ? null : intern(key),
+    part: cpe ? valueText(cpe.part) : null,
+    restAny: cpe ? rest.every((a) => cpe[a].kind === 'any') : false,
+    bounds,
+    version: vt === null ? null : (parseVersionCached(vt) ?? null),
+  };
+}
+
 interface CompiledConfig {
   readonly nodes: readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[];
+  /** Criteria over all nodes. */
+  readonly size: number;
   /** Keys of its criteria; null when one has a wildcard (then always evaluated). */
   readonly keys: readonly string[] | null;
   readonly operator: 'AND' | 'OR';
@@ -99,6 +133,16 @@ export interface VulnIndex {
   readonly records: readonly CveRecord[];
   /** Compiled lazily, by position in `records`. */
   readonly compiled: (CompiledCve | undefined)[];
+  /** Per record, the number of the last candidate collection that took it (dedup without a Set). */
+  readonly seen: Uint32Array;
+  /** Counter for `seen` and the memo of statuses per device CPE list (bounded, see matchCpes). */
+  readonly state: { stamp: number; readonly memo: Map<string, DeviceMemo> };
+}
+
+/** The candidates and their statuses for one device CPE list. */
+interface DeviceMemo {
+  readonly at: readonly number[];
+  readonly status: readonly VulnStatus[];
 }
 
 /** A CVE 5 vendor/product name as a CPE-like identifier: "Huawei Technologies Co., Ltd." → "huawei". */
@@ -173,7 +217,7 @@ export function buildIndex(records: Iterable<CveRecord>, options: { readonly eag
   }
   const compiled = new Array<CompiledCve | undefined>(list.length);
   if (options.eager) for (let i = 0; i < list.length; i++) compiled[i] = compile(list[i]!);
-  return { byKey, everywhere, records: list, compiled };
+  return { byKey, everywhere, records: list, compiled, seen: new Uint32Array(list.length), state: { stamp: 0, memo: new Map() } };
 }
 
 function compile(r: CveRecord): CompiledCve {
@@ -200,16 +244,11 @@ function compile(r: CveRecord): CompiledCve {
 
 function compileConfigs(r: CveRecord): CompiledConfig[] {
   return r.configurations.map((conf): CompiledConfig => {
-      const nodes = conf.nodes.map((node) => ({
-        node,
-        criteria: node.cpeMatch.map((raw): CompiledCriterion => {
-          const cpe = tryParseCpe(raw.criteria);
-          return { raw, cpe, key: cpe ? cpeKey(cpe) : null, parsed: parsedOf(raw, cpe) };
-        }),
-      }));
-      const all = nodes.flatMap((n) => n.criteria);
-      return { nodes, keys: all.some((c) => c.cpe && c.key === null) ? null : [...new Set(all.map((c) => c.key).filter((k): k is string => k !== null))], operator: conf.operator, negate: conf.negate };
-    });
+    const nodes = conf.nodes.map((node) => ({ node, criteria: node.cpeMatch.map(compileCriterion) }));
+    const all = nodes.flatMap((n) => n.criteria);
+    const size = all.length;
+    return { nodes, size, keys: all.some((c) => c.cpe && c.key === null) ? null : [...new Set(all.map((c) => c.key).filter((k): k is string => k !== null))], operator: conf.operator, negate: conf.negate };
+  });
 }
 
 function compileProducts(r: CveRecord): CompiledProduct[] {
@@ -226,7 +265,14 @@ export interface DeviceName {
   readonly text: string;
   readonly cpe: Cpe;
   readonly key: string | null;
+  readonly part: string | null;
   readonly version: ParsedVersion | null;
+  /** `[text]`, shared by every judgement that used this name. */
+  readonly used: readonly string[];
+  /** No attribute after the version has a wildcard (then a criterion with ANY there always fits). */
+  readonly restPlain: boolean;
+  /** Index keys whose CVEs may name it (its own, and the CVE 5 vendor/product keys). */
+  readonly lookups: readonly string[];
 }
 
 /** The device as the matcher sees it: its parsed CPEs. */
@@ -238,41 +284,89 @@ export interface DeviceCpes {
   readonly wild: boolean;
 }
 
+// Device names repeat over a survey (one model and firmware on many hosts): parse each once.
+const deviceNames = new Map<string, DeviceName | null>();
+
+function deviceName(text: string): DeviceName | null {
+  const hit = deviceNames.get(text);
+  if (hit !== undefined) return hit;
+  const cpe = tryParseCpe(text);
+  let n: DeviceName | null = null;
+  if (cpe) {
+    const k = cpeKey(cpe);
+    const key = k === null ? null : (interned.get(k) ?? k);
+    const vt = valueText(cpe.version);
+    const formatted = formatCpe(cpe);
+    const lookups: string[] = [];
+    if (key !== null) {
+      const [, v, p] = key.split(':') as [string, string, string];
+      lookups.push(key, `*:${v}:${p}`);
+      if (key.startsWith('o:') && p.endsWith('_firmware')) lookups.push(`*:${v}:${p.slice(0, -9)}`);
+    }
+    n = {
+      text: formatted,
+      cpe,
+      key,
+      part: valueText(cpe.part),
+      version: vt === null ? null : (parseVersionCached(vt) ?? null),
+      used: [formatted],
+      restPlain: rest.every((a) => cpe[a].kind !== 'value' || (cpe[a].lead === 0 && cpe[a].trail === 0)),
+      lookups,
+    };
+  }
+  if (deviceNames.size >= 100_000) deviceNames.clear();
+  deviceNames.set(text, n);
+  return n;
+}
+
 /** Parse a device's CPE list; names that do not parse are left out (device data is untrusted). */
 export function deviceCpes(cpes: readonly string[]): DeviceCpes {
   const names: DeviceName[] = [];
   const parts = new Set<string>();
   const keys = new Set<string>();
   let wild = false;
-  for (const text of cpes.slice(0, 32)) {
-    const cpe = tryParseCpe(text);
-    if (!cpe) continue;
-    const key = cpeKey(cpe);
-    const vt = valueText(cpe.version);
-    names.push({ text: formatCpe(cpe), cpe, key, version: vt === null ? null : (parseVersion(vt) ?? null) });
-    if (key) keys.add(key);
+  const n = Math.min(cpes.length, 32);
+  for (let i = 0; i < n; i++) {
+    const name = deviceName(cpes[i]!);
+    if (!name) continue;
+    names.push(name);
+    if (name.key) keys.add(name.key);
     else wild = true;
-    const p = valueText(cpe.part);
-    if (p) parts.add(p);
+    if (name.part) parts.add(name.part);
   }
   return { names, parts, keys, wild };
 }
 
-/** The candidate CVEs (positions in index.records) for a device. */
+const ascending = (a: number, b: number): number => a - b;
+
+/** The candidate CVEs (positions in index.records, ascending) for a device. */
 export function candidates(index: VulnIndex, device: DeviceCpes): number[] {
-  const out = new Set<number>(index.everywhere);
-  for (const n of device.names) {
-    if (!n.key) continue;
-    for (const i of index.byKey.get(n.key) ?? []) out.add(i);
-    const [, v, p] = n.key.split(':') as [string, string, string];
-    for (const i of index.byKey.get(`*:${v}:${p}`) ?? []) out.add(i);
-    if (n.key.startsWith('o:') && p.endsWith('_firmware')) for (const i of index.byKey.get(`*:${v}:${p.slice(0, -9)}`) ?? []) out.add(i);
-  }
-  return [...out].sort((a, b) => a - b);
+  const lists: (readonly number[])[] = [];
+  if (index.everywhere.length > 0) lists.push(index.everywhere);
+  for (const n of device.names)
+    for (const k of n.lookups) {
+      const l = index.byKey.get(k);
+      if (l) lists.push(l);
+    }
+  if (lists.length === 0) return [];
+  if (lists.length === 1) return lists[0]!.slice();
+  // One CVE is listed under each key it names (a firmware and its hardware): keep it once.
+  const seen = index.seen;
+  const stamp = (index.state.stamp = index.state.stamp >= 0xfffffffe ? 1 : index.state.stamp + 1);
+  if (stamp === 1) seen.fill(0);
+  const out: number[] = [];
+  for (const l of lists)
+    for (const at of l)
+      if (seen[at] !== stamp) {
+        seen[at] = stamp;
+        out.push(at);
+      }
+  return out.sort(ascending);
 }
 
 interface Eval {
   readonly v: Tri;
+  /** Empty when the judgement is not explained (the status-only path). */
   readonly why: string;
   /** A device CPE had the criterion's part, vendor and product. */
   readonly touched: boolean;
@@ -283,56 +377,78 @@ interface Eval {
   readonly used: readonly string[];
 }
 
+/**
+ * The outcomes a criterion can have for a device CPE of its product, without an explanation: the
+ * status-only path allocates nothing per judgement.
+ */
+const quiet = (v: Tri, byVersion: boolean): Eval => ({ v, why: '', touched: true, absentPart: false, byVersion, used: [] });
+const T0 = quiet('T', false);
+const T1 = quiet('T', true);
+const F1 = quiet('F', true);
+const U0 = quiet('U', false);
+
+function said(v: Tri, byVersion: boolean, why: string, used: readonly string[]): Eval {
+  return { v, why, touched: true, absentPart: false, byVersion, used };
+}
+
 function shown(v: CpeValue): string {
   return v.kind === 'any' ? '*' : v.kind === 'na' ? '-' : (valueText(v) ?? 'a wildcard');
 }
 
-const bounds = [
-  ['versionStartIncluding', (c: number) => c >= 0, '>='],
-  ['versionStartExcluding', (c: number) => c > 0, '>'],
-  ['versionEndIncluding', (c: number) => c <= 0, '<='],
-  ['versionEndExcluding', (c: number) => c < 0, '<'],
-] as const;
+const boundKeys = ['versionStartIncluding', 'versionStartExcluding', 'versionEndIncluding', 'versionEndExcluding'] as const;
+const boundOps = ['>=', '>', '<=', '<'] as const;
+/** Does an order of device version against bound pass the bound's operator? */
+function within(cmp: -1 | 0 | 1, op: CompiledBound['op']): boolean {
+  return op === 0 ? cmp >= 0 : op === 1 ? cmp > 0 : op === 2 ? cmp <= 0 : cmp < 0;
+}
 
-/** Judge a criterion's version for one device version. */
-function judgeVersion(cc: CompiledCriterion, cv: CpeValue, dv: CpeValue, dp: ParsedVersion | null, hardware: boolean): { v: Tri; why: string; byVersion: boolean } {
+/**
+ * Judge a criterion's version for one device name. `ex` builds the explanation; without it the
+ * result is one of the shared `quiet` outcomes (same value, same version flag).
+ */
+function judgeVersion(cc: CompiledCriterion, cv: CpeValue, n: DeviceName, hardware: boolean, ex: boolean): Eval {
   const c = cc.raw;
-  const hasBounds = c.versionStartIncluding !== undefined || c.versionStartExcluding !== undefined || c.versionEndIncluding !== undefined || c.versionEndExcluding !== undefined;
+  const dv = n.cpe.version;
   const dtext = valueText(dv);
+  const used = n.used;
   if (hardware && !c.vulnerable) {
     // Platform hardware: NVD's version is a revision (see the module comment).
-    if (cv.kind !== 'value') return { v: 'T', why: 'model matched', byVersion: false };
-    if (dtext === null) return { v: 'T', why: `model matched, revision ${shown(cv)} not identified on the device`, byVersion: false };
-    return dtext === valueText(cv) ? { v: 'T', why: `revision ${dtext} matched`, byVersion: false } : { v: 'F', why: `revision ${dtext} is not ${shown(cv)}`, byVersion: true };
+    if (cv.kind !== 'value') return ex ? said('T', false, 'model matched', used) : T0;
+    if (dtext === null) return ex ? said('T', false, `model matched, revision ${shown(cv)} not identified on the device`, used) : T0;
+    if (dtext === valueText(cv)) return ex ? said('T', false, `revision ${dtext} matched`, used) : T0;
+    return ex ? said('F', true, `revision ${dtext} is not ${shown(cv)}`, used) : F1;
   }
   if (cv.kind === 'any') {
-    if (!hasBounds) return { v: 'T', why: 'all versions', byVersion: false };
-    if (dtext === null) return { v: 'U', why: `device version ${shown(dv)} not known`, byVersion: false };
+    const bounds = cc.bounds;
+    if (bounds.length === 0) return ex ? said('T', false, 'all versions', used) : T0;
+    if (dtext === null) return ex ? said('U', false, `device version ${shown(dv)} not known`, used) : U0;
     let ok = '';
-    for (const [k, test, op] of bounds) {
-      const b = c[k];
-      if (b === undefined) continue;
-      const cmp = order(dtext, dp, b, cc.parsed[k]);
-      if (cmp === undefined) return { v: 'U', why: `version ${dtext} cannot be ordered against ${k} ${b}`, byVersion: false };
-      if (!test(cmp)) return { v: 'F', why: `version ${dtext} is not ${op} ${b} (${k})`, byVersion: true };
-      ok = (ok === '' ? ok : ok + ' and ') + `${op} ${b} (${k})`;
+    for (const b of bounds) {
+      // Equal strings are equal versions (compareVersions); device text is already lowercase.
+      const cmp = dtext === b.lower ? 0 : n.version && b.parsed ? compareParsed(n.version, b.parsed) : undefined;
+      if (cmp === undefined) return ex ? said('U', false, `version ${dtext} cannot be ordered against ${b.key} ${b.text}`, used) : U0;
+      if (!within(cmp, b.op)) return ex ? said('F', true, `version ${dtext} is not ${boundOps[b.op]} ${b.text} (${b.key})`, used) : F1;
+      if (ex) ok = (ok === '' ? ok : ok + ' and ') + `${boundOps[b.op]} ${b.text} (${b.key})`;
     }
-    return { v: 'T', why: `version ${dtext} ${ok}`, byVersion: true };
+    return ex ? said('T', true, `version ${dtext} ${ok}`, used) : T1;
   }
   if (cv.kind === 'na') {
-    if (dv.kind === 'na') return { v: 'T', why: 'version - (NA) on both', byVersion: false };
-    return { v: 'U', why: `the criterion gives no version (-), so whether version ${shown(dv)} is affected cannot be told`, byVersion: false };
+    if (dv.kind === 'na') return ex ? said('T', false, 'version - (NA) on both', used) : T0;
+    return ex ? said('U', false, `the criterion gives no version (-), so whether version ${shown(dv)} is affected cannot be told`, used) : U0;
   }
   const ctext = valueText(cv);
   if (ctext === null) {
     const r = compareAttribute(cv, dv);
-    return r === 'superset' || r === 'equal' ? { v: 'T', why: `version ${shown(dv)} within ${formatValueShort(cv)}`, byVersion: true } : r === 'disjoint' ? { v: 'F', why: `version ${shown(dv)} outside ${formatValueShort(cv)}`, byVersion: true } : { v: 'U', why: `version ${shown(dv)} vs pattern ${formatValueShort(cv)}`, byVersion: false };
+    if (r === 'superset' || r === 'equal') return ex ? said('T', true, `version ${shown(dv)} within ${formatValueShort(cv)}`, used) : T1;
+    if (r === 'disjoint') return ex ? said('F', true, `version ${shown(dv)} outside ${formatValueShort(cv)}`, used) : F1;
+    return ex ? said('U', false, `version ${shown(dv)} vs pattern ${formatValueShort(cv)}`, used) : U0;
   }
-  if (dv.kind === 'any' || dtext === null) return { v: 'U', why: `device version ${shown(dv)} not known (criterion names ${ctext})`, byVersion: false };
-  if (dv.kind === 'na') return { v: 'F', why: `criterion names version ${ctext}, device has none`, byVersion: true };
-  const cmp = order(dtext, dp, ctext, cc.parsed.version);
-  if (cmp === undefined) return { v: 'U', why: `version ${dtext} cannot be ordered against ${ctext}`, byVersion: false };
-  return cmp === 0 ? { v: 'T', why: `version ${dtext} = ${ctext}`, byVersion: true } : { v: 'F', why: `version ${dtext} is not ${ctext}`, byVersion: true };
+  if (dtext === null) return ex ? said('U', false, `device version ${shown(dv)} not known (criterion names ${ctext})`, used) : U0;
+  // Both texts are lowercase (src/vuln/cpe.ts): equal strings are equal versions.
+  const cmp = dtext === ctext ? 0 : n.version && cc.version ? compareParsed(n.version, cc.version) : undefined;
+  if (cmp === undefined) return ex ? said('U', false, `version ${dtext} cannot be ordered against ${ctext}`, used) : U0;
+  if (cmp === 0) return ex ? said('T', true, `version ${dtext} = ${ctext}`, used) : T1;
+  return ex ? said('F', true, `version ${dtext} is not ${ctext}`, used) : F1;
 }
 
 function formatValueShort(v: CpeValue): string {
@@ -343,34 +459,39 @@ function formatValueShort(v: CpeValue): string {
 
 const rest = cpeAttributes.filter((a) => a !== 'part' && a !== 'vendor' && a !== 'product' && a !== 'version');
 
-function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes): Eval {
+function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes, ex: boolean): Eval {
   const c = cc.cpe;
-  if (!c) return { v: 'F', why: `criterion ${cc.raw.criteria} does not parse`, touched: false, absentPart: false, byVersion: false, used: [] };
-  const part = valueText(c.part);
+  if (!c) return ex ? { v: 'F', why: `criterion ${cc.raw.criteria} does not parse`, touched: false, absentPart: false, byVersion: false, used: [] } : noProduct;
+  const part = cc.part;
+  const names = device.names;
   let best: Eval | undefined;
-  for (const n of device.names) {
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
     const d = n.cpe;
     if (cc.key !== null && n.key !== null) {
-      if (cc.key !== n.key) continue; // both literal: the key decides part, vendor and product
-    } else if (compareAttribute(c.part, d.part) === 'disjoint') continue;
-    const vr = compareAttribute(c.vendor, d.vendor);
-    const pr = compareAttribute(c.product, d.product);
-    if (!(vr === 'equal' || vr === 'superset') || !(pr === 'equal' || pr === 'superset')) continue;
-    let e: Eval | undefined;
-    for (const a of rest) {
-      const r = compareAttribute(c[a], d[a]);
-      if (r === 'disjoint') {
-        e = { v: 'F', why: `${a} ${shown(d[a])} is not ${shown(c[a])}`, touched: true, absentPart: false, byVersion: true, used: [n.text] };
-        break;
-      }
-      if (r !== 'equal' && r !== 'superset' && !(part === 'h' && !cc.raw.vulnerable)) {
-        e = { v: 'U', why: `${a} ${shown(c[a])} not identified on the device`, touched: true, absentPart: false, byVersion: false, used: [n.text] };
-      }
+      if (cc.key !== n.key) continue; // both literal: the key decides part, vendor and product (all equal)
+    } else {
+      if (compareAttribute(c.part, d.part) === 'disjoint') continue;
+      const vr = compareAttribute(c.vendor, d.vendor);
+      const pr = compareAttribute(c.product, d.product);
+      if (!(vr === 'equal' || vr === 'superset') || !(pr === 'equal' || pr === 'superset')) continue;
     }
+    let e: Eval | undefined;
+    // ANY against a value without wildcards is always equal or superset: nothing to compare.
+    if (!(cc.restAny && n.restPlain))
+      for (const a of rest) {
+        const r = compareAttribute(c[a], d[a]);
+        if (r === 'disjoint') {
+          e = ex ? said('F', true, `${a} ${shown(d[a])} is not ${shown(c[a])}`, n.used) : F1;
+          break;
+        }
+        if (r !== 'equal' && r !== 'superset' && !(part === 'h' && !cc.raw.vulnerable)) {
+          e = ex ? said('U', false, `${a} ${shown(c[a])} not identified on the device`, n.used) : U0;
+        }
+      }
     if (!e || e.v === 'U') {
-      const j = judgeVersion(cc, c.version, d.version, n.version, part === 'h');
-      // Built field by field: an object spread here was the matcher's hot spot.
-      if (!e || j.v === 'F') e = { v: j.v, why: j.why, touched: true, absentPart: false, byVersion: j.byVersion, used: [n.text] };
+      const j = judgeVersion(cc, c.version, n, part === 'h', ex);
+      if (!e || j.v === 'F') e = j;
     }
     if (!best || rank(e.v) > rank(best.v)) best = e;
     if (best.v === 'T') break;
@@ -388,49 +509,75 @@ const absent: Readonly<Record<string, Eval>> = Object.fromEntries(
 
 const rank = (v: Tri): number => (v === 'T' ? 2 : v === 'U' ? 1 : 0);
 const neg = (v: Tri): Tri => (v === 'T' ? 'F' : v === 'F' ? 'T' : 'U');
+/** A part the device has no CPE for at all is unknown in a configuration, not false (module comment). */
+const val = (e: Eval): Tri => (e.v === 'F' && e.absentPart ? 'U' : e.v);
 
 interface Outcome {
   /** 4 affected, 3 not affected by a version bound, 2 unknown, 1 nothing applies. */
   readonly rank: 1 | 2 | 3 | 4;
+  /** Empty when not explained. */
   readonly reason: string;
   readonly used: readonly string[];
 }
+const quietOutcome: Readonly<Record<Outcome['rank'], Outcome>> = { 1: { rank: 1, reason: '', used: [] }, 2: { rank: 2, reason: '', used: [] }, 3: { rank: 3, reason: '', used: [] }, 4: { rank: 4, reason: '', used: [] } };
 
 const and3 = (a: Tri, b: Tri): Tri => (a === 'F' || b === 'F' ? 'F' : a === 'U' || b === 'U' ? 'U' : 'T');
 const or3 = (a: Tri, b: Tri): Tri => (a === 'T' || b === 'T' ? 'T' : a === 'U' || b === 'U' ? 'U' : 'F');
 const word = (v: Tri): string => (v === 'T' ? 'true' : v === 'F' ? 'false' : 'unknown');
 
-function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
-  const outcomes: Outcome[] = [];
-  // Plain loops, no closures: this is the matcher's inner loop (bench/vuln). A configuration
-  // naming none of the device's products is skipped unread: only those its keys point to are read.
-  let which: number[];
-  if (device.wild) which = cve.configs.map((_, i) => i);
-  else if (!cve.configsByKey) {
-    which = [];
-    for (let i = 0; i < cve.configs.length; i++) {
+/** Configuration positions to read for a device, ascending: those naming one of its products (or a wildcard). */
+function configsFor(cve: CompiledCve, device: DeviceCpes, all: boolean): readonly number[] {
+  const n = cve.configs.length;
+  const which: number[] = [];
+  if (all || device.wild) {
+    for (let i = 0; i < n; i++) which.push(i);
+  } else if (!cve.configsByKey) {
+    for (let i = 0; i < n; i++) {
       const keys = cve.configs[i]!.keys;
-      if (keys === null || keys.some((k) => device.keys.has(k))) which.push(i);
+      if (keys === null) which.push(i);
+      else
+        for (const k of keys)
+          if (device.keys.has(k)) {
+            which.push(i);
+            break;
+          }
     }
   } else {
-    which = [...cve.wildConfigs];
-    for (const k of device.keys) for (const i of cve.configsByKey.get(k) ?? []) if (!which.includes(i)) which.push(i);
-    if (which.length > 1) which.sort((a, b) => a - b);
+    which.push(...cve.wildConfigs);
+    for (const k of device.keys) {
+      const l = cve.configsByKey.get(k);
+      if (l) for (const i of l) if (!which.includes(i)) which.push(i);
+    }
+    if (which.length > 1) which.sort(ascending);
   }
-  for (const ci of which) {
+  return which;
+}
+
+// Criteria judgements of the configuration being read; reused (the matcher never re-enters itself).
+const evals: Eval[] = [];
+
+/**
+ * Judge the NVD configurations. `ex` builds the reason and the list of device CPEs used; `all`
+ * reads every configuration (the naive scan) instead of only those naming the device's products,
+ * which cannot change the outcome: an unnamed configuration is never touched.
+ */
+function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, all: boolean): Outcome {
+  // Kleene OR over configurations: the first affected, else the first unknown, else the first
+  // not-affected by a version bound, else the first (pickOutcome, kept in a single pass).
+  let unknown: Outcome | undefined;
+  let byBound: Outcome | undefined;
+  let first: Outcome | undefined;
+  for (const ci of configsFor(cve, device, all)) {
     const conf = cve.configs[ci]!;
     const nodes = conf.nodes;
-    const evals: Eval[][] = [];
     let touched = false;
-    for (const { criteria } of nodes) {
-      const es: Eval[] = [];
+    let at = 0;
+    for (const { criteria } of nodes)
       for (const cc of criteria) {
-        const e = judgeCriterion(cc, device);
+        const e = judgeCriterion(cc, device, ex);
         touched ||= e.touched;
-        es.push(e);
+        evals[at++] = e;
       }
-      evals.push(es);
-    }
     if (!touched) continue;
     let confV: Tri | undefined;
     // Joined with + (a rope, no copy): join() would copy every reason of every judgement.
@@ -438,42 +585,47 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
     let vulnerableHit = false;
     let byVersion = false;
     const used: string[] = [];
+    let base = 0;
     for (let ni = 0; ni < nodes.length; ni++) {
       const { node, criteria } = nodes[ni]!;
-      const es = evals[ni]!;
-      // A part the device has no CPE for at all is unknown here, not false (module comment).
-      const val = (e: Eval): Tri => (e.v === 'F' && e.absentPart ? 'U' : e.v);
+      const len = criteria.length;
       let pick = -1;
       let v: Tri;
       if (node.operator === 'AND') {
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'F') pick = i;
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'U') pick = i;
-        v = pick < 0 ? 'T' : val(es[pick]!);
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'F') pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'U') pick = i;
+        v = pick < 0 ? 'T' : val(evals[base + pick]!);
         if (pick < 0) pick = 0;
       } else {
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'T') pick = i;
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'U') pick = i;
-        for (let i = 0; i < es.length && pick < 0; i++) if (es[i]!.touched) pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'T') pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'U') pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (evals[base + i]!.touched) pick = i;
         if (pick < 0) pick = 0;
-        v = es[pick] ? val(es[pick]!) : 'F';
+        v = pick < len ? val(evals[base + pick]!) : 'F';
       }
       if (node.negate) v = neg(v);
-      const e = es[pick];
-      if (e) {
-        for (const u of e.used) if (!used.includes(u)) used.push(u);
+      if (pick < len) {
+        const e = evals[base + pick]!;
         byVersion ||= e.byVersion;
         if (e.v === 'T' && criteria[pick]!.raw.vulnerable && !node.negate) vulnerableHit = true;
-        parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`;
+        if (ex) {
+          for (const u of e.used) if (!used.includes(u)) used.push(u);
+          parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`;
+        }
       }
       confV = confV === undefined ? v : conf.operator === 'AND' ? and3(confV, v) : or3(confV, v);
+      base += len;
     }
     let v = confV ?? 'F';
     if (conf.negate) v = neg(v);
-    const reason = `NVD configuration ${ci}${conf.negate ? ' (negated)' : ''} (${conf.operator}): ${parts}`;
-    outcomes.push({ rank: v === 'T' && vulnerableHit ? 4 : v === 'U' ? 2 : byVersion ? 3 : 1, reason, used });
+    const r: Outcome['rank'] = v === 'T' && vulnerableHit ? 4 : v === 'U' ? 2 : byVersion ? 3 : 1;
+    const o = ex ? { rank: r, reason: `NVD configuration ${ci}${conf.negate ? ' (negated)' : ''} (${conf.operator}): ${parts}`, used } : quietOutcome[r];
+    if (r === 4) return o;
+    if (r === 2) unknown ??= o;
+    else if (r === 3) byBound ??= o;
+    first ??= o;
   }
-  // Kleene OR over configurations: one true makes it affected; else one unknown makes it unknown.
-  return pickOutcome(outcomes) ?? { rank: 1, reason: 'no NVD configuration names the device', used: [] };
+  return unknown ?? byBound ?? first ?? (ex ? { rank: 1, reason: 'no NVD configuration names the device', used: [] } : quietOutcome[1]);
 }
 
 /** A free-text CVE 5 version read into a bound, when it follows a clear pattern. */
@@ -590,23 +742,95 @@ function partRank(c: Cpe): number {
 
 const statusOf: Record<Outcome['rank'], VulnStatus> = { 4: 'affected', 3: 'not-affected', 2: 'unknown', 1: 'not-affected' };
 
-/** Judge one CVE (by index position) for a device. */
-export function judge(index: VulnIndex, at: number, device: DeviceCpes): CveVerdict {
+function compiledAt(index: VulnIndex, at: number): CompiledCve {
   let cc = index.compiled[at];
   if (!cc) {
     cc = compile(index.records[at]!);
     index.compiled[at] = cc;
   }
-  const nvd = cc.configs.length > 0 ? judgeNvd(cc, device) : undefined;
+  return cc;
+}
+
+function outcomeOf(cc: CompiledCve, device: DeviceCpes, ex: boolean, all: boolean): Outcome {
+  const nvd = cc.configs.length > 0 ? judgeNvd(cc, device, ex, all) : undefined;
   const cna = cc.products.length > 0 ? judgeCve5(cc, device) : undefined;
-  const pick = !nvd ? cna! : !cna ? nvd : cna.rank > nvd.rank ? cna : nvd;
-  const o = pick ?? { rank: 1 as const, reason: 'the record names no products', used: [] };
+  const pick = !nvd ? cna : !cna ? nvd : cna.rank > nvd.rank ? cna : nvd;
+  return pick ?? { rank: 1, reason: 'the record names no products', used: [] };
+}
+
+/** How a judgement reads the NVD configurations: `all` reads every one (the naive scan), not only those naming the device. */
+export interface JudgeOptions {
+  readonly all?: boolean;
+}
+
+/** Judge one CVE (by index position) for a device, with its reason and the device CPEs it used. */
+export function judge(index: VulnIndex, at: number, device: DeviceCpes, options: JudgeOptions = {}): CveVerdict {
+  const cc = compiledAt(index, at);
+  const o = outcomeOf(cc, device, true, options.all === true);
   return { cve: cc.record.id, status: statusOf[o.rank], reason: o.rank === 1 ? `nothing applies: ${o.reason}` : o.reason, cpe: o.used, record: cc.record };
 }
 
-/** Every CVE the index holds for a device's CPE names, judged. */
-export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict[] {
-  const device = deviceCpes(cpes);
-  return candidates(index, device).map((at) => judge(index, at, device));
+/** The status `judge` gives, without building its reason (the matcher's hot path). */
+export function judgeStatus(index: VulnIndex, at: number, device: DeviceCpes, options: JudgeOptions = {}): VulnStatus {
+  return statusOf[outcomeOf(compiledAt(index, at), device, false, options.all === true).rank];
 }
 
+/**
+ * A verdict whose reason and CPE list are built when first read, by judging again with the same
+ * code, explained: a survey keeps and shows few of its ~30 verdicts per device in full.
+ */
+class LazyVerdict implements CveVerdict {
+  readonly cve: string;
+  readonly status: VulnStatus;
+  readonly record: CveRecord;
+  readonly #index: VulnIndex;
+  readonly #at: number;
+  readonly #device: DeviceCpes;
+  #full: CveVerdict | undefined;
+  constructor(index: VulnIndex, at: number, device: DeviceCpes, status: VulnStatus) {
+    this.#index = index;
+    this.#at = at;
+    this.#device = device;
+    this.record = index.records[at]!;
+    this.cve = this.record.id;
+    this.status = status;
+  }
+  #explained(): CveVerdict {
+    return (this.#full ??= judge(this.#index, this.#at, this.#device));
+  }
+  get reason(): string {
+    return this.#explained().reason;
+  }
+  get cpe(): readonly string[] {
+    return this.#explained().cpe;
+  }
+  toJSON(): CveVerdict {
+    return { cve: this.cve, status: this.status, reason: this.reason, cpe: this.cpe, record: this.record };
+  }
+}
+
+/** Most device CPE lists whose statuses are remembered per index (then the memo starts over). */
+const memoSize = 20_000;
+
+/**
+ * Every CVE the index holds for a device's CPE names, judged. Statuses are remembered per distinct
+ * CPE list (a survey sees one model and firmware on many hosts); reasons are built when read.
+ */
+export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict[] {
+  const device = deviceCpes(cpes);
+  let key = '';
+  for (const n of device.names) key += n.text + '\n';
+  const memo = index.state.memo;
+  let m = memo.get(key);
+  if (!m) {
+    const at = candidates(index, device);
+    const status = new Array<VulnStatus>(at.length);
+    for (let i = 0; i < at.length; i++) status[i] = judgeStatus(index, at[i]!, device);
+    m = { at, status };
+    if (memo.size >= memoSize) memo.clear();
+    memo.set(key, m);
+  }
+  const out = new Array<CveVerdict>(m.at.length);
+  for (let i = 0; i < m.at.length; i++) out[i] = new LazyVerdict(index, m.at[i]!, device, m.status[i]!);
+  return out;
+}

@@ -23,7 +23,7 @@
  * version bound; else unknown when one of them could not tell; else not-affected (nothing applies).
  */
 import type { VulnStatus } from '../core/records.js';
-import { compareAttribute, cpeAttributes, cpeKey, formatCpe, tryParseCpe, valueText, type Cpe, type CpeValue } from './cpe.js';
+import { compareAttribute, cpeAttributes, cpeKey, formatCpe, literalValue, tryParseCpe, valueText, type Cpe, type CpeValue } from './cpe.js';
 import type { AffectedProduct, AffectedVersion, ConfigNode, CpeCriterion, CveRecord } from './types.js';
 import { compareParsed, compareVersions, parseVersionCached, type ParsedVersion } from './version.js';
 
@@ -47,6 +47,9 @@ interface CompiledCriterion {
   readonly key: string | null;
   /** The criterion's part as plain text (a, o, h), else null. */
   readonly part: string | null;
+  readonly vulnerable: boolean;
+  /** `cpe.version`, kept here so judging reads one object. */
+  readonly versionValue: CpeValue;
   /** Every attribute after the version is ANY: a device name without wildcards there always fits. */
   readonly restAny: boolean;
   /** The version bounds given, in the order they are checked, parsed once (src/vuln/version.ts). */
@@ -78,7 +81,22 @@ function intern(k: string): string {
   return k;
 }
 
-function compileCriterion(raw: CpeCriterion): CompiledCriterion {
+/**
+ * Compile a criterion; those without bounds (hardware platforms, exact versions) repeat across
+ * many CVEs and are compiled once per index (`shared`, one map per `vulnerable` value): less
+ * memory, and the matcher reads one hot object instead of many cold ones.
+ */
+function compileCriterion(raw: CpeCriterion, shared: CompileState['shared']): CompiledCriterion {
+  const plain = raw.versionStartIncluding === undefined && raw.versionStartExcluding === undefined && raw.versionEndIncluding === undefined && raw.versionEndExcluding === undefined;
+  const same = plain ? shared[raw.vulnerable ? 1 : 0] : undefined;
+  const hit = same?.get(raw.criteria);
+  if (hit) return hit;
+  const cc = compileCriterionUncached(raw);
+  if (same && same.size < 1_000_000) same.set(raw.criteria, cc);
+  return cc;
+}
+
+function compileCriterionUncached(raw: CpeCriterion): CompiledCriterion {
   const cpe = tryParseCpe(raw.criteria);
   const key = cpe ? cpeKey(cpe) : null;
   const bounds: CompiledBound[] = [];
@@ -92,6 +110,8 @@ function compileCriterion(raw: CpeCriterion): CompiledCriterion {
     cpe,
     key: key === null ? null : intern(key),
     part: cpe ? valueText(cpe.part) : null,
+    vulnerable: raw.vulnerable,
+    versionValue: cpe ? cpe.version : literalValue('*'),
     restAny: cpe ? rest.every((a) => cpe[a].kind === 'any') : false,
     bounds,
     version: vt === null ? null : (parseVersionCached(vt) ?? null),
@@ -100,22 +120,12 @@ function compileCriterion(raw: CpeCriterion): CompiledCriterion {
 
 interface CompiledConfig {
   readonly nodes: readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[];
-  /** Criteria over all nodes. */
-  readonly size: number;
-  /** Keys of its criteria; null when one has a wildcard (then always evaluated). */
-  readonly keys: readonly string[] | null;
   readonly operator: 'AND' | 'OR';
   readonly negate: boolean;
 }
 interface CompiledCve {
   readonly record: CveRecord;
   readonly configs: readonly CompiledConfig[];
-  /**
-   * Configuration positions by the keys they name (only for records with many configurations: a
-   * Map costs memory, and a few key lists are as quick to scan), and those with wildcard names.
-   */
-  readonly configsByKey: ReadonlyMap<string, readonly number[]> | null;
-  readonly wildConfigs: readonly number[];
   readonly products: readonly CompiledProduct[];
 }
 interface CompiledProduct {
@@ -133,17 +143,34 @@ export interface VulnIndex {
   readonly records: readonly CveRecord[];
   /** Compiled lazily, by position in `records`. */
   readonly compiled: (CompiledCve | undefined)[];
-  /** Per record, the number of the last candidate collection that took it (dedup without a Set). */
-  readonly seen: Uint32Array;
-  /** Counter for `seen` and the memo of statuses per device CPE list (bounded, see matchCpes). */
-  readonly state: { stamp: number; readonly memo: Map<string, DeviceMemo> };
+  /**
+   * Beside each `byKey` list, per CVE the NVD configurations naming the key, as a bit mask
+   * (bit i for configuration i; all bits from the 31st on, or for CVE 5 products: 0).
+   */
+  readonly configMasks: ReadonlyMap<string, readonly number[]>;
+  readonly state: CompileState;
 }
 
-/** The candidates and their statuses for one device CPE list. */
+/** The index's working state: shared compiled criteria, candidate dedup, the status memo. */
+interface CompileState {
+  readonly shared: readonly [Map<string, CompiledCriterion>, Map<string, CompiledCriterion>];
+  /** Per record, the number of the last candidate collection that took it (dedup without a Set). */
+  readonly seen: Uint32Array;
+  /** Per record, the configuration mask gathered by that collection. */
+  readonly masks: Int32Array;
+  stamp: number;
+  readonly memo: Map<string, DeviceMemo>;
+}
+
+/** The candidates, their configuration masks and their statuses for one device CPE list. */
 interface DeviceMemo {
   readonly at: readonly number[];
+  readonly mask: readonly number[];
   readonly status: readonly VulnStatus[];
 }
+
+/** Configuration i's bit in a mask; -1 (every bit) past 30, so those are always read. */
+const configBit = (i: number): number => (i < 31 ? 1 << i : -1);
 
 /** A CVE 5 vendor/product name as a CPE-like identifier: "Huawei Technologies Co., Ltd." → "huawei". */
 export function cpeLikeName(name: string, isVendor: boolean): string | null {
@@ -154,19 +181,22 @@ export function cpeLikeName(name: string, isVendor: boolean): string | null {
   return s.length > 200 ? null : s;
 }
 
-/** Cheap key of a criterion string without a full parse (NVD names rarely escape in the first fields). */
+/**
+ * Index key of a criterion string (as `cpeKey` of its parse): null for a wildcard or NA vendor or
+ * product, undefined when it does not parse. Plain names skip the full parse.
+ */
 function quickKey(s: string): string | null | undefined {
   if (s.length > 2048) return undefined;
   const head = s.split(':', 5);
-  if (head.length < 5 || head[0]!.toLowerCase() !== 'cpe' || head[1] !== '2.3') return undefined;
-  const [, , p, v, pr] = head as [string, string, string, string, string];
-  if (s.slice(0, 8 + p.length + v.length + pr.length + 3).includes('\\')) {
-    const c = tryParseCpe(s);
-    return c ? cpeKey(c) : undefined;
+  if (head.length === 5 && head[0]!.toLowerCase() === 'cpe' && head[1] === '2.3') {
+    const [, , p, v, pr] = head as [string, string, string, string, string];
+    if (/^[aoh]$/i.test(p) && plainName.test(v) && plainName.test(pr) && v !== '-' && pr !== '-') return `${p.toLowerCase()}:${v.toLowerCase()}:${pr.toLowerCase()}`;
   }
-  if (/[*?]/.test(v) || /[*?]/.test(pr) || p === '*' || v === '-' || pr === '-') return null;
-  return `${p.toLowerCase()}:${v.toLowerCase()}:${pr.toLowerCase()}`;
+  // Escapes, wildcards, NA, missing components (read as ANY): as the parse says.
+  const c = tryParseCpe(s);
+  return c ? cpeKey(c) : undefined;
 }
+const plainName = /^[A-Za-z0-9._\-]+$/;
 
 function productKeys(p: AffectedProduct): { keys: string[]; wildcard: boolean } {
   const keys: string[] = [];
@@ -189,66 +219,55 @@ function productKeys(p: AffectedProduct): { keys: string[]; wildcard: boolean } 
  */
 export function buildIndex(records: Iterable<CveRecord>, options: { readonly eager?: boolean } = {}): VulnIndex {
   const byKey = new Map<string, number[]>();
+  const configMasks = new Map<string, number[]>();
   const everywhere: number[] = [];
   const list: CveRecord[] = [];
   for (const r of records) {
     const at = list.length;
     list.push(r);
-    const keys = new Set<string>();
+    const keys = new Map<string, number>();
     let wildcard = false;
-    for (const conf of r.configurations)
+    r.configurations.forEach((conf, ci) => {
       for (const node of conf.nodes)
         for (const c of node.cpeMatch) {
           const k = quickKey(c.criteria);
-          if (k) keys.add(k);
+          if (k) keys.set(k, (keys.get(k) ?? 0) | configBit(ci));
           else if (k === null) wildcard = true;
         }
+    });
     for (const p of r.affected) {
       const pk = productKeys(p);
-      for (const k of pk.keys) keys.add(k);
+      for (const k of pk.keys) keys.set(k, keys.get(k) ?? 0);
       wildcard ||= pk.wildcard;
     }
-    for (const k of keys) {
+    for (const [k, mask] of keys) {
       const l = byKey.get(k);
-      if (l) l.push(at);
-      else byKey.set(k, [at]);
+      if (l) {
+        l.push(at);
+        configMasks.get(k)!.push(mask);
+      } else {
+        byKey.set(k, [at]);
+        configMasks.set(k, [mask]);
+      }
     }
     if (wildcard) everywhere.push(at);
   }
   const compiled = new Array<CompiledCve | undefined>(list.length);
-  if (options.eager) for (let i = 0; i < list.length; i++) compiled[i] = compile(list[i]!);
-  return { byKey, everywhere, records: list, compiled, seen: new Uint32Array(list.length), state: { stamp: 0, memo: new Map() } };
+  const state: CompileState = { shared: [new Map(), new Map()], seen: new Uint32Array(list.length), masks: new Int32Array(list.length), stamp: 0, memo: new Map() };
+  if (options.eager) for (let i = 0; i < list.length; i++) compiled[i] = compile(list[i]!, state.shared);
+  return { byKey, everywhere, records: list, compiled, configMasks, state };
 }
 
-function compile(r: CveRecord): CompiledCve {
-  const configs = compileConfigs(r);
-  const configsByKey = configs.length > 4 ? new Map<string, number[]>() : null;
-  const wildConfigs: number[] = [];
-  configs.forEach((c, i) => {
-    if (c.keys === null) wildConfigs.push(i);
-    else if (configsByKey)
-      for (const k of c.keys) {
-        const l = configsByKey.get(k);
-        if (l) l.push(i);
-        else configsByKey.set(k, [i]);
-      }
-  });
-  return {
-    record: r,
-    configs,
-    configsByKey,
-    wildConfigs,
-    products: compileProducts(r),
-  };
+function compile(r: CveRecord, shared: CompileState['shared']): CompiledCve {
+  return { record: r, configs: compileConfigs(r, shared), products: compileProducts(r) };
 }
 
-function compileConfigs(r: CveRecord): CompiledConfig[] {
-  return r.configurations.map((conf): CompiledConfig => {
-    const nodes = conf.nodes.map((node) => ({ node, criteria: node.cpeMatch.map(compileCriterion) }));
-    const all = nodes.flatMap((n) => n.criteria);
-    const size = all.length;
-    return { nodes, size, keys: all.some((c) => c.cpe && c.key === null) ? null : [...new Set(all.map((c) => c.key).filter((k): k is string => k !== null))], operator: conf.operator, negate: conf.negate };
-  });
+function compileConfigs(r: CveRecord, shared: CompileState['shared']): CompiledConfig[] {
+  return r.configurations.map((conf): CompiledConfig => ({
+    nodes: conf.nodes.map((node) => ({ node, criteria: node.cpeMatch.map((c) => compileCriterion(c, shared)) })),
+    operator: conf.operator,
+    negate: conf.negate,
+  }));
 }
 
 function compileProducts(r: CveRecord): CompiledProduct[] {
@@ -341,27 +360,52 @@ const ascending = (a: number, b: number): number => a - b;
 
 /** The candidate CVEs (positions in index.records, ascending) for a device. */
 export function candidates(index: VulnIndex, device: DeviceCpes): number[] {
+  return collect(index, device).at;
+}
+
+/** Candidates with the mask of the NVD configurations naming one of the device's products. */
+function collect(index: VulnIndex, device: DeviceCpes): { at: number[]; mask: number[] } {
   const lists: (readonly number[])[] = [];
-  if (index.everywhere.length > 0) lists.push(index.everywhere);
+  const masks: (readonly number[] | null)[] = [];
+  if (index.everywhere.length > 0) {
+    lists.push(index.everywhere);
+    masks.push(null); // a wildcard name somewhere: read every configuration
+  }
   for (const n of device.names)
     for (const k of n.lookups) {
       const l = index.byKey.get(k);
-      if (l) lists.push(l);
-    }
-  if (lists.length === 0) return [];
-  if (lists.length === 1) return lists[0]!.slice();
-  // One CVE is listed under each key it names (a firmware and its hardware): keep it once.
-  const seen = index.seen;
-  const stamp = (index.state.stamp = index.state.stamp >= 0xfffffffe ? 1 : index.state.stamp + 1);
-  if (stamp === 1) seen.fill(0);
-  const out: number[] = [];
-  for (const l of lists)
-    for (const at of l)
-      if (seen[at] !== stamp) {
-        seen[at] = stamp;
-        out.push(at);
+      if (l) {
+        lists.push(l);
+        masks.push(index.configMasks.get(k)!);
       }
-  return out.sort(ascending);
+    }
+  const at: number[] = [];
+  const mask: number[] = [];
+  if (lists.length === 0) return { at, mask };
+  // One CVE is listed under each key it names (a firmware and its hardware): keep it once, with
+  // the union of the configurations.
+  const st = index.state;
+  const seen = st.seen;
+  const acc = st.masks;
+  const stamp = (st.stamp = st.stamp >= 0xfffffffe ? 1 : st.stamp + 1);
+  if (stamp === 1) seen.fill(0);
+  for (let li = 0; li < lists.length; li++) {
+    const l = lists[li]!;
+    const m = masks[li]!;
+    for (let i = 0; i < l.length; i++) {
+      const r = l[i]!;
+      const bits = m === null ? -1 : m[i]!;
+      if (seen[r] !== stamp) {
+        seen[r] = stamp;
+        acc[r] = bits;
+        at.push(r);
+      } else acc[r] = acc[r]! | bits;
+    }
+  }
+  if (lists.length > 1) at.sort(ascending);
+  // A device CPE with a wildcard may touch any configuration (judgeCriterion compares attributes).
+  for (const r of at) mask.push(device.wild ? -1 : acc[r]!);
+  return { at, mask };
 }
 
 interface Eval {
@@ -407,11 +451,10 @@ function within(cmp: -1 | 0 | 1, op: CompiledBound['op']): boolean {
  * result is one of the shared `quiet` outcomes (same value, same version flag).
  */
 function judgeVersion(cc: CompiledCriterion, cv: CpeValue, n: DeviceName, hardware: boolean, ex: boolean): Eval {
-  const c = cc.raw;
   const dv = n.cpe.version;
   const dtext = valueText(dv);
   const used = n.used;
-  if (hardware && !c.vulnerable) {
+  if (hardware && !cc.vulnerable) {
     // Platform hardware: NVD's version is a revision (see the module comment).
     if (cv.kind !== 'value') return ex ? said('T', false, 'model matched', used) : T0;
     if (dtext === null) return ex ? said('T', false, `model matched, revision ${shown(cv)} not identified on the device`, used) : T0;
@@ -485,12 +528,12 @@ function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes, ex: boolean):
           e = ex ? said('F', true, `${a} ${shown(d[a])} is not ${shown(c[a])}`, n.used) : F1;
           break;
         }
-        if (r !== 'equal' && r !== 'superset' && !(part === 'h' && !cc.raw.vulnerable)) {
+        if (r !== 'equal' && r !== 'superset' && !(part === 'h' && !cc.vulnerable)) {
           e = ex ? said('U', false, `${a} ${shown(c[a])} not identified on the device`, n.used) : U0;
         }
       }
     if (!e || e.v === 'U') {
-      const j = judgeVersion(cc, c.version, n, part === 'h', ex);
+      const j = judgeVersion(cc, cc.versionValue, n, part === 'h', ex);
       if (!e || j.v === 'F') e = j;
     }
     if (!best || rank(e.v) > rank(best.v)) best = e;
@@ -525,49 +568,22 @@ const and3 = (a: Tri, b: Tri): Tri => (a === 'F' || b === 'F' ? 'F' : a === 'U' 
 const or3 = (a: Tri, b: Tri): Tri => (a === 'T' || b === 'T' ? 'T' : a === 'U' || b === 'U' ? 'U' : 'F');
 const word = (v: Tri): string => (v === 'T' ? 'true' : v === 'F' ? 'false' : 'unknown');
 
-/** Configuration positions to read for a device, ascending: those naming one of its products (or a wildcard). */
-function configsFor(cve: CompiledCve, device: DeviceCpes, all: boolean): readonly number[] {
-  const n = cve.configs.length;
-  const which: number[] = [];
-  if (all || device.wild) {
-    for (let i = 0; i < n; i++) which.push(i);
-  } else if (!cve.configsByKey) {
-    for (let i = 0; i < n; i++) {
-      const keys = cve.configs[i]!.keys;
-      if (keys === null) which.push(i);
-      else
-        for (const k of keys)
-          if (device.keys.has(k)) {
-            which.push(i);
-            break;
-          }
-    }
-  } else {
-    which.push(...cve.wildConfigs);
-    for (const k of device.keys) {
-      const l = cve.configsByKey.get(k);
-      if (l) for (const i of l) if (!which.includes(i)) which.push(i);
-    }
-    if (which.length > 1) which.sort(ascending);
-  }
-  return which;
-}
-
 // Criteria judgements of the configuration being read; reused (the matcher never re-enters itself).
 const evals: Eval[] = [];
 
 /**
- * Judge the NVD configurations. `ex` builds the reason and the list of device CPEs used; `all`
- * reads every configuration (the naive scan) instead of only those naming the device's products,
- * which cannot change the outcome: an unnamed configuration is never touched.
+ * Judge the NVD configurations. `ex` builds the reason and the list of device CPEs used; only the
+ * configurations in `mask` are read (those naming the device's products, from the index; -1 reads
+ * all, as the naive scan does), which cannot change the outcome: an unnamed one is never touched.
  */
-function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, all: boolean): Outcome {
+function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, mask: number): Outcome {
   // Kleene OR over configurations: the first affected, else the first unknown, else the first
   // not-affected by a version bound, else the first (pickOutcome, kept in a single pass).
   let unknown: Outcome | undefined;
   let byBound: Outcome | undefined;
   let first: Outcome | undefined;
-  for (const ci of configsFor(cve, device, all)) {
+  for (let ci = 0; ci < cve.configs.length; ci++) {
+    if ((mask & configBit(ci)) === 0) continue;
     const conf = cve.configs[ci]!;
     const nodes = conf.nodes;
     let touched = false;
@@ -607,7 +623,7 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, all: boolea
       if (pick < len) {
         const e = evals[base + pick]!;
         byVersion ||= e.byVersion;
-        if (e.v === 'T' && criteria[pick]!.raw.vulnerable && !node.negate) vulnerableHit = true;
+        if (e.v === 'T' && criteria[pick]!.vulnerable && !node.negate) vulnerableHit = true;
         if (ex) {
           for (const u of e.used) if (!used.includes(u)) used.push(u);
           parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`;
@@ -745,34 +761,33 @@ const statusOf: Record<Outcome['rank'], VulnStatus> = { 4: 'affected', 3: 'not-a
 function compiledAt(index: VulnIndex, at: number): CompiledCve {
   let cc = index.compiled[at];
   if (!cc) {
-    cc = compile(index.records[at]!);
+    cc = compile(index.records[at]!, index.state.shared);
     index.compiled[at] = cc;
   }
   return cc;
 }
 
-function outcomeOf(cc: CompiledCve, device: DeviceCpes, ex: boolean, all: boolean): Outcome {
-  const nvd = cc.configs.length > 0 ? judgeNvd(cc, device, ex, all) : undefined;
+function outcomeOf(cc: CompiledCve, device: DeviceCpes, ex: boolean, mask: number): Outcome {
+  const nvd = cc.configs.length > 0 ? judgeNvd(cc, device, ex, mask) : undefined;
   const cna = cc.products.length > 0 ? judgeCve5(cc, device) : undefined;
   const pick = !nvd ? cna : !cna ? nvd : cna.rank > nvd.rank ? cna : nvd;
   return pick ?? { rank: 1, reason: 'the record names no products', used: [] };
 }
 
-/** How a judgement reads the NVD configurations: `all` reads every one (the naive scan), not only those naming the device. */
-export interface JudgeOptions {
-  readonly all?: boolean;
+/** Judge one CVE (by index position) for a device, reading all its configurations, with its reason and the device CPEs it used. */
+export function judge(index: VulnIndex, at: number, device: DeviceCpes): CveVerdict {
+  return explained(index, at, device, -1);
 }
 
-/** Judge one CVE (by index position) for a device, with its reason and the device CPEs it used. */
-export function judge(index: VulnIndex, at: number, device: DeviceCpes, options: JudgeOptions = {}): CveVerdict {
+function explained(index: VulnIndex, at: number, device: DeviceCpes, mask: number): CveVerdict {
   const cc = compiledAt(index, at);
-  const o = outcomeOf(cc, device, true, options.all === true);
+  const o = outcomeOf(cc, device, true, mask);
   return { cve: cc.record.id, status: statusOf[o.rank], reason: o.rank === 1 ? `nothing applies: ${o.reason}` : o.reason, cpe: o.used, record: cc.record };
 }
 
-/** The status `judge` gives, without building its reason (the matcher's hot path). */
-export function judgeStatus(index: VulnIndex, at: number, device: DeviceCpes, options: JudgeOptions = {}): VulnStatus {
-  return statusOf[outcomeOf(compiledAt(index, at), device, false, options.all === true).rank];
+/** The status `judge` gives, without building its reason (the matcher's hot path; the naive scan). */
+export function judgeStatus(index: VulnIndex, at: number, device: DeviceCpes, mask = -1): VulnStatus {
+  return statusOf[outcomeOf(compiledAt(index, at), device, false, mask).rank];
 }
 
 /**
@@ -785,18 +800,20 @@ class LazyVerdict implements CveVerdict {
   readonly record: CveRecord;
   readonly #index: VulnIndex;
   readonly #at: number;
+  readonly #mask: number;
   readonly #device: DeviceCpes;
   #full: CveVerdict | undefined;
-  constructor(index: VulnIndex, at: number, device: DeviceCpes, status: VulnStatus) {
+  constructor(index: VulnIndex, at: number, mask: number, device: DeviceCpes, status: VulnStatus) {
     this.#index = index;
     this.#at = at;
+    this.#mask = mask;
     this.#device = device;
     this.record = index.records[at]!;
     this.cve = this.record.id;
     this.status = status;
   }
   #explained(): CveVerdict {
-    return (this.#full ??= judge(this.#index, this.#at, this.#device));
+    return (this.#full ??= explained(this.#index, this.#at, this.#device, this.#mask));
   }
   get reason(): string {
     return this.#explained().reason;
@@ -823,14 +840,14 @@ export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict
   const memo = index.state.memo;
   let m = memo.get(key);
   if (!m) {
-    const at = candidates(index, device);
+    const { at, mask } = collect(index, device);
     const status = new Array<VulnStatus>(at.length);
-    for (let i = 0; i < at.length; i++) status[i] = judgeStatus(index, at[i]!, device);
-    m = { at, status };
+    for (let i = 0; i < at.length; i++) status[i] = judgeStatus(index, at[i]!, device, mask[i]!);
+    m = { at, mask, status };
     if (memo.size >= memoSize) memo.clear();
     memo.set(key, m);
   }
   const out = new Array<CveVerdict>(m.at.length);
-  for (let i = 0; i < m.at.length; i++) out[i] = new LazyVerdict(index, m.at[i]!, device, m.status[i]!);
+  for (let i = 0; i < m.at.length; i++) out[i] = new LazyVerdict(index, m.at[i]!, m.mask[i]!, device, m.status[i]!);
   return out;
 }

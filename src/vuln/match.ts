@@ -118,16 +118,26 @@ function compileCriterionUncached(raw: CpeCriterion): CompiledCriterion {
   };
 }
 
-interface CompiledConfig {
-  readonly nodes: readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[];
-  readonly operator: 'AND' | 'OR';
-  readonly negate: boolean;
-}
+/**
+ * A compiled CVE, flat: matching is bound by memory latency (each device reads ~30 CVEs scattered
+ * over a large heap), so a CVE is a few objects rather than a tree of configurations and nodes.
+ */
 interface CompiledCve {
+  readonly id: string;
   readonly record: CveRecord;
-  readonly configs: readonly CompiledConfig[];
+  readonly configCount: number;
+  /** Every criterion of every configuration, in order. */
+  readonly crit: readonly CompiledCriterion[];
+  /**
+   * The configurations' shape: per configuration its flags, node count and criteria count, then
+   * per node its flags and criteria count. Flags: 1 AND (else OR), 2 negated.
+   */
+  readonly shape: readonly number[];
   readonly products: readonly CompiledProduct[];
 }
+const noProducts: readonly CompiledProduct[] = [];
+const flags = (x: { readonly operator: 'AND' | 'OR'; readonly negate: boolean }): number => (x.operator === 'AND' ? 1 : 0) | (x.negate ? 2 : 0);
+const operatorOf = (f: number): 'AND' | 'OR' => (f & 1 ? 'AND' : 'OR');
 interface CompiledProduct {
   readonly raw: AffectedProduct;
   readonly vendor: string;
@@ -259,15 +269,18 @@ export function buildIndex(records: Iterable<CveRecord>, options: { readonly eag
 }
 
 function compile(r: CveRecord, shared: CompileState['shared']): CompiledCve {
-  return { record: r, configs: compileConfigs(r, shared), products: compileProducts(r) };
-}
-
-function compileConfigs(r: CveRecord, shared: CompileState['shared']): CompiledConfig[] {
-  return r.configurations.map((conf): CompiledConfig => ({
-    nodes: conf.nodes.map((node) => ({ node, criteria: node.cpeMatch.map((c) => compileCriterion(c, shared)) })),
-    operator: conf.operator,
-    negate: conf.negate,
-  }));
+  const crit: CompiledCriterion[] = [];
+  const shape: number[] = [];
+  for (const conf of r.configurations) {
+    let size = 0;
+    for (const node of conf.nodes) size += node.cpeMatch.length;
+    shape.push(flags(conf), conf.nodes.length, size);
+    for (const node of conf.nodes) {
+      shape.push(flags(node), node.cpeMatch.length);
+      for (const c of node.cpeMatch) crit.push(compileCriterion(c, shared));
+    }
+  }
+  return { id: r.id, record: r, configCount: r.configurations.length, crit, shape, products: r.affected.length > 0 ? compileProducts(r) : noProducts };
 }
 
 function compileProducts(r: CveRecord): CompiledProduct[] {
@@ -582,18 +595,25 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, mask: numbe
   let unknown: Outcome | undefined;
   let byBound: Outcome | undefined;
   let first: Outcome | undefined;
-  for (let ci = 0; ci < cve.configs.length; ci++) {
+  const crit = cve.crit;
+  const shape = cve.shape;
+  let sp = 0; // position in shape
+  let cp = 0; // position in crit
+  for (let ci = 0; ci < cve.configCount; ci++) {
+    const cflags = shape[sp]!;
+    const nodeCount = shape[sp + 1]!;
+    const size = shape[sp + 2]!;
+    const start = cp;
+    const shapeAt = sp + 3;
+    sp = shapeAt + 2 * nodeCount;
+    cp += size;
     if ((mask & configBit(ci)) === 0) continue;
-    const conf = cve.configs[ci]!;
-    const nodes = conf.nodes;
     let touched = false;
-    let at = 0;
-    for (const { criteria } of nodes)
-      for (const cc of criteria) {
-        const e = judgeCriterion(cc, device, ex);
-        touched ||= e.touched;
-        evals[at++] = e;
-      }
+    for (let i = 0; i < size; i++) {
+      const e = judgeCriterion(crit[start + i]!, device, ex);
+      touched ||= e.touched;
+      evals[i] = e;
+    }
     if (!touched) continue;
     let confV: Tri | undefined;
     // Joined with + (a rope, no copy): join() would copy every reason of every judgement.
@@ -602,12 +622,13 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, mask: numbe
     let byVersion = false;
     const used: string[] = [];
     let base = 0;
-    for (let ni = 0; ni < nodes.length; ni++) {
-      const { node, criteria } = nodes[ni]!;
-      const len = criteria.length;
+    for (let ni = 0; ni < nodeCount; ni++) {
+      const nflags = shape[shapeAt + 2 * ni]!;
+      const len = shape[shapeAt + 2 * ni + 1]!;
+      const negate = (nflags & 2) !== 0;
       let pick = -1;
       let v: Tri;
-      if (node.operator === 'AND') {
+      if (nflags & 1) {
         for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'F') pick = i;
         for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'U') pick = i;
         v = pick < 0 ? 'T' : val(evals[base + pick]!);
@@ -619,23 +640,24 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, mask: numbe
         if (pick < 0) pick = 0;
         v = pick < len ? val(evals[base + pick]!) : 'F';
       }
-      if (node.negate) v = neg(v);
+      if (negate) v = neg(v);
       if (pick < len) {
         const e = evals[base + pick]!;
+        const cc = crit[start + base + pick]!;
         byVersion ||= e.byVersion;
-        if (e.v === 'T' && criteria[pick]!.vulnerable && !node.negate) vulnerableHit = true;
+        if (e.v === 'T' && cc.vulnerable && !negate) vulnerableHit = true;
         if (ex) {
           for (const u of e.used) if (!used.includes(u)) used.push(u);
-          parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`;
+          parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${negate ? ' (negated)' : ''} ${operatorOf(nflags)} match ${pick} ${cc.raw.criteria}: ${e.why} → ${word(v)}`;
         }
       }
-      confV = confV === undefined ? v : conf.operator === 'AND' ? and3(confV, v) : or3(confV, v);
+      confV = confV === undefined ? v : cflags & 1 ? and3(confV, v) : or3(confV, v);
       base += len;
     }
     let v = confV ?? 'F';
-    if (conf.negate) v = neg(v);
+    if (cflags & 2) v = neg(v);
     const r: Outcome['rank'] = v === 'T' && vulnerableHit ? 4 : v === 'U' ? 2 : byVersion ? 3 : 1;
-    const o = ex ? { rank: r, reason: `NVD configuration ${ci}${conf.negate ? ' (negated)' : ''} (${conf.operator}): ${parts}`, used } : quietOutcome[r];
+    const o = ex ? { rank: r, reason: `NVD configuration ${ci}${cflags & 2 ? ' (negated)' : ''} (${operatorOf(cflags)}): ${parts}`, used } : quietOutcome[r];
     if (r === 4) return o;
     if (r === 2) unknown ??= o;
     else if (r === 3) byBound ??= o;
@@ -768,7 +790,7 @@ function compiledAt(index: VulnIndex, at: number): CompiledCve {
 }
 
 function outcomeOf(cc: CompiledCve, device: DeviceCpes, ex: boolean, mask: number): Outcome {
-  const nvd = cc.configs.length > 0 ? judgeNvd(cc, device, ex, mask) : undefined;
+  const nvd = cc.configCount > 0 ? judgeNvd(cc, device, ex, mask) : undefined;
   const cna = cc.products.length > 0 ? judgeCve5(cc, device) : undefined;
   const pick = !nvd ? cna : !cna ? nvd : cna.rank > nvd.rank ? cna : nvd;
   return pick ?? { rank: 1, reason: 'the record names no products', used: [] };
@@ -808,8 +830,10 @@ class LazyVerdict implements CveVerdict {
     this.#at = at;
     this.#mask = mask;
     this.#device = device;
-    this.record = index.records[at]!;
-    this.cve = this.record.id;
+    // From the compiled CVE the matcher just read: the record itself is cold memory.
+    const cc = index.compiled[at]!;
+    this.record = cc.record;
+    this.cve = cc.id;
     this.status = status;
   }
   #explained(): CveVerdict {

@@ -43,13 +43,22 @@ export interface CveVerdict {
 interface CompiledCriterion {
   readonly raw: CpeCriterion;
   readonly cpe: Cpe | undefined;
-  /** part:vendor:product when all three are literals (the fast path), else null; interned (see `intern`). */
+  /** part:vendor:product when all three are literals (the fast path), else null. */
   readonly key: string | null;
-  /** The criterion's part as plain text (a, o, h), else null. */
-  readonly part: string | null;
+  /** `key`'s number (see `keyId`), -1 when null or not numbered. */
+  readonly keyId: number;
+  /** The criterion's part (a, o, h, as `partOf`), else null. */
+  readonly part: Part | null;
+  readonly hardware: boolean;
   readonly vulnerable: boolean;
-  /** `cpe.version`, kept here so judging reads one object. */
+  // `cpe.version` and its kind and text, kept here so judging reads one object.
   readonly versionValue: CpeValue;
+  readonly versionKind: CpeValue['kind'];
+  readonly versionText: string | null;
+  /** `bounds.length` and the first bound's op and parse (most criteria have at most one). */
+  readonly boundCount: number;
+  readonly firstOp: CompiledBound['op'];
+  readonly firstParsed: ParsedVersion | null;
   /** Every attribute after the version is ANY: a device name without wildcards there always fits. */
   readonly restAny: boolean;
   /** The version bounds given, in the order they are checked, parsed once (src/vuln/version.ts). */
@@ -69,16 +78,27 @@ interface CompiledBound {
 }
 
 /**
- * One string object per distinct key, so the matcher's key comparisons are mostly pointer checks.
- * Filled from criteria only (imported data, bounded by the corpus); device keys are looked up,
- * never added, and an uninterned key still compares equal by content.
+ * A number per distinct key, so comparing a criterion's key with a device's does not read either
+ * string (cold memory). Bounded: past the limit a key gets -1 and is compared as a string.
  */
-const interned = new Map<string, string>();
-function intern(k: string): string {
-  const hit = interned.get(k);
+const keyIds = new Map<string, number>();
+function keyId(k: string): number {
+  const hit = keyIds.get(k);
   if (hit !== undefined) return hit;
-  if (interned.size < 2_000_000) interned.set(k, k);
-  return k;
+  if (keyIds.size >= 4_000_000) return -1;
+  keyIds.set(k, keyIds.size);
+  return keyIds.size - 1;
+}
+/** Do two keys (with their numbers) name the same part:vendor:product? */
+function sameKey(a: string, ia: number, b: string, ib: number): boolean {
+  return ia >= 0 && ib >= 0 ? ia === ib : a === b;
+}
+
+type Part = 'a' | 'o' | 'h';
+/** A part as one of three constant strings (read without touching the parsed name's own string). */
+function partOf(v: CpeValue): Part | null {
+  const t = valueText(v);
+  return t === 'a' ? 'a' : t === 'o' ? 'o' : t === 'h' ? 'h' : null;
 }
 
 /**
@@ -105,13 +125,22 @@ function compileCriterionUncached(raw: CpeCriterion): CompiledCriterion {
     if (text !== undefined) bounds.push({ key: k, text, lower: text.toLowerCase(), parsed: parseVersionCached(text) ?? null, op: op as CompiledBound['op'] });
   });
   const vt = cpe ? valueText(cpe.version) : null;
+  const part = cpe ? partOf(cpe.part) : null;
+  const versionValue = cpe ? cpe.version : literalValue('*');
   return {
     raw,
     cpe,
-    key: key === null ? null : intern(key),
-    part: cpe ? valueText(cpe.part) : null,
+    key,
+    keyId: key === null ? -1 : keyId(key),
+    part,
+    hardware: part === 'h',
     vulnerable: raw.vulnerable,
-    versionValue: cpe ? cpe.version : literalValue('*'),
+    versionValue,
+    versionKind: versionValue.kind,
+    versionText: vt,
+    boundCount: bounds.length,
+    firstOp: bounds[0]?.op ?? 0,
+    firstParsed: bounds[0]?.parsed ?? null,
     restAny: cpe ? rest.every((a) => cpe[a].kind === 'any') : false,
     bounds,
     version: vt === null ? null : (parseVersionCached(vt) ?? null),
@@ -164,10 +193,11 @@ export interface VulnIndex {
 /** The index's working state: shared compiled criteria, candidate dedup, the status memo. */
 interface CompileState {
   readonly shared: readonly [Map<string, CompiledCriterion>, Map<string, CompiledCriterion>];
-  /** Per record, the number of the last candidate collection that took it (dedup without a Set). */
-  readonly seen: Uint32Array;
-  /** Per record, the configuration mask gathered by that collection. */
-  readonly masks: Int32Array;
+  /**
+   * Per record (at 2i, 2i + 1): the number of the last candidate collection that took it (dedup
+   * without a Set) and the configuration mask it gathered; side by side, one memory read.
+   */
+  readonly scratch: Int32Array;
   stamp: number;
   readonly memo: Map<string, DeviceMemo>;
 }
@@ -263,7 +293,7 @@ export function buildIndex(records: Iterable<CveRecord>, options: { readonly eag
     if (wildcard) everywhere.push(at);
   }
   const compiled = new Array<CompiledCve | undefined>(list.length);
-  const state: CompileState = { shared: [new Map(), new Map()], seen: new Uint32Array(list.length), masks: new Int32Array(list.length), stamp: 0, memo: new Map() };
+  const state: CompileState = { shared: [new Map(), new Map()], scratch: new Int32Array(2 * list.length), stamp: 0, memo: new Map() };
   if (options.eager) for (let i = 0; i < list.length; i++) compiled[i] = compile(list[i]!, state.shared);
   return { byKey, everywhere, records: list, compiled, configMasks, state };
 }
@@ -297,7 +327,8 @@ export interface DeviceName {
   readonly text: string;
   readonly cpe: Cpe;
   readonly key: string | null;
-  readonly part: string | null;
+  readonly keyId: number;
+  readonly part: Part | null;
   readonly version: ParsedVersion | null;
   /** `[text]`, shared by every judgement that used this name. */
   readonly used: readonly string[];
@@ -325,8 +356,7 @@ function deviceName(text: string): DeviceName | null {
   const cpe = tryParseCpe(text);
   let n: DeviceName | null = null;
   if (cpe) {
-    const k = cpeKey(cpe);
-    const key = k === null ? null : (interned.get(k) ?? k);
+    const key = cpeKey(cpe);
     const vt = valueText(cpe.version);
     const formatted = formatCpe(cpe);
     const lookups: string[] = [];
@@ -339,7 +369,8 @@ function deviceName(text: string): DeviceName | null {
       text: formatted,
       cpe,
       key,
-      part: valueText(cpe.part),
+      keyId: key === null ? -1 : keyId(key),
+      part: partOf(cpe.part),
       version: vt === null ? null : (parseVersionCached(vt) ?? null),
       used: [formatted],
       restPlain: rest.every((a) => cpe[a].kind !== 'value' || (cpe[a].lead === 0 && cpe[a].trail === 0)),
@@ -398,26 +429,25 @@ function collect(index: VulnIndex, device: DeviceCpes): { at: number[]; mask: nu
   // One CVE is listed under each key it names (a firmware and its hardware): keep it once, with
   // the union of the configurations.
   const st = index.state;
-  const seen = st.seen;
-  const acc = st.masks;
-  const stamp = (st.stamp = st.stamp >= 0xfffffffe ? 1 : st.stamp + 1);
-  if (stamp === 1) seen.fill(0);
+  const scratch = st.scratch;
+  const stamp = (st.stamp = st.stamp >= 0x7ffffffe ? 1 : st.stamp + 1);
+  if (stamp === 1) scratch.fill(0);
   for (let li = 0; li < lists.length; li++) {
     const l = lists[li]!;
     const m = masks[li]!;
     for (let i = 0; i < l.length; i++) {
       const r = l[i]!;
       const bits = m === null ? -1 : m[i]!;
-      if (seen[r] !== stamp) {
-        seen[r] = stamp;
-        acc[r] = bits;
+      if (scratch[2 * r] !== stamp) {
+        scratch[2 * r] = stamp;
+        scratch[2 * r + 1] = bits;
         at.push(r);
-      } else acc[r] = acc[r]! | bits;
+      } else scratch[2 * r + 1] = scratch[2 * r + 1]! | bits;
     }
   }
   if (lists.length > 1) at.sort(ascending);
   // A device CPE with a wildcard may touch any configuration (judgeCriterion compares attributes).
-  for (const r of at) mask.push(device.wild ? -1 : acc[r]!);
+  for (const r of at) mask.push(device.wild ? -1 : scratch[2 * r + 1]!);
   return { at, mask };
 }
 
@@ -463,36 +493,42 @@ function within(cmp: -1 | 0 | 1, op: CompiledBound['op']): boolean {
  * Judge a criterion's version for one device name. `ex` builds the explanation; without it the
  * result is one of the shared `quiet` outcomes (same value, same version flag).
  */
-function judgeVersion(cc: CompiledCriterion, cv: CpeValue, n: DeviceName, hardware: boolean, ex: boolean): Eval {
+function judgeVersion(cc: CompiledCriterion, n: DeviceName, ex: boolean): Eval {
+  const cv = cc.versionValue;
+  const kind = cc.versionKind;
   const dv = n.cpe.version;
   const dtext = valueText(dv);
   const used = n.used;
-  if (hardware && !cc.vulnerable) {
+  if (cc.hardware && !cc.vulnerable) {
     // Platform hardware: NVD's version is a revision (see the module comment).
-    if (cv.kind !== 'value') return ex ? said('T', false, 'model matched', used) : T0;
+    if (kind !== 'value') return ex ? said('T', false, 'model matched', used) : T0;
     if (dtext === null) return ex ? said('T', false, `model matched, revision ${shown(cv)} not identified on the device`, used) : T0;
-    if (dtext === valueText(cv)) return ex ? said('T', false, `revision ${dtext} matched`, used) : T0;
+    if (dtext === cc.versionText) return ex ? said('T', false, `revision ${dtext} matched`, used) : T0;
     return ex ? said('F', true, `revision ${dtext} is not ${shown(cv)}`, used) : F1;
   }
-  if (cv.kind === 'any') {
-    const bounds = cc.bounds;
-    if (bounds.length === 0) return ex ? said('T', false, 'all versions', used) : T0;
+  if (kind === 'any') {
+    const count = cc.boundCount;
+    if (count === 0) return ex ? said('T', false, 'all versions', used) : T0;
     if (dtext === null) return ex ? said('U', false, `device version ${shown(dv)} not known`, used) : U0;
     let ok = '';
-    for (const b of bounds) {
-      // Equal strings are equal versions (compareVersions); device text is already lowercase.
-      const cmp = dtext === b.lower ? 0 : n.version && b.parsed ? compareParsed(n.version, b.parsed) : undefined;
-      if (cmp === undefined) return ex ? said('U', false, `version ${dtext} cannot be ordered against ${b.key} ${b.text}`, used) : U0;
-      if (!within(cmp, b.op)) return ex ? said('F', true, `version ${dtext} is not ${boundOps[b.op]} ${b.text} (${b.key})`, used) : F1;
-      if (ex) ok = (ok === '' ? ok : ok + ' and ') + `${boundOps[b.op]} ${b.text} (${b.key})`;
+    for (let i = 0; i < count; i++) {
+      const parsed = i === 0 ? cc.firstParsed : cc.bounds[i]!.parsed;
+      const op = i === 0 ? cc.firstOp : cc.bounds[i]!.op;
+      let cmp = n.version && parsed ? compareParsed(n.version, parsed) : undefined;
+      // Equal strings are equal versions (compareVersions) even when they do not parse (when they
+      // do, the parses already compare 0); device text is lowercase (src/vuln/cpe.ts).
+      if (cmp === undefined && dtext === cc.bounds[i]!.lower) cmp = 0;
+      if (cmp === undefined) return ex ? said('U', false, `version ${dtext} cannot be ordered against ${cc.bounds[i]!.key} ${cc.bounds[i]!.text}`, used) : U0;
+      if (!within(cmp, op)) return ex ? said('F', true, `version ${dtext} is not ${boundOps[op]} ${cc.bounds[i]!.text} (${cc.bounds[i]!.key})`, used) : F1;
+      if (ex) ok = (ok === '' ? ok : ok + ' and ') + `${boundOps[op]} ${cc.bounds[i]!.text} (${cc.bounds[i]!.key})`;
     }
     return ex ? said('T', true, `version ${dtext} ${ok}`, used) : T1;
   }
-  if (cv.kind === 'na') {
+  if (kind === 'na') {
     if (dv.kind === 'na') return ex ? said('T', false, 'version - (NA) on both', used) : T0;
     return ex ? said('U', false, `the criterion gives no version (-), so whether version ${shown(dv)} is affected cannot be told`, used) : U0;
   }
-  const ctext = valueText(cv);
+  const ctext = cc.versionText;
   if (ctext === null) {
     const r = compareAttribute(cv, dv);
     if (r === 'superset' || r === 'equal') return ex ? said('T', true, `version ${shown(dv)} within ${formatValueShort(cv)}`, used) : T1;
@@ -500,8 +536,9 @@ function judgeVersion(cc: CompiledCriterion, cv: CpeValue, n: DeviceName, hardwa
     return ex ? said('U', false, `version ${shown(dv)} vs pattern ${formatValueShort(cv)}`, used) : U0;
   }
   if (dtext === null) return ex ? said('U', false, `device version ${shown(dv)} not known (criterion names ${ctext})`, used) : U0;
-  // Both texts are lowercase (src/vuln/cpe.ts): equal strings are equal versions.
-  const cmp = dtext === ctext ? 0 : n.version && cc.version ? compareParsed(n.version, cc.version) : undefined;
+  // As for bounds: parses first, equal strings when they do not parse (both texts are lowercase).
+  let cmp = n.version && cc.version ? compareParsed(n.version, cc.version) : undefined;
+  if (cmp === undefined && dtext === ctext) cmp = 0;
   if (cmp === undefined) return ex ? said('U', false, `version ${dtext} cannot be ordered against ${ctext}`, used) : U0;
   if (cmp === 0) return ex ? said('T', true, `version ${dtext} = ${ctext}`, used) : T1;
   return ex ? said('F', true, `version ${dtext} is not ${ctext}`, used) : F1;
@@ -525,7 +562,7 @@ function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes, ex: boolean):
     const n = names[i]!;
     const d = n.cpe;
     if (cc.key !== null && n.key !== null) {
-      if (cc.key !== n.key) continue; // both literal: the key decides part, vendor and product (all equal)
+      if (!sameKey(cc.key, cc.keyId, n.key, n.keyId)) continue; // both literal: the key decides part, vendor and product (all equal)
     } else {
       if (compareAttribute(c.part, d.part) === 'disjoint') continue;
       const vr = compareAttribute(c.vendor, d.vendor);
@@ -541,12 +578,12 @@ function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes, ex: boolean):
           e = ex ? said('F', true, `${a} ${shown(d[a])} is not ${shown(c[a])}`, n.used) : F1;
           break;
         }
-        if (r !== 'equal' && r !== 'superset' && !(part === 'h' && !cc.vulnerable)) {
+        if (r !== 'equal' && r !== 'superset' && !(cc.hardware && !cc.vulnerable)) {
           e = ex ? said('U', false, `${a} ${shown(c[a])} not identified on the device`, n.used) : U0;
         }
       }
     if (!e || e.v === 'U') {
-      const j = judgeVersion(cc, cc.versionValue, n, part === 'h', ex);
+      const j = judgeVersion(cc, n, ex);
       if (!e || j.v === 'F') e = j;
     }
     if (!best || rank(e.v) > rank(best.v)) best = e;

@@ -14,7 +14,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRng, type Rng } from '../src/core/rng.js';
-import { buildIndex, deviceCpes, judge, matchCpes } from '../src/vuln/match.js';
+import { buildIndex, deviceCpes, judgeStatus, matchCpes } from '../src/vuln/match.js';
 import type { Configuration, CpeCriterion, CveRecord } from '../src/vuln/types.js';
 
 const TARGET_SECONDS = 10;
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   const sample = devices.slice(0, o.naiveSample).map((d) => deviceCpes(d));
   t = performance.now();
   let naiveAffected = 0;
-  for (const d of sample) for (let at = 0; at < index.records.length; at++) if (judge(index, at, d).status === 'affected') naiveAffected++;
+  for (const d of sample) for (let at = 0; at < index.records.length; at++) if (judgeStatus(index, at, d) === 'affected') naiveAffected++;
   const perDevice = (performance.now() - t) / 1000 / sample.length;
   const naiveS = perDevice * o.devices;
   console.log(`naive full scan: ${(perDevice * 1000).toFixed(0)} ms per device (measured on ${sample.length} devices × ${o.cves} CVEs, ${naiveAffected} affected); EXTRAPOLATED to ${o.devices} devices: ${naiveS.toFixed(0)} s`);

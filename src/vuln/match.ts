@@ -23,9 +23,9 @@
  * version bound; else unknown when one of them could not tell; else not-affected (nothing applies).
  */
 import type { VulnStatus } from '../core/records.js';
-import { compareAttribute, cpeAttributes, cpeKey, formatCpe, tryParseCpe, valueText, type Cpe, type CpeValue } from './cpe.js';
+import { compareAttribute, cpeAttributes, cpeKey, formatCpe, literalValue, tryParseCpe, valueText, type Cpe, type CpeValue } from './cpe.js';
 import type { AffectedProduct, AffectedVersion, ConfigNode, CpeCriterion, CveRecord } from './types.js';
-import { compareParsed, compareVersions, parseVersion, type ParsedVersion } from './version.js';
+import { compareParsed, compareVersions, parseVersionCached, type ParsedVersion } from './version.js';
 
 type Tri = 'T' | 'F' | 'U';
 
@@ -45,45 +45,128 @@ interface CompiledCriterion {
   readonly cpe: Cpe | undefined;
   /** part:vendor:product when all three are literals (the fast path), else null. */
   readonly key: string | null;
-  /** The version bounds and the literal version, parsed once (src/vuln/version.ts). */
-  readonly parsed: Readonly<Partial<Record<BoundKey | 'version', ParsedVersion | null>>>;
+  /** `key`'s number (see `keyId`), -1 when null or not numbered. */
+  readonly keyId: number;
+  /** The criterion's part (a, o, h, as `partOf`), else null. */
+  readonly part: Part | null;
+  readonly hardware: boolean;
+  readonly vulnerable: boolean;
+  // `cpe.version` and its kind and text, kept here so judging reads one object.
+  readonly versionValue: CpeValue;
+  readonly versionKind: CpeValue['kind'];
+  readonly versionText: string | null;
+  /** `bounds.length` and the first bound's op and parse (most criteria have at most one). */
+  readonly boundCount: number;
+  readonly firstOp: CompiledBound['op'];
+  readonly firstParsed: ParsedVersion | null;
+  /** Every attribute after the version is ANY: a device name without wildcards there always fits. */
+  readonly restAny: boolean;
+  /** The version bounds given, in the order they are checked, parsed once (src/vuln/version.ts). */
+  readonly bounds: readonly CompiledBound[];
+  /** The literal version parsed, when the criterion names one. */
+  readonly version: ParsedVersion | null;
 }
 type BoundKey = 'versionStartIncluding' | 'versionStartExcluding' | 'versionEndIncluding' | 'versionEndExcluding';
-
-function parsedOf(raw: CpeCriterion, cpe: Cpe | undefined): CompiledCriterion['parsed'] {
-  const out: Partial<Record<BoundKey | 'version', ParsedVersion | null>> = {};
-  for (const k of ['versionStartIncluding', 'versionStartExcluding', 'versionEndIncluding', 'versionEndExcluding'] as const) {
-    const b = raw[k];
-    if (b !== undefined) out[k] = parseVersion(b) ?? null;
-  }
-  const v = cpe ? valueText(cpe.version) : null;
-  if (v !== null) out.version = parseVersion(v) ?? null;
-  return out;
+interface CompiledBound {
+  readonly key: BoundKey;
+  readonly text: string;
+  /** `text` lowercased: device versions are lowercase (src/vuln/cpe.ts), so equal strings short-cut the order. */
+  readonly lower: string;
+  readonly parsed: ParsedVersion | null;
+  /** 0 >=, 1 >, 2 <=, 3 < (the `bounds` table below). */
+  readonly op: 0 | 1 | 2 | 3;
 }
 
-/** Order two versions given with their parses (the same rule as compareVersions). */
-function order(a: string, pa: ParsedVersion | null | undefined, b: string, pb: ParsedVersion | null | undefined): -1 | 0 | 1 | undefined {
-  if (a === b || a.toLowerCase() === b.toLowerCase()) return 0;
-  return pa && pb ? compareParsed(pa, pb) : undefined;
+/**
+ * A number per distinct key, so comparing a criterion's key with a device's does not read either
+ * string (cold memory). Bounded: past the limit a key gets -1 and is compared as a string.
+ */
+const keyIds = new Map<string, number>();
+function keyId(k: string): number {
+  const hit = keyIds.get(k);
+  if (hit !== undefined) return hit;
+  if (keyIds.size >= 4_000_000) return -1;
+  keyIds.set(k, keyIds.size);
+  return keyIds.size - 1;
 }
-interface CompiledConfig {
-  readonly nodes: readonly { readonly node: ConfigNode; readonly criteria: readonly CompiledCriterion[] }[];
-  /** Keys of its criteria; null when one has a wildcard (then always evaluated). */
-  readonly keys: readonly string[] | null;
-  readonly operator: 'AND' | 'OR';
-  readonly negate: boolean;
+/** Do two keys (with their numbers) name the same part:vendor:product? */
+function sameKey(a: string, ia: number, b: string, ib: number): boolean {
+  return ia >= 0 && ib >= 0 ? ia === ib : a === b;
 }
+
+type Part = 'a' | 'o' | 'h';
+/** A part as one of three constant strings (read without touching the parsed name's own string). */
+function partOf(v: CpeValue): Part | null {
+  const t = valueText(v);
+  return t === 'a' ? 'a' : t === 'o' ? 'o' : t === 'h' ? 'h' : null;
+}
+
+/**
+ * Compile a criterion; those without bounds (hardware platforms, exact versions) repeat across
+ * many CVEs and are compiled once per index (`shared`, one map per `vulnerable` value): less
+ * memory, and the matcher reads one hot object instead of many cold ones.
+ */
+function compileCriterion(raw: CpeCriterion, shared: CompileState['shared']): CompiledCriterion {
+  const plain = raw.versionStartIncluding === undefined && raw.versionStartExcluding === undefined && raw.versionEndIncluding === undefined && raw.versionEndExcluding === undefined;
+  const same = plain ? shared[raw.vulnerable ? 1 : 0] : undefined;
+  const hit = same?.get(raw.criteria);
+  if (hit) return hit;
+  const cc = compileCriterionUncached(raw);
+  if (same && same.size < 1_000_000) same.set(raw.criteria, cc);
+  return cc;
+}
+
+function compileCriterionUncached(raw: CpeCriterion): CompiledCriterion {
+  const cpe = tryParseCpe(raw.criteria);
+  const key = cpe ? cpeKey(cpe) : null;
+  const bounds: CompiledBound[] = [];
+  boundKeys.forEach((k, op) => {
+    const text = raw[k];
+    if (text !== undefined) bounds.push({ key: k, text, lower: text.toLowerCase(), parsed: parseVersionCached(text) ?? null, op: op as CompiledBound['op'] });
+  });
+  const vt = cpe ? valueText(cpe.version) : null;
+  const part = cpe ? partOf(cpe.part) : null;
+  const versionValue = cpe ? cpe.version : literalValue('*');
+  return {
+    raw,
+    cpe,
+    key,
+    keyId: key === null ? -1 : keyId(key),
+    part,
+    hardware: part === 'h',
+    vulnerable: raw.vulnerable,
+    versionValue,
+    versionKind: versionValue.kind,
+    versionText: vt,
+    boundCount: bounds.length,
+    firstOp: bounds[0]?.op ?? 0,
+    firstParsed: bounds[0]?.parsed ?? null,
+    restAny: cpe ? rest.every((a) => cpe[a].kind === 'any') : false,
+    bounds,
+    version: vt === null ? null : (parseVersionCached(vt) ?? null),
+  };
+}
+
+/**
+ * A compiled CVE, flat: matching is bound by memory latency (each device reads ~30 CVEs scattered
+ * over a large heap), so a CVE is a few objects rather than a tree of configurations and nodes.
+ */
 interface CompiledCve {
+  readonly id: string;
   readonly record: CveRecord;
-  readonly configs: readonly CompiledConfig[];
+  readonly configCount: number;
+  /** Every criterion of every configuration, in order. */
+  readonly crit: readonly CompiledCriterion[];
   /**
-   * Configuration positions by the keys they name (only for records with many configurations: a
-   * Map costs memory, and a few key lists are as quick to scan), and those with wildcard names.
+   * The configurations' shape: per configuration its flags, node count and criteria count, then
+   * per node its flags and criteria count. Flags: 1 AND (else OR), 2 negated.
    */
-  readonly configsByKey: ReadonlyMap<string, readonly number[]> | null;
-  readonly wildConfigs: readonly number[];
+  readonly shape: readonly number[];
   readonly products: readonly CompiledProduct[];
 }
+const noProducts: readonly CompiledProduct[] = [];
+const flags = (x: { readonly operator: 'AND' | 'OR'; readonly negate: boolean }): number => (x.operator === 'AND' ? 1 : 0) | (x.negate ? 2 : 0);
+const operatorOf = (f: number): 'AND' | 'OR' => (f & 1 ? 'AND' : 'OR');
 interface CompiledProduct {
   readonly raw: AffectedProduct;
   readonly vendor: string;
@@ -99,7 +182,35 @@ export interface VulnIndex {
   readonly records: readonly CveRecord[];
   /** Compiled lazily, by position in `records`. */
   readonly compiled: (CompiledCve | undefined)[];
+  /**
+   * Beside each `byKey` list, per CVE the NVD configurations naming the key, as a bit mask
+   * (bit i for configuration i; all bits from the 31st on, or for CVE 5 products: 0).
+   */
+  readonly configMasks: ReadonlyMap<string, readonly number[]>;
+  readonly state: CompileState;
 }
+
+/** The index's working state: shared compiled criteria, candidate dedup, the status memo. */
+interface CompileState {
+  readonly shared: readonly [Map<string, CompiledCriterion>, Map<string, CompiledCriterion>];
+  /**
+   * Per record (at 2i, 2i + 1): the number of the last candidate collection that took it (dedup
+   * without a Set) and the configuration mask it gathered; side by side, one memory read.
+   */
+  readonly scratch: Int32Array;
+  stamp: number;
+  readonly memo: Map<string, DeviceMemo>;
+}
+
+/** The candidates, their configuration masks and their statuses for one device CPE list. */
+interface DeviceMemo {
+  readonly at: readonly number[];
+  readonly mask: readonly number[];
+  readonly status: readonly VulnStatus[];
+}
+
+/** Configuration i's bit in a mask; -1 (every bit) past 30, so those are always read. */
+const configBit = (i: number): number => (i < 31 ? 1 << i : -1);
 
 /** A CVE 5 vendor/product name as a CPE-like identifier: "Huawei Technologies Co., Ltd." → "huawei". */
 export function cpeLikeName(name: string, isVendor: boolean): string | null {
@@ -110,19 +221,22 @@ export function cpeLikeName(name: string, isVendor: boolean): string | null {
   return s.length > 200 ? null : s;
 }
 
-/** Cheap key of a criterion string without a full parse (NVD names rarely escape in the first fields). */
+/**
+ * Index key of a criterion string (as `cpeKey` of its parse): null for a wildcard or NA vendor or
+ * product, undefined when it does not parse. Plain names skip the full parse.
+ */
 function quickKey(s: string): string | null | undefined {
   if (s.length > 2048) return undefined;
   const head = s.split(':', 5);
-  if (head.length < 5 || head[0]!.toLowerCase() !== 'cpe' || head[1] !== '2.3') return undefined;
-  const [, , p, v, pr] = head as [string, string, string, string, string];
-  if (s.slice(0, 8 + p.length + v.length + pr.length + 3).includes('\\')) {
-    const c = tryParseCpe(s);
-    return c ? cpeKey(c) : undefined;
+  if (head.length === 5 && head[0]!.toLowerCase() === 'cpe' && head[1] === '2.3') {
+    const [, , p, v, pr] = head as [string, string, string, string, string];
+    if (/^[aoh]$/i.test(p) && plainName.test(v) && plainName.test(pr) && v !== '-' && pr !== '-') return `${p.toLowerCase()}:${v.toLowerCase()}:${pr.toLowerCase()}`;
   }
-  if (/[*?]/.test(v) || /[*?]/.test(pr) || p === '*' || v === '-' || pr === '-') return null;
-  return `${p.toLowerCase()}:${v.toLowerCase()}:${pr.toLowerCase()}`;
+  // Escapes, wildcards, NA, missing components (read as ANY): as the parse says.
+  const c = tryParseCpe(s);
+  return c ? cpeKey(c) : undefined;
 }
+const plainName = /^[A-Za-z0-9._\-]+$/;
 
 function productKeys(p: AffectedProduct): { keys: string[]; wildcard: boolean } {
   const keys: string[] = [];
@@ -145,71 +259,58 @@ function productKeys(p: AffectedProduct): { keys: string[]; wildcard: boolean } 
  */
 export function buildIndex(records: Iterable<CveRecord>, options: { readonly eager?: boolean } = {}): VulnIndex {
   const byKey = new Map<string, number[]>();
+  const configMasks = new Map<string, number[]>();
   const everywhere: number[] = [];
   const list: CveRecord[] = [];
   for (const r of records) {
     const at = list.length;
     list.push(r);
-    const keys = new Set<string>();
+    const keys = new Map<string, number>();
     let wildcard = false;
-    for (const conf of r.configurations)
+    r.configurations.forEach((conf, ci) => {
       for (const node of conf.nodes)
         for (const c of node.cpeMatch) {
           const k = quickKey(c.criteria);
-          if (k) keys.add(k);
+          if (k) keys.set(k, (keys.get(k) ?? 0) | configBit(ci));
           else if (k === null) wildcard = true;
         }
+    });
     for (const p of r.affected) {
       const pk = productKeys(p);
-      for (const k of pk.keys) keys.add(k);
+      for (const k of pk.keys) keys.set(k, keys.get(k) ?? 0);
       wildcard ||= pk.wildcard;
     }
-    for (const k of keys) {
+    for (const [k, mask] of keys) {
       const l = byKey.get(k);
-      if (l) l.push(at);
-      else byKey.set(k, [at]);
+      if (l) {
+        l.push(at);
+        configMasks.get(k)!.push(mask);
+      } else {
+        byKey.set(k, [at]);
+        configMasks.set(k, [mask]);
+      }
     }
     if (wildcard) everywhere.push(at);
   }
   const compiled = new Array<CompiledCve | undefined>(list.length);
-  if (options.eager) for (let i = 0; i < list.length; i++) compiled[i] = compile(list[i]!);
-  return { byKey, everywhere, records: list, compiled };
+  const state: CompileState = { shared: [new Map(), new Map()], scratch: new Int32Array(2 * list.length), stamp: 0, memo: new Map() };
+  if (options.eager) for (let i = 0; i < list.length; i++) compiled[i] = compile(list[i]!, state.shared);
+  return { byKey, everywhere, records: list, compiled, configMasks, state };
 }
 
-function compile(r: CveRecord): CompiledCve {
-  const configs = compileConfigs(r);
-  const configsByKey = configs.length > 4 ? new Map<string, number[]>() : null;
-  const wildConfigs: number[] = [];
-  configs.forEach((c, i) => {
-    if (c.keys === null) wildConfigs.push(i);
-    else if (configsByKey)
-      for (const k of c.keys) {
-        const l = configsByKey.get(k);
-        if (l) l.push(i);
-        else configsByKey.set(k, [i]);
-      }
-  });
-  return {
-    record: r,
-    configs,
-    configsByKey,
-    wildConfigs,
-    products: compileProducts(r),
-  };
-}
-
-function compileConfigs(r: CveRecord): CompiledConfig[] {
-  return r.configurations.map((conf): CompiledConfig => {
-      const nodes = conf.nodes.map((node) => ({
-        node,
-        criteria: node.cpeMatch.map((raw): CompiledCriterion => {
-          const cpe = tryParseCpe(raw.criteria);
-          return { raw, cpe, key: cpe ? cpeKey(cpe) : null, parsed: parsedOf(raw, cpe) };
-        }),
-      }));
-      const all = nodes.flatMap((n) => n.criteria);
-      return { nodes, keys: all.some((c) => c.cpe && c.key === null) ? null : [...new Set(all.map((c) => c.key).filter((k): k is string => k !== null))], operator: conf.operator, negate: conf.negate };
-    });
+function compile(r: CveRecord, shared: CompileState['shared']): CompiledCve {
+  const crit: CompiledCriterion[] = [];
+  const shape: number[] = [];
+  for (const conf of r.configurations) {
+    let size = 0;
+    for (const node of conf.nodes) size += node.cpeMatch.length;
+    shape.push(flags(conf), conf.nodes.length, size);
+    for (const node of conf.nodes) {
+      shape.push(flags(node), node.cpeMatch.length);
+      for (const c of node.cpeMatch) crit.push(compileCriterion(c, shared));
+    }
+  }
+  return { id: r.id, record: r, configCount: r.configurations.length, crit, shape, products: r.affected.length > 0 ? compileProducts(r) : noProducts };
 }
 
 function compileProducts(r: CveRecord): CompiledProduct[] {
@@ -226,7 +327,15 @@ export interface DeviceName {
   readonly text: string;
   readonly cpe: Cpe;
   readonly key: string | null;
+  readonly keyId: number;
+  readonly part: Part | null;
   readonly version: ParsedVersion | null;
+  /** `[text]`, shared by every judgement that used this name. */
+  readonly used: readonly string[];
+  /** No attribute after the version has a wildcard (then a criterion with ANY there always fits). */
+  readonly restPlain: boolean;
+  /** Index keys whose CVEs may name it (its own, and the CVE 5 vendor/product keys). */
+  readonly lookups: readonly string[];
 }
 
 /** The device as the matcher sees it: its parsed CPEs. */
@@ -238,41 +347,113 @@ export interface DeviceCpes {
   readonly wild: boolean;
 }
 
+// Device names repeat over a survey (one model and firmware on many hosts): parse each once.
+const deviceNames = new Map<string, DeviceName | null>();
+
+function deviceName(text: string): DeviceName | null {
+  const hit = deviceNames.get(text);
+  if (hit !== undefined) return hit;
+  const cpe = tryParseCpe(text);
+  let n: DeviceName | null = null;
+  if (cpe) {
+    const key = cpeKey(cpe);
+    const vt = valueText(cpe.version);
+    const formatted = formatCpe(cpe);
+    const lookups: string[] = [];
+    if (key !== null) {
+      const [, v, p] = key.split(':') as [string, string, string];
+      lookups.push(key, `*:${v}:${p}`);
+      if (key.startsWith('o:') && p.endsWith('_firmware')) lookups.push(`*:${v}:${p.slice(0, -9)}`);
+    }
+    n = {
+      text: formatted,
+      cpe,
+      key,
+      keyId: key === null ? -1 : keyId(key),
+      part: partOf(cpe.part),
+      version: vt === null ? null : (parseVersionCached(vt) ?? null),
+      used: [formatted],
+      restPlain: rest.every((a) => cpe[a].kind !== 'value' || (cpe[a].lead === 0 && cpe[a].trail === 0)),
+      lookups,
+    };
+  }
+  if (deviceNames.size >= 100_000) deviceNames.clear();
+  deviceNames.set(text, n);
+  return n;
+}
+
 /** Parse a device's CPE list; names that do not parse are left out (device data is untrusted). */
 export function deviceCpes(cpes: readonly string[]): DeviceCpes {
   const names: DeviceName[] = [];
   const parts = new Set<string>();
   const keys = new Set<string>();
   let wild = false;
-  for (const text of cpes.slice(0, 32)) {
-    const cpe = tryParseCpe(text);
-    if (!cpe) continue;
-    const key = cpeKey(cpe);
-    const vt = valueText(cpe.version);
-    names.push({ text: formatCpe(cpe), cpe, key, version: vt === null ? null : (parseVersion(vt) ?? null) });
-    if (key) keys.add(key);
+  const n = Math.min(cpes.length, 32);
+  for (let i = 0; i < n; i++) {
+    const name = deviceName(cpes[i]!);
+    if (!name) continue;
+    names.push(name);
+    if (name.key) keys.add(name.key);
     else wild = true;
-    const p = valueText(cpe.part);
-    if (p) parts.add(p);
+    if (name.part) parts.add(name.part);
   }
   return { names, parts, keys, wild };
 }
 
-/** The candidate CVEs (positions in index.records) for a device. */
+const ascending = (a: number, b: number): number => a - b;
+
+/** The candidate CVEs (positions in index.records, ascending) for a device. */
 export function candidates(index: VulnIndex, device: DeviceCpes): number[] {
-  const out = new Set<number>(index.everywhere);
-  for (const n of device.names) {
-    if (!n.key) continue;
-    for (const i of index.byKey.get(n.key) ?? []) out.add(i);
-    const [, v, p] = n.key.split(':') as [string, string, string];
-    for (const i of index.byKey.get(`*:${v}:${p}`) ?? []) out.add(i);
-    if (n.key.startsWith('o:') && p.endsWith('_firmware')) for (const i of index.byKey.get(`*:${v}:${p.slice(0, -9)}`) ?? []) out.add(i);
+  return collect(index, device).at;
+}
+
+/** Candidates with the mask of the NVD configurations naming one of the device's products. */
+function collect(index: VulnIndex, device: DeviceCpes): { at: number[]; mask: number[] } {
+  const lists: (readonly number[])[] = [];
+  const masks: (readonly number[] | null)[] = [];
+  if (index.everywhere.length > 0) {
+    lists.push(index.everywhere);
+    masks.push(null); // a wildcard name somewhere: read every configuration
   }
-  return [...out].sort((a, b) => a - b);
+  for (const n of device.names)
+    for (const k of n.lookups) {
+      const l = index.byKey.get(k);
+      if (l) {
+        lists.push(l);
+        masks.push(index.configMasks.get(k)!);
+      }
+    }
+  const at: number[] = [];
+  const mask: number[] = [];
+  if (lists.length === 0) return { at, mask };
+  // One CVE is listed under each key it names (a firmware and its hardware): keep it once, with
+  // the union of the configurations.
+  const st = index.state;
+  const scratch = st.scratch;
+  const stamp = (st.stamp = st.stamp >= 0x7ffffffe ? 1 : st.stamp + 1);
+  if (stamp === 1) scratch.fill(0);
+  for (let li = 0; li < lists.length; li++) {
+    const l = lists[li]!;
+    const m = masks[li]!;
+    for (let i = 0; i < l.length; i++) {
+      const r = l[i]!;
+      const bits = m === null ? -1 : m[i]!;
+      if (scratch[2 * r] !== stamp) {
+        scratch[2 * r] = stamp;
+        scratch[2 * r + 1] = bits;
+        at.push(r);
+      } else scratch[2 * r + 1] = scratch[2 * r + 1]! | bits;
+    }
+  }
+  if (lists.length > 1) at.sort(ascending);
+  // A device CPE with a wildcard may touch any configuration (judgeCriterion compares attributes).
+  for (const r of at) mask.push(device.wild ? -1 : scratch[2 * r + 1]!);
+  return { at, mask };
 }
 
 interface Eval {
   readonly v: Tri;
+  /** Empty when the judgement is not explained (the status-only path). */
   readonly why: string;
   /** A device CPE had the criterion's part, vendor and product. */
   readonly touched: boolean;
@@ -283,56 +464,84 @@ interface Eval {
   readonly used: readonly string[];
 }
 
+/**
+ * The outcomes a criterion can have for a device CPE of its product, without an explanation: the
+ * status-only path allocates nothing per judgement.
+ */
+const quiet = (v: Tri, byVersion: boolean): Eval => ({ v, why: '', touched: true, absentPart: false, byVersion, used: [] });
+const T0 = quiet('T', false);
+const T1 = quiet('T', true);
+const F1 = quiet('F', true);
+const U0 = quiet('U', false);
+
+function said(v: Tri, byVersion: boolean, why: string, used: readonly string[]): Eval {
+  return { v, why, touched: true, absentPart: false, byVersion, used };
+}
+
 function shown(v: CpeValue): string {
   return v.kind === 'any' ? '*' : v.kind === 'na' ? '-' : (valueText(v) ?? 'a wildcard');
 }
 
-const bounds = [
-  ['versionStartIncluding', (c: number) => c >= 0, '>='],
-  ['versionStartExcluding', (c: number) => c > 0, '>'],
-  ['versionEndIncluding', (c: number) => c <= 0, '<='],
-  ['versionEndExcluding', (c: number) => c < 0, '<'],
-] as const;
+const boundKeys = ['versionStartIncluding', 'versionStartExcluding', 'versionEndIncluding', 'versionEndExcluding'] as const;
+const boundOps = ['>=', '>', '<=', '<'] as const;
+/** Does an order of device version against bound pass the bound's operator? */
+function within(cmp: -1 | 0 | 1, op: CompiledBound['op']): boolean {
+  return op === 0 ? cmp >= 0 : op === 1 ? cmp > 0 : op === 2 ? cmp <= 0 : cmp < 0;
+}
 
-/** Judge a criterion's version for one device version. */
-function judgeVersion(cc: CompiledCriterion, cv: CpeValue, dv: CpeValue, dp: ParsedVersion | null, hardware: boolean): { v: Tri; why: string; byVersion: boolean } {
-  const c = cc.raw;
-  const hasBounds = c.versionStartIncluding !== undefined || c.versionStartExcluding !== undefined || c.versionEndIncluding !== undefined || c.versionEndExcluding !== undefined;
+/**
+ * Judge a criterion's version for one device name. `ex` builds the explanation; without it the
+ * result is one of the shared `quiet` outcomes (same value, same version flag).
+ */
+function judgeVersion(cc: CompiledCriterion, n: DeviceName, ex: boolean): Eval {
+  const cv = cc.versionValue;
+  const kind = cc.versionKind;
+  const dv = n.cpe.version;
   const dtext = valueText(dv);
-  if (hardware && !c.vulnerable) {
+  const used = n.used;
+  if (cc.hardware && !cc.vulnerable) {
     // Platform hardware: NVD's version is a revision (see the module comment).
-    if (cv.kind !== 'value') return { v: 'T', why: 'model matched', byVersion: false };
-    if (dtext === null) return { v: 'T', why: `model matched, revision ${shown(cv)} not identified on the device`, byVersion: false };
-    return dtext === valueText(cv) ? { v: 'T', why: `revision ${dtext} matched`, byVersion: false } : { v: 'F', why: `revision ${dtext} is not ${shown(cv)}`, byVersion: true };
+    if (kind !== 'value') return ex ? said('T', false, 'model matched', used) : T0;
+    if (dtext === null) return ex ? said('T', false, `model matched, revision ${shown(cv)} not identified on the device`, used) : T0;
+    if (dtext === cc.versionText) return ex ? said('T', false, `revision ${dtext} matched`, used) : T0;
+    return ex ? said('F', true, `revision ${dtext} is not ${shown(cv)}`, used) : F1;
   }
-  if (cv.kind === 'any') {
-    if (!hasBounds) return { v: 'T', why: 'all versions', byVersion: false };
-    if (dtext === null) return { v: 'U', why: `device version ${shown(dv)} not known`, byVersion: false };
+  if (kind === 'any') {
+    const count = cc.boundCount;
+    if (count === 0) return ex ? said('T', false, 'all versions', used) : T0;
+    if (dtext === null) return ex ? said('U', false, `device version ${shown(dv)} not known`, used) : U0;
     let ok = '';
-    for (const [k, test, op] of bounds) {
-      const b = c[k];
-      if (b === undefined) continue;
-      const cmp = order(dtext, dp, b, cc.parsed[k]);
-      if (cmp === undefined) return { v: 'U', why: `version ${dtext} cannot be ordered against ${k} ${b}`, byVersion: false };
-      if (!test(cmp)) return { v: 'F', why: `version ${dtext} is not ${op} ${b} (${k})`, byVersion: true };
-      ok = (ok === '' ? ok : ok + ' and ') + `${op} ${b} (${k})`;
+    for (let i = 0; i < count; i++) {
+      const parsed = i === 0 ? cc.firstParsed : cc.bounds[i]!.parsed;
+      const op = i === 0 ? cc.firstOp : cc.bounds[i]!.op;
+      let cmp = n.version && parsed ? compareParsed(n.version, parsed) : undefined;
+      // Equal strings are equal versions (compareVersions) even when they do not parse (when they
+      // do, the parses already compare 0); device text is lowercase (src/vuln/cpe.ts).
+      if (cmp === undefined && dtext === cc.bounds[i]!.lower) cmp = 0;
+      if (cmp === undefined) return ex ? said('U', false, `version ${dtext} cannot be ordered against ${cc.bounds[i]!.key} ${cc.bounds[i]!.text}`, used) : U0;
+      if (!within(cmp, op)) return ex ? said('F', true, `version ${dtext} is not ${boundOps[op]} ${cc.bounds[i]!.text} (${cc.bounds[i]!.key})`, used) : F1;
+      if (ex) ok = (ok === '' ? ok : ok + ' and ') + `${boundOps[op]} ${cc.bounds[i]!.text} (${cc.bounds[i]!.key})`;
     }
-    return { v: 'T', why: `version ${dtext} ${ok}`, byVersion: true };
+    return ex ? said('T', true, `version ${dtext} ${ok}`, used) : T1;
   }
-  if (cv.kind === 'na') {
-    if (dv.kind === 'na') return { v: 'T', why: 'version - (NA) on both', byVersion: false };
-    return { v: 'U', why: `the criterion gives no version (-), so whether version ${shown(dv)} is affected cannot be told`, byVersion: false };
+  if (kind === 'na') {
+    if (dv.kind === 'na') return ex ? said('T', false, 'version - (NA) on both', used) : T0;
+    return ex ? said('U', false, `the criterion gives no version (-), so whether version ${shown(dv)} is affected cannot be told`, used) : U0;
   }
-  const ctext = valueText(cv);
+  const ctext = cc.versionText;
   if (ctext === null) {
     const r = compareAttribute(cv, dv);
-    return r === 'superset' || r === 'equal' ? { v: 'T', why: `version ${shown(dv)} within ${formatValueShort(cv)}`, byVersion: true } : r === 'disjoint' ? { v: 'F', why: `version ${shown(dv)} outside ${formatValueShort(cv)}`, byVersion: true } : { v: 'U', why: `version ${shown(dv)} vs pattern ${formatValueShort(cv)}`, byVersion: false };
+    if (r === 'superset' || r === 'equal') return ex ? said('T', true, `version ${shown(dv)} within ${formatValueShort(cv)}`, used) : T1;
+    if (r === 'disjoint') return ex ? said('F', true, `version ${shown(dv)} outside ${formatValueShort(cv)}`, used) : F1;
+    return ex ? said('U', false, `version ${shown(dv)} vs pattern ${formatValueShort(cv)}`, used) : U0;
   }
-  if (dv.kind === 'any' || dtext === null) return { v: 'U', why: `device version ${shown(dv)} not known (criterion names ${ctext})`, byVersion: false };
-  if (dv.kind === 'na') return { v: 'F', why: `criterion names version ${ctext}, device has none`, byVersion: true };
-  const cmp = order(dtext, dp, ctext, cc.parsed.version);
-  if (cmp === undefined) return { v: 'U', why: `version ${dtext} cannot be ordered against ${ctext}`, byVersion: false };
-  return cmp === 0 ? { v: 'T', why: `version ${dtext} = ${ctext}`, byVersion: true } : { v: 'F', why: `version ${dtext} is not ${ctext}`, byVersion: true };
+  if (dtext === null) return ex ? said('U', false, `device version ${shown(dv)} not known (criterion names ${ctext})`, used) : U0;
+  // As for bounds: parses first, equal strings when they do not parse (both texts are lowercase).
+  let cmp = n.version && cc.version ? compareParsed(n.version, cc.version) : undefined;
+  if (cmp === undefined && dtext === ctext) cmp = 0;
+  if (cmp === undefined) return ex ? said('U', false, `version ${dtext} cannot be ordered against ${ctext}`, used) : U0;
+  if (cmp === 0) return ex ? said('T', true, `version ${dtext} = ${ctext}`, used) : T1;
+  return ex ? said('F', true, `version ${dtext} is not ${ctext}`, used) : F1;
 }
 
 function formatValueShort(v: CpeValue): string {
@@ -343,34 +552,39 @@ function formatValueShort(v: CpeValue): string {
 
 const rest = cpeAttributes.filter((a) => a !== 'part' && a !== 'vendor' && a !== 'product' && a !== 'version');
 
-function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes): Eval {
+function judgeCriterion(cc: CompiledCriterion, device: DeviceCpes, ex: boolean): Eval {
   const c = cc.cpe;
-  if (!c) return { v: 'F', why: `criterion ${cc.raw.criteria} does not parse`, touched: false, absentPart: false, byVersion: false, used: [] };
-  const part = valueText(c.part);
+  if (!c) return ex ? { v: 'F', why: `criterion ${cc.raw.criteria} does not parse`, touched: false, absentPart: false, byVersion: false, used: [] } : noProduct;
+  const part = cc.part;
+  const names = device.names;
   let best: Eval | undefined;
-  for (const n of device.names) {
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
     const d = n.cpe;
     if (cc.key !== null && n.key !== null) {
-      if (cc.key !== n.key) continue; // both literal: the key decides part, vendor and product
-    } else if (compareAttribute(c.part, d.part) === 'disjoint') continue;
-    const vr = compareAttribute(c.vendor, d.vendor);
-    const pr = compareAttribute(c.product, d.product);
-    if (!(vr === 'equal' || vr === 'superset') || !(pr === 'equal' || pr === 'superset')) continue;
-    let e: Eval | undefined;
-    for (const a of rest) {
-      const r = compareAttribute(c[a], d[a]);
-      if (r === 'disjoint') {
-        e = { v: 'F', why: `${a} ${shown(d[a])} is not ${shown(c[a])}`, touched: true, absentPart: false, byVersion: true, used: [n.text] };
-        break;
-      }
-      if (r !== 'equal' && r !== 'superset' && !(part === 'h' && !cc.raw.vulnerable)) {
-        e = { v: 'U', why: `${a} ${shown(c[a])} not identified on the device`, touched: true, absentPart: false, byVersion: false, used: [n.text] };
-      }
+      if (!sameKey(cc.key, cc.keyId, n.key, n.keyId)) continue; // both literal: the key decides part, vendor and product (all equal)
+    } else {
+      if (compareAttribute(c.part, d.part) === 'disjoint') continue;
+      const vr = compareAttribute(c.vendor, d.vendor);
+      const pr = compareAttribute(c.product, d.product);
+      if (!(vr === 'equal' || vr === 'superset') || !(pr === 'equal' || pr === 'superset')) continue;
     }
+    let e: Eval | undefined;
+    // ANY against a value without wildcards is always equal or superset: nothing to compare.
+    if (!(cc.restAny && n.restPlain))
+      for (const a of rest) {
+        const r = compareAttribute(c[a], d[a]);
+        if (r === 'disjoint') {
+          e = ex ? said('F', true, `${a} ${shown(d[a])} is not ${shown(c[a])}`, n.used) : F1;
+          break;
+        }
+        if (r !== 'equal' && r !== 'superset' && !(cc.hardware && !cc.vulnerable)) {
+          e = ex ? said('U', false, `${a} ${shown(c[a])} not identified on the device`, n.used) : U0;
+        }
+      }
     if (!e || e.v === 'U') {
-      const j = judgeVersion(cc, c.version, d.version, n.version, part === 'h');
-      // Built field by field: an object spread here was the matcher's hot spot.
-      if (!e || j.v === 'F') e = { v: j.v, why: j.why, touched: true, absentPart: false, byVersion: j.byVersion, used: [n.text] };
+      const j = judgeVersion(cc, n, ex);
+      if (!e || j.v === 'F') e = j;
     }
     if (!best || rank(e.v) > rank(best.v)) best = e;
     if (best.v === 'T') break;
@@ -388,48 +602,54 @@ const absent: Readonly<Record<string, Eval>> = Object.fromEntries(
 
 const rank = (v: Tri): number => (v === 'T' ? 2 : v === 'U' ? 1 : 0);
 const neg = (v: Tri): Tri => (v === 'T' ? 'F' : v === 'F' ? 'T' : 'U');
+/** A part the device has no CPE for at all is unknown in a configuration, not false (module comment). */
+const val = (e: Eval): Tri => (e.v === 'F' && e.absentPart ? 'U' : e.v);
 
 interface Outcome {
   /** 4 affected, 3 not affected by a version bound, 2 unknown, 1 nothing applies. */
   readonly rank: 1 | 2 | 3 | 4;
+  /** Empty when not explained. */
   readonly reason: string;
   readonly used: readonly string[];
 }
+const quietOutcome: Readonly<Record<Outcome['rank'], Outcome>> = { 1: { rank: 1, reason: '', used: [] }, 2: { rank: 2, reason: '', used: [] }, 3: { rank: 3, reason: '', used: [] }, 4: { rank: 4, reason: '', used: [] } };
 
 const and3 = (a: Tri, b: Tri): Tri => (a === 'F' || b === 'F' ? 'F' : a === 'U' || b === 'U' ? 'U' : 'T');
 const or3 = (a: Tri, b: Tri): Tri => (a === 'T' || b === 'T' ? 'T' : a === 'U' || b === 'U' ? 'U' : 'F');
 const word = (v: Tri): string => (v === 'T' ? 'true' : v === 'F' ? 'false' : 'unknown');
 
-function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
-  const outcomes: Outcome[] = [];
-  // Plain loops, no closures: this is the matcher's inner loop (bench/vuln). A configuration
-  // naming none of the device's products is skipped unread: only those its keys point to are read.
-  let which: number[];
-  if (device.wild) which = cve.configs.map((_, i) => i);
-  else if (!cve.configsByKey) {
-    which = [];
-    for (let i = 0; i < cve.configs.length; i++) {
-      const keys = cve.configs[i]!.keys;
-      if (keys === null || keys.some((k) => device.keys.has(k))) which.push(i);
-    }
-  } else {
-    which = [...cve.wildConfigs];
-    for (const k of device.keys) for (const i of cve.configsByKey.get(k) ?? []) if (!which.includes(i)) which.push(i);
-    if (which.length > 1) which.sort((a, b) => a - b);
-  }
-  for (const ci of which) {
-    const conf = cve.configs[ci]!;
-    const nodes = conf.nodes;
-    const evals: Eval[][] = [];
+// Criteria judgements of the configuration being read; reused (the matcher never re-enters itself).
+const evals: Eval[] = [];
+
+/**
+ * Judge the NVD configurations. `ex` builds the reason and the list of device CPEs used; only the
+ * configurations in `mask` are read (those naming the device's products, from the index; -1 reads
+ * all, as the naive scan does), which cannot change the outcome: an unnamed one is never touched.
+ */
+function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, mask: number): Outcome {
+  // Kleene OR over configurations: the first affected, else the first unknown, else the first
+  // not-affected by a version bound, else the first (pickOutcome, kept in a single pass).
+  let unknown: Outcome | undefined;
+  let byBound: Outcome | undefined;
+  let first: Outcome | undefined;
+  const crit = cve.crit;
+  const shape = cve.shape;
+  let sp = 0; // position in shape
+  let cp = 0; // position in crit
+  for (let ci = 0; ci < cve.configCount; ci++) {
+    const cflags = shape[sp]!;
+    const nodeCount = shape[sp + 1]!;
+    const size = shape[sp + 2]!;
+    const start = cp;
+    const shapeAt = sp + 3;
+    sp = shapeAt + 2 * nodeCount;
+    cp += size;
+    if ((mask & configBit(ci)) === 0) continue;
     let touched = false;
-    for (const { criteria } of nodes) {
-      const es: Eval[] = [];
-      for (const cc of criteria) {
-        const e = judgeCriterion(cc, device);
-        touched ||= e.touched;
-        es.push(e);
-      }
-      evals.push(es);
+    for (let i = 0; i < size; i++) {
+      const e = judgeCriterion(crit[start + i]!, device, ex);
+      touched ||= e.touched;
+      evals[i] = e;
     }
     if (!touched) continue;
     let confV: Tri | undefined;
@@ -438,42 +658,49 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes): Outcome {
     let vulnerableHit = false;
     let byVersion = false;
     const used: string[] = [];
-    for (let ni = 0; ni < nodes.length; ni++) {
-      const { node, criteria } = nodes[ni]!;
-      const es = evals[ni]!;
-      // A part the device has no CPE for at all is unknown here, not false (module comment).
-      const val = (e: Eval): Tri => (e.v === 'F' && e.absentPart ? 'U' : e.v);
+    let base = 0;
+    for (let ni = 0; ni < nodeCount; ni++) {
+      const nflags = shape[shapeAt + 2 * ni]!;
+      const len = shape[shapeAt + 2 * ni + 1]!;
+      const negate = (nflags & 2) !== 0;
       let pick = -1;
       let v: Tri;
-      if (node.operator === 'AND') {
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'F') pick = i;
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'U') pick = i;
-        v = pick < 0 ? 'T' : val(es[pick]!);
+      if (nflags & 1) {
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'F') pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'U') pick = i;
+        v = pick < 0 ? 'T' : val(evals[base + pick]!);
         if (pick < 0) pick = 0;
       } else {
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'T') pick = i;
-        for (let i = 0; i < es.length && pick < 0; i++) if (val(es[i]!) === 'U') pick = i;
-        for (let i = 0; i < es.length && pick < 0; i++) if (es[i]!.touched) pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'T') pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (val(evals[base + i]!) === 'U') pick = i;
+        for (let i = 0; i < len && pick < 0; i++) if (evals[base + i]!.touched) pick = i;
         if (pick < 0) pick = 0;
-        v = es[pick] ? val(es[pick]!) : 'F';
+        v = pick < len ? val(evals[base + pick]!) : 'F';
       }
-      if (node.negate) v = neg(v);
-      const e = es[pick];
-      if (e) {
-        for (const u of e.used) if (!used.includes(u)) used.push(u);
+      if (negate) v = neg(v);
+      if (pick < len) {
+        const e = evals[base + pick]!;
+        const cc = crit[start + base + pick]!;
         byVersion ||= e.byVersion;
-        if (e.v === 'T' && criteria[pick]!.raw.vulnerable && !node.negate) vulnerableHit = true;
-        parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${node.negate ? ' (negated)' : ''} ${node.operator} match ${pick} ${criteria[pick]!.raw.criteria}: ${e.why} → ${word(v)}`;
+        if (e.v === 'T' && cc.vulnerable && !negate) vulnerableHit = true;
+        if (ex) {
+          for (const u of e.used) if (!used.includes(u)) used.push(u);
+          parts = (parts === '' ? parts : parts + '; ') + `node ${ni}${negate ? ' (negated)' : ''} ${operatorOf(nflags)} match ${pick} ${cc.raw.criteria}: ${e.why} → ${word(v)}`;
+        }
       }
-      confV = confV === undefined ? v : conf.operator === 'AND' ? and3(confV, v) : or3(confV, v);
+      confV = confV === undefined ? v : cflags & 1 ? and3(confV, v) : or3(confV, v);
+      base += len;
     }
     let v = confV ?? 'F';
-    if (conf.negate) v = neg(v);
-    const reason = `NVD configuration ${ci}${conf.negate ? ' (negated)' : ''} (${conf.operator}): ${parts}`;
-    outcomes.push({ rank: v === 'T' && vulnerableHit ? 4 : v === 'U' ? 2 : byVersion ? 3 : 1, reason, used });
+    if (cflags & 2) v = neg(v);
+    const r: Outcome['rank'] = v === 'T' && vulnerableHit ? 4 : v === 'U' ? 2 : byVersion ? 3 : 1;
+    const o = ex ? { rank: r, reason: `NVD configuration ${ci}${cflags & 2 ? ' (negated)' : ''} (${operatorOf(cflags)}): ${parts}`, used } : quietOutcome[r];
+    if (r === 4) return o;
+    if (r === 2) unknown ??= o;
+    else if (r === 3) byBound ??= o;
+    first ??= o;
   }
-  // Kleene OR over configurations: one true makes it affected; else one unknown makes it unknown.
-  return pickOutcome(outcomes) ?? { rank: 1, reason: 'no NVD configuration names the device', used: [] };
+  return unknown ?? byBound ?? first ?? (ex ? { rank: 1, reason: 'no NVD configuration names the device', used: [] } : quietOutcome[1]);
 }
 
 /** A free-text CVE 5 version read into a bound, when it follows a clear pattern. */
@@ -590,23 +817,98 @@ function partRank(c: Cpe): number {
 
 const statusOf: Record<Outcome['rank'], VulnStatus> = { 4: 'affected', 3: 'not-affected', 2: 'unknown', 1: 'not-affected' };
 
-/** Judge one CVE (by index position) for a device. */
-export function judge(index: VulnIndex, at: number, device: DeviceCpes): CveVerdict {
+function compiledAt(index: VulnIndex, at: number): CompiledCve {
   let cc = index.compiled[at];
   if (!cc) {
-    cc = compile(index.records[at]!);
+    cc = compile(index.records[at]!, index.state.shared);
     index.compiled[at] = cc;
   }
-  const nvd = cc.configs.length > 0 ? judgeNvd(cc, device) : undefined;
+  return cc;
+}
+
+function outcomeOf(cc: CompiledCve, device: DeviceCpes, ex: boolean, mask: number): Outcome {
+  const nvd = cc.configCount > 0 ? judgeNvd(cc, device, ex, mask) : undefined;
   const cna = cc.products.length > 0 ? judgeCve5(cc, device) : undefined;
-  const pick = !nvd ? cna! : !cna ? nvd : cna.rank > nvd.rank ? cna : nvd;
-  const o = pick ?? { rank: 1 as const, reason: 'the record names no products', used: [] };
+  const pick = !nvd ? cna : !cna ? nvd : cna.rank > nvd.rank ? cna : nvd;
+  return pick ?? { rank: 1, reason: 'the record names no products', used: [] };
+}
+
+/** Judge one CVE (by index position) for a device, reading all its configurations, with its reason and the device CPEs it used. */
+export function judge(index: VulnIndex, at: number, device: DeviceCpes): CveVerdict {
+  return explained(index, at, device, -1);
+}
+
+function explained(index: VulnIndex, at: number, device: DeviceCpes, mask: number): CveVerdict {
+  const cc = compiledAt(index, at);
+  const o = outcomeOf(cc, device, true, mask);
   return { cve: cc.record.id, status: statusOf[o.rank], reason: o.rank === 1 ? `nothing applies: ${o.reason}` : o.reason, cpe: o.used, record: cc.record };
 }
 
-/** Every CVE the index holds for a device's CPE names, judged. */
-export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict[] {
-  const device = deviceCpes(cpes);
-  return candidates(index, device).map((at) => judge(index, at, device));
+/** The status `judge` gives, without building its reason (the matcher's hot path; the naive scan). */
+export function judgeStatus(index: VulnIndex, at: number, device: DeviceCpes, mask = -1): VulnStatus {
+  return statusOf[outcomeOf(compiledAt(index, at), device, false, mask).rank];
 }
 
+/**
+ * A verdict whose reason and CPE list are built when first read, by judging again with the same
+ * code, explained: a survey keeps and shows few of its ~30 verdicts per device in full.
+ */
+class LazyVerdict implements CveVerdict {
+  readonly cve: string;
+  readonly status: VulnStatus;
+  readonly record: CveRecord;
+  readonly #index: VulnIndex;
+  readonly #at: number;
+  readonly #mask: number;
+  readonly #device: DeviceCpes;
+  #full: CveVerdict | undefined;
+  constructor(index: VulnIndex, at: number, mask: number, device: DeviceCpes, status: VulnStatus) {
+    this.#index = index;
+    this.#at = at;
+    this.#mask = mask;
+    this.#device = device;
+    // From the compiled CVE the matcher just read: the record itself is cold memory.
+    const cc = index.compiled[at]!;
+    this.record = cc.record;
+    this.cve = cc.id;
+    this.status = status;
+  }
+  #explained(): CveVerdict {
+    return (this.#full ??= explained(this.#index, this.#at, this.#device, this.#mask));
+  }
+  get reason(): string {
+    return this.#explained().reason;
+  }
+  get cpe(): readonly string[] {
+    return this.#explained().cpe;
+  }
+  toJSON(): CveVerdict {
+    return { cve: this.cve, status: this.status, reason: this.reason, cpe: this.cpe, record: this.record };
+  }
+}
+
+/** Most device CPE lists whose statuses are remembered per index (then the memo starts over). */
+const memoSize = 20_000;
+
+/**
+ * Every CVE the index holds for a device's CPE names, judged. Statuses are remembered per distinct
+ * CPE list (a survey sees one model and firmware on many hosts); reasons are built when read.
+ */
+export function matchCpes(index: VulnIndex, cpes: readonly string[]): CveVerdict[] {
+  const device = deviceCpes(cpes);
+  let key = '';
+  for (const n of device.names) key += n.text + '\n';
+  const memo = index.state.memo;
+  let m = memo.get(key);
+  if (!m) {
+    const { at, mask } = collect(index, device);
+    const status = new Array<VulnStatus>(at.length);
+    for (let i = 0; i < at.length; i++) status[i] = judgeStatus(index, at[i]!, device, mask[i]!);
+    m = { at, mask, status };
+    if (memo.size >= memoSize) memo.clear();
+    memo.set(key, m);
+  }
+  const out = new Array<CveVerdict>(m.at.length);
+  for (let i = 0; i < m.at.length; i++) out[i] = new LazyVerdict(index, m.at[i]!, m.mask[i]!, device, m.status[i]!);
+  return out;
+}

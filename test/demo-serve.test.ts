@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { withOwnOrigin } from '../src/web/test-support.js';
 import { runCli, startCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-demo-serve-'));
@@ -28,10 +29,10 @@ describe('iotclean demo --serve yes', () => {
       });
       const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+)\/ops/.exec(banner)![1]!;
       const [, name, password] = /^ +(demo-analyst) +(\S+) +analyst$/m.exec(banner)!;
-      const login = await fetch(`${url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ name: name!, password: password! }) });
+      const login = await fetch(`${url}/login`, { method: 'POST', redirect: 'manual', headers: withOwnOrigin(new Headers({ 'content-type': 'application/x-www-form-urlencoded' }), 'POST', url), body: new URLSearchParams({ name: name!, password: password! }) });
       expect(login.status).toBe(303);
       expect(login.headers.get('location')).toBe('/ops');
-      const wrong = await fetch(`${url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ name: name!, password: 'not-the-printed-one' }) });
+      const wrong = await fetch(`${url}/login`, { method: 'POST', redirect: 'manual', headers: withOwnOrigin(new Headers({ 'content-type': 'application/x-www-form-urlencoded' }), 'POST', url), body: new URLSearchParams({ name: name!, password: 'not-the-printed-one' }) });
       expect(wrong.status).toBe(400);
       // One ISP account per participating ISP is printed too.
       expect(banner).toMatch(/^ +demo-\S+ +\S+ +isp \(\S+\)$/m);

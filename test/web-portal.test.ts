@@ -14,7 +14,7 @@ import type { Store } from '../src/store/store.js';
 import { storeBackends } from '../src/store/test-support.js';
 import { reportedStatus } from '../src/web/portal/index.js';
 import { createWebApp, webContext } from '../src/web/server.js';
-import { addTestAccounts, testAccounts, testClient, testScryptLog2N } from '../src/web/test-support.js';
+import { addTestAccounts, testAccounts, testClient, testOrigin, testScryptLog2N } from '../src/web/test-support.js';
 import type { WebApp } from '../src/web/types.js';
 
 const { backends, cleanup } = storeBackends('web-portal', { fresh: true });
@@ -190,7 +190,7 @@ describe.each(backends)('ISP portal (%s)', (_name, locate) => {
     const id = aIds[0]!;
     const forged = await a.request(`/isp/cases/${id}`, { method: 'POST', form: { status: 'fixed', _csrf: 'x'.repeat(43) } });
     expect(forged.status).toBe(403);
-    const none = await app.request(`http://127.0.0.1/isp/cases/${id}`, { method: 'POST', body: 'status=fixed', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const none = await app.request(`http://127.0.0.1/isp/cases/${id}`, { method: 'POST', body: 'status=fixed', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: testOrigin } });
     expect(none.status).toBe(401);
     expect(await store.portal.history(id)).toEqual([]);
     const badStatus = await a.request(`/isp/cases/${id}`, { method: 'POST', form: { status: 'done-ish' } });

@@ -15,7 +15,7 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { storeBackends } from '../src/store/test-support.js';
 import { createWebApp, webContext } from '../src/web/server.js';
-import { addTestAccounts, testAccounts, testClient, testScryptLog2N } from '../src/web/test-support.js';
+import { addTestAccounts, testAccounts, testClient, testScryptLog2N, withOwnOrigin } from '../src/web/test-support.js';
 import type { WebApp } from '../src/web/types.js';
 import { contentSecurityPolicy } from '../src/web/security.js';
 
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 /** An anonymous request that arrives from a trusted proxy (127.0.0.1) for the client `from`. */
 const anon = (app: WebApp, path: string, from: string, init: RequestInit & { form?: Record<string, string> } = {}) => {
-  const headers = new Headers(init.headers);
+  const headers = withOwnOrigin(new Headers(init.headers), init.method);
   headers.set('x-forwarded-for', from);
   let body = init.body;
   if (init.form) {

@@ -21,6 +21,7 @@ import type { EvidenceRef, Finding, HoldReason } from '../core/records.js';
 import { checkFinding, maxEvidence } from '../findings/schema.js';
 import type { FindingFilter, FindingRepository } from '../findings/types.js';
 import type { Dialect } from './migrations.js';
+import { addToRemediationKeys } from './remediation-keys.js';
 import { facetsOf, rollupKeyOf, rollupRows, rollups, type RollupRowOut, type RollupTableName } from './finding-facets.js';
 import type { Database, FindingTable } from './schema.js';
 
@@ -218,7 +219,9 @@ export function createFindingRepository(db: Kysely<Database>, dialect: Dialect):
             const values = [...fresh.values()].map((p) => ({ ...p.row, evidence: JSON.stringify(p.evidence), observed_at: p.observedAt }));
             const got = await insertRows(tx, dialect, values);
             for (const g of got) ids.set(keyOf(g.kind, Number(g.ip_num), g.port, g.period), Number(g.id));
-            await addToRollup(tx, values.filter((v) => ids.has(keyOf(v.kind, v.ip_num, v.port, v.period))));
+            const inserted = values.filter((v) => ids.has(keyOf(v.kind, v.ip_num, v.port, v.period)));
+            await addToRollup(tx, inserted);
+            await addToRemediationKeys(tx, inserted);
             // Keys another writer stored meanwhile: merge into theirs.
             const lost = values.filter((v) => !ids.has(keyOf(v.kind, v.ip_num, v.port, v.period)));
             if (lost.length) {

@@ -823,5 +823,28 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('flow_liveness_candidate').on('flow_liveness').columns(['candidate_id', 'id']).execute();
       },
     },
+    '0020-remediation-keys': {
+      async up(db: Kysely<unknown>) {
+        // One row per finding key (ip_num, kind, port): the first month it was found in (as
+        // year × 12 + month − 1), how many findings it had in that month, and a bit per later
+        // month it was found again (bit i: first_month + i; 52 bits). Kept by record(), so the
+        // remediation chart reads the first month's keys from one index instead of joining
+        // findings to itself (src/store/web-stats.ts remediation()).
+        await db.schema
+          .createTable('findings_remediation_keys')
+          .addColumn('ip_num', 'bigint', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('first_month', 'integer', (c) => c.notNull())
+          .addColumn('first_n', 'integer', (c) => c.notNull())
+          .addColumn('months', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('findings_remediation_keys_pk', ['ip_num', 'kind', 'port'])
+          .execute();
+        // Covering: the chart groups one first month's keys by their months mask, index only.
+        await db.schema.createIndex('findings_remediation_keys_first').on('findings_remediation_keys').columns(['first_month', 'months', 'first_n']).execute();
+        const { remediationBackfill } = await import('./remediation-keys.js');
+        await sql.raw(remediationBackfill).execute(db);
+      },
+    },
   };
 }

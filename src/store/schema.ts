@@ -375,6 +375,7 @@ export interface Database {
   web_case_reports: WebCaseReportTable;
   findings_rollup_isp: FindingRollupIspTable;
   findings_rollup_model: FindingRollupModelTable;
+  findings_remediation_keys: FindingRemediationKeyTable;
   share_collections: ShareCollectionTable;
   share_objects: ShareObjectTable;
   share_received: ShareReceivedTable;
@@ -649,6 +650,16 @@ export interface FindingRollupIspTable {
   protocol: string;
   isp: string;
   n: number;
+}
+
+/** Per finding key: first month (year × 12 + month − 1), its findings then, later months as a mask (migration 0020, src/store/remediation-keys.ts). */
+export interface FindingRemediationKeyTable {
+  ip_num: number;
+  kind: string;
+  port: number;
+  first_month: number;
+  first_n: number;
+  months: number;
 }
 
 /** Findings counted per (month, kind, device type, vendor, model) (migration 0012); '' stands for null. */

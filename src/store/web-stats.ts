@@ -2,14 +2,16 @@
  * The dashboard's read queries: filtered finding lists (keyset, newest first), bounded counts,
  * everything known about one address, and the aggregates the charts draw. Lists walk one index
  * of the facet columns (migration 0012); aggregates read findings_rollup, a few thousand rows
- * however many findings there are, except remediation, which joins findings to itself and is
- * cached per store until a finding is added (max(id) changes).
+ * however many findings there are; remediation against the first month reads
+ * findings_remediation_keys (src/store/remediation-keys.ts), against another month it joins
+ * findings to itself. Results are cached per store until a finding is added (max(id) changes).
  */
 import { sql, type Kysely } from 'kysely';
 import { parseIpv4 } from '../core/ip.js';
 import type { AccessResult, FindingKind, Identification, Observation, VulnerabilityMatch } from '../core/records.js';
 import type { TrackedCase } from '../notify/isp/cases.js';
 import { rollupFor, type RollupKey } from './finding-facets.js';
+import { baselineGroups, maskMonths, monthIndex } from './remediation-keys.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -434,9 +436,24 @@ export function createWebStats(store: Store): WebStats {
         const first = baseline ?? (await db.selectFrom('findings_rollup_isp').select((eb) => eb.fn.min('month').as('m')).executeTakeFirst())?.m ?? null;
         if (first === null || first === undefined) return { baseline: null, baselineSize: 0, points: [] };
         const all = (await db.selectFrom('findings_rollup_isp').select('month').distinct().where('month', '>=', first).orderBy('month').execute()).map((r) => r.month).slice(0, months + 1);
+        const last = all.at(-1) ?? first;
+        // The first month's keys are exactly those whose first month it is: read them from the
+        // table record() keeps (grouped by mask), as long as every month shown fits the mask.
+        if (baseline === undefined && monthIndex(last) - monthIndex(first) < maskMonths) {
+          const groups = await baselineGroups(db, first);
+          const baselineSize = groups.reduce((s, g) => s + g.n, 0);
+          return {
+            baseline: first,
+            baselineSize,
+            points: all.map((m) => {
+              const bit = 1n << BigInt(monthIndex(m) - monthIndex(first));
+              const present = groups.reduce((s, g) => (g.mask & bit ? s + g.n : s), 0);
+              return { month: m, present, share: baselineSize ? present / baselineSize : 0 };
+            }),
+          };
+        }
         const size = await db.selectFrom('findings').select((eb) => eb.fn.countAll().as('n')).where('month', '=', first).executeTakeFirst();
         const baselineSize = Number(size?.n ?? 0);
-        const last = all.at(-1) ?? first;
         // Each baseline row looks its own key up in the unique (ip_num, kind, port, period) index:
         // the later periods of the same key, so the join reads the index only.
         const rows = await sql<{ month: string; n: number | string }>`

@@ -7,8 +7,11 @@
  * - Sessions: a 256-bit random cookie value, stored only as its SHA-256; HttpOnly, SameSite=Strict,
  *   Secure over https. Idle timeout 30 min, absolute 12 h (ASVS 3.3); a new value at every login.
  * - CSRF: every unsafe request of a logged-in browser must send the session's token back (form
- *   field `_csrf` or header X-CSRF-Token) and, when it names one, an Origin of this server.
- *   Requests with a bearer token (the ISP API) carry no cookie and are not subject to it.
+ *   field `_csrf` or header X-CSRF-Token). Every unsafe request, logged in or not, must show it
+ *   came from this site: an Origin of this server, or failing that Sec-Fetch-Site same-origin or
+ *   none; one with neither header is refused, since browsers send Origin on every cross-origin
+ *   POST and Sec-Fetch-Site on every request. Requests with a bearer token (the ISP API) carry
+ *   no cookie and are not subject to it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -123,13 +126,23 @@ export function ownOrigins(c: Context<WebEnv>, publicUrl?: string): string[] {
   return own;
 }
 
-/** True when the browser says this unsafe request was sent from another site (Origin, Sec-Fetch-Site). */
-export function crossSite(c: Context<WebEnv>, publicUrl?: string): boolean {
+/**
+ * Why this unsafe request is not known to come from this site, or null when it is: a foreign
+ * Origin, Sec-Fetch-Site cross-site or same-site, or neither header at all (no browser sends a
+ * POST so; a client that strips both gets no benefit of the doubt).
+ */
+export function crossSite(c: Context<WebEnv>, publicUrl?: string): 'origin' | 'fetch-site' | 'no-origin' | null {
   const origin = c.req.header('origin');
-  if (origin !== undefined && !ownOrigins(c, publicUrl).includes(origin)) return true;
+  if (origin !== undefined && !ownOrigins(c, publicUrl).includes(origin)) return 'origin';
   const site = c.req.header('sec-fetch-site');
-  return site === 'cross-site' || site === 'same-site';
+  if (site === 'cross-site' || site === 'same-site') return 'fetch-site';
+  return origin === undefined && site === undefined ? 'no-origin' : null;
 }
+
+const crossSiteText = {
+  ja: { cross: 'ほかのサイトからの送信は受け付けません。このサイトのフォームから送信してください。', none: '送信元を示すヘッダ(Origin、Sec-Fetch-Site)のない送信は受け付けません。このサイトのフォームからブラウザで送信してください。' },
+  en: { cross: 'Cross-site request refused: use the form on this site.', none: 'Request refused: it carries neither an Origin nor a Sec-Fetch-Site header, so it cannot be told from a cross-site one. Use the form on this site in a browser.' },
+} as const;
 
 const sameToken = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
@@ -142,7 +155,11 @@ export function csrfMiddleware(ctx: WebContext): MiddlewareHandler<WebEnv> {
     // Bearer-token API calls carry no cookie: a browser cannot be tricked into sending them.
     if (session === null && /^Bearer /i.test(c.req.header('authorization') ?? '')) return next();
     // One rule for every unsafe request, anonymous forms included (/login, /check, /optout, /support).
-    if (crossSite(c, ctx.options.publicUrl)) return problemPage(c, 403, c.get('lang') === 'ja' ? 'ほかのサイトからの送信は受け付けません。このサイトのフォームから送信してください。' : 'Cross-site request refused: use the form on this site.');
+    const why = crossSite(c, ctx.options.publicUrl);
+    if (why !== null) {
+      const text = crossSiteText[c.get('lang') === 'ja' ? 'ja' : 'en'];
+      return problemPage(c, 403, why === 'no-origin' ? text.none : text.cross);
+    }
     if (session === null) return next();
     let token = c.req.header('x-csrf-token');
     if (token === undefined && /^(application\/x-www-form-urlencoded|multipart\/form-data)/.test(c.req.header('content-type') ?? '')) {

@@ -34,6 +34,19 @@ export async function addTestAccounts(store: Store, isps: Partial<Record<'ispA' 
   return out;
 }
 
+/** The origin tests reach the app at (app.request() URLs are http://127.0.0.1/...). */
+export const testOrigin = 'http://127.0.0.1';
+
+/**
+ * Headers for an unsafe request as a browser sends them from the server's own page: its Origin
+ * (the CSRF middleware refuses a POST that has neither Origin nor Sec-Fetch-Site). The one place
+ * test clients get it; `origin` is the server's base URL for tests over real HTTP.
+ */
+export function withOwnOrigin(headers: Headers, method: string | undefined, origin = testOrigin): Headers {
+  if (!['GET', 'HEAD', 'OPTIONS'].includes((method ?? 'GET').toUpperCase()) && !headers.has('origin')) headers.set('origin', new URL(origin).origin);
+  return headers;
+}
+
 /** A client of `app` that keeps its cookies and sends the session's CSRF token on unsafe requests. */
 export interface TestClient {
   request(path: string, init?: RequestInit & { form?: Record<string, string> }): Promise<Response>;
@@ -46,6 +59,7 @@ export function testClient(app: WebApp, headers: Record<string, string> = {}): T
   const request = async (path: string, init: RequestInit & { form?: Record<string, string> } = {}): Promise<Response> => {
     const h = new Headers(init.headers);
     for (const [k, v] of Object.entries(headers)) if (!h.has(k)) h.set(k, v);
+    withOwnOrigin(h, init.method);
     if (jar.size) h.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     let body = init.body;
     if (init.form) {
@@ -55,7 +69,7 @@ export function testClient(app: WebApp, headers: Record<string, string> = {}): T
       h.set('content-type', 'application/x-www-form-urlencoded');
     }
     const { form: _form, ...rest } = init;
-    const res = await app.request(`http://127.0.0.1${path}`, { ...rest, headers: h, ...(body !== undefined ? { body } : {}) });
+    const res = await app.request(`${testOrigin}${path}`, { ...rest, headers: h, ...(body !== undefined ? { body } : {}) });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');

@@ -2,6 +2,7 @@
  * `iotclean serve`: the web server (operators' dashboard, ISP portal, public site) on one store,
  * on 127.0.0.1 unless told otherwise. Accounts are made with `iotclean accounts`.
  */
+import { surveyUrlMismatch } from '../../grab/http/client.js';
 import { loadContacts } from '../../notify/contacts.js';
 import { parseSmtpUrl } from '../../notify/mail.js';
 import { loadIspTable } from '../../scope/isp.js';
@@ -22,7 +23,7 @@ export const serveCommand = defineCommand({
     host: { type: 'string', value: 'ADDR', description: 'address to listen on', default: '127.0.0.1' },
     port: { type: 'number', value: 'N', integer: true, min: 0, max: 65535, description: 'port to listen on (0: any free port)', default: 8780 },
     'trust-proxy': { type: 'string', value: 'LIST', list: true, description: 'reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed' },
-    'public-url': { type: 'string', value: 'URL', description: 'the address users reach the site at (for links in mails), e.g. https://notice.example.jp' },
+    'public-url': { type: 'string', value: 'URL', description: 'the address users reach the site at (for links in mails, and the survey User-Agent\'s /about-survey), e.g. https://notice.example.jp; default IOTCLEAN_PUBLIC_URL, which the survey commands read too' },
     isps: { type: 'string', value: 'FILE', description: 'prefix → ISP table: whose abuse contact confirms an opt-out for a network' },
     contacts: { type: 'string', value: 'FILE', description: 'ISP abuse contacts (isp_id,email,language), mailed to confirm opt-outs' },
     smtp: { type: 'string', value: 'URL', description: 'SMTP relay for opt-out confirmation mails, e.g. smtp://127.0.0.1:2525' },
@@ -31,12 +32,13 @@ export const serveCommand = defineCommand({
     ...storeOption,
   },
   async run(o, _args, out: Output) {
+    const publicUrl = o['public-url'] ?? process.env.IOTCLEAN_PUBLIC_URL;
     const stop = stopOnSignal();
     try {
       return await withStore(o.db, async (store) => {
         const ctx = webContext(store, {
           ...(o['trust-proxy'] !== undefined ? { trustProxy: o['trust-proxy'].split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-          ...(o['public-url'] !== undefined ? { publicUrl: o['public-url'] } : {}),
+          ...(publicUrl !== undefined ? { publicUrl } : {}),
           ...(o.isps !== undefined ? { ispTable: await loadIspTable(o.isps) } : {}),
           ...(o.contacts !== undefined ? { contacts: await loadContacts(o.contacts) } : {}),
           ...(o.smtp !== undefined ? { smtp: checkedSmtp(o.smtp) } : {}),
@@ -44,6 +46,8 @@ export const serveCommand = defineCommand({
             ? { survey: { sourceAddresses: (o['survey-sources'] ?? '').split(',').map((s) => s.trim()).filter(Boolean), contact: o['survey-contact'] ?? '' } }
             : {}),
         });
+        const mismatch = surveyUrlMismatch(publicUrl);
+        if (mismatch !== null) out.info(`note: ${mismatch}`);
         const web = await serveWeb(createWebApp(ctx), { host: o.host, port: o.port });
         const accounts = (await store.web.listAccounts()).filter((a) => !a.disabled).length;
         out.result(`iotclean web on ${web.url} (${accounts} account(s)); Ctrl-C stops it`, { url: web.url, accounts });

@@ -357,6 +357,15 @@ function timeOfDay(ms: number): string {
 }
 const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
+/**
+ * The shard (0 ≤ shard < count) that owns a packet's source: by the top bits of the source's hash
+ * (the index uses the low bits, so a shard's keys still spread over all its slots). IPv6 sources,
+ * rare and kept in arrival order, all belong to shard 0.
+ */
+export function shardOf(v: PacketView, count: number): number {
+  return v.ipVersion === 4 ? Math.floor((mix32(v.src) / 2 ** 32) * count) : 0;
+}
+
 /** Folds packets into per-source, per-day state; `finish` closes every open day. */
 export class DarknetAnalyser {
   private readonly tables = new Map<number, DayTable>();
@@ -366,13 +375,22 @@ export class DarknetAnalyser {
   private dropped = 0;
   private readonly closed: SourceSummary[] = [];
 
-  constructor(private readonly options: AnalyserOptions = {}) {}
+  private readonly shard: number;
+  private readonly shards: number;
+
+  constructor(private readonly options: AnalyserOptions = {}) {
+    this.shard = options.shard?.index ?? 0;
+    this.shards = options.shard?.count ?? 1;
+  }
 
   /** Fold one packet in (the view is not kept). */
   add(v: PacketView): void {
     const day = Math.floor(v.tsSec / DAY);
     let t = this.current;
     if (t === undefined || t.day !== day) t = this.table(day);
+    // A shard keeps the day bookkeeping of every packet (days open and close exactly as in one
+    // analyser) but the counters of its own sources only.
+    if (this.shards > 1 && shardOf(v, this.shards) !== this.shard) return;
     t.add(v, (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6));
   }
 

@@ -53,4 +53,9 @@ export interface AnalyserOptions {
    * probes, enough of them matching): what a live sensor raises as it happens.
    */
   readonly onInfected?: (source: SourceSummary) => void;
+  /**
+   * Count only the sources of this shard (see shardOf); every packet still moves the days on. The
+   * shards of one stream together hold exactly one analyser's sources while no day table is full.
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
 }

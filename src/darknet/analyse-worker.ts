@@ -1,0 +1,9 @@
+/** Worker thread of analyseCaptures: reads every file and answers with one shard's days. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { analyseShard } from './analyse.js';
+
+const { paths, maxSources, index, count } = workerData as { paths: string[]; maxSources: number; index: number; count: number };
+analyseShard(paths, maxSources, { index, count }).then(
+  (result) => parentPort!.postMessage({ ok: true, result }),
+  (e: unknown) => parentPort!.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }),
+);

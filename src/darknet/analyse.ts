@@ -11,8 +11,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DarknetAnalyser, type AnalysisLimits, type SourceSummary } from './classify.js';
+import { DarknetAnalyser, summariseShards, type AnalysisLimits, type DayRows, type SourceSummary } from './classify.js';
 import type { SkipReason } from './pcap/container.js';
 import { readCapture, type CaptureInput, type CaptureStats } from './pcap/reader.js';
 
@@ -42,32 +43,43 @@ export interface AnalyseOptions {
 export const PARALLEL_BYTES = 32 << 20;
 const DEFAULT_MAX_SOURCES = 1_000_000;
 
-/** One shard's read of every input: its closed days (each busiest first) and the files' stats. */
+/** One shard's read of every input: its closed days' raw tables and the files' stats. */
 export interface ShardResult {
-  readonly days: SourceSummary[][];
+  readonly days: DayRows[];
   readonly files: (CaptureStats & { file: string })[];
   readonly limits: AnalysisLimits;
 }
 
-/** Read every input into one analyser that keeps shard `index` of `count`. */
-export async function analyseShard(
+/**
+ * Read every input into one analyser: the whole (count 1: its closed days' summaries) or shard
+ * `index` of `count` (its closed days' raw tables, for summariseShards).
+ */
+async function analyseInto(
   inputs: readonly CaptureInput[],
   maxSources: number,
   shard: { index: number; count: number },
-  onProgress?: (bytes: number) => void,
-): Promise<ShardResult> {
-  const days: SourceSummary[][] = [];
-  const analyser = new DarknetAnalyser({ maxSources, shard, onDay: (sources) => void days.push(sources) });
+  onProgress: ((bytes: number) => void) | undefined,
+  onDay: (sources: SourceSummary[]) => void,
+  onDayRows: (rows: DayRows) => void,
+): Promise<{ files: (CaptureStats & { file: string })[]; limits: AnalysisLimits }> {
+  const analyser = new DarknetAnalyser(shard.count > 1 ? { maxSources, shard, onDayRows } : { maxSources, onDay });
   const files: (CaptureStats & { file: string })[] = [];
   let before = 0;
   const add = analyser.add.bind(analyser);
+  const skip = shard.count > 1 ? analyser.passes.bind(analyser) : undefined;
   for (const input of inputs) {
-    const s = await readCapture(input, add, onProgress ? { onProgress: (b) => onProgress(before + b) } : {});
+    const s = await readCapture(input, add, { ...(onProgress ? { onProgress: (b: number) => onProgress(before + b) } : {}), ...(skip ? { skip } : {}) });
     before += s.bytes;
     files.push({ file: typeof input === 'string' ? input : input.name, ...s });
   }
-  const { limits } = analyser.finish();
-  return { days, files, limits };
+  return { files, limits: analyser.finish().limits };
+}
+
+/** Read every input keeping the sources of shard `index` of `count`. */
+export async function analyseShard(inputs: readonly CaptureInput[], maxSources: number, shard: { index: number; count: number }, onProgress?: (bytes: number) => void): Promise<ShardResult> {
+  const days: DayRows[] = [];
+  const r = await analyseInto(inputs, maxSources, shard, onProgress, () => undefined, (d) => void days.push(d));
+  return { days, ...r };
 }
 
 /** Read every capture and classify its sources. Throws IotcleanError for a non-capture input. */
@@ -82,26 +94,28 @@ export async function analyseCaptures(inputs: readonly CaptureInput[], options: 
   const paths = inputs.filter((i): i is string => typeof i === 'string');
   const threads = paths.length < inputs.length ? 1 : options.threads ?? (total !== undefined && total >= PARALLEL_BYTES && availableParallelism() >= 2 ? 2 : 1);
   let sources: SourceSummary[] | undefined;
-  let shard: ShardResult | undefined;
+  let read: { files: (CaptureStats & { file: string })[]; limits: AnalysisLimits } | undefined;
   if (threads >= 2) {
-    // This thread takes shard 0 while the worker takes shard 1; a worker that fails makes the
-    // whole read fail, as a single-threaded read would.
-    const other = shardInWorker(paths, maxSources, 1, 2);
+    // This thread takes shard 0 while the worker takes shard 1; a failing worker fails the read.
+    // The worker is started before this thread's read, which never yields to the event loop.
+    const other = (await shardInWorker(paths, maxSources, 1, 2)).result;
     other.catch(() => undefined);
     const mine = await analyseShard(paths, maxSources, { index: 0, count: 2 }, progress).catch(async (e) => {
       await other.catch(() => undefined);
       throw e;
     });
     const theirs = await other;
-    sources = mergeShards([mine, theirs], maxSources);
-    shard = mine;
-    if (sources) shard = { ...mine, limits: { evictedSources: 0, droppedPackets: 0 } };
+    sources = summariseShards([mine.days, theirs.days], maxSources);
+    read = { files: mine.files, limits: { evictedSources: 0, droppedPackets: 0 } };
   }
   if (!sources) {
-    shard = await analyseShard(inputs, maxSources, { index: 0, count: 1 }, progress);
-    sources = shard.days.flat();
+    const all: SourceSummary[] = [];
+    read = await analyseInto(inputs, maxSources, { index: 0, count: 1 }, progress, (d) => {
+      for (const s of d) all.push(s);
+    }, () => undefined);
+    sources = all;
   }
-  const { files, limits } = shard!;
+  const { files, limits } = read!;
   const skipped: Partial<Record<SkipReason, number>> = {};
   for (const f of files) for (const [k, v] of Object.entries(f.skipped) as [SkipReason, number][]) skipped[k] = (skipped[k] ?? 0) + v;
   return {
@@ -115,61 +129,38 @@ export async function analyseCaptures(inputs: readonly CaptureInput[], options: 
   };
 }
 
+let bundled: Promise<string> | undefined;
+
 /**
- * The shards' days merged into one analyser's output, or undefined when a day table filled up
- * somewhere (the shards' evictions would not be the whole's). A day's sources are IPv4 busiest
- * first then by address, then IPv6 in arrival order (all in shard 0).
+ * The worker's code when running from the TypeScript sources (tsx, vitest): worker.ts bundled by
+ * esbuild (a dev dependency) once per process, as CommonJS for an eval worker. Node 20 cannot load
+ * TypeScript in a worker by itself, and registering tsx there cost 0.4 s of CPU per read.
  */
-export function mergeShards(shards: readonly ShardResult[], maxSources: number): SourceSummary[] | undefined {
-  if (shards.some((s) => s.limits.evictedSources > 0 || s.limits.droppedPackets > 0)) return undefined;
-  const n = shards[0]!.days.length;
-  if (shards.some((s) => s.days.length !== n)) return undefined;
-  const out: SourceSummary[] = [];
-  for (let d = 0; d < n; d++) {
-    const lists = shards.map((s) => s.days[d]!);
-    // No shard ever had a full table, and together they never held maxSources at once: so one
-    // analyser, holding their sum, never compacted either.
-    if (lists.reduce((a, l) => a + l.length, 0) > maxSources) return undefined;
-    let merged: SourceSummary[] = [];
-    for (const l of lists) merged = mergeBusiest(merged, l.filter((s) => !s.ip.includes(':')));
-    out.push(...merged);
-    for (const l of lists) for (const s of l) if (s.ip.includes(':')) out.push(s);
-  }
-  return out;
+function bundledWorker(): Promise<string> {
+  bundled ??= import('esbuild').then(async (esbuild) => {
+    const built = await esbuild.build({
+      entryPoints: [fileURLToPath(new URL('./analyse-worker.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      logLevel: 'silent',
+    });
+    return built.outputFiles[0]!.text;
+  });
+  return bundled;
 }
 
-const v4Key = (ip: string): number => {
-  const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-};
-
-/** Two IPv4 lists each busiest first then by address, merged in that order. */
-function mergeBusiest(x: readonly SourceSummary[], y: readonly SourceSummary[]): SourceSummary[] {
-  const out: SourceSummary[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < x.length && j < y.length) {
-    const a = x[i]!;
-    const b = y[j]!;
-    if (a.packets > b.packets || (a.packets === b.packets && v4Key(a.ip) < v4Key(b.ip))) {
-      out.push(a);
-      i++;
-    } else {
-      out.push(b);
-      j++;
-    }
-  }
-  while (i < x.length) out.push(x[i++]!);
-  while (j < y.length) out.push(y[j++]!);
-  return out;
-}
-
-/** Run analyseShard in a worker thread (from the TypeScript sources under tsx, else the build). */
-function shardInWorker(paths: readonly string[], maxSources: number, index: number, count: number): Promise<ShardResult> {
+/** Run analyseShard in a worker thread; resolves once the thread is started, to the shard's result. */
+async function shardInWorker(paths: readonly string[], maxSources: number, index: number, count: number): Promise<{ result: Promise<ShardResult> }> {
   const workerData = { paths, maxSources, index, count };
   const worker = import.meta.url.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then((t) => t.register()).then(() => import(${JSON.stringify(new URL('./analyse-worker.ts', import.meta.url).href)}))`, { eval: true, workerData })
+    ? new Worker(await bundledWorker(), { eval: true, workerData })
     : new Worker(new URL('./analyse-worker.js', import.meta.url), { workerData });
+  return { result: outcome(worker) };
+}
+
+function outcome(worker: Worker): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
     let settled = false;
     worker.once('message', (m: { ok: true; result: ShardResult } | { ok: false; error: string }) => {

@@ -22,9 +22,9 @@
 import { fingerprintRules, weighFingerprints, type FingerprintRule } from './fingerprints.js';
 import { addressText, type PacketView } from './pcap/packet.js';
 import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
-import type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
+import type { AnalyserOptions, AnalysisLimits, DayRows, SourceClass, SourceSummary } from './types.js';
 
-export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
+export type { AnalyserOptions, AnalysisLimits, DayRows, SourceClass, SourceSummary } from './types.js';
 
 // Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
 // first 64 bytes (one cache line, with the key: the table is its own hash map), the rest in the
@@ -294,6 +294,51 @@ class DayTable {
     c[b + NDEST] = SKETCHED;
   }
 
+  /** The table's counters, copied out compactly. */
+  rows(): DayRows {
+    return {
+      day: this.day,
+      c4: this.c4.slice(0, this.size4 * S),
+      pool: this.pool.slice(0, this.pooled * HLL_REGISTERS),
+      c6: this.c6.slice(0, this.ips6.length * S),
+      ips6: this.ips6,
+      evicted: this.evicted,
+      dropped: this.dropped,
+    };
+  }
+
+  /**
+   * One table holding the entries of disjoint parts of a day (shards), for summaries(): each
+   * part's sketched entries are moved to point into the joined pool. No index: only summarised.
+   */
+  static joined(parts: readonly DayRows[]): DayTable {
+    const t = new DayTable(parts[0]!.day, Number.MAX_SAFE_INTEGER);
+    const c4 = new Uint32Array(parts.reduce((a, p) => a + p.c4.length, 0));
+    const c6 = new Uint32Array(parts.reduce((a, p) => a + p.c6.length, 0) + S);
+    const pool = new Uint8Array(parts.reduce((a, p) => a + p.pool.length, 0) + HLL_REGISTERS);
+    let at4 = 0;
+    let at6 = 0;
+    let pooled = 0;
+    for (const p of parts) {
+      c4.set(p.c4, at4);
+      c6.set(p.c6, at6);
+      pool.set(p.pool, pooled * HLL_REGISTERS);
+      for (const [c, from, to] of [[c4, at4, at4 + p.c4.length], [c6, at6, at6 + p.c6.length]] as const) {
+        for (let b = from; b < to; b += S) if (c[b + NDEST] === SKETCHED) c[b + DEST]! += pooled;
+      }
+      at4 += p.c4.length;
+      at6 += p.c6.length;
+      pooled += p.pool.length / HLL_REGISTERS;
+    }
+    t.c4 = c4;
+    t.size4 = at4 / S;
+    t.c6 = c6;
+    t.ips6 = parts.flatMap((p) => p.ips6);
+    t.pool = pool;
+    t.pooled = pooled;
+    return t;
+  }
+
   summaries(): SourceSummary[] {
     const out: SourceSummary[] = [];
     const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
@@ -363,7 +408,27 @@ const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 2
  * rare and kept in arrival order, all belong to shard 0.
  */
 export function shardOf(v: PacketView, count: number): number {
-  return v.ipVersion === 4 ? Math.floor((mix32(v.src) / 2 ** 32) * count) : 0;
+  return v.ipVersion === 4 ? shardOfV4(v.src, count) : 0;
+}
+const shardOfV4 = (src: number, count: number) => Math.floor((mix32(src) / 2 ** 32) * count);
+
+/**
+ * The summaries one analyser would give (by day, each busiest first, IPv6 last), from the days of
+ * shards that read the same packets; undefined when a day table was full somewhere, since a full
+ * table evicts by what it holds, and the shards' evictions are not the whole's.
+ */
+export function summariseShards(shards: readonly (readonly DayRows[])[], maxSources: number): SourceSummary[] | undefined {
+  const n = shards[0]?.length ?? 0;
+  if (shards.some((days) => days.length !== n || days.some((d) => d.evicted > 0 || d.dropped > 0))) return undefined;
+  const out: SourceSummary[] = [];
+  for (let d = 0; d < n; d++) {
+    const parts = shards.map((days) => days[d]!);
+    // No shard's table was full, and all of them together held at most maxSources at the end
+    // (entries are never removed without eviction): one analyser never compacted either.
+    if (parts.reduce((a, p) => a + (p.c4.length + p.c6.length) / S, 0) > maxSources) return undefined;
+    for (const s of DayTable.joined(parts).summaries()) out.push(s);
+  }
+  return out;
 }
 
 /** Folds packets into per-source, per-day state; `finish` closes every open day. */
@@ -394,6 +459,14 @@ export class DarknetAnalyser {
     t.add(v, (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6));
   }
 
+  /**
+   * Whether add() would do nothing with an IPv4 packet from `src` at `tsSec`: another shard's
+   * source, on the day of the packet before (so no day opens or closes). For readCapture's skip.
+   */
+  passes(src: number, tsSec: number): boolean {
+    return this.shards > 1 && this.current !== undefined && this.current.day === Math.floor(tsSec / DAY) && shardOfV4(src, this.shards) !== this.shard;
+  }
+
   private table(day: number): DayTable {
     let t = this.tables.get(day);
     if (!t) {
@@ -419,6 +492,10 @@ export class DarknetAnalyser {
     this.tables.delete(day);
     this.evicted += t.evicted;
     this.dropped += t.dropped;
+    if (this.options.onDayRows) {
+      this.options.onDayRows(t.rows());
+      return;
+    }
     const sources = t.summaries();
     if (this.options.onDay) this.options.onDay(sources);
     else for (const s of sources) this.closed.push(s);

@@ -62,7 +62,7 @@ async function analyseInto(
   onDay: (sources: SourceSummary[]) => void,
   onDayRows: (rows: DayRows) => void,
 ): Promise<{ files: (CaptureStats & { file: string })[]; limits: AnalysisLimits }> {
-  const analyser = new DarknetAnalyser(shard.count > 1 ? { maxSources, shard, onDayRows, batched: true } : { maxSources, onDay, batched: true });
+  const analyser = new DarknetAnalyser(shard.count > 1 ? { maxSources, shard, onDayRows } : { maxSources, onDay });
   const files: (CaptureStats & { file: string })[] = [];
   let before = 0;
   const add = analyser.add.bind(analyser);

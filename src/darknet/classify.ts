@@ -20,7 +20,7 @@
  * most four days are open at once, whatever the timestamps say.
  */
 import { fingerprintRules, weighFingerprints, type FingerprintRule } from './fingerprints.js';
-import { addressText, newPacketView, type PacketView } from './pcap/packet.js';
+import { addressText, type PacketView } from './pcap/packet.js';
 import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
 import type { AnalyserOptions, AnalysisLimits, DayRows, SourceClass, SourceSummary } from './types.js';
 
@@ -44,8 +44,6 @@ const INITIAL = 1 << 10;
 const SKETCHED = 0xffffffff;
 
 const DAY = 86400;
-/** Packets folded in together by a batched analyser. */
-const BATCH = 64;
 /** Day tables open at once (today, yesterday, and a little room for captures out of order). */
 const MAX_OPEN_DAYS = 4;
 const RULES = fingerprintRules;
@@ -234,45 +232,6 @@ class DayTable {
     // Rule 0 is Mirai's: the threshold is checked once this packet is folded in, once per source and day.
     if (this.onInfected && four && c[b + ALERTED] === 0 && c[b + HITS] !== 0) this.alert(c, b);
   }
-
-  /**
-   * Fold in IPv4 packets in order, exactly as add() one by one, but first touch what they will
-   * update: their index slots, then their counters, then their HyperLogLog registers, each pass
-   * over all of them. The analysis waits on memory misses for random sources, and misses of
-   * independent packets overlap where one packet's chain of three would not.
-   */
-  addBatch(vs: readonly PacketView[], ms: Float64Array, n: number): void {
-    const index = this.index4;
-    const mask = this.mask4;
-    const c = this.c4;
-    const pool = this.pool;
-    const at = this.at;
-    let touched = 0;
-    for (let k = 0; k < n; k++) {
-      const i = mix32(vs[k]!.src) & mask;
-      at[k] = i;
-      touched ^= index[i * 2 + 1]!;
-    }
-    for (let k = 0; k < n; k++) {
-      const i = at[k]!;
-      const e = index[i * 2 + 1]!;
-      // Only the home slot: a source further along its probe run is simply not touched early.
-      if (e !== 0 && index[i * 2] === vs[k]!.src) {
-        at[k] = (e - 1) * S;
-        touched ^= c[(e - 1) * S + NDEST]!;
-      } else at[k] = -1;
-    }
-    for (let k = 0; k < n; k++) {
-      const b = at[k]!;
-      if (b >= 0 && c[b + NDEST] === SKETCHED) touched ^= pool[c[b + DEST]! * HLL_REGISTERS + (mix32(vs[k]!.dst) >>> 24)]!;
-    }
-    this.touched = touched;
-    for (let k = 0; k < n; k++) this.add(vs[k]!, ms[k]!);
-  }
-
-  /** Scratch of addBatch, and the xor of what it touched (kept so that the reads are not dropped). */
-  private readonly at = new Int32Array(BATCH);
-  touched = 0;
 
   /** Report the source once it reads as Mirai-style scanning (its summary says infected). */
   private alert(c: Uint32Array, b: number): void {
@@ -469,25 +428,6 @@ function timeOfDay(ms: number): string {
   const h = Math.floor(s / 3600);
   return `${h < 100 ? PAD2[h] : String(h)}:${PAD2[Math.floor(s / 60) % 60]}:${PAD2[s % 60]}.${PAD3[ms % 1000]}`;
 }
-/** The fields DayTable.add reads of an IPv4 packet (never its bytes). */
-function copyIpv4View(v: PacketView, to: PacketView): void {
-  to.ipVersion = 4;
-  to.src = v.src;
-  to.dst = v.dst;
-  to.l4 = v.l4;
-  to.proto = v.proto;
-  to.tcpFlags = v.tcpFlags;
-  to.seq = v.seq;
-  to.ipId = v.ipId;
-  to.sport = v.sport;
-  to.dport = v.dport;
-  to.window = v.window;
-  to.ttl = v.ttl;
-  to.tcpOptions = v.tcpOptions;
-  to.icmpType = v.icmpType;
-  to.icmpCode = v.icmpCode;
-}
-
 const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
 /**
@@ -530,47 +470,21 @@ export class DarknetAnalyser {
 
   private readonly shard: number;
   private readonly shards: number;
-  /** Batched reading: IPv4 packets held (copied) until BATCH of them are folded in together. */
-  private readonly pending: PacketView[] | undefined;
-  private readonly pendingMs = new Float64Array(BATCH);
-  private npending = 0;
 
   constructor(private readonly options: AnalyserOptions = {}) {
     this.shard = options.shard?.index ?? 0;
     this.shards = options.shard?.count ?? 1;
-    if (options.batched) this.pending = Array.from({ length: BATCH }, newPacketView);
   }
 
   /** Fold one packet in (the view is not kept). */
   add(v: PacketView): void {
     const day = Math.floor(v.tsSec / DAY);
     let t = this.current;
-    if (t === undefined || t.day !== day) {
-      if (this.npending > 0) this.flush();
-      t = this.table(day);
-    }
+    if (t === undefined || t.day !== day) t = this.table(day);
     // A shard keeps the day bookkeeping of every packet (days open and close exactly as in one
     // analyser) but the counters of its own sources only.
     if (this.shards > 1 && shardOf(v, this.shards) !== this.shard) return;
-    const ms = (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6);
-    const pending = this.pending;
-    if (pending !== undefined && v.ipVersion === 4) {
-      const n = this.npending;
-      copyIpv4View(v, pending[n]!);
-      this.pendingMs[n] = ms;
-      this.npending = n + 1;
-      if (n + 1 === BATCH) this.flush();
-      return;
-    }
-    if (this.npending > 0) this.flush();
-    t.add(v, ms);
-  }
-
-  /** Fold the held packets into the current day (they are all of it). */
-  private flush(): void {
-    const n = this.npending;
-    this.npending = 0;
-    this.current!.addBatch(this.pending!, this.pendingMs, n);
+    t.add(v, (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6));
   }
 
   /**
@@ -617,7 +531,6 @@ export class DarknetAnalyser {
 
   /** Close every open day; returns the sources not already given to `onDay`, by day, busiest first (IPv6 last). */
   finish(): { sources: SourceSummary[]; limits: AnalysisLimits } {
-    if (this.npending > 0) this.flush();
     for (const [d, t] of [...this.tables].sort((a, b) => a[0] - b[0])) this.close(d, t);
     this.current = undefined;
     const sources = this.closed.splice(0);

@@ -58,11 +58,6 @@ export interface AnalyserOptions {
    * shards of one stream together hold exactly one analyser's sources while no day table is full.
    */
   readonly shard?: { readonly index: number; readonly count: number };
-  /**
-   * Fold IPv4 packets in batches of 64 (faster: their memory reads overlap). Days then close, and
-   * onDay / onInfected fire, up to 64 packets late: for reading files, not for a live sensor.
-   */
-  readonly batched?: boolean;
   /** Called when a day is closed with its raw table instead of summaries (a shard's output; see summariseShards). */
   readonly onDayRows?: (rows: DayRows) => void;
 }

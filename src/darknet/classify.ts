@@ -463,6 +463,8 @@ export function summariseShards(shards: readonly (readonly DayRows[])[], maxSour
 export class DarknetAnalyser {
   private readonly tables = new Map<number, DayTable>();
   private current: DayTable | undefined;
+  /** First second of the current table's day. */
+  private from = 0;
   private maxDay = -Infinity;
   private evicted = 0;
   private dropped = 0;
@@ -478,13 +480,14 @@ export class DarknetAnalyser {
 
   /** Fold one packet in (the view is not kept). */
   add(v: PacketView): void {
-    const day = Math.floor(v.tsSec / DAY);
+    const sec = v.tsSec;
     let t = this.current;
-    if (t === undefined || t.day !== day) t = this.table(day);
+    // The current day's bounds in seconds: a comparison per packet instead of a division.
+    if (t === undefined || sec < this.from || sec >= this.from + DAY) t = this.table(Math.floor(sec / DAY));
     // A shard keeps the day bookkeeping of every packet (days open and close exactly as in one
     // analyser) but the counters of its own sources only.
     if (this.shards > 1 && shardOf(v, this.shards) !== this.shard) return;
-    t.add(v, (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6));
+    t.add(v, (sec - this.from) * 1000 + Math.floor(v.tsNsec / 1e6));
   }
 
   /**
@@ -492,7 +495,7 @@ export class DarknetAnalyser {
    * source, on the day of the packet before (so no day opens or closes). For readCapture's skip.
    */
   passes(src: number, tsSec: number): boolean {
-    return this.shards > 1 && this.current !== undefined && this.current.day === Math.floor(tsSec / DAY) && shardOfV4(src, this.shards) !== this.shard;
+    return this.shards > 1 && this.current !== undefined && tsSec >= this.from && tsSec < this.from + DAY && shardOfV4(src, this.shards) !== this.shard;
   }
 
   private table(day: number): DayTable {
@@ -513,6 +516,7 @@ export class DarknetAnalyser {
       this.close(oldest, this.tables.get(oldest)!);
     }
     this.current = t;
+    this.from = day * DAY;
     return t;
   }
 

@@ -3,11 +3,12 @@
  * another into one analyser, so several captures of the same sensor make one picture.
  *
  * Large files are analysed by two threads: each reads every file but keeps the counters of only
- * half of the sources (by hash, see shardOf), and the halves are merged into exactly the order one
- * analyser gives. Every packet still moves each shard's days on, so days open and close as in one
+ * half of the sources (by hash, see shardOf; the other half's packets are passed by undecoded),
+ * and the halves' raw day tables are joined and summarised in exactly the order one analyser
+ * gives. Every packet still moves each shard's days on, so days open and close as in one
  * analyser; a shard's sources are a disjoint part of the whole, so their summaries are the same.
- * The one case where halves differ from the whole is a full day table (eviction, dropped packets):
- * then the files are read again by one analyser.
+ * Where halves could differ from the whole (a full day table: eviction, dropped packets; or the
+ * threads read different bytes) the files are read again by one analyser.
  */
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
@@ -105,7 +106,9 @@ export async function analyseCaptures(inputs: readonly CaptureInput[], options: 
       throw e;
     });
     const theirs = await other;
-    sources = summariseShards([mine.days, theirs.days], maxSources);
+    // Both threads must have read the same bytes (a capture still being written may have grown).
+    const same = mine.files.every((f, i) => f.bytes === theirs.files[i]?.bytes && f.records === theirs.files[i]?.records);
+    sources = same ? summariseShards([mine.days, theirs.days], maxSources) : undefined;
     read = { files: mine.files, limits: { evictedSources: 0, droppedPackets: 0 } };
   }
   if (!sources) {

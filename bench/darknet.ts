@@ -7,7 +7,10 @@
  *     (tshark runs at tens of thousands of packets/s and its memory grows with the capture; a whole
  *     10 M-packet run takes minutes and gigabytes, so it is bounded unless --tshark-packets 0);
  *   - iotclean's full classification (every source: class, fingerprint, destinations, ports),
- *     in-process, with its peak RSS.
+ *     in-process, with its peak RSS; a file this large is shared by two threads (analyse.ts), so
+ *     its CPU time is that of both.
+ * The machine's load average is printed before and after: on a shared machine every figure is
+ * wall-clock time and moves with it (run twice).
  * Prints packets/s and the ratios. Mirai sources found by tcpdump's filter and by iotclean are
  * compared as a sanity check (tcpdump's matches are written to a temporary file and read back).
  *
@@ -16,7 +19,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyseCaptures } from '../src/darknet/analyse.js';
@@ -60,6 +63,8 @@ try {
     generateDarknetCapture({ out: file, truth: join(dir, 'truth.json'), seed: values.seed, packets });
     console.log(`generated ${file}: ${(statSync(file).size / 1e6).toFixed(0)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`load average before: ${load()}`);
   // Warm the page cache so that every reader below reads from memory, not the disk.
   spawnSync('sh', ['-c', 'cat "$1" > /dev/null', 'sh', file], { stdio: 'ignore', timeout: TOOL_TIMEOUT_MS });
 
@@ -102,6 +107,7 @@ try {
     const lines = t.stdout.split('\n').filter(Boolean).length;
     console.log(`tshark -Y '${MIRAI_DISPLAY}' -T fields on ${n.toLocaleString('en')} packets: ${t.seconds.toFixed(2)} s = ${rate(n, t.seconds)}, ${lines} matches; iotclean/tshark speed ratio ${(n / t.seconds > 0 ? r.packets / seconds / (n / t.seconds) : 0).toFixed(1)}×`);
   } else console.log('tshark: not installed (apt-get install tshark), skipped');
+  console.log(`load average after: ${load()}`);
 } finally {
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
   else console.log(`kept ${dir}`);

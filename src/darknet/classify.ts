@@ -22,9 +22,9 @@
 import { fingerprintRules, weighFingerprints, type FingerprintRule } from './fingerprints.js';
 import { addressText, type PacketView } from './pcap/packet.js';
 import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
-import type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
+import type { AnalyserOptions, AnalysisLimits, DayRows, SourceClass, SourceSummary } from './types.js';
 
-export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
+export type { AnalyserOptions, AnalysisLimits, DayRows, SourceClass, SourceSummary } from './types.js';
 
 // Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
 // first 64 bytes (one cache line, with the key: the table is its own hash map), the rest in the
@@ -294,17 +294,57 @@ class DayTable {
     c[b + NDEST] = SKETCHED;
   }
 
+  /** The table's counters, copied out compactly. */
+  rows(): DayRows {
+    return {
+      day: this.day,
+      c4: this.c4.slice(0, this.size4 * S),
+      pool: this.pool.slice(0, this.pooled * HLL_REGISTERS),
+      c6: this.c6.slice(0, this.ips6.length * S),
+      ips6: this.ips6,
+      evicted: this.evicted,
+      dropped: this.dropped,
+    };
+  }
+
+  /**
+   * One table holding the entries of disjoint parts of a day (shards), for summaries(): each
+   * part's sketched entries are moved to point into the joined pool. No index: only summarised.
+   */
+  static joined(parts: readonly DayRows[]): DayTable {
+    const t = new DayTable(parts[0]!.day, Number.MAX_SAFE_INTEGER);
+    const c4 = new Uint32Array(parts.reduce((a, p) => a + p.c4.length, 0));
+    const c6 = new Uint32Array(parts.reduce((a, p) => a + p.c6.length, 0) + S);
+    const pool = new Uint8Array(parts.reduce((a, p) => a + p.pool.length, 0) + HLL_REGISTERS);
+    let at4 = 0;
+    let at6 = 0;
+    let pooled = 0;
+    for (const p of parts) {
+      c4.set(p.c4, at4);
+      c6.set(p.c6, at6);
+      pool.set(p.pool, pooled * HLL_REGISTERS);
+      for (const [c, from, to] of [[c4, at4, at4 + p.c4.length], [c6, at6, at6 + p.c6.length]] as const) {
+        for (let b = from; b < to; b += S) if (c[b + NDEST] === SKETCHED) c[b + DEST]! += pooled;
+      }
+      at4 += p.c4.length;
+      at6 += p.c6.length;
+      pooled += p.pool.length / HLL_REGISTERS;
+    }
+    t.c4 = c4;
+    t.size4 = at4 / S;
+    t.c6 = c6;
+    t.ips6 = parts.flatMap((p) => p.ips6);
+    t.pool = pool;
+    t.pooled = pooled;
+    return t;
+  }
+
   summaries(): SourceSummary[] {
     const out: SourceSummary[] = [];
     const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
-    // Busiest first, then by address: numeric keys sort far faster than the summaries' strings.
-    const order: number[] = [];
     const c4 = this.c4;
-    for (let b = 0; b < this.size4 * S; b += S) order.push(b);
-    order.sort((x, y) => c4[y + PACKETS]! - c4[x + PACKETS]! || c4[x + KEY]! - c4[y + KEY]!);
-    const entries: [Uint32Array, number, string | undefined][] = order.map((b) => [c4, b, undefined]);
-    this.ips6.forEach((ip, slot) => entries.push([this.c6, slot * S, ip]));
-    for (const [c, b, six] of entries) out.push(this.summaryOf(c, b, six, dayText));
+    for (const b of busiestFirst(c4, this.size4)) out.push(this.summaryOf(c4, b, undefined, dayText));
+    for (let slot = 0; slot < this.ips6.length; slot++) out.push(this.summaryOf(this.c6, slot * S, this.ips6[slot], dayText));
     return out;
   }
 
@@ -322,9 +362,14 @@ class DayTable {
       const verdict = weighFingerprints(syn, [at(HITS), at(HITS + 1), at(HITS + 2)]);
       const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
       const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';
-      const top: [number, number][] = [];
-      for (let i = 0; i < TOPK; i++) if ((at(PORTS + i) & 0xffff) > 0) top.push([at(PORTS + i) >>> 16, at(PORTS + i) & 0xffff]);
-      top.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+      // The top ports, most packets first, then by port: the words (port << 16 | count) sorted by
+      // count descending, port ascending, which is (count << 16 | 65535 - port) descending.
+      const top: number[] = [];
+      for (let i = 0; i < TOPK; i++) {
+        const w = at(PORTS + i);
+        if ((w & 0xffff) > 0) top.push((w & 0xffff) * 65536 + (65535 - (w >>> 16)));
+      }
+      top.sort((x, y) => y - x);
       return {
         kind: 'darknet-source',
         ip,
@@ -335,8 +380,8 @@ class DayTable {
         packets,
         destinations,
         destinationsExact: !sketched,
-        ports: top.map((x) => x[0]),
-        portPackets: top.map((x) => x[1]),
+        ports: top.map((x) => 65535 - (x % 65536)),
+        portPackets: top.map((x) => Math.floor(x / 65536)),
         telnetShare: syn > 0 ? round3((at(P23) + at(P2323)) / syn) : 0,
         port2323Share: syn > 0 ? round3(at(P2323) / syn) : 0,
         firstSeen: `${dayText}T${timeOfDay(at(FIRST))}Z`,
@@ -348,32 +393,109 @@ class DayTable {
   }
 }
 
+/**
+ * Entry offsets of the first n entries of c, busiest first, then by address. While every count
+ * is below 2^21 one (count, address) number per entry fits a double exactly, and a typed array
+ * sorts those natively, far faster than a comparator over the entries.
+ */
+function busiestFirst(c: Uint32Array, n: number): ArrayLike<number> & Iterable<number> {
+  let most = 0;
+  for (let b = 0; b < n * S; b += S) most = Math.max(most, c[b + PACKETS]!);
+  if (most >= 2 ** 21) {
+    const order = Array.from({ length: n }, (_, e) => e * S);
+    return order.sort((x, y) => c[y + PACKETS]! - c[x + PACKETS]! || c[x + KEY]! - c[y + KEY]!);
+  }
+  const keys = new Float64Array(n);
+  const entryOf = new Map<number, number>();
+  for (let e = 0; e < n; e++) {
+    const b = e * S;
+    keys[e] = (2 ** 21 - 1 - c[b + PACKETS]!) * 2 ** 32 + c[b + KEY]!;
+    entryOf.set(c[b + KEY]!, b);
+  }
+  keys.sort();
+  const order = new Uint32Array(n);
+  for (let e = 0; e < n; e++) order[e] = entryOf.get(keys[e]! % 2 ** 32)!;
+  return order;
+}
+
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
+/** Zero-padded numbers, made once: summaries write two times each, and every string is garbage to collect. */
+const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 /** HH:MM:SS.mmm of a millisecond offset into a UTC day (as toISOString writes it, but cheaper). */
 function timeOfDay(ms: number): string {
   const s = Math.floor(ms / 1000);
-  return `${pad(Math.floor(s / 3600), 2)}:${pad(Math.floor(s / 60) % 60, 2)}:${pad(s % 60, 2)}.${pad(ms % 1000, 3)}`;
+  const h = Math.floor(s / 3600);
+  return `${h < 100 ? PAD2[h] : String(h)}:${PAD2[Math.floor(s / 60) % 60]}:${PAD2[s % 60]}.${PAD3[ms % 1000]}`;
 }
 const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/**
+ * The shard (0 ≤ shard < count) that owns a packet's source: by the top bits of the source's hash
+ * (the index uses the low bits, so a shard's keys still spread over all its slots). IPv6 sources,
+ * rare and kept in arrival order, all belong to shard 0.
+ */
+export function shardOf(v: PacketView, count: number): number {
+  return v.ipVersion === 4 ? shardOfV4(v.src, count) : 0;
+}
+const shardOfV4 = (src: number, count: number) => Math.floor((mix32(src) / 2 ** 32) * count);
+
+/**
+ * The summaries one analyser would give (by day, each busiest first, IPv6 last), from the days of
+ * shards that read the same packets; undefined when a day table was full somewhere, since a full
+ * table evicts by what it holds, and the shards' evictions are not the whole's.
+ */
+export function summariseShards(shards: readonly (readonly DayRows[])[], maxSources: number): SourceSummary[] | undefined {
+  const n = shards[0]?.length ?? 0;
+  if (shards.some((days) => days.length !== n || days.some((d) => d.evicted > 0 || d.dropped > 0))) return undefined;
+  const out: SourceSummary[] = [];
+  for (let d = 0; d < n; d++) {
+    const parts = shards.map((days) => days[d]!);
+    // No shard's table was full, and all of them together held at most maxSources at the end
+    // (entries are never removed without eviction): one analyser never compacted either.
+    if (parts.reduce((a, p) => a + (p.c4.length + p.c6.length) / S, 0) > maxSources) return undefined;
+    for (const s of DayTable.joined(parts).summaries()) out.push(s);
+  }
+  return out;
+}
 
 /** Folds packets into per-source, per-day state; `finish` closes every open day. */
 export class DarknetAnalyser {
   private readonly tables = new Map<number, DayTable>();
   private current: DayTable | undefined;
+  /** First second of the current table's day. */
+  private from = 0;
   private maxDay = -Infinity;
   private evicted = 0;
   private dropped = 0;
   private readonly closed: SourceSummary[] = [];
 
-  constructor(private readonly options: AnalyserOptions = {}) {}
+  private readonly shard: number;
+  private readonly shards: number;
+
+  constructor(private readonly options: AnalyserOptions = {}) {
+    this.shard = options.shard?.index ?? 0;
+    this.shards = options.shard?.count ?? 1;
+  }
 
   /** Fold one packet in (the view is not kept). */
   add(v: PacketView): void {
-    const day = Math.floor(v.tsSec / DAY);
+    const sec = v.tsSec;
     let t = this.current;
-    if (t === undefined || t.day !== day) t = this.table(day);
-    t.add(v, (v.tsSec - day * DAY) * 1000 + Math.floor(v.tsNsec / 1e6));
+    // The current day's bounds in seconds: a comparison per packet instead of a division.
+    if (t === undefined || sec < this.from || sec >= this.from + DAY) t = this.table(Math.floor(sec / DAY));
+    // A shard keeps the day bookkeeping of every packet (days open and close exactly as in one
+    // analyser) but the counters of its own sources only.
+    if (this.shards > 1 && shardOf(v, this.shards) !== this.shard) return;
+    t.add(v, (sec - this.from) * 1000 + Math.floor(v.tsNsec / 1e6));
+  }
+
+  /**
+   * Whether add() would do nothing with an IPv4 packet from `src` at `tsSec`: another shard's
+   * source, on the day of the packet before (so no day opens or closes). For readCapture's skip.
+   */
+  passes(src: number, tsSec: number): boolean {
+    return this.shards > 1 && this.current !== undefined && tsSec >= this.from && tsSec < this.from + DAY && shardOfV4(src, this.shards) !== this.shard;
   }
 
   private table(day: number): DayTable {
@@ -394,6 +516,7 @@ export class DarknetAnalyser {
       this.close(oldest, this.tables.get(oldest)!);
     }
     this.current = t;
+    this.from = day * DAY;
     return t;
   }
 
@@ -401,6 +524,10 @@ export class DarknetAnalyser {
     this.tables.delete(day);
     this.evicted += t.evicted;
     this.dropped += t.dropped;
+    if (this.options.onDayRows) {
+      this.options.onDayRows(t.rows());
+      return;
+    }
     const sources = t.summaries();
     if (this.options.onDay) this.options.onDay(sources);
     else for (const s of sources) this.closed.push(s);

@@ -151,21 +151,31 @@ export function decodePacket(linkType: number, buf: Uint8Array, off: number, len
 }
 
 /**
+ * Whether the Ethernet record buf[off, off+len) is one decodeEthernetIpv4Tcp decodes (so it is an
+ * IPv4 packet whose source address is at off + 26).
+ */
+export function fitsFastPath(buf: Uint8Array, off: number, len: number): boolean {
+  const p = off + 14;
+  if (len < 54 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0 || buf[p] !== 0x45 || buf[p + 9] !== 6) return false;
+  if ((((buf[p + 6]! << 8) | buf[p + 7]!) & 0x1fff) !== 0) return false;
+  const total = (buf[p + 2]! << 8) | buf[p + 3]!;
+  return !(total >= 20 && total < len - 14 && total < 40);
+}
+
+/**
  * The fast path for the frame darknets are made of: Ethernet, no VLAN tag, IPv4 with a 20-byte
  * header, not a later fragment, a whole TCP header. Fills `view` exactly as decodePacket would and
  * returns true; returns false (view partly written) for anything else, which then takes the full
  * decoder.
  */
 export function decodeEthernetIpv4Tcp(buf: Uint8Array, off: number, len: number, view: PacketView): boolean {
+  if (!fitsFastPath(buf, off, len)) return false;
   const p = off + 14;
   const end = off + len;
-  if (len < 54 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0 || buf[p] !== 0x45 || buf[p + 9] !== 6) return false;
   const frag = (buf[p + 6]! << 8) | buf[p + 7]!;
-  if ((frag & 0x1fff) !== 0) return false;
   const total = (buf[p + 2]! << 8) | buf[p + 3]!;
   const ipEnd = total >= 20 && p + total < end ? p + total : end;
   const q = p + 20;
-  if (q + 20 > ipEnd) return false;
   view.buf = buf;
   view.ipOffset = p;
   view.ipVersion = 4;

@@ -9,7 +9,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { IotcleanError } from '../../core/errors.js';
 import { ClassicPcapParser } from './classic.js';
 import type { ContainerParser, RecordSink, SkipReason } from './container.js';
-import { decodeEthernetIpv4Tcp, decodePacket, linkTypes, newPacketView, type PacketView } from './packet.js';
+import { decodeEthernetIpv4Tcp, decodePacket, fitsFastPath, linkTypes, newPacketView, type PacketView } from './packet.js';
 import { PcapngParser } from './pcapng.js';
 
 /** What a read found. */
@@ -35,6 +35,12 @@ export interface ReadOptions {
   readonly chunkSize?: number;
   /** Called after each chunk with the bytes read so far; reading waits for a promise it returns (back-pressure). */
   readonly onProgress?: (bytes: number) => void | Promise<void>;
+  /**
+   * Asked, for an Ethernet/IPv4/TCP record that the fast path decodes, with its source address and
+   * capture second: true passes the packet by without decoding it (it is still counted as a packet).
+   * A sharded analyser skips packets of sources it does not keep this way.
+   */
+  readonly skip?: (src: number, tsSec: number) => boolean;
 }
 
 const DEFAULT_CHUNK = 1 << 22;
@@ -57,11 +63,18 @@ class Counter implements RecordSink {
   readonly skipped: Partial<Record<SkipReason, number>> = {};
   readonly view: PacketView = newPacketView();
 
-  constructor(private readonly onPacket: (view: PacketView) => void) {}
+  constructor(private readonly onPacket: (view: PacketView) => void, private readonly skipper?: (src: number, tsSec: number) => boolean) {}
 
   record(linkType: number, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number, iface: number): void {
     this.records++;
     const v = this.view;
+    if (this.skipper && linkType === linkTypes.ethernet && fitsFastPath(buf, off, len)) {
+      const s = off + 26;
+      if (this.skipper(((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0, tsSec)) {
+        this.packets++;
+        return;
+      }
+    }
     if (linkType !== linkTypes.ethernet || !decodeEthernetIpv4Tcp(buf, off, len, v)) {
       const failure = decodePacket(linkType, buf, off, len, v);
       if (failure !== undefined) {
@@ -134,7 +147,7 @@ export async function readCapture(input: CaptureInput, onPacket: (view: PacketVi
     // thread-pool round trip of an async read per chunk left the CPU idle between chunks.
     fill = (buf, at, max) => readSync(fd, buf, at, max, null);
   } else fill = streamFill(input.stream);
-  const counter = new Counter(onPacket);
+  const counter = new Counter(onPacket, options.skip);
   let buf: Uint8Array = new Uint8Array(chunk * 2);
   let filled = 0;
   let bytes = 0;

@@ -7,7 +7,7 @@
  */
 import type { Identification, VulnerabilityMatch, VulnStatus } from '../core/records.js';
 import type { Store } from '../store/store.js';
-import { matchCpes, type CveVerdict, type VulnIndex } from '../vuln/match.js';
+import { matchEach, type CveVerdict, type VulnIndex } from '../vuln/match.js';
 import { threatLevel } from '../vuln/threat.js';
 import type { EpssScore, KevEntry } from '../vuln/types.js';
 
@@ -33,11 +33,15 @@ export interface VulnStageOutcome {
 export async function vulnStage(hosts: AsyncIterable<Identification>, ctx: VulnStageContext): Promise<VulnStageOutcome> {
   const judged: { host: Identification; verdict: CveVerdict }[] = [];
   const affected = new Map<string, number>();
-  let n = 0;
-  for await (const host of hosts) {
-    if (host.endpointId !== null) continue;
-    n++;
-    for (const verdict of matchCpes(ctx.index, host.cpe)) {
+  const hostRows: Identification[] = [];
+  for await (const host of hosts) if (host.endpointId === null) hostRows.push(host);
+  const n = hostRows.length;
+  // Judged in CPE-list order (matchEach), stored in the order the hosts came.
+  const perHost: CveVerdict[][] = new Array<CveVerdict[]>(n);
+  matchEach(ctx.index, hostRows.map((h) => h.cpe), (i, verdicts) => (perHost[i] = verdicts));
+  for (let i = 0; i < n; i++) {
+    const host = hostRows[i]!;
+    for (const verdict of perHost[i]!) {
       judged.push({ host, verdict });
       if (verdict.status === 'affected') affected.set(verdict.cve, (affected.get(verdict.cve) ?? 0) + 1);
     }

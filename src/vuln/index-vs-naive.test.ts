@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeCve, makeDevice, makeModels } from '../../bench/vuln.js';
 import { createRng } from '../core/rng.js';
-import { buildIndex, deviceCpes, judge, judgeStatus, matchCpes, type VulnIndex } from './match.js';
+import { buildIndex, deviceCpes, judge, judgeStatus, matchCpes, matchEach, type VulnIndex } from './match.js';
 import type { Configuration, CveRecord } from './types.js';
 
 function rec(id: string, over: Partial<CveRecord>): CveRecord {
@@ -93,6 +93,21 @@ describe('indexed matching equals the naive full scan', () => {
       }
     }
     expect(checked).toBeGreaterThan(100);
+  });
+
+  it('matchEach, which judges in CPE-list order, gives each device what matchCpes gives it', () => {
+    const view = (vs: readonly { cve: string; status: string; reason: string }[]) => vs.map((v) => `${v.cve} ${v.status} ${v.reason}`);
+    const fresh = buildIndex(index.records, { eager: true }); // no memo from the other tests
+    const batch: (readonly { cve: string; status: string; reason: string }[])[] = [];
+    const seen: number[] = [];
+    matchEach(fresh, devices, (i, verdicts) => {
+      seen.push(i);
+      batch[i] = verdicts;
+    });
+    expect([...seen].sort((a, b) => a - b)).toEqual(devices.map((_, i) => i));
+    expect(seen).not.toEqual(devices.map((_, i) => i)); // the order was changed
+    devices.forEach((cpes, i) => expect(view(batch[i]!), cpes.join(' ')).toEqual(view(matchCpes(index, cpes))));
+    expect(batch.filter((vs) => vs.length > 0).length).toBeGreaterThan(100);
   });
 
   it('covers the hand-made paths: a wildcard product, 40 configurations, a CVE 5 product, a short name', () => {

@@ -73,7 +73,6 @@ describe.skipIf(missing !== undefined)('firmware vulnerabilities on the lab', ()
     const problems: string[] = [];
     const seen = { affected: 0, fixed: 0, unknown: 0 };
     for (const d of lab!.plan.devices) {
-      if (d.profile.id.startsWith('realtek-jungle-sdk')) continue; // see the known gap below
       for (const [cve, expected] of Object.entries(d.profile.vulnerabilities ?? {})) {
         const got = matches.find((m) => m.ip === d.ip && m.cve === cve)?.status ?? 'not considered';
         // Where NVD names the vulnerable firmware without any version ("-", no bounds), a device's
@@ -89,9 +88,9 @@ describe.skipIf(missing !== undefined)('firmware vulnerabilities on the lab', ()
     expect(problems).toEqual([]);
   });
 
-  // Known gap: with Recog loaded, the SDK's application CPE (named on the status page) does not
-  // reach the host row, so CVE-2021-35394 is not considered for these routers. Fails today.
-  it.fails('considers the Realtek Jungle SDK of a white-label router (known gap)', () => {
+  // The SDK is named by NVD as an application (part a); the host row, merged from endpoint rows read
+  // back from the store, must keep it as the OS layer's name, or CVE-2021-35394 is never considered.
+  it('considers the Realtek Jungle SDK of a white-label router under the OS Recog names', () => {
     const sdk = lab!.plan.devices.filter((d) => d.profile.id === 'realtek-jungle-sdk-3-4-11');
     expect(sdk.length).toBeGreaterThan(0);
     for (const d of sdk) expect(matches.find((m) => m.ip === d.ip && m.cve === 'CVE-2021-35394')?.status).toBe('affected');

@@ -348,6 +348,16 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
       os: e.os ? { confidence: e.confidence, rule: e.rule } : null,
     };
 
+  /**
+   * An endpoint row's OS and component CPEs when its evidence is not at hand (a row read back from
+   * the store): the row's names are [device, os, service] (identifyEndpoint), so
+   * everything but the hardware names and, when a service was decided, the last name.
+   */
+  const platformCpes = (e: Identification): string[] => {
+    const names = e.cpe.filter((c) => !c.startsWith('cpe:2.3:h:'));
+    return e.service !== null ? names.slice(0, -1) : names;
+  };
+
   function identifyEndpoint(observations: readonly Observation[]): Identification {
     const first = observations[0];
     if (!first) throw new IotcleanError('E_INTERNAL', 'identifyEndpoint needs at least one observation');
@@ -445,7 +455,7 @@ export function createIdentifier(options: IdentifierOptions): Identifier {
     let hwCpe = winner && modelKey(winner.device?.product) === modelKey(device?.product) ? winner.cpe.filter((c) => c.startsWith('cpe:2.3:h:')) : [];
     if (hwCpe.length === 0 && device?.vendor && device.product) hwCpe = [formatCpe23({ part: 'h', vendor: device.vendor, product: device.product, version: device.version })];
     const decidedOsCpe = osFrom ? evidence.get(osFrom)?.osCpe : undefined;
-    const osCpe = decidedOsCpe ? [decidedOsCpe] : osFrom ? osFrom.cpe.filter((c) => c.startsWith('cpe:2.3:o:')) : [];
+    const osCpe = decidedOsCpe ? [decidedOsCpe] : osFrom ? platformCpes(osFrom) : [];
     // The OS layer other endpoints named for a different product (an SDK under the web server's
     // firmware, say) is kept too: vulnerability matching needs every platform a host runs.
     const productKey = (c: string) => c.split(':').slice(2, 5).join(':');

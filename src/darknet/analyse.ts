@@ -12,8 +12,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../core/worker-entry.js';
 import { DarknetAnalyser, summariseShards, type AnalysisLimits, type DayRows, type SourceSummary } from './classify.js';
 import type { SkipReason } from './pcap/container.js';
 import { readCapture, type CaptureInput, type CaptureStats } from './pcap/reader.js';
@@ -132,34 +132,10 @@ export async function analyseCaptures(inputs: readonly CaptureInput[], options: 
   };
 }
 
-let bundled: Promise<string> | undefined;
-
-/**
- * The worker's code when running from the TypeScript sources (tsx, vitest): worker.ts bundled by
- * esbuild (a dev dependency) once per process, as CommonJS for an eval worker. Node 20 cannot load
- * TypeScript in a worker by itself, and registering tsx there cost 0.4 s of CPU per read.
- */
-function bundledWorker(): Promise<string> {
-  bundled ??= import('esbuild').then(async (esbuild) => {
-    const built = await esbuild.build({
-      entryPoints: [fileURLToPath(new URL('./analyse-worker.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      write: false,
-      logLevel: 'silent',
-    });
-    return built.outputFiles[0]!.text;
-  });
-  return bundled;
-}
-
 /** Run analyseShard in a worker thread; resolves once the thread is started, to the shard's result. */
 async function shardInWorker(paths: readonly string[], maxSources: number, index: number, count: number): Promise<{ result: Promise<ShardResult> }> {
   const workerData = { paths, maxSources, index, count };
-  const worker = import.meta.url.endsWith('.ts')
-    ? new Worker(await bundledWorker(), { eval: true, workerData })
-    : new Worker(new URL('./analyse-worker.js', import.meta.url), { workerData });
+  const worker = new Worker(await workerEntry(import.meta.url, 'analyse-worker'), { workerData });
   return { result: outcome(worker) };
 }
 

@@ -4,14 +4,11 @@
  * checkpoint (one watermark per worker). Sharding across machines uses the same arithmetic:
  * shard i of n takes positions ≡ i (mod n), as ZMap does.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { IotcleanError } from '../core/errors.js';
 import type { Ipv4Range } from '../core/ip.js';
+import { workerEntry } from '../core/worker-entry.js';
 import { requireCompiledScope, type EngineRequest } from '../scope/guard.js';
 import { countAddresses, normaliseRanges } from '../scope/range-set.js';
 import type { CompiledScope } from '../scope/scope.js';
@@ -94,38 +91,6 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
 }
 
-let sourceWorker: Promise<string> | undefined;
-
-/**
- * The worker's entry file. Built code uses the compiled worker.js beside this module. Run from
- * source (vitest, tsx) we bundle worker.ts with esbuild (a dev dependency) once per process,
- * since Node 20 cannot load TypeScript in a worker thread by itself.
- */
-async function workerEntry(): Promise<string | URL> {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
-  sourceWorker ??= (async () => {
-    const esbuild = await import('esbuild');
-    const built = await esbuild.build({
-      entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-      logLevel: 'error',
-    });
-    const code = built.outputFiles[0]!.contents;
-    // Named by content and shared by every process: a SIGKILLed test runner leaves nothing behind.
-    const out = join(tmpdir(), `iotclean-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
-    // Reused only if it holds exactly this code (in a shared /tmp another user could have put it there).
-    if (existsSync(out) && Buffer.from(code).equals(readFileSync(out))) return out;
-    const part = `${out}.${process.pid}`;
-    writeFileSync(part, code, { mode: 0o600 });
-    renameSync(part, out); // atomic: a concurrent process never loads a half-written file
-    return out;
-  })();
-  return sourceWorker;
-}
-
 /** Run a discovery over the options' slice of the permutation. Resolves when done or aborted. */
 export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats> {
   requireCompiledScope(o.scope);
@@ -156,7 +121,7 @@ export async function runDiscovery(o: DiscoveryOptions): Promise<DiscoveryStats>
   let chain: Promise<void> = Promise.resolve();
   let failure: unknown;
 
-  const entry = await workerEntry();
+  const entry = await workerEntry(import.meta.url, 'worker');
   const workers: Worker[] = [];
   const finished = offsets.map((off, w) => {
     if (ends[w]! <= checkpoint[w]!) return Promise.resolve();

@@ -6,8 +6,7 @@ import { createRng } from '../core/rng.js';
 import { generateDarknetCapture } from '../lab/darknet/generate.js';
 import { newFrameSpec, tcpFlag, writeFrame } from './pcap/build.js';
 import { CaptureWriter } from './pcap/writer.js';
-import { analyseCaptures, analyseShard } from './analyse.js';
-import { summariseShards } from './classify.js';
+import { analyseCaptures } from './analyse.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-darknet-analyse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,27 +54,19 @@ describe('analyseCaptures over two threads', () => {
     expect(two).toEqual(one);
   }, 60_000);
 
-  it('shards are disjoint, each a part of the whole, and joined they are the whole', async () => {
-    const one = await analyseCaptures([first, second, mixed], { threads: 1 });
-    const a = await analyseShard([first, second, mixed], 1_000_000, { index: 0, count: 2 });
-    const b = await analyseShard([first, second, mixed], 1_000_000, { index: 1, count: 2 });
-    const sizes = (days: typeof a.days) => days.reduce((n, d) => n + d.c4.length / 32 + d.ips6.length, 0);
-    expect(sizes(a.days)).toBeGreaterThan(one.sources.length / 4);
-    expect(sizes(b.days)).toBeGreaterThan(one.sources.length / 4);
-    expect(sizes(a.days) + sizes(b.days)).toBe(one.sources.length);
-    expect(b.days.every((d) => d.ips6.length === 0)).toBe(true);
-    // Every shard reads (and counts) every record.
-    expect(b.files.map((f) => [f.records, f.packets, f.skipped])).toEqual(one.files.map((f) => [f.records, f.packets, f.skipped]));
-    expect(summariseShards([a.days, b.days], 1_000_000)).toEqual(one.sources);
+  it('gives the single-threaded result when day tables fill up and evict', async () => {
+    const one = await analyseCaptures([first, second], { threads: 1, maxSources: 300 });
+    expect(one.limits.evictedSources + one.limits.droppedPackets).toBeGreaterThan(0);
+    expect(await analyseCaptures([first, second], { threads: 2, maxSources: 300 })).toEqual(one);
   }, 60_000);
 
-  it('falls back to one analyser when a day table fills up, and still gives its result', async () => {
-    const one = await analyseCaptures([first], { threads: 1, maxSources: 300 });
-    expect(one.limits.evictedSources + one.limits.droppedPackets).toBeGreaterThan(0);
-    const a = await analyseShard([first], 300, { index: 0, count: 2 });
-    const b = await analyseShard([first], 300, { index: 1, count: 2 });
-    expect(summariseShards([a.days, b.days], 300)).toBeUndefined();
-    expect(await analyseCaptures([first], { threads: 2, maxSources: 300 })).toEqual(one);
+  it('reports progress up to the files\' whole size', async () => {
+    const seen: [number, number | undefined][] = [];
+    const r = await analyseCaptures([first, second], { threads: 2, onProgress: (b, t) => void seen.push([b, t]) });
+    const total = r.files.reduce((a, f) => a + f.bytes, 0);
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.every(([b, t], i) => t === total && b <= total && (i === 0 || b >= seen[i - 1]![0]))).toBe(true);
+    expect(seen.at(-1)![0]).toBe(total);
   }, 60_000);
 
   it('fails as the single-threaded read does on a file that is not a capture', async () => {

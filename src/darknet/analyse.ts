@@ -2,21 +2,22 @@
  * The darknet stage: captures in, per-source-per-day summaries out. Files are read one after
  * another into one analyser, so several captures of the same sensor make one picture.
  *
- * Large files are analysed by two threads: each reads every file but keeps the counters of only
- * half of the sources (by hash, see shardOf; the other half's packets are passed by undecoded),
- * and the halves' raw day tables are joined and summarised in exactly the order one analyser
- * gives. Every packet still moves each shard's days on, so days open and close as in one
- * analyser; a shard's sources are a disjoint part of the whole, so their summaries are the same.
- * Where halves could differ from the whole (a full day table: eviction, dropped packets; or the
- * threads read different bytes) the files are read again by one analyser.
+ * Reading is cut from folding at the packet rows (rows.ts): the reader decodes every record and
+ * packs what the fold needs into batches, the analyser folds batches into per-source state. Large
+ * files are read by a second thread that posts its batches (moved, not copied) to this one, which
+ * folds them as they come: the two halves of the work overlap, and the result is the one thread's
+ * result exactly, since the same batches are folded in the same order. The reader is held at a few
+ * batches ahead of the fold, so memory stays bounded however fast it reads.
  */
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import { IotcleanError, type ErrorCode } from '../core/errors.js';
 import { workerEntry } from '../core/worker-entry.js';
-import { DarknetAnalyser, summariseShards, type AnalysisLimits, type DayRows, type SourceSummary } from './classify.js';
+import { DarknetAnalyser, type AnalysisLimits, type SourceSummary } from './classify.js';
 import type { SkipReason } from './pcap/container.js';
 import { readCapture, type CaptureInput, type CaptureStats } from './pcap/reader.js';
+import { RowPacker, type PacketRows } from './rows.js';
 
 export interface AnalyseResult {
   readonly sources: readonly SourceSummary[];
@@ -34,8 +35,8 @@ export interface AnalyseOptions {
   /** Progress: bytes read so far over all inputs, and their total size when known. */
   readonly onProgress?: (bytes: number, totalBytes: number | undefined) => void;
   /**
-   * Threads to share the sources over (1 or 2). Default: 2 for files of PARALLEL_BYTES or more on
-   * a machine with two cores or more, else 1. Streams are always read by one thread.
+   * Threads (1 or 2): with 2 a second thread reads while this one folds. Default: 2 for files of
+   * PARALLEL_BYTES or more on a machine with two cores or more, else 1. Streams are read here.
    */
   readonly threads?: number;
 }
@@ -43,45 +44,13 @@ export interface AnalyseOptions {
 /** Below this much input a second thread costs more to start than it saves. */
 export const PARALLEL_BYTES = 32 << 20;
 const DEFAULT_MAX_SOURCES = 1_000_000;
+/** Rows per batch read and folded on one thread: 64 KB, which stays in the core's cache. */
+const BATCH_ROWS = 4096;
+/** Rows per batch posted between threads (256 KB), and batches the reader may be ahead. */
+const POSTED_ROWS = 16384;
+const POSTED_AHEAD = 8;
 
-/** One shard's read of every input: its closed days' raw tables and the files' stats. */
-export interface ShardResult {
-  readonly days: DayRows[];
-  readonly files: (CaptureStats & { file: string })[];
-  readonly limits: AnalysisLimits;
-}
-
-/**
- * Read every input into one analyser: the whole (count 1: its closed days' summaries) or shard
- * `index` of `count` (its closed days' raw tables, for summariseShards).
- */
-async function analyseInto(
-  inputs: readonly CaptureInput[],
-  maxSources: number,
-  shard: { index: number; count: number },
-  onProgress: ((bytes: number) => void) | undefined,
-  onDay: (sources: SourceSummary[]) => void,
-  onDayRows: (rows: DayRows) => void,
-): Promise<{ files: (CaptureStats & { file: string })[]; limits: AnalysisLimits }> {
-  const analyser = new DarknetAnalyser(shard.count > 1 ? { maxSources, shard, onDayRows } : { maxSources, onDay });
-  const files: (CaptureStats & { file: string })[] = [];
-  let before = 0;
-  const add = analyser.add.bind(analyser);
-  const skip = shard.count > 1 ? analyser.passes.bind(analyser) : undefined;
-  for (const input of inputs) {
-    const s = await readCapture(input, add, { ...(onProgress ? { onProgress: (b: number) => onProgress(before + b) } : {}), ...(skip ? { skip } : {}) });
-    before += s.bytes;
-    files.push({ file: typeof input === 'string' ? input : input.name, ...s });
-  }
-  return { files, limits: analyser.finish().limits };
-}
-
-/** Read every input keeping the sources of shard `index` of `count`. */
-export async function analyseShard(inputs: readonly CaptureInput[], maxSources: number, shard: { index: number; count: number }, onProgress?: (bytes: number) => void): Promise<ShardResult> {
-  const days: DayRows[] = [];
-  const r = await analyseInto(inputs, maxSources, shard, onProgress, () => undefined, (d) => void days.push(d));
-  return { days, ...r };
-}
+type FileStats = CaptureStats & { file: string };
 
 /** Read every capture and classify its sources. Throws IotcleanError for a non-capture input. */
 export async function analyseCaptures(inputs: readonly CaptureInput[], options: AnalyseOptions = {}): Promise<AnalyseResult> {
@@ -94,31 +63,12 @@ export async function analyseCaptures(inputs: readonly CaptureInput[], options: 
   const progress = options.onProgress ? (b: number) => options.onProgress?.(b, total) : undefined;
   const paths = inputs.filter((i): i is string => typeof i === 'string');
   const threads = paths.length < inputs.length ? 1 : options.threads ?? (total !== undefined && total >= PARALLEL_BYTES && availableParallelism() >= 2 ? 2 : 1);
-  let sources: SourceSummary[] | undefined;
-  let read: { files: (CaptureStats & { file: string })[]; limits: AnalysisLimits } | undefined;
-  if (threads >= 2) {
-    // This thread takes shard 0 while the worker takes shard 1; a failing worker fails the read.
-    // The worker is started before this thread's read, which never yields to the event loop.
-    const other = (await shardInWorker(paths, maxSources, 1, 2)).result;
-    other.catch(() => undefined);
-    const mine = await analyseShard(paths, maxSources, { index: 0, count: 2 }, progress).catch(async (e) => {
-      await other.catch(() => undefined);
-      throw e;
-    });
-    const theirs = await other;
-    // Both threads must have read the same bytes (a capture still being written may have grown).
-    const same = mine.files.every((f, i) => f.bytes === theirs.files[i]?.bytes && f.records === theirs.files[i]?.records);
-    sources = same ? summariseShards([mine.days, theirs.days], maxSources) : undefined;
-    read = { files: mine.files, limits: { evictedSources: 0, droppedPackets: 0 } };
-  }
-  if (!sources) {
-    const all: SourceSummary[] = [];
-    read = await analyseInto(inputs, maxSources, { index: 0, count: 1 }, progress, (d) => {
-      for (const s of d) all.push(s);
-    }, () => undefined);
-    sources = all;
-  }
-  const { files, limits } = read!;
+  const sources: SourceSummary[] = [];
+  const analyser = new DarknetAnalyser({ maxSources, onDay: (d) => {
+    for (const s of d) sources.push(s);
+  } });
+  const files = threads >= 2 ? await foldFromWorker(paths, analyser, progress) : await foldHere(inputs, analyser, progress);
+  const { limits } = analyser.finish();
   const skipped: Partial<Record<SkipReason, number>> = {};
   for (const f of files) for (const [k, v] of Object.entries(f.skipped) as [SkipReason, number][]) skipped[k] = (skipped[k] ?? 0) + v;
   return {
@@ -132,30 +82,67 @@ export async function analyseCaptures(inputs: readonly CaptureInput[], options: 
   };
 }
 
-/** Run analyseShard in a worker thread; resolves once the thread is started, to the shard's result. */
-async function shardInWorker(paths: readonly string[], maxSources: number, index: number, count: number): Promise<{ result: Promise<ShardResult> }> {
-  const workerData = { paths, maxSources, index, count };
-  const worker = new Worker(await workerEntry(import.meta.url, 'analyse-worker'), { workerData });
-  return { result: outcome(worker) };
+/** Read and fold on this thread. */
+async function foldHere(inputs: readonly CaptureInput[], analyser: DarknetAnalyser, onProgress: ((bytes: number) => void) | undefined): Promise<FileStats[]> {
+  const packer = new RowPacker(BATCH_ROWS, (rows) => {
+    analyser.addRows(rows);
+    return rows;
+  });
+  const files: FileStats[] = [];
+  let before = 0;
+  for (const input of inputs) {
+    const s = await readCapture(input, packer.add, onProgress ? { onProgress: (b: number) => onProgress(before + b) } : {});
+    packer.flush();
+    before += s.bytes;
+    files.push({ file: typeof input === 'string' ? input : input.name, ...s });
+  }
+  return files;
 }
 
-function outcome(worker: Worker): Promise<ShardResult> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    worker.once('message', (m: { ok: true; result: ShardResult } | { ok: false; error: string }) => {
-      settled = true;
-      if (m.ok) resolve(m.result);
-      else reject(new Error(`darknet analysis thread: ${m.error}`));
-      void worker.terminate();
+/** What the reading thread posts (analyse-worker.ts). */
+export type ReaderMessage =
+  | { readonly type: 'rows'; readonly rows: PacketRows; readonly bytes: number }
+  | { readonly type: 'file'; readonly stats: FileStats }
+  | { readonly type: 'done' }
+  | { readonly type: 'error'; readonly message: string; readonly code?: ErrorCode; readonly where?: IotcleanError['where'] };
+
+/** What the reading thread is given: the files, its batches' size, and the count of batches folded so far. */
+export interface ReaderData {
+  readonly paths: readonly string[];
+  readonly rows: number;
+  readonly ahead: number;
+  readonly folded: SharedArrayBuffer;
+}
+
+/** Fold here what a reading thread reads; fails as a read here would. */
+async function foldFromWorker(paths: readonly string[], analyser: DarknetAnalyser, onProgress: ((bytes: number) => void) | undefined): Promise<FileStats[]> {
+  const folded = new SharedArrayBuffer(4);
+  const count = new Int32Array(folded);
+  const worker = new Worker(await workerEntry(import.meta.url, 'analyse-worker'), { workerData: { paths, rows: POSTED_ROWS, ahead: POSTED_AHEAD, folded } satisfies ReaderData });
+  const files: FileStats[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: ReaderMessage) => {
+        try {
+          if (m.type === 'rows') {
+            analyser.addRows(m.rows);
+            Atomics.add(count, 0, 1);
+            Atomics.notify(count, 0);
+            onProgress?.(m.bytes);
+          } else if (m.type === 'file') files.push(m.stats);
+          else if (m.type === 'done') resolve();
+          else reject(m.code ? new IotcleanError(m.code, m.message, m.where) : new Error(`darknet reading thread: ${m.message}`));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`darknet reading thread exited with code ${code}`)));
     });
-    worker.once('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`darknet analysis thread exited with code ${code}`));
-    });
-  });
+  } finally {
+    await worker.terminate();
+  }
+  return files;
 }
 
 /**

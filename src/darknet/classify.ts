@@ -19,12 +19,13 @@
  * packets two days later arrive (captures may be out of order by up to a day), or at the end; at
  * most four days are open at once, whatever the timestamps say.
  */
-import { fingerprintRules, weighFingerprints, type FingerprintRule } from './fingerprints.js';
-import { addressText, type PacketView } from './pcap/packet.js';
+import { fingerprintRules, weighFingerprints } from './fingerprints.js';
+import { ipv6Text, type PacketView } from './pcap/packet.js';
+import { HIT_SHIFT, IPV6_BIT, KIND_SHIFT, kind, RowPacker, WORDS, type PacketRows } from './rows.js';
 import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
-import type { AnalyserOptions, AnalysisLimits, DayRows, SourceClass, SourceSummary } from './types.js';
+import type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
 
-export type { AnalyserOptions, AnalysisLimits, DayRows, SourceClass, SourceSummary } from './types.js';
+export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
 
 // Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
 // first 64 bytes (one cache line, with the key: the table is its own hash map), the rest in the
@@ -44,17 +45,11 @@ const INITIAL = 1 << 10;
 const SKETCHED = 0xffffffff;
 
 const DAY = 86400;
+const DAY_MS = DAY * 1000;
 /** Day tables open at once (today, yesterday, and a little room for captures out of order). */
 const MAX_OPEN_DAYS = 4;
 const RULES = fingerprintRules;
 if (RULES.length !== NDEST - HITS) throw new Error('classify.ts reserves three fingerprint counters');
-const [RULE0, RULE1, RULE2] = RULES as readonly [FingerprintRule, FingerprintRule, FingerprintRule];
-
-/** ICMP(v6) types that answer something: echo reply, unreachable, time exceeded (RFC 792, 4443). */
-function icmpIsReply(v: PacketView): boolean {
-  const t = v.icmpType;
-  return v.proto === 1 ? t === 0 || t === 3 || t === 11 : t === 129 || t === 1 || t === 3;
-}
 
 class DayTable {
   /**
@@ -186,15 +181,31 @@ class DayTable {
     return n * S;
   }
 
-  /** Fold in a packet seen `ms` milliseconds after this day's start. */
-  add(v: PacketView, ms: number): void {
-    const four = v.ipVersion === 4;
-    const b = four ? this.entry4(v.src) : this.entry6(addressText(v, 'src'));
+  /**
+   * Fold in rows [i, j) of a batch, all of this day; `lo` is this day's start in the batch's time
+   * (milliseconds after its base).
+   */
+  fold(rows: PacketRows, i: number, j: number, lo: number): void {
+    const w = rows.words;
+    for (let k = i; k < j; k++) this.foldRow(w, k * WORDS, lo, this.entryOf(rows, k));
+  }
+
+  /** The row's entry offset (in c4, or c6 for IPv6), or -1 when the bound is reached. */
+  private entryOf(rows: PacketRows, k: number): number {
+    const w = rows.words;
+    if ((w[k * WORDS + 3]! & IPV6_BIT) === 0) return this.entry4(w[k * WORDS]!);
+    return this.entry6(ipv6Text(rows.six, w[k * WORDS]! * 16));
+  }
+
+  private foldRow(w: Uint32Array, r: number, lo: number, b: number): void {
     if (b < 0) {
       this.dropped++;
       return;
     }
+    const word = w[r + 3]!;
+    const four = (word & IPV6_BIT) === 0;
     const c = four ? this.c4 : this.c6;
+    const ms = (w[r + 2]! | 0) - lo;
     if (c[b + PACKETS] === 0) {
       c[b + FIRST] = ms;
       c[b + LAST] = ms;
@@ -204,31 +215,39 @@ class DayTable {
     const last = c[b + LAST]!;
     if (ms > last) c[b + LAST] = ms;
     else if (ms < last && ms < c[b + FIRST]!) c[b + FIRST] = ms;
-    const proto = v.proto;
-    if (!v.l4) c[b + OTHER]!++;
-    else if (proto === 6) {
-      const f = v.tcpFlags;
-      if ((f & 0x12) === 0x02) {
+    const k = (word >>> KIND_SHIFT) & 7;
+    const port = word & 0xffff;
+    switch (k) {
+      case kind.syn: {
         c[b + SYN]!++;
-        // Three call sites, one rule each: each stays monomorphic and is inlined.
-        if (four) {
-          if (RULE0.match(v)) c[b + HITS]!++;
-          if (RULE1.match(v)) c[b + HITS + 1]!++;
-          if (RULE2.match(v)) c[b + HITS + 2]!++;
-        }
-        if (v.dport === 23) c[b + P23]!++;
-        else if (v.dport === 2323) c[b + P2323]!++;
-      } else if ((f & 0x12) === 0x12) c[b + SYNACK]!++;
-      else if (f & 0x04) c[b + RST]!++;
-      else c[b + OTHER]!++;
-    } else if (proto === 17) c[b + UDP]!++;
-    else if (proto === 1 || proto === 58) {
-      if ((proto === 1 && v.icmpType === 8) || (proto === 58 && v.icmpType === 128)) c[b + ECHO]!++;
-      else if (icmpIsReply(v)) c[b + ICMPBACK]!++;
-      else c[b + OTHER]!++;
-    } else c[b + OTHER]!++;
-    if (v.l4 && (proto === 6 || proto === 17)) this.port(c, b, v.dport);
-    this.destination(c, b, v, four);
+        const hits = word >>> HIT_SHIFT;
+        if (hits & 1) c[b + HITS]!++;
+        if (hits & 2) c[b + HITS + 1]!++;
+        if (hits & 4) c[b + HITS + 2]!++;
+        if (port === 23) c[b + P23]!++;
+        else if (port === 2323) c[b + P2323]!++;
+        break;
+      }
+      case kind.synAck:
+        c[b + SYNACK]!++;
+        break;
+      case kind.rst:
+        c[b + RST]!++;
+        break;
+      case kind.udp:
+        c[b + UDP]!++;
+        break;
+      case kind.echo:
+        c[b + ECHO]!++;
+        break;
+      case kind.icmpReply:
+        c[b + ICMPBACK]!++;
+        break;
+      default:
+        c[b + OTHER]!++;
+    }
+    if (k !== kind.other && k !== kind.echo && k !== kind.icmpReply) this.port(c, b, port);
+    this.destination(c, b, w, r);
     // Rule 0 is Mirai's: the threshold is checked once this packet is folded in, once per source and day.
     if (this.onInfected && four && c[b + ALERTED] === 0 && c[b + HITS] !== 0) this.alert(c, b);
   }
@@ -263,13 +282,11 @@ class DayTable {
 
 
   /**
-   * Count the packet's destination. The address is read here from the view, not passed in: a
-   * 32-bit value passed between functions V8 does not inline is boxed, one allocation per packet.
-   * IPv6 destinations are counted by their low 32 bits (the host part a darknet varies).
+   * Count row r's destination. The address is read here from the row, not passed in: a 32-bit
+   * value passed between functions V8 does not inline is boxed, one allocation per packet.
    */
-  private destination(c: Uint32Array, b: number, v: PacketView, four: boolean): void {
-    const o = v.dstOffset;
-    const dst = four ? v.dst : ((v.buf[o + 12]! << 24) | (v.buf[o + 13]! << 16) | (v.buf[o + 14]! << 8) | v.buf[o + 15]!) >>> 0;
+  private destination(c: Uint32Array, b: number, w: Uint32Array, r: number): void {
+    const dst = w[r + 1]!;
     const n = c[b + NDEST]!;
     if (n === SKETCHED) {
       hllAdd(this.pool, c[b + DEST]! * HLL_REGISTERS, dst);
@@ -292,51 +309,6 @@ class DayTable {
     hllAdd(this.pool, at * HLL_REGISTERS, dst);
     c[b + DEST] = at;
     c[b + NDEST] = SKETCHED;
-  }
-
-  /** The table's counters, copied out compactly. */
-  rows(): DayRows {
-    return {
-      day: this.day,
-      c4: this.c4.slice(0, this.size4 * S),
-      pool: this.pool.slice(0, this.pooled * HLL_REGISTERS),
-      c6: this.c6.slice(0, this.ips6.length * S),
-      ips6: this.ips6,
-      evicted: this.evicted,
-      dropped: this.dropped,
-    };
-  }
-
-  /**
-   * One table holding the entries of disjoint parts of a day (shards), for summaries(): each
-   * part's sketched entries are moved to point into the joined pool. No index: only summarised.
-   */
-  static joined(parts: readonly DayRows[]): DayTable {
-    const t = new DayTable(parts[0]!.day, Number.MAX_SAFE_INTEGER);
-    const c4 = new Uint32Array(parts.reduce((a, p) => a + p.c4.length, 0));
-    const c6 = new Uint32Array(parts.reduce((a, p) => a + p.c6.length, 0) + S);
-    const pool = new Uint8Array(parts.reduce((a, p) => a + p.pool.length, 0) + HLL_REGISTERS);
-    let at4 = 0;
-    let at6 = 0;
-    let pooled = 0;
-    for (const p of parts) {
-      c4.set(p.c4, at4);
-      c6.set(p.c6, at6);
-      pool.set(p.pool, pooled * HLL_REGISTERS);
-      for (const [c, from, to] of [[c4, at4, at4 + p.c4.length], [c6, at6, at6 + p.c6.length]] as const) {
-        for (let b = from; b < to; b += S) if (c[b + NDEST] === SKETCHED) c[b + DEST]! += pooled;
-      }
-      at4 += p.c4.length;
-      at6 += p.c6.length;
-      pooled += p.pool.length / HLL_REGISTERS;
-    }
-    t.c4 = c4;
-    t.size4 = at4 / S;
-    t.c6 = c6;
-    t.ips6 = parts.flatMap((p) => p.ips6);
-    t.pool = pool;
-    t.pooled = pooled;
-    return t;
   }
 
   summaries(): SourceSummary[] {
@@ -430,35 +402,6 @@ function timeOfDay(ms: number): string {
 }
 const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
-/**
- * The shard (0 ≤ shard < count) that owns a packet's source: by the top bits of the source's hash
- * (the index uses the low bits, so a shard's keys still spread over all its slots). IPv6 sources,
- * rare and kept in arrival order, all belong to shard 0.
- */
-export function shardOf(v: PacketView, count: number): number {
-  return v.ipVersion === 4 ? shardOfV4(v.src, count) : 0;
-}
-const shardOfV4 = (src: number, count: number) => Math.floor((mix32(src) / 2 ** 32) * count);
-
-/**
- * The summaries one analyser would give (by day, each busiest first, IPv6 last), from the days of
- * shards that read the same packets; undefined when a day table was full somewhere, since a full
- * table evicts by what it holds, and the shards' evictions are not the whole's.
- */
-export function summariseShards(shards: readonly (readonly DayRows[])[], maxSources: number): SourceSummary[] | undefined {
-  const n = shards[0]?.length ?? 0;
-  if (shards.some((days) => days.length !== n || days.some((d) => d.evicted > 0 || d.dropped > 0))) return undefined;
-  const out: SourceSummary[] = [];
-  for (let d = 0; d < n; d++) {
-    const parts = shards.map((days) => days[d]!);
-    // No shard's table was full, and all of them together held at most maxSources at the end
-    // (entries are never removed without eviction): one analyser never compacted either.
-    if (parts.reduce((a, p) => a + (p.c4.length + p.c6.length) / S, 0) > maxSources) return undefined;
-    for (const s of DayTable.joined(parts).summaries()) out.push(s);
-  }
-  return out;
-}
-
 /** Folds packets into per-source, per-day state; `finish` closes every open day. */
 export class DarknetAnalyser {
   private readonly tables = new Map<number, DayTable>();
@@ -470,32 +413,41 @@ export class DarknetAnalyser {
   private dropped = 0;
   private readonly closed: SourceSummary[] = [];
 
-  private readonly shard: number;
-  private readonly shards: number;
+  /** For add(): one packet at a time goes through the same fold as a batch. */
+  private readonly single = new RowPacker(1, (rows) => {
+    this.addRows(rows);
+    return rows;
+  });
 
-  constructor(private readonly options: AnalyserOptions = {}) {
-    this.shard = options.shard?.index ?? 0;
-    this.shards = options.shard?.count ?? 1;
-  }
+  constructor(private readonly options: AnalyserOptions = {}) {}
 
   /** Fold one packet in (the view is not kept). */
   add(v: PacketView): void {
-    const sec = v.tsSec;
-    let t = this.current;
-    // The current day's bounds in seconds: a comparison per packet instead of a division.
-    if (t === undefined || sec < this.from || sec >= this.from + DAY) t = this.table(Math.floor(sec / DAY));
-    // A shard keeps the day bookkeeping of every packet (days open and close exactly as in one
-    // analyser) but the counters of its own sources only.
-    if (this.shards > 1 && shardOf(v, this.shards) !== this.shard) return;
-    t.add(v, (sec - this.from) * 1000 + Math.floor(v.tsNsec / 1e6));
+    this.single.add(v);
+    this.single.flush();
   }
 
-  /**
-   * Whether add() would do nothing with an IPv4 packet from `src` at `tsSec`: another shard's
-   * source, on the day of the packet before (so no day opens or closes). For readCapture's skip.
-   */
-  passes(src: number, tsSec: number): boolean {
-    return this.shards > 1 && this.current !== undefined && tsSec >= this.from && tsSec < this.from + DAY && shardOfV4(src, this.shards) !== this.shard;
+  /** Fold a batch of packet rows in (rows.ts), in their order. The batch is not kept. */
+  addRows(rows: PacketRows): void {
+    const w = rows.words;
+    const n = rows.count;
+    const base = rows.baseSec;
+    for (let i = 0; i < n; ) {
+      // The current day's bounds in the batch's milliseconds: two comparisons per row, no division.
+      let lo = (this.from - base) * 1000;
+      let x = (w[i * WORDS + 2]! | 0) - lo;
+      if (this.current === undefined || x < 0 || x >= DAY_MS) {
+        this.table(Math.floor((base + Math.floor((w[i * WORDS + 2]! | 0) / 1000)) / DAY));
+        lo = (this.from - base) * 1000;
+      }
+      let j = i + 1;
+      for (; j < n; j++) {
+        x = (w[j * WORDS + 2]! | 0) - lo;
+        if (x < 0 || x >= DAY_MS) break;
+      }
+      this.current!.fold(rows, i, j, lo);
+      i = j;
+    }
   }
 
   private table(day: number): DayTable {
@@ -524,10 +476,6 @@ export class DarknetAnalyser {
     this.tables.delete(day);
     this.evicted += t.evicted;
     this.dropped += t.dropped;
-    if (this.options.onDayRows) {
-      this.options.onDayRows(t.rows());
-      return;
-    }
     const sources = t.summaries();
     if (this.options.onDay) this.options.onDay(sources);
     else for (const s of sources) this.closed.push(s);

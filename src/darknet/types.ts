@@ -53,25 +53,4 @@ export interface AnalyserOptions {
    * probes, enough of them matching): what a live sensor raises as it happens.
    */
   readonly onInfected?: (source: SourceSummary) => void;
-  /**
-   * Count only the sources of this shard (see shardOf); every packet still moves the days on. The
-   * shards of one stream together hold exactly one analyser's sources while no day table is full.
-   */
-  readonly shard?: { readonly index: number; readonly count: number };
-  /** Called when a day is closed with its raw table instead of summaries (a shard's output; see summariseShards). */
-  readonly onDayRows?: (rows: DayRows) => void;
-}
-
-/** One closed day table's raw counters (typed arrays: cheap to send between threads). */
-export interface DayRows {
-  readonly day: number;
-  /** IPv4 entries, in the analyser's per-source layout. */
-  readonly c4: Uint32Array;
-  /** The HyperLogLog registers the sketched entries point into. */
-  readonly pool: Uint8Array;
-  /** IPv6 entries and their addresses, in arrival order. */
-  readonly c6: Uint32Array;
-  readonly ips6: readonly string[];
-  readonly evicted: number;
-  readonly dropped: number;
 }

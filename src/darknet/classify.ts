@@ -135,6 +135,14 @@ class DayTable {
     return true;
   }
 
+  /** Offset of the IPv4 source's entry, which must be there. */
+  private find4(ip: number): number {
+    const index = this.index4;
+    let i = mix32(ip) & this.mask4;
+    while (index[i * 2] !== ip || index[i * 2 + 1] === 0) i = (i + 1) & this.mask4;
+    return (index[i * 2 + 1]! - 1) * S;
+  }
+
   /** Offset of the IPv4 source's entry (inserting it), or -1 when the bound is reached. */
   private entry4(ip: number): number {
     const index = this.index4;
@@ -315,62 +323,82 @@ class DayTable {
     const out: SourceSummary[] = [];
     const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
     const c4 = this.c4;
-    for (const b of busiestFirst(c4, this.size4)) out.push(this.summaryOf(c4, b, undefined, dayText));
+    for (const b of busiestFirst(c4, this.size4, (ip) => this.find4(ip))) out.push(this.summaryOf(c4, b, undefined, dayText));
     for (let slot = 0; slot < this.ips6.length; slot++) out.push(this.summaryOf(this.c6, slot * S, this.ips6[slot], dayText));
     return out;
   }
 
   /** The summary of one entry as it stands. */
   summaryOf(c: Uint32Array, b: number, six: string | undefined, dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10)): SourceSummary {
-    {
-      const at = (i: number) => c[b + i]!;
-      const ip = six ?? formatV4(at(KEY));
-      const packets = at(PACKETS);
-      const syn = at(SYN);
-      const probes = syn + at(UDP) + at(ECHO);
-      const back = at(SYNACK) + at(RST) + at(ICMPBACK);
-      const sketched = at(NDEST) === SKETCHED;
-      const destinations = sketched ? Math.min(packets, Math.max(EXACT + 1, hllCount(this.pool, at(DEST) * HLL_REGISTERS))) : at(NDEST);
-      const verdict = weighFingerprints(syn, [at(HITS), at(HITS + 1), at(HITS + 2)]);
-      const cls: SourceClass = probes * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : back * 2 > packets ? 'backscatter' : 'other';
-      const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';
-      // The top ports, most packets first, then by port: the words (port << 16 | count) sorted by
-      // count descending, port ascending, which is (count << 16 | 65535 - port) descending.
-      const top: number[] = [];
-      for (let i = 0; i < TOPK; i++) {
-        const w = at(PORTS + i);
-        if ((w & 0xffff) > 0) top.push((w & 0xffff) * 65536 + (65535 - (w >>> 16)));
-      }
-      top.sort((x, y) => y - x);
-      return {
-        kind: 'darknet-source',
-        ip,
-        day: dayText,
-        class: cls,
-        fingerprint,
-        confidence: cls === 'scanning' ? verdict.confidence : 0,
-        packets,
-        destinations,
-        destinationsExact: !sketched,
-        ports: top.map((x) => 65535 - (x % 65536)),
-        portPackets: top.map((x) => Math.floor(x / 65536)),
-        telnetShare: syn > 0 ? round3((at(P23) + at(P2323)) / syn) : 0,
-        port2323Share: syn > 0 ? round3(at(P2323) / syn) : 0,
-        firstSeen: `${dayText}T${timeOfDay(at(FIRST))}Z`,
-        lastSeen: `${dayText}T${timeOfDay(at(LAST))}Z`,
-        counts: { synProbes: syn, udpProbes: at(UDP), icmpEcho: at(ECHO), synAck: at(SYNACK), rst: at(RST), icmpReplies: at(ICMPBACK), other: at(OTHER) },
-        infected: cls === 'scanning' && fingerprint === 'mirai',
-      };
+    // Written out without closures or intermediate arrays: a day's summaries are built by the
+    // hundred thousand, and every object here is garbage to collect once they are handed on.
+    const packets = c[b + PACKETS]!;
+    const syn = c[b + SYN]!;
+    const udp = c[b + UDP]!;
+    const echo = c[b + ECHO]!;
+    const synAck = c[b + SYNACK]!;
+    const rst = c[b + RST]!;
+    const icmpReplies = c[b + ICMPBACK]!;
+    const sketched = c[b + NDEST] === SKETCHED;
+    const destinations = sketched ? Math.min(packets, Math.max(EXACT + 1, hllCount(this.pool, c[b + DEST]! * HLL_REGISTERS))) : c[b + NDEST]!;
+    const verdict = weighFingerprints(syn, [c[b + HITS]!, c[b + HITS + 1]!, c[b + HITS + 2]!]);
+    const cls: SourceClass = (syn + udp + echo) * 2 > packets && (destinations >= 2 || verdict.fingerprint !== 'unknown') ? 'scanning' : (synAck + rst + icmpReplies) * 2 > packets ? 'backscatter' : 'other';
+    const fingerprint = cls === 'scanning' ? verdict.fingerprint : 'unknown';
+    // The top ports, most packets first, then by port: the words (port << 16 | count) ordered by
+    // count descending, port ascending, which is (count << 16 | 65535 - port) descending.
+    let k0 = 0, k1 = 0, k2 = 0;
+    for (let i = 0; i < TOPK; i++) {
+      const w = c[b + PORTS + i]!;
+      if ((w & 0xffff) === 0) continue;
+      const x = (w & 0xffff) * 65536 + (65535 - (w >>> 16));
+      if (x > k0) {
+        k2 = k1;
+        k1 = k0;
+        k0 = x;
+      } else if (x > k1) {
+        k2 = k1;
+        k1 = x;
+      } else k2 = x;
     }
+    const ports: number[] = [];
+    const portPackets: number[] = [];
+    for (const x of [k0, k1, k2]) {
+      if (x === 0) break;
+      ports.push(65535 - (x % 65536));
+      portPackets.push(Math.floor(x / 65536));
+    }
+    const p23 = c[b + P23]!;
+    const p2323 = c[b + P2323]!;
+    const at = `${dayText}T`;
+    return {
+      kind: 'darknet-source',
+      ip: six ?? formatV4(c[b + KEY]!),
+      day: dayText,
+      class: cls,
+      fingerprint,
+      confidence: cls === 'scanning' ? verdict.confidence : 0,
+      packets,
+      destinations,
+      destinationsExact: !sketched,
+      ports,
+      portPackets,
+      telnetShare: syn > 0 ? round3((p23 + p2323) / syn) : 0,
+      port2323Share: syn > 0 ? round3(p2323 / syn) : 0,
+      firstSeen: at + timeOfDay(c[b + FIRST]!),
+      lastSeen: at + timeOfDay(c[b + LAST]!),
+      counts: { synProbes: syn, udpProbes: udp, icmpEcho: echo, synAck, rst, icmpReplies, other: c[b + OTHER]! },
+      infected: cls === 'scanning' && fingerprint === 'mirai',
+    };
   }
 }
 
 /**
  * Entry offsets of the first n entries of c, busiest first, then by address. While every count
  * is below 2^21 one (count, address) number per entry fits a double exactly, and a typed array
- * sorts those natively, far faster than a comparator over the entries.
+ * sorts those natively, far faster than a comparator over the entries; `find` gives the entry of
+ * a sorted address back.
  */
-function busiestFirst(c: Uint32Array, n: number): ArrayLike<number> & Iterable<number> {
+function busiestFirst(c: Uint32Array, n: number, find: (ip: number) => number): ArrayLike<number> & Iterable<number> {
   let most = 0;
   for (let b = 0; b < n * S; b += S) most = Math.max(most, c[b + PACKETS]!);
   if (most >= 2 ** 21) {
@@ -378,15 +406,10 @@ function busiestFirst(c: Uint32Array, n: number): ArrayLike<number> & Iterable<n
     return order.sort((x, y) => c[y + PACKETS]! - c[x + PACKETS]! || c[x + KEY]! - c[y + KEY]!);
   }
   const keys = new Float64Array(n);
-  const entryOf = new Map<number, number>();
-  for (let e = 0; e < n; e++) {
-    const b = e * S;
-    keys[e] = (2 ** 21 - 1 - c[b + PACKETS]!) * 2 ** 32 + c[b + KEY]!;
-    entryOf.set(c[b + KEY]!, b);
-  }
+  for (let e = 0; e < n; e++) keys[e] = (2 ** 21 - 1 - c[e * S + PACKETS]!) * 2 ** 32 + c[e * S + KEY]!;
   keys.sort();
   const order = new Uint32Array(n);
-  for (let e = 0; e < n; e++) order[e] = entryOf.get(keys[e]! % 2 ** 32)!;
+  for (let e = 0; e < n; e++) order[e] = find(keys[e]! % 2 ** 32);
   return order;
 }
 
@@ -400,7 +423,8 @@ function timeOfDay(ms: number): string {
   const h = Math.floor(s / 3600);
   return `${h < 100 ? PAD2[h] : String(h)}:${PAD2[Math.floor(s / 60) % 60]}:${PAD2[s % 60]}.${PAD3[ms % 1000]}`;
 }
-const formatV4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+const OCTETS = Array.from({ length: 256 }, (_, i) => String(i));
+const formatV4 = (n: number) => `${OCTETS[n >>> 24]}.${OCTETS[(n >>> 16) & 255]}.${OCTETS[(n >>> 8) & 255]}.${OCTETS[n & 255]}`;
 
 /** Folds packets into per-source, per-day state; `finish` closes every open day. */
 export class DarknetAnalyser {

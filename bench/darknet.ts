@@ -7,8 +7,9 @@
  *     (tshark runs at tens of thousands of packets/s and its memory grows with the capture; a whole
  *     10 M-packet run takes minutes and gigabytes, so it is bounded unless --tshark-packets 0);
  *   - iotclean's full classification (every source: class, fingerprint, destinations, ports),
- *     in-process, with its peak RSS; a file this large is shared by two threads (analyse.ts), so
- *     its CPU time is that of both.
+ *     in-process, with its peak RSS, as `darknet analyse` runs it: a file this large is read by a
+ *     second thread while this one folds (analyse.ts), so its CPU time is that of both; then on
+ *     one thread alone, what a machine with its other cores busy gets.
  * The machine's load average is printed before and after: on a shared machine every figure is
  * wall-clock time and moves with it (run twice).
  * Prints packets/s and the ratios. Mirai sources found by tcpdump's filter and by iotclean are
@@ -82,17 +83,23 @@ try {
     tcpdumpRate = r.seconds;
   } else console.log('tcpdump: not installed (apt-get install tcpdump), skipped');
 
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
   let peakRss = 0;
-  const r = await analyseCaptures([file], { onProgress: () => void (peakRss = Math.max(peakRss, process.memoryUsage().rss)) });
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(c0);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const run = async (threads: number | undefined) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await analyseCaptures([file], { ...(threads ? { threads } : {}), onProgress: () => void (peakRss = Math.max(peakRss, process.memoryUsage().rss)) });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    return { r, seconds, cpu: (cpu.user + cpu.system) / 1e6 };
+  };
+  const { r, seconds, cpu } = await run(undefined);
   const mirai = r.sources.filter((s) => s.fingerprint === 'mirai');
-  console.log(`iotclean darknet analyse (full classification): ${r.packets.toLocaleString('en')} packets in ${seconds.toFixed(2)} s = ${rate(r.packets, seconds)} (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; ${r.sources.length.toLocaleString('en')} sources, ${mirai.length} Mirai-style`);
+  console.log(`iotclean darknet analyse (full classification): ${r.packets.toLocaleString('en')} packets in ${seconds.toFixed(2)} s = ${rate(r.packets, seconds)} (CPU ${cpu.toFixed(2)} s), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; ${r.sources.length.toLocaleString('en')} sources, ${mirai.length} Mirai-style`);
+  const one = await run(1);
+  console.log(`  on one thread: ${one.seconds.toFixed(2)} s = ${rate(one.r.packets, one.seconds)}; same sources as the default run: ${JSON.stringify(one.r.sources) === JSON.stringify(r.sources)}`);
   if (tcpdumpRate !== undefined) {
-    console.log(`  tcpdump: ${rate(r.packets, tcpdumpRate)}; iotclean/tcpdump speed ratio ${(tcpdumpRate / seconds).toFixed(2)}× (target ≥ 0.5×)`);
+    console.log(`  tcpdump: ${rate(r.packets, tcpdumpRate)}; iotclean/tcpdump speed ratio ${(tcpdumpRate / seconds).toFixed(2)}× (one thread ${(tcpdumpRate / one.seconds).toFixed(2)}×; target ≥ 0.5×)`);
     // A Mirai source is one with ≥ 2 matching SYNs in iotclean's rules; tcpdump's filter sees single hits too.
     const miraiIps = new Set(mirai.map((s) => s.ip));
     const tcpdumpIps = tcpdumpMirai ?? new Set<string>();

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { IotcleanError } from '../core/errors.js';
 import type { ReaderData, ReaderMessage } from './analyse.js';
-import { readCapture } from './pcap/reader.js';
+import { readCaptureRows } from './pcap/reader.js';
 import { RowPacker } from './rows.js';
 
 const { paths, rows: capacity, ahead, folded } = workerData as ReaderData;
@@ -23,7 +23,7 @@ const packer = new RowPacker(capacity, (rows) => {
 try {
   let before = 0;
   for (const file of paths) {
-    const stats = await readCapture(file, packer.add, { onProgress: (b) => void (bytes = before + b) });
+    const stats = await readCaptureRows(file, packer, { onProgress: (b) => void (bytes = before + b) });
     packer.flush();
     before += stats.bytes;
     post({ type: 'file', stats: { file, ...stats } });

@@ -16,7 +16,7 @@ import { IotcleanError, type ErrorCode } from '../core/errors.js';
 import { workerEntry } from '../core/worker-entry.js';
 import { DarknetAnalyser, type AnalysisLimits, type SourceSummary } from './classify.js';
 import type { SkipReason } from './pcap/container.js';
-import { readCapture, type CaptureInput, type CaptureStats } from './pcap/reader.js';
+import { readCaptureRows, type CaptureInput, type CaptureStats } from './pcap/reader.js';
 import { RowPacker, type PacketRows } from './rows.js';
 
 export interface AnalyseResult {
@@ -91,7 +91,7 @@ async function foldHere(inputs: readonly CaptureInput[], analyser: DarknetAnalys
   const files: FileStats[] = [];
   let before = 0;
   for (const input of inputs) {
-    const s = await readCapture(input, packer.add, onProgress ? { onProgress: (b: number) => onProgress(before + b) } : {});
+    const s = await readCaptureRows(input, packer, onProgress ? { onProgress: (b: number) => onProgress(before + b) } : {});
     packer.flush();
     before += s.bytes;
     files.push({ file: typeof input === 'string' ? input : input.name, ...s });

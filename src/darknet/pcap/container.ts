@@ -22,6 +22,17 @@ export interface RecordSink {
   skip(reason: SkipReason, bytes: number): void;
   /** More bytes skipped while looking for the next good record (no new count). */
   skipBytes(bytes: number): void;
+  /** `count` records were taken by the parser's frame packer, each as a packet (not passed to record). */
+  packed(count: number): void;
+}
+
+/**
+ * Takes Ethernet records straight from a parser's buffer (rows.ts RowPacker), so the common frame
+ * skips the sink and the packet view. `ms` is the milliseconds within second `tsSec`.
+ */
+export interface FramePacker {
+  /** Whether the record was packed as a packet; false leaves it to the sink. `view` is over buf's bytes. */
+  addFrame(buf: Uint8Array, view: DataView, off: number, len: number, tsSec: number, ms: number): boolean;
 }
 
 /** A push parser over a growing buffer. */

@@ -91,7 +91,7 @@ function u32(b: Uint8Array, o: number): number {
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 /** 802.1Q, 802.1ad (QinQ) and the old QinQ tag: each adds 4 bytes before the real EtherType. */
-const VLAN_TAGS = new Set([0x8100, 0x88a8, 0x9100]);
+const isVlanTag = (t: number) => t === 0x8100 || t === 0x88a8 || t === 0x9100;
 /** At most this many stacked VLAN tags or IPv6 extension headers are walked (bounded work). */
 const MAX_VLAN_TAGS = 4;
 const MAX_IPV6_EXTENSIONS = 8;
@@ -109,7 +109,7 @@ export function decodePacket(linkType: number, buf: Uint8Array, off: number, len
       if (len < 14) return 'short-link';
       etherType = u16(buf, p + 12);
       p += 14;
-      for (let tags = 0; VLAN_TAGS.has(etherType); tags++) {
+      for (let tags = 0; isVlanTag(etherType); tags++) {
         if (tags >= MAX_VLAN_TAGS || p + 4 > end) return 'short-link';
         etherType = u16(buf, p + 2);
         p += 4;
@@ -334,10 +334,12 @@ function decodeL4(buf: Uint8Array, q: number, end: number, view: PacketView): vo
  */
 export function tcpOptionLayout(buf: Uint8Array, q: number, end: number): number {
   // FNV-1a steps written out: this runs for every SYN with options (no closure on the hot path).
-  let h = 0x811c9dc5;
+  // h stays a signed 32-bit number until the end (xor and imul give the same low bits either way),
+  // so the loop never converts it to a float.
+  let h = 0x811c9dc5 | 0;
   for (let guard = 0; q < end && guard < 40; guard++) {
     const kind = buf[q]!;
-    h = Math.imul(h ^ kind, 0x01000193) >>> 0;
+    h = Math.imul(h ^ kind, 0x01000193);
     if (kind === 0) break;
     if (kind === 1) {
       q++;
@@ -347,12 +349,12 @@ export function tcpOptionLayout(buf: Uint8Array, q: number, end: number): number
     const len = buf[q + 1]!;
     if (len < 2) break;
     if (kind === 2 && len === 4 && q + 4 <= end) {
-      h = Math.imul(h ^ buf[q + 2]!, 0x01000193) >>> 0;
-      h = Math.imul(h ^ buf[q + 3]!, 0x01000193) >>> 0;
-    } else if (kind === 3 && len === 3 && q + 3 <= end) h = Math.imul(h ^ buf[q + 2]!, 0x01000193) >>> 0;
+      h = Math.imul(h ^ buf[q + 2]!, 0x01000193);
+      h = Math.imul(h ^ buf[q + 3]!, 0x01000193);
+    } else if (kind === 3 && len === 3 && q + 3 <= end) h = Math.imul(h ^ buf[q + 2]!, 0x01000193);
     q += len;
   }
-  return h;
+  return h >>> 0;
 }
 
 /** The source address as text (IPv4 dotted quad or IPv6 in RFC 5952 form). */

@@ -1,15 +1,16 @@
 /**
  * Streaming capture reader: a file or a byte stream (stdin, `tcpdump -w -`) is read in chunks into
  * one reusable buffer, cut into records by the classic-pcap or pcapng parser (chosen by the magic
- * number) and decoded into one reused PacketView. Memory stays constant whatever the file size:
- * the buffer grows only to the largest record, and records larger than the parsers' limits are
- * skipped as corrupt.
+ * number) and decoded into one reused PacketView (readCaptureRows packs the common Ethernet frame
+ * of a classic capture into rows straight from its bytes instead). Memory stays constant whatever
+ * the file size: the buffer grows only to the largest record, and records larger than the parsers'
+ * limits are skipped as corrupt.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { IotcleanError } from '../../core/errors.js';
 import { ClassicPcapParser } from './classic.js';
-import type { ContainerParser, RecordSink, SkipReason } from './container.js';
-import { decodeEthernetIpv4Tcp, decodePacket, fitsFastPath, linkTypes, newPacketView, type PacketView } from './packet.js';
+import type { ContainerParser, FramePacker, RecordSink, SkipReason } from './container.js';
+import { decodeEthernetIpv4Tcp, decodePacket, linkTypes, newPacketView, type PacketView } from './packet.js';
 import { PcapngParser } from './pcapng.js';
 
 /** What a read found. */
@@ -35,15 +36,10 @@ export interface ReadOptions {
   readonly chunkSize?: number;
   /** Called after each chunk with the bytes read so far; reading waits for a promise it returns (back-pressure). */
   readonly onProgress?: (bytes: number) => void | Promise<void>;
-  /**
-   * Asked, for an Ethernet/IPv4/TCP record that the fast path decodes, with its source address and
-   * capture second: true passes the packet by without decoding it (it is still counted as a packet).
-   * A sharded analyser skips packets of sources it does not keep this way.
-   */
-  readonly skip?: (src: number, tsSec: number) => boolean;
 }
 
-const DEFAULT_CHUNK = 1 << 22;
+/** 1 MB: the chunk just read is parsed while it is still in the core's cache. */
+const DEFAULT_CHUNK = 1 << 20;
 
 type Format = CaptureStats['format'];
 
@@ -63,18 +59,11 @@ class Counter implements RecordSink {
   readonly skipped: Partial<Record<SkipReason, number>> = {};
   readonly view: PacketView = newPacketView();
 
-  constructor(private readonly onPacket: (view: PacketView) => void, private readonly skipper?: (src: number, tsSec: number) => boolean) {}
+  constructor(private readonly onPacket: (view: PacketView) => void) {}
 
   record(linkType: number, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number, iface: number): void {
     this.records++;
     const v = this.view;
-    if (this.skipper && linkType === linkTypes.ethernet && fitsFastPath(buf, off, len)) {
-      const s = off + 26;
-      if (this.skipper(((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0, tsSec)) {
-        this.packets++;
-        return;
-      }
-    }
     if (linkType !== linkTypes.ethernet || !decodeEthernetIpv4Tcp(buf, off, len, v)) {
       const failure = decodePacket(linkType, buf, off, len, v);
       if (failure !== undefined) {
@@ -96,6 +85,11 @@ class Counter implements RecordSink {
 
   skipBytes(bytes: number): void {
     this.skippedBytes += bytes;
+  }
+
+  packed(count: number): void {
+    this.records += count;
+    this.packets += count;
   }
 }
 
@@ -129,7 +123,25 @@ function notCapture(name: string, what: string): IotcleanError {
  * Read one capture and call `onPacket` with a reused view for every IP packet in it. Throws an
  * IotcleanError when the input is not a capture at all; damage inside a capture is counted.
  */
-export async function readCapture(input: CaptureInput, onPacket: (view: PacketView) => void, options: ReadOptions = {}): Promise<CaptureStats> {
+export function readCapture(input: CaptureInput, onPacket: (view: PacketView) => void, options: ReadOptions = {}): Promise<CaptureStats> {
+  return read(input, onPacket, undefined, options);
+}
+
+/** What RowPacker (rows.ts) offers a read: packets as views, and Ethernet records as bytes. */
+export interface RowTarget extends FramePacker {
+  readonly add: (view: PacketView) => void;
+}
+
+/**
+ * Read one capture into packet rows: as readCapture(input, rows.add), with the same statistics,
+ * but a classic-pcap Ethernet record goes from the buffer to rows.addFrame without being decoded
+ * into a view first (the frame darknets are made of; everything else takes rows.add).
+ */
+export function readCaptureRows(input: CaptureInput, rows: RowTarget, options: ReadOptions = {}): Promise<CaptureStats> {
+  return read(input, rows.add, rows, options);
+}
+
+async function read(input: CaptureInput, onPacket: (view: PacketView) => void, frames: FramePacker | undefined, options: ReadOptions): Promise<CaptureStats> {
   const chunk = Math.max(4096, options.chunkSize ?? DEFAULT_CHUNK);
   const name = typeof input === 'string' ? input : input.name;
   let close: (() => Promise<void>) | undefined;
@@ -147,7 +159,7 @@ export async function readCapture(input: CaptureInput, onPacket: (view: PacketVi
     // thread-pool round trip of an async read per chunk left the CPU idle between chunks.
     fill = (buf, at, max) => readSync(fd, buf, at, max, null);
   } else fill = streamFill(input.stream);
-  const counter = new Counter(onPacket, options.skip);
+  const counter = new Counter(onPacket);
   let buf: Uint8Array = new Uint8Array(chunk * 2);
   let filled = 0;
   let bytes = 0;
@@ -174,7 +186,7 @@ export async function readCapture(input: CaptureInput, onPacket: (view: PacketVi
         const f = formatOf(buf);
         if (!f) throw notCapture(name, `unknown magic number 0x${Buffer.from(buf.subarray(0, 4)).toString('hex')}`);
         format = f;
-        parser = f === 'pcapng' ? new PcapngParser(counter) : new ClassicPcapParser(counter);
+        parser = f === 'pcapng' ? new PcapngParser(counter) : new ClassicPcapParser(counter, frames);
       }
       const used = parser.feed(buf, 0, filled, eof);
       if (used > 0) {

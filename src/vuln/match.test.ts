@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
 import { loadVulnFiles } from './import/load.js';
-import { buildIndex, matchCpes, readFreeTextVersion, type VulnIndex } from './match.js';
+import { buildIndex, matchCpes, type VulnIndex } from './match.js';
 import type { CveRecord } from './types.js';
 
 const shared = '/work/shared/data';
@@ -93,14 +93,6 @@ describe('CVE JSON 5 affected products', () => {
     }),
     rec('CVE-2001-0003', { affected: [{ from: 'cna', vendor: 'acme', product: 'nas', cpes: [], defaultStatus: 'unknown', versions: [{ version: 'customized versions', status: 'affected' }] }] }),
   ]);
-  it('reads free text with a clear pattern', () => {
-    expect(readFreeTextVersion('All versions prior to version 1.14 Build 20230219')).toEqual({ kind: 'range', from: null, lessThan: '1.14 build 20230219' });
-    expect(readFreeTextVersion('1.2.3 and earlier')).toEqual({ kind: 'range', from: null, lessThanOrEqual: '1.2.3' });
-    expect(readFreeTextVersion('before 2.0')).toEqual({ kind: 'range', from: null, lessThan: '2.0' });
-    expect(readFreeTextVersion('customized versions')).toBeUndefined();
-    expect(readFreeTextVersion('n/a')).toBeUndefined();
-    expect(readFreeTextVersion('3.1.4')).toEqual({ kind: 'exact', version: '3.1.4' });
-  });
   it('matches normalised vendor/product names and the given cpes with version ranges', () => {
     expect(one(idx, ['cpe:2.3:h:acme:router_x:-', 'cpe:2.3:o:acme:router_x_firmware:1.13']).status).toBe('affected');
     expect(one(idx, ['cpe:2.3:h:acme:router_x:-', 'cpe:2.3:o:acme:router_x_firmware:1.15']).status).toBe('not-affected');

@@ -18,14 +18,14 @@
  *   device whose revision is not identified is accepted by a revision-specific one (noted in the
  *   reason): NVD uses the hardware version for revisions, which identification rarely sees.
  * - CVE JSON 5 `affected[]` products are judged on their `versions[]` (ranges, exact versions,
- *   free text read by `readFreeTextVersion`, else unknown) and `defaultStatus`.
+ *   free text read by `readFreeTextVersion` of version.ts, else unknown) and `defaultStatus`.
  * The CVE is affected when NVD or CVE 5 says so; else not-affected when one of them decided it on a
  * version bound; else unknown when one of them could not tell; else not-affected (nothing applies).
  */
 import type { VulnStatus } from '../core/records.js';
 import { compareAttribute, cpeAttributes, cpeKey, formatCpe, literalValue, tryParseCpe, valueText, type Cpe, type CpeValue } from './cpe.js';
 import type { AffectedProduct, AffectedVersion, ConfigNode, CpeCriterion, CveRecord } from './types.js';
-import { compareParsed, compareVersions, parseVersionCached, type ParsedVersion } from './version.js';
+import { compareParsed, compareVersions, parseVersionCached, readFreeTextVersion, type ParsedVersion } from './version.js';
 
 type Tri = 'T' | 'F' | 'U';
 
@@ -213,7 +213,7 @@ interface DeviceMemo {
 const configBit = (i: number): number => (i < 31 ? 1 << i : -1);
 
 /** A CVE 5 vendor/product name as a CPE-like identifier: "Huawei Technologies Co., Ltd." → "huawei". */
-export function cpeLikeName(name: string, isVendor: boolean): string | null {
+function cpeLikeName(name: string, isVendor: boolean): string | null {
   let s = name.trim().toLowerCase();
   if (isVendor) s = s.replace(/[,.]?\s*(co\.?,?\s*ltd\.?|corp(oration)?\.?|inc\.?|ltd\.?|gmbh|llc|technologies|technology|systems|networks)\b\.?/g, ' ').trim();
   s = s.replace(/\s+/g, '_').replace(/[^a-z0-9_\-.]/g, '');
@@ -701,30 +701,6 @@ function judgeNvd(cve: CompiledCve, device: DeviceCpes, ex: boolean, mask: numbe
     first ??= o;
   }
   return unknown ?? byBound ?? first ?? (ex ? { rank: 1, reason: 'no NVD configuration names the device', used: [] } : quietOutcome[1]);
-}
-
-/** A free-text CVE 5 version read into a bound, when it follows a clear pattern. */
-export type FreeTextVersion =
-  | { readonly kind: 'range'; readonly from: string | null; readonly lessThan?: string; readonly lessThanOrEqual?: string }
-  | { readonly kind: 'exact'; readonly version: string };
-
-const versionToken = String.raw`v?(\d[\w.\-]*(?:\s+build\s*\d+)?)`;
-const freeTextPatterns: readonly [RegExp, 'lt' | 'le'][] = [
-  [new RegExp(String.raw`^(?:all\s+)?(?:versions?\s+)?(?:prior\s+to|before|earlier\s+than|below|lower\s+than|older\s+than|<)\s*(?:version\s+)?${versionToken}$`), 'lt'],
-  [new RegExp(String.raw`^(?:all\s+)?(?:versions?\s+)?(?:up\s+to\s+(?:and\s+including\s+)?|through|<=|≤)\s*(?:version\s+)?${versionToken}$`), 'le'],
-  [new RegExp(String.raw`^(?:version\s+)?${versionToken}\s+and\s+(?:earlier|prior|below|before|older|lower)(?:\s+versions?)?$`), 'le'],
-];
-
-/** Read "All versions prior to version 1.14 Build 20230219", "1.2.3 and earlier", "<= 2.0"; else undefined. */
-export function readFreeTextVersion(text: string): FreeTextVersion | undefined {
-  if (text.length > 200) return undefined;
-  const s = text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.;]$/, '');
-  for (const [re, op] of freeTextPatterns) {
-    const m = re.exec(s);
-    if (m?.[1]) return op === 'lt' ? { kind: 'range', from: null, lessThan: m[1] } : { kind: 'range', from: null, lessThanOrEqual: m[1] };
-  }
-  if (/^v?\d+(\.\d+)*[a-z0-9.\-]*$/.test(s) && compareVersions(s, s) === 0 && s !== '0') return { kind: 'exact', version: s };
-  return undefined;
 }
 
 function judgeVersions(p: AffectedProduct, dv: string | null): { v: Tri; why: string; byVersion: boolean } {

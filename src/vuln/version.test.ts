@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
-import { compareVersions, parseVersion } from './version.js';
+import { compareVersions, parseVersion, readFreeTextVersion } from './version.js';
 
 describe('compareVersions', () => {
   it.each<[string, string, -1 | 0 | 1 | undefined]>([
@@ -87,5 +87,16 @@ describe('a build stamp on one side only', () => {
     expect(compareVersions('1.1.4 Build 20230219', '1.1.4')).toBe(0);
     expect(compareVersions('V2.800.0000000.29.R', '2.800.0000000.29.r.210630')).toBeUndefined();
     expect(compareVersions('2.800.0000000.29.r.210701', '2.800.0000000.29.r.210630')).toBe(1);
+  });
+});
+
+describe('readFreeTextVersion', () => {
+  it('reads free text with a clear pattern', () => {
+    expect(readFreeTextVersion('All versions prior to version 1.14 Build 20230219')).toEqual({ kind: 'range', from: null, lessThan: '1.14 build 20230219' });
+    expect(readFreeTextVersion('1.2.3 and earlier')).toEqual({ kind: 'range', from: null, lessThanOrEqual: '1.2.3' });
+    expect(readFreeTextVersion('before 2.0')).toEqual({ kind: 'range', from: null, lessThan: '2.0' });
+    expect(readFreeTextVersion('customized versions')).toBeUndefined();
+    expect(readFreeTextVersion('n/a')).toBeUndefined();
+    expect(readFreeTextVersion('3.1.4')).toEqual({ kind: 'exact', version: '3.1.4' });
   });
 });

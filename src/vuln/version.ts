@@ -184,3 +184,27 @@ export function compareVersions(a: string, b: string): -1 | 0 | 1 | undefined {
   if (!pa || !pb) return undefined;
   return compareParsed(pa, pb);
 }
+
+/** A free-text CVE 5 version read into a bound, when it follows a clear pattern. */
+export type FreeTextVersion =
+  | { readonly kind: 'range'; readonly from: string | null; readonly lessThan?: string; readonly lessThanOrEqual?: string }
+  | { readonly kind: 'exact'; readonly version: string };
+
+const versionToken = String.raw`v?(\d[\w.\-]*(?:\s+build\s*\d+)?)`;
+const freeTextPatterns: readonly [RegExp, 'lt' | 'le'][] = [
+  [new RegExp(String.raw`^(?:all\s+)?(?:versions?\s+)?(?:prior\s+to|before|earlier\s+than|below|lower\s+than|older\s+than|<)\s*(?:version\s+)?${versionToken}$`), 'lt'],
+  [new RegExp(String.raw`^(?:all\s+)?(?:versions?\s+)?(?:up\s+to\s+(?:and\s+including\s+)?|through|<=|≤)\s*(?:version\s+)?${versionToken}$`), 'le'],
+  [new RegExp(String.raw`^(?:version\s+)?${versionToken}\s+and\s+(?:earlier|prior|below|before|older|lower)(?:\s+versions?)?$`), 'le'],
+];
+
+/** Read "All versions prior to version 1.14 Build 20230219", "1.2.3 and earlier", "<= 2.0"; else undefined. */
+export function readFreeTextVersion(text: string): FreeTextVersion | undefined {
+  if (text.length > 200) return undefined;
+  const s = text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.;]$/, '');
+  for (const [re, op] of freeTextPatterns) {
+    const m = re.exec(s);
+    if (m?.[1]) return op === 'lt' ? { kind: 'range', from: null, lessThan: m[1] } : { kind: 'range', from: null, lessThanOrEqual: m[1] };
+  }
+  if (/^v?\d+(\.\d+)*[a-z0-9.\-]*$/.test(s) && compareVersions(s, s) === 0 && s !== '0') return { kind: 'exact', version: s };
+  return undefined;
+}

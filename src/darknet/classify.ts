@@ -22,7 +22,7 @@
 import { fingerprintRules, weighFingerprints } from './fingerprints.js';
 import { ipv6Text, type PacketView } from './pcap/packet.js';
 import { HIT_SHIFT, IPV6_BIT, KIND_SHIFT, kind, RowPacker, WORDS, type PacketRows } from './rows.js';
-import { HLL_REGISTERS, hllAdd, hllCount, mix32 } from './sketch.js';
+import { HLL_REGISTERS, hllAddHash, hllCount, mix32 } from './sketch.js';
 import type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
 
 export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
@@ -290,14 +290,15 @@ class DayTable {
 
 
   /**
-   * Count row r's destination. The address is read here from the row, not passed in: a 32-bit
-   * value passed between functions V8 does not inline is boxed, one allocation per packet.
+   * Count row r's destination (its hash: the exact set and the HyperLogLog both take that). It is
+   * read here from the row, not passed in: a 32-bit value passed between functions V8 does not
+   * inline is boxed, one allocation per packet.
    */
   private destination(c: Uint32Array, b: number, w: Uint32Array, r: number): void {
     const dst = w[r + 1]!;
     const n = c[b + NDEST]!;
     if (n === SKETCHED) {
-      hllAdd(this.pool, c[b + DEST]! * HLL_REGISTERS, dst);
+      hllAddHash(this.pool, c[b + DEST]! * HLL_REGISTERS, dst);
       return;
     }
     for (let i = 0; i < n; i++) if (c[b + DEST + i] === dst) return;
@@ -313,8 +314,8 @@ class DayTable {
       this.pool = bigger;
     }
     const at = this.pooled++;
-    for (let i = 0; i < EXACT; i++) hllAdd(this.pool, at * HLL_REGISTERS, c[b + DEST + i]!);
-    hllAdd(this.pool, at * HLL_REGISTERS, dst);
+    for (let i = 0; i < EXACT; i++) hllAddHash(this.pool, at * HLL_REGISTERS, c[b + DEST + i]!);
+    hllAddHash(this.pool, at * HLL_REGISTERS, dst);
     c[b + DEST] = at;
     c[b + NDEST] = SKETCHED;
   }

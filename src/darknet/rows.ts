@@ -14,13 +14,16 @@
  *
  * Row k is words[4k .. 4k+3]:
  *   0  IPv4 source address; for an IPv6 packet the index of its source address in `six`
- *   1  destination: IPv4 address, or the low 32 bits of the IPv6 one (the host part a darknet varies)
+ *   1  destination, hashed (sketch.ts mix32, a bijection, so distinct destinations stay distinct):
+ *      of the IPv4 address, or of the low 32 bits of the IPv6 one (the host part a darknet varies);
+ *      hashed here, so the folding thread, the busier one, does not
  *   2  capture time in milliseconds after `baseSec`, as a signed 32-bit number
  *   3  destination port (bits 0-15), kind (16-18), one bit per fingerprint rule (19-21), IPv6 (22)
  */
 import { fingerprintRules, type FingerprintRule, type SynMatch } from './fingerprints.js';
 import type { FramePacker } from './pcap/container.js';
 import { tcpOptionLayout, type PacketView } from './pcap/packet.js';
+import { mix32 } from './sketch.js';
 
 export const WORDS = 4;
 /** Packet kinds (bits 16-18 of word 3). TCP and UDP kinds count their destination port. */
@@ -156,11 +159,11 @@ export class RowPacker implements FramePacker {
       w[k] = r.sixCount++;
       const o = v.dstOffset;
       const b = v.buf;
-      w[k + 1] = ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;
+      w[k + 1] = mix32(((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0);
       w[k + 3] = kindBits(v) | IPV6_BIT;
     } else {
       w[k] = v.src;
-      w[k + 1] = v.dst;
+      w[k + 1] = mix32(v.dst);
       w[k + 3] = kindBits(v);
     }
     w[k + 2] = ((sec - this.baseSec) * 1000 + Math.floor(v.tsNsec / 1e6)) >>> 0;
@@ -184,7 +187,7 @@ export class RowPacker implements FramePacker {
     const i = this.slot(sec, false);
     const w = this.words;
     w[i] = d.getUint32(p + 12);
-    w[i + 1] = d.getUint32(p + 16);
+    w[i + 1] = mix32(d.getUint32(p + 16));
     w[i + 2] = ((sec - this.baseSec) * 1000 + ms) >>> 0;
     w[i + 3] = bits;
     return true;

@@ -17,7 +17,11 @@ export function mix32(x: number): number {
 
 /** Add a 32-bit value to the registers regs[at, at+256). */
 export function hllAdd(regs: Uint8Array, at: number, value: number): void {
-  const h = mix32(value);
+  hllAddHash(regs, at, mix32(value));
+}
+
+/** Add a value already spread by mix32 (its hash h) to the registers regs[at, at+256). */
+export function hllAddHash(regs: Uint8Array, at: number, h: number): void {
   const idx = at + (h >>> 24);
   const rest = (h << 8) >>> 0;
   const rank = rest === 0 ? 25 : Math.clz32(rest) + 1;

@@ -3,7 +3,7 @@ import { createRng } from '../core/rng.js';
 import { DarknetAnalyser, type SourceSummary } from './classify.js';
 import { newFrameSpec, tcpFlag, writeFrame, type FrameSpec } from './pcap/build.js';
 import { decodePacket, linkTypes, newPacketView } from './pcap/packet.js';
-import { hllAdd, hllCount, HLL_REGISTERS } from './sketch.js';
+import { hllAdd, hllCount, HLL_REGISTERS, mix32, unmix32 } from './sketch.js';
 
 const DAY0 = 1_768_435_200; // 2026-01-15T00:00:00Z
 const frame = new Uint8Array(512);
@@ -175,6 +175,15 @@ describe('HyperLogLog', () => {
       const e = hllCount(regs);
       expect(Math.abs(e - n) / n).toBeLessThan(0.2);
     }
+  });
+});
+
+describe('mix32', () => {
+  it('is undone by unmix32 (rows carry hashed addresses, summaries show the addresses)', () => {
+    const r = createRng('unmix');
+    const xs = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, ...Array.from({ length: 10_000 }, () => (r.int(65536) * 65536 + r.int(65536)) >>> 0)];
+    for (const x of xs) expect(unmix32(mix32(x))).toBe(x);
+    expect(new Set(xs.map(mix32)).size).toBe(new Set(xs).size);
   });
 });
 

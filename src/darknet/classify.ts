@@ -22,7 +22,7 @@
 import { fingerprintRules, weighFingerprints } from './fingerprints.js';
 import { ipv6Text, type PacketView } from './pcap/packet.js';
 import { HIT_SHIFT, IPV6_BIT, KIND_SHIFT, kind, RowPacker, WORDS, type PacketRows } from './rows.js';
-import { HLL_REGISTERS, hllAddHash, hllCount, mix32 } from './sketch.js';
+import { HLL_REGISTERS, hllAddHash, hllCount, mix32, unmix32 } from './sketch.js';
 import type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
 
 export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from './types.js';
@@ -30,6 +30,7 @@ export type { AnalyserOptions, AnalysisLimits, SourceClass, SourceSummary } from
 // Counter layout per source, stride S = 32 words (128 bytes): what every probe touches sits in the
 // first 64 bytes (one cache line, with the key: the table is its own hash map), the rest in the
 // second. The analysis is bound by memory misses on random sources, so lines are what count.
+// KEY is the source address's hash as the rows carry it (rows.ts; unmix32 gives the address back).
 const KEY = 0, PACKETS = 1, SYN = 2, HITS = 3; // one hit counter per fingerprint rule (three)
 const NDEST = 6, LAST = 7, DEST = 8;
 const EXACT = 4;
@@ -85,7 +86,7 @@ class DayTable {
     const c = this.c4;
     for (let e = 0; e < this.size4; e++) {
       const key = c[e * S + KEY]!;
-      let i = mix32(key) & mask;
+      let i = key & mask;
       while (index[i * 2 + 1] !== 0) i = (i + 1) & mask;
       index[i * 2] = key;
       index[i * 2 + 1] = e + 1;
@@ -135,23 +136,23 @@ class DayTable {
     return true;
   }
 
-  /** Offset of the IPv4 source's entry, which must be there. */
-  private find4(ip: number): number {
+  /** Offset of the entry of the IPv4 source whose hash is h, which must be there. */
+  private find4(h: number): number {
     const index = this.index4;
-    let i = mix32(ip) & this.mask4;
-    while (index[i * 2] !== ip || index[i * 2 + 1] === 0) i = (i + 1) & this.mask4;
+    let i = h & this.mask4;
+    while (index[i * 2] !== h || index[i * 2 + 1] === 0) i = (i + 1) & this.mask4;
     return (index[i * 2 + 1]! - 1) * S;
   }
 
-  /** Offset of the IPv4 source's entry (inserting it), or -1 when the bound is reached. */
-  private entry4(ip: number): number {
+  /** Offset of the entry of the IPv4 source whose hash is h (inserting it), or -1 when the bound is reached. */
+  private entry4(h: number): number {
     const index = this.index4;
     const mask = this.mask4;
-    let i = mix32(ip) & mask;
+    let i = h & mask;
     for (;;) {
       const e = index[i * 2 + 1]!;
       if (e === 0) break;
-      if (index[i * 2] === ip) return (e - 1) * S;
+      if (index[i * 2] === h) return (e - 1) * S;
       i = (i + 1) & mask;
     }
     if (!this.room()) return -1;
@@ -165,11 +166,11 @@ class DayTable {
     // The index may have been rebuilt (or compacted) above: probe again for the free slot.
     const idx = this.index4;
     const m = this.mask4;
-    let j = mix32(ip) & m;
+    let j = h & m;
     while (idx[j * 2 + 1] !== 0) j = (j + 1) & m;
-    idx[j * 2] = ip;
+    idx[j * 2] = h;
     idx[j * 2 + 1] = n + 1;
-    this.c4[n * S + KEY] = ip;
+    this.c4[n * S + KEY] = h;
     this.size4 = n + 1;
     return n * S;
   }
@@ -324,7 +325,7 @@ class DayTable {
     const out: SourceSummary[] = [];
     const dayText = new Date(this.day * DAY * 1000).toISOString().slice(0, 10);
     const c4 = this.c4;
-    for (const b of busiestFirst(c4, this.size4, (ip) => this.find4(ip))) out.push(this.summaryOf(c4, b, undefined, dayText));
+    for (const b of busiestFirst(c4, this.size4, (h) => this.find4(h))) out.push(this.summaryOf(c4, b, undefined, dayText));
     for (let slot = 0; slot < this.ips6.length; slot++) out.push(this.summaryOf(this.c6, slot * S, this.ips6[slot], dayText));
     return out;
   }
@@ -373,7 +374,7 @@ class DayTable {
     const at = `${dayText}T`;
     return {
       kind: 'darknet-source',
-      ip: six ?? formatV4(c[b + KEY]!),
+      ip: six ?? formatV4(unmix32(c[b + KEY]!)),
       day: dayText,
       class: cls,
       fingerprint,
@@ -397,20 +398,20 @@ class DayTable {
  * Entry offsets of the first n entries of c, busiest first, then by address. While every count
  * is below 2^21 one (count, address) number per entry fits a double exactly, and a typed array
  * sorts those natively, far faster than a comparator over the entries; `find` gives the entry of
- * a sorted address back.
+ * a sorted address's hash back.
  */
-function busiestFirst(c: Uint32Array, n: number, find: (ip: number) => number): ArrayLike<number> & Iterable<number> {
+function busiestFirst(c: Uint32Array, n: number, find: (hash: number) => number): ArrayLike<number> & Iterable<number> {
   let most = 0;
   for (let b = 0; b < n * S; b += S) most = Math.max(most, c[b + PACKETS]!);
   if (most >= 2 ** 21) {
     const order = Array.from({ length: n }, (_, e) => e * S);
-    return order.sort((x, y) => c[y + PACKETS]! - c[x + PACKETS]! || c[x + KEY]! - c[y + KEY]!);
+    return order.sort((x, y) => c[y + PACKETS]! - c[x + PACKETS]! || unmix32(c[x + KEY]!) - unmix32(c[y + KEY]!));
   }
   const keys = new Float64Array(n);
-  for (let e = 0; e < n; e++) keys[e] = (2 ** 21 - 1 - c[e * S + PACKETS]!) * 2 ** 32 + c[e * S + KEY]!;
+  for (let e = 0; e < n; e++) keys[e] = (2 ** 21 - 1 - c[e * S + PACKETS]!) * 2 ** 32 + unmix32(c[e * S + KEY]!);
   keys.sort();
   const order = new Uint32Array(n);
-  for (let e = 0; e < n; e++) order[e] = find(keys[e]! % 2 ** 32);
+  for (let e = 0; e < n; e++) order[e] = find(mix32(keys[e]! % 2 ** 32));
   return order;
 }
 

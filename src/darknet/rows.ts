@@ -13,10 +13,12 @@
  * kind and the fingerprint rules are each written once and called from both.
  *
  * Row k is words[4k .. 4k+3]:
- *   0  IPv4 source address; for an IPv6 packet the index of its source address in `six`
- *   1  destination, hashed (sketch.ts mix32, a bijection, so distinct destinations stay distinct):
- *      of the IPv4 address, or of the low 32 bits of the IPv6 one (the host part a darknet varies);
- *      hashed here, so the folding thread, the busier one, does not
+ *   0  IPv4 source address, hashed; for an IPv6 packet the index of its source address in `six`
+ *   1  destination, hashed: the IPv4 address, or the low 32 bits of the IPv6 one (the host part a
+ *      darknet varies)
+ * Hashed by sketch.ts mix32, a bijection (unmix32 undoes it), so distinct addresses stay distinct:
+ * the fold's index and sketches take hashes, and they are made here, on the reading side, so the
+ * folding thread (the busier of the two) does not.
  *   2  capture time in milliseconds after `baseSec`, as a signed 32-bit number
  *   3  destination port (bits 0-15), kind (16-18), one bit per fingerprint rule (19-21), IPv6 (22)
  */
@@ -162,7 +164,7 @@ export class RowPacker implements FramePacker {
       w[k + 1] = mix32(((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0);
       w[k + 3] = kindBits(v) | IPV6_BIT;
     } else {
-      w[k] = v.src;
+      w[k] = mix32(v.src);
       w[k + 1] = mix32(v.dst);
       w[k + 3] = kindBits(v);
     }
@@ -186,7 +188,7 @@ export class RowPacker implements FramePacker {
     const bits = (d.getUint16(p + 6) & 0x1fff) === 0 ? ipv4L4Bits(b, d, p, ipEnd) : kind.other << KIND_SHIFT;
     const i = this.slot(sec, false);
     const w = this.words;
-    w[i] = d.getUint32(p + 12);
+    w[i] = mix32(d.getUint32(p + 12));
     w[i + 1] = mix32(d.getUint32(p + 16));
     w[i + 2] = ((sec - this.baseSec) * 1000 + ms) >>> 0;
     w[i + 3] = bits;

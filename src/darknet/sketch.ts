@@ -15,6 +15,24 @@ export function mix32(x: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The inverse of an odd number modulo 2^32 (Newton's iteration: each step doubles the bits right). */
+function inverseOdd(c: number): number {
+  let y = c;
+  for (let i = 0; i < 5; i++) y = Math.imul(y, 2 - Math.imul(c, y));
+  return y;
+}
+const UNMIX1 = inverseOdd(0x85ebca6b);
+const UNMIX2 = inverseOdd(0xc2b2ae35);
+
+/** mix32's inverse (each of its steps is invertible): unmix32(mix32(x)) === x. */
+export function unmix32(h: number): number {
+  let x = (h ^ (h >>> 16)) >>> 0;
+  x = Math.imul(x, UNMIX2) >>> 0;
+  x = (x ^ (x >>> 13) ^ (x >>> 26)) >>> 0;
+  x = Math.imul(x, UNMIX1) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
 /** Add a 32-bit value to the registers regs[at, at+256). */
 export function hllAdd(regs: Uint8Array, at: number, value: number): void {
   hllAddHash(regs, at, mix32(value));

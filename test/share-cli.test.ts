@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateMispEvent } from '../src/share/misp.js';
 import { openStore } from '../src/store/open.js';
-import { sampleEntries } from '../src/share/test-support.js';
+import { sampleEntries, sampleNow, shiftedEntries } from '../src/share/test-support.js';
 import { validateStixBundle } from '../src/share/validate.js';
 import { runCli, startCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotclean-share-cli-'));
 const cands = join(dir, 'cands.jsonl');
-writeFileSync(cands, sampleEntries().map((e) => JSON.stringify(e)).join('\n') + '\n');
+// The CLI judges expiry by the wall clock: the fixture is moved so that its "now" is today.
+writeFileSync(cands, shiftedEntries(sampleEntries(), Date.now() - sampleNow).map((e) => JSON.stringify(e)).join('\n') + '\n');
 let server: ChildProcess | undefined;
 
 async function stopServer(): Promise<void> {

@@ -40,6 +40,26 @@ export function sampleEntries(): ShareEntry[] {
   ];
 }
 
+/**
+ * The entries with every timestamp moved by `ms`: for runs that judge expiry by the wall clock (the
+ * CLI), the fixture's dates are placed around the day the test runs instead of in November 2026.
+ */
+export function shiftedEntries(entries: readonly ShareEntry[], ms: number): ShareEntry[] {
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+  const shift = (v: unknown): unknown =>
+    typeof v === 'string' && iso.test(v)
+      ? new Date(Date.parse(v) + ms).toISOString()
+      : Array.isArray(v)
+        ? v.map(shift)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shift(x)]))
+          : v;
+  return entries.map((e) => shift(e) as ShareEntry);
+}
+
+/** The fixture's "now": every entry is judged as of this moment (alive, dead since the 26th, ...). */
+export const sampleNow = Date.parse('2026-11-28T00:00:00.000Z');
+
 export function arraySource(entries: readonly ShareEntry[]): CandidateSource {
   return {
     async *list(filter) {

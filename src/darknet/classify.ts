@@ -49,6 +49,16 @@ const DAY = 86400;
 const DAY_MS = DAY * 1000;
 /** Day tables open at once (today, yesterday, and a little room for captures out of order). */
 const MAX_OPEN_DAYS = 4;
+/** The counter each packet kind (rows.ts) moves on. */
+const KIND_COUNTER = new Uint8Array(8);
+KIND_COUNTER[kind.other] = OTHER;
+KIND_COUNTER[kind.syn] = SYN;
+KIND_COUNTER[kind.synAck] = SYNACK;
+KIND_COUNTER[kind.rst] = RST;
+KIND_COUNTER[kind.udp] = UDP;
+KIND_COUNTER[kind.echo] = ECHO;
+KIND_COUNTER[kind.icmpReply] = ICMPBACK;
+KIND_COUNTER[kind.tcpOther] = OTHER;
 const RULES = fingerprintRules;
 if (RULES.length !== NDEST - HITS) throw new Error('classify.ts reserves three fingerprint counters');
 
@@ -226,34 +236,14 @@ class DayTable {
     else if (ms < last && ms < c[b + FIRST]!) c[b + FIRST] = ms;
     const k = (word >>> KIND_SHIFT) & 7;
     const port = word & 0xffff;
-    switch (k) {
-      case kind.syn: {
-        c[b + SYN]!++;
-        const hits = word >>> HIT_SHIFT;
-        if (hits & 1) c[b + HITS]!++;
-        if (hits & 2) c[b + HITS + 1]!++;
-        if (hits & 4) c[b + HITS + 2]!++;
-        if (port === 23) c[b + P23]!++;
-        else if (port === 2323) c[b + P2323]!++;
-        break;
-      }
-      case kind.synAck:
-        c[b + SYNACK]!++;
-        break;
-      case kind.rst:
-        c[b + RST]!++;
-        break;
-      case kind.udp:
-        c[b + UDP]!++;
-        break;
-      case kind.echo:
-        c[b + ECHO]!++;
-        break;
-      case kind.icmpReply:
-        c[b + ICMPBACK]!++;
-        break;
-      default:
-        c[b + OTHER]!++;
+    c[b + KIND_COUNTER[k]!]!++;
+    if (k === kind.syn) {
+      const hits = word >>> HIT_SHIFT;
+      if (hits & 1) c[b + HITS]!++;
+      if (hits & 2) c[b + HITS + 1]!++;
+      if (hits & 4) c[b + HITS + 2]!++;
+      if (port === 23) c[b + P23]!++;
+      else if (port === 2323) c[b + P2323]!++;
     }
     if (k !== kind.other && k !== kind.echo && k !== kind.icmpReply) this.port(c, b, port);
     this.destination(c, b, w, r);

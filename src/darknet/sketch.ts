@@ -33,11 +33,6 @@ export function unmix32(h: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** Add a 32-bit value to the registers regs[at, at+256). */
-export function hllAdd(regs: Uint8Array, at: number, value: number): void {
-  hllAddHash(regs, at, mix32(value));
-}
-
 /** Add a value already spread by mix32 (its hash h) to the registers regs[at, at+256). */
 export function hllAddHash(regs: Uint8Array, at: number, h: number): void {
   const idx = at + (h >>> 24);
